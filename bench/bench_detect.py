@@ -1,0 +1,455 @@
+"""Detection benchmark: requests, wall time and answer bytes of list_recent_failures, against alternatives.
+
+Run: .venv/bin/python bench/bench_detect.py        (about a minute; writes bench/results/detect.md)
+
+1. A fake Airflow 3 (tests/fakes/airflow_api.py) runs in its own process, served by uvicorn on 127.0.0.1,
+   holding 2,000 DAGs and 100,000 runs of which 5,000 failed in the last hour. The fake reports its own
+   handler time, so client-side time can be told apart from backend time.
+2. recent_failures(rt, 60) and failed_runs(limit=50) through the real connector over loopback HTTP,
+   compared in the same run with (a) a naive client that lists every DAG then asks each DAG for its failed
+   runs, and (b) a "raw dump" that returns the window's raw run records, as generic Airflow MCP servers do.
+3. MCP overhead: each tool called through the official MCP client against the in-process server, with an
+   instant in-process backend; backend time (measured in the transport) is subtracted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for entry in (ROOT / "src", ROOT):
+    if str(entry) not in sys.path:
+        sys.path.insert(0, str(entry))
+
+import httpx  # noqa: E402
+from tests.fakes.airflow_api import FakeAirflow  # noqa: E402
+
+from pipeline_sre.config import Settings, parse_settings  # noqa: E402
+from pipeline_sre.lifecycle import detect, triage  # noqa: E402
+from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
+from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
+from pipeline_sre.models import iso  # noqa: E402
+
+N_DAGS, N_RUNS, FAILED = 2000, 100_000, 5000
+MCP_ITERATIONS = 150
+RESULTS = ROOT / "bench" / "results" / "detect.md"
+USER_ENV, PASS_ENV = "PSRE_BENCH_USER", "PSRE_BENCH_PASS"
+
+
+def settings(url: str) -> Settings:
+    airflow = {"url": url, "username_env": USER_ENV, "password_env": PASS_ENV, "timeout_seconds": 30}
+    return parse_settings({"environments": {"prod": {"airflow": airflow}}}, "bench")
+
+
+class FakeProcess:
+    """The big fake in a child process, so its CPU does not share this process's GIL."""
+
+    def __init__(self) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.fakes.airflow_api",
+            "--dags",
+            str(N_DAGS),
+            "--runs",
+            str(N_RUNS),
+            "--failed-last-hour",
+            str(FAILED),
+            "--seed",
+            "7",
+        ]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("the fake Airflow process did not start")
+        self.info: dict[str, Any] = json.loads(line)
+        self.url: str = self.info["url"]
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+        for _ in range(200):
+            try:
+                self.http.get("/_fake/stats")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.http.get("/_fake/stats").json())
+
+    def close(self) -> None:
+        self.http.close()
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Measure:
+    def __init__(self, fake: FakeProcess) -> None:
+        self.fake = fake
+
+    async def __call__(self, fn: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+        before = self.fake.stats()
+        began = time.perf_counter()
+        value = await fn()
+        wall = time.perf_counter() - began
+        after = self.fake.stats()
+        return {
+            "value": value,
+            "wall_s": wall,
+            "requests": after["requests"] - before["requests"],
+            "server_s": after["server_time_s"] - before["server_time_s"],
+        }
+
+
+async def token(client: httpx.AsyncClient, url: str) -> dict[str, str]:
+    response = await client.post(url + "/auth/token", json={"username": "admin", "password": "admin"})
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def naive_per_dag(url: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """What a per-DAG client does: page through /dags, then one failed-runs request per DAG."""
+    async with httpx.AsyncClient(base_url=url + "/api/v2", timeout=30) as client:
+        client.headers.update(await token(client, url))
+        dag_ids: list[str] = []
+        while True:
+            page = (await client.get("/dags", params={"limit": 100, "offset": len(dag_ids)})).json()
+            dag_ids += [d["dag_id"] for d in page["dags"]]
+            if not page["dags"] or len(dag_ids) >= page["total_entries"]:
+                break
+        runs: list[dict[str, Any]] = []
+        window = {"state": "failed", "end_date_gte": iso(start), "end_date_lte": iso(end), "limit": 100}
+        for dag_id in dag_ids:
+            runs += (await client.get(f"/dags/{dag_id}/dagRuns", params=window)).json()["dag_runs"]
+        return runs
+
+
+async def raw_dump(url: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """The window's raw run records, paged through the cross-DAG endpoint and returned as they come."""
+    async with httpx.AsyncClient(base_url=url + "/api/v2", timeout=30) as client:
+        client.headers.update(await token(client, url))
+        runs: list[dict[str, Any]] = []
+        params = {
+            "state": "failed",
+            "end_date_gte": iso(start),
+            "end_date_lte": iso(end),
+            "order_by": "-end_date",
+            "limit": 100,
+        }
+        while True:
+            page = (await client.get("/dags/~/dagRuns", params={**params, "offset": len(runs)})).json()
+            runs += page["dag_runs"]
+            if not page["dag_runs"] or len(runs) >= page["total_entries"]:
+                return runs
+
+
+class FitTimer:
+    """Times detect's calls to compact.fit (patched on the detect module only, for the breakdown)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.original = detect.fit
+
+    def __call__(self, result: dict[str, Any], max_bytes: int, *keys: str) -> dict[str, Any]:
+        began = time.perf_counter()
+        try:
+            return self.original(result, max_bytes, *keys)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+
+async def loopback_rtt(url: str) -> float:
+    async with httpx.AsyncClient(base_url=url) as client:
+        await client.get("/api/v2/version")
+        samples = []
+        for _ in range(50):
+            began = time.perf_counter()
+            await client.get("/api/v2/version")
+            samples.append(time.perf_counter() - began)
+    return statistics.median(samples)
+
+
+async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
+    os.environ.setdefault(USER_ENV, "admin")
+    os.environ.setdefault(PASS_ENV, "admin")
+    began = time.perf_counter()
+    fake = FakeProcess()
+    notes.append(
+        f"Fake Airflow 3 process: {N_DAGS:,} DAGs, {fake.info['runs']:,} runs, {FAILED:,} failed in the "
+        "last hour; "
+        f"generated in {fake.info['generated_in_s']:.2f} s, ready after {time.perf_counter() - began:.2f} s."
+    )
+    try:
+        measure = Measure(fake)
+        rtt = await loopback_rtt(fake.url)
+        notes.append(f"Loopback HTTP round trip (GET /api/v2/version, median of 50): {rtt * 1000:.2f} ms.")
+        rt = Runtime(settings(fake.url))
+        timer = FitTimer()
+        detect.fit = timer  # type: ignore[assignment]
+        cold = await measure(lambda: detect.recent_failures(rt, 60))
+        warm = []
+        for _ in range(3):
+            timer.seconds = 0.0
+            warm.append(await measure(lambda: detect.recent_failures(rt, 60)))
+            warm[-1]["fit_s"] = timer.seconds
+        detect.fit = timer.original  # type: ignore[assignment]
+        best = min(warm, key=lambda m: m["wall_s"])
+        total = best["value"]["total"]
+        page_size = rt.settings.environments["prod"].airflow.page_size
+        bound = math.ceil(FAILED / page_size) + 3
+        ok_total = "yes" if total == FAILED and cold["value"]["total"] == FAILED else f"NO ({total})"
+        first = await measure(lambda: detect.failed_runs(rt, limit=50))
+        await rt.aclose()
+
+        end = datetime.now(UTC)
+        start = end - timedelta(minutes=60)
+        naive = await measure(lambda: naive_per_dag(fake.url, start, end))
+        dump = await measure(lambda: raw_dump(fake.url, start, end))
+
+        def row(name: str, m: dict[str, Any], answer: Any, found: int, extra: str = "") -> list[str]:
+            net = max(0.0, m["wall_s"] - m["server_s"])
+            return [
+                name,
+                f"{found:,}",
+                str(m["requests"]),
+                f"{m['wall_s'] * 1000:,.0f}",
+                f"{m['server_s'] * 1000:,.0f}",
+                f"{net * 1000:,.0f}",
+                f"{size(answer):,}",
+                extra,
+            ]
+
+        rows.append(
+            row(
+                "recent_failures(60), cold (incl. auth)",
+                cold,
+                cold["value"],
+                cold["value"]["total"],
+                f"requests bound ceil({FAILED}/{page_size})+3 = {bound}",
+            )
+        )
+        rows.append(
+            row(
+                "recent_failures(60), warm (best of 3)",
+                best,
+                best["value"],
+                total,
+                f"total exact: {ok_total}; answer ≤ 4 KB: {'yes' if size(best['value']) <= 4096 else 'NO'}",
+            )
+        )
+        rows.append(
+            row(
+                "failed_runs(limit=50), first page",
+                first,
+                first["value"],
+                first["value"]["total"],
+                f"{len(first['value']['runs'])} runs shown, "
+                f"{first['value'].get('truncated', {}).get('runs', 0)} left to the cursor",
+            )
+        )
+        rows.append(
+            row(
+                "(a) naive: list DAGs + 1 request per DAG",
+                naive,
+                naive["value"],
+                len(naive["value"]),
+                "answer = the raw records it gathered",
+            )
+        )
+        rows.append(
+            row(
+                "(b) raw dump of the window's run records",
+                dump,
+                dump["value"],
+                len(dump["value"]),
+                "what generic Airflow MCP servers return",
+            )
+        )
+        recent = best["value"]
+        notes.append(
+            f"Of the warm recent_failures wall time ({best['wall_s'] * 1000:,.0f} ms), compact.fit took "
+            f"{best['fit_s'] * 1000:,.0f} ms (trimming {recent['dags_failing']:,} DAG groups to 4 KB by bisection)."
+        )
+        notes.append(
+            f"recent_failures answer: {size(recent):,} bytes, {recent['dags_failing']:,} DAGs failing, "
+            f"{len(recent['by_dag'])} DAG groups and {len(recent['newest_runs'])} newest runs shown "
+            f"(truncated: {recent.get('truncated', {})}); "
+            f"{sum(1 for g in recent['by_dag'] if g['first_failed_task'])}"
+            f" of the shown groups name their first failed task."
+        )
+        notes.append(
+            f"Bytes: recent_failures is {size(dump['value']) / max(1, size(recent)):,.0f}x smaller than "
+            "the raw dump "
+            f"({size(dump['value']) / 1e6:.1f} MB) and needs "
+            f"{naive['requests'] / max(1, best['requests']):,.0f}x "
+            f"fewer requests than the naive per-DAG client."
+        )
+    finally:
+        fake.close()
+
+
+async def mcp_section(rows: list[list[str]], notes: list[str]) -> None:
+    from pipeline_sre.surfaces.mcp_server import build_server
+
+    # MCPServer() installs a Rich handler on the root logger at INFO, so httpx logs every backend request.
+    # Measured as shipped (console output sent to /dev/null: the formatting cost stays, the flood does not)
+    # and with the httpx logger at WARNING.
+    build_server(Runtime(settings("http://airflow.bench")))  # installs the SDK's logging setup
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    mute_consoles(devnull)
+    httpx_logger = logging.getLogger("httpx")
+    shipped_level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    for label, level in (
+        (f"as shipped (httpx logs at {shipped_level})", logging.NOTSET),
+        ("httpx logger at WARNING", logging.WARNING),
+    ):
+        httpx_logger.setLevel(level)
+        await mcp_variant(label, rows)
+    httpx_logger.setLevel(logging.NOTSET)
+    devnull.close()
+    notes.append(
+        f"MCP overhead: {MCP_ITERATIONS} calls per tool through `mcp.Client(server)` (in-process) against a "
+        "20-DAG/400-run in-process fake; backend time is measured inside the httpx transport and subtracted. "
+        "MCPServer() configures a Rich root handler at INFO, so httpx's per-request INFO line is "
+        "formatted on "
+        "every backend call; the second block quiets only the httpx logger."
+    )
+
+
+def mute_consoles(sink: Any) -> None:
+    for handler in logging.getLogger().handlers:
+        console = getattr(handler, "console", None)
+        if console is not None:
+            console.file = sink
+
+
+async def mcp_variant(label: str, rows: list[list[str]]) -> None:
+    """Each tool through the official MCP client, in-process, against an instant in-process backend."""
+    from mcp import Client
+
+    from pipeline_sre.surfaces.mcp_server import build_server
+
+    fake = FakeAirflow.generate(n_dags=20, n_runs=400, failed_last_hour=30, seed=3)
+    transport = fake.transport()
+    rt = Runtime(settings("http://airflow.bench"), transport=transport)
+    run = next(r for r in reversed(fake.runs) if r.state == "failed")
+    ids = {"dag_id": fake.dags[run.dag].dag_id, "run_id": run.run_id}
+    calls: list[tuple[str, dict[str, Any], Callable[[], Awaitable[Any]]]] = [
+        ("list_recent_failures", {"window_minutes": 60}, lambda: detect.recent_failures(rt, 60)),
+        ("list_failed_runs", {"limit": 50}, lambda: detect.failed_runs(rt, limit=50)),
+        ("get_run_summary", ids, lambda: triage.run_summary(rt, **ids)),
+        ("get_failed_tasks", ids, lambda: triage.failed_tasks(rt, **ids)),
+        ("triage", ids, lambda: triage.triage(rt, **ids)),
+    ]
+    server = build_server(rt)
+    if logging.getLogger().handlers:
+        mute_consoles(open(os.devnull, "w"))  # noqa: SIM115
+    async with Client(server) as client:
+        for name, args, direct in calls:
+            for _ in range(10):  # warm-up: detection, auth, imports, caches
+                await client.call_tool(name, args)
+                await direct()
+            overhead, backend, direct_walls = [], [], []
+            for _ in range(MCP_ITERATIONS):
+                b0, t0 = transport.time_s, time.perf_counter()
+                result = await client.call_tool(name, args)
+                wall = time.perf_counter() - t0
+                spent = transport.time_s - b0
+                if result.is_error:
+                    raise SystemExit(f"{name} failed: {result.content}")
+                overhead.append(wall - spent)
+                backend.append(spent)
+                b1, t1 = transport.time_s, time.perf_counter()
+                dumps(await direct())
+                direct_walls.append(time.perf_counter() - t1 - (transport.time_s - b1))
+            p50 = statistics.median(overhead)
+            p95 = statistics.quantiles(overhead, n=20)[18]
+            layer = p50 - statistics.median(direct_walls)
+            rows.append(
+                [
+                    label,
+                    name,
+                    f"{p50 * 1000:.2f}",
+                    f"{p95 * 1000:.2f}",
+                    f"{statistics.median(backend) * 1000:.2f}",
+                    f"{statistics.median(direct_walls) * 1000:.2f}",
+                    f"{layer * 1000:.2f}",
+                    "yes" if p50 < 0.005 else "NO",
+                ]
+            )
+    await rt.aclose()
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    began = time.perf_counter()
+    detect_rows: list[list[str]] = []
+    mcp_rows: list[list[str]] = []
+    notes: list[str] = []
+    await detection_section(detect_rows, notes)
+    await mcp_section(mcp_rows, notes)
+    detect_table = table(
+        [
+            "approach",
+            "runs found",
+            "HTTP requests",
+            "wall ms",
+            "fake server ms",
+            "wall - server ms",
+            "answer bytes",
+            "notes",
+        ],
+        detect_rows,
+    )
+    mcp_table = table(
+        [
+            "logging",
+            "tool",
+            "overhead p50 ms",
+            "overhead p95 ms",
+            "backend p50 ms",
+            "direct call p50 ms (no backend)",
+            "MCP layer p50 ms",
+            "p50 < 5 ms",
+        ],
+        mcp_rows,
+    )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = (
+        f"# Detect benchmark ({stamp})\n\n"
+        f"`{Path(sys.executable).name} bench/bench_detect.py`, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs visible; total run time {time.perf_counter() - began:.1f} s.\n\n"
+        "## Detection over loopback HTTP\n\n" + detect_table + "\n\n"
+        "`fake server ms` is the fake's own handler time (rendering, JSON); `wall - server` is the "
+        "client side "
+        "plus HTTP.\n\n"
+        "## MCP server overhead per tool call (backend excluded)\n\n" + mcp_table + "\n\n"
+        "`overhead` = wall time of `client.call_tool` minus time spent in the backend transport; `direct "
+        "call` "
+        "= the lifecycle function alone (plus JSON encoding), backend excluded; `MCP layer` = the difference "
+        "of the two medians.\n\n## Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(body)
+    print(body)
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

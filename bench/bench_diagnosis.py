@@ -1,0 +1,761 @@
+"""Benchmarks for pipeline_sre.diagnosis (not part of the test suite).
+
+    python bench/bench_diagnosis.py            # everything
+    python bench/bench_diagnosis.py --quick    # smaller generated logs (20 MB / 40 MB)
+
+Prints a results table and writes bench/results/diagnosis.md. Sections:
+
+1. classification on real logs from public bug reports (bench/data/public_bug_logs.yaml), with a naive
+   keyword baseline in the same run, a confusion matrix and the high-confidence error rate;
+2. extraction: is the decisive line inside the <= 2 KB excerpt, plain and buried in 10,000 noise lines;
+3. redaction: recall on public secret-scanner true positives, unchanged rate on loghub lines, throughput
+   on a generated log against a naive one-regex-per-pattern baseline;
+4. template grouping accuracy (loghub definition) against Drain's published figures;
+5. a 200 MB generated log streamed through extract_errors / diagnose_lines in a subprocess
+   (wall time, peak RSS) and the 1.2 MB Airflow log scale comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pipeline_sre.diagnosis import (  # noqa: E402
+    Redactor,
+    TemplateMiner,
+    diagnose_lines,
+)
+from pipeline_sre.diagnosis.classify import CATEGORIES  # noqa: E402
+from pipeline_sre.diagnosis.redact import load_secret_rules  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+CORPUS = ROOT / "tests" / "data" / "logs"
+RESULTS = ROOT / "bench" / "results" / "diagnosis.md"
+# Drain's grouping accuracy on the loghub 2k samples as published in the loghub / logparser benchmark
+# (He et al., "Tools and Benchmarks for Automated Log Parsing", ICSE-SEIP 2019, table of accuracies).
+DRAIN_PUBLISHED = {
+    "Hadoop": 0.9475,
+    "Spark": 0.92,
+    "HDFS": 0.9975,
+    "Zookeeper": 0.9665,
+    "BGL": 0.9625,
+    "Apache": 1.0,
+}
+SECRET_SUITES = (
+    ("Yelp/detect-secrets", "secret_positives.txt"),
+    ("gitleaks/gitleaks", "secret_positives_gitleaks.txt"),
+)
+
+OUT: list[str] = []
+
+
+def emit(line: str = "") -> None:
+    print(line)
+    OUT.append(line)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    emit("| " + " | ".join(headers) + " |")
+    emit("|" + "|".join("---" for _ in headers) + "|")
+    for r in rows:
+        emit("| " + " | ".join(str(x) for x in r) + " |")
+    emit()
+
+
+# ------------------------------------------------------------------------------------------------
+# noise
+# ------------------------------------------------------------------------------------------------
+
+_WORDS = ("rows", "batch", "partition", "chunk", "file", "segment", "offset", "records", "bytes", "keys")
+
+
+def noise_lines(n: int, seed: int = 7, with_warnings: bool = True) -> list[str]:
+    """Ordinary log lines in the formats the corpus uses (Airflow, log4j, dbt, JSON)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        k = rnd.random()
+        w = rnd.choice(_WORDS)
+        if k < 0.45:
+            out.append(
+                f"[2024-05-02, 03:{(i // 60) % 60:02d}:{i % 60:02d} UTC] {{worker.py:{100 + i % 7}}} INFO - "
+                f"processed {w} {i} with {rnd.randint(1, 99999)} items in {rnd.randint(1, 999)} ms\n"
+            )
+        elif k < 0.8:
+            out.append(
+                f"24/03/18 10:{(i // 60) % 60:02d}:{i % 60:02d} INFO BlockManagerInfo: Added broadcast_{i}_piece0 "
+                f"in memory on 10.1.{i % 250}.{rnd.randint(1, 250)}:{rnd.randint(30000, 60000)} "
+                f"(size: {rnd.randint(1, 99)}.{rnd.randint(0, 9)} KiB, free: 2.{rnd.randint(0, 9)} GiB)\n"
+            )
+        elif k < 0.9:
+            out.append(
+                json.dumps(
+                    {
+                        "timestamp": f"2025-05-04T09:{(i // 60) % 60:02d}:{i % 60:02d}.{i % 999:06d}Z",
+                        "level": "info",
+                        "event": f"Loaded {rnd.randint(1, 500)} {w} from stage",
+                        "logger": "task",
+                    }
+                )
+                + "\n"
+            )
+        elif k < 0.97 or not with_warnings:
+            out.append(
+                f"09:14:{i % 60:02d}  {i % 40 + 1} of 40 OK created sql view model staging.m_{i % 40} [OK in 0.2s]\n"
+            )
+        else:
+            out.append(
+                f"[2024-05-02, 03:{(i // 60) % 60:02d}:{i % 60:02d} UTC] {{http.py:88}} WARNING - "
+                f"slow response from upstream api ({rnd.randint(2, 9)}s), retrying {w} request\n"
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. classification
+# ------------------------------------------------------------------------------------------------
+
+_BASELINE_KEYWORDS = [
+    ("oom", ("outofmemory", "out of memory", "memoryerror", "heap space", "oomkilled", "exceeding memory")),
+    ("permission_denied", ("accessdenied", "access denied", "permission denied", "forbidden", "403")),
+    ("credentials", ("credential", "password authentication", "expiredtoken", "unauthorized", "401")),
+    ("upstream_missing", ("no such file", "not found", "does not exist", "nosuchkey")),
+    ("schema_mismatch", ("column", "schema", "cannot resolve")),
+    ("data_quality", ("duplicate key", "constraint", "validation", "test failed")),
+    ("dependency", ("no module named", "importerror", "nosuchmethod", "classnotfound")),
+    ("transient_network", ("connection refused", "connection reset", "timed out", "unreachable")),
+    ("throttled", ("throttl", "rate exceeded", "429", "slowdown")),
+    ("timeout", ("timeout",)),
+    ("resource_exhausted", ("no space left", "too many open files", "quota")),
+    ("killed_external", ("sigterm", "sigkill", "zombie", "killed")),
+    ("kafka_consumer", ("commitfailed", "rebalanc", "offsetoutofrange")),
+    ("code_bug", ("keyerror", "typeerror", "valueerror", "attributeerror", "nullpointer")),
+]
+
+
+def baseline_classify(text: str) -> str:
+    """Naive baseline: the first keyword group found in the last 'error-looking' line, else the text."""
+    lines = [x for x in text.splitlines() if re.search(r"error|exception|fail|fatal", x, re.I)]
+    for probe in ([lines[-1]] if lines else []) + [text]:
+        low = probe.lower()
+        for cat, kws in _BASELINE_KEYWORDS:
+            if any(k in low for k in kws):
+                return cat
+    return "unknown"
+
+
+def bench_classification() -> dict[str, Any]:
+    emit("## 1. Classification on real logs from public bug reports")
+    emit()
+    cases = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
+    rows_out = []
+    confusion: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    ok = hi_wrong = base_ok = 0
+    wrong_list = []
+    # per batch (1 = the first 90 cases, 2 = the 50 added later): [cases, right, wrong at >= 0.8, baseline right]
+    per_batch: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
+    for c in cases:
+        d = diagnose_lines(c["log"].splitlines(keepends=True))
+        label = c["label"]
+        batch = int(c.get("batch", 1))
+        confusion[label][d.category] += 1
+        right = d.category == label
+        hw = not right and d.confidence >= 0.8
+        base = baseline_classify(c["log"]) == label
+        ok += right
+        hi_wrong += hw
+        base_ok += base
+        pb = per_batch[batch]
+        pb[0] += 1
+        pb[1] += right
+        pb[2] += hw
+        pb[3] += base
+        if not right:
+            wrong_list.append((c["url"], batch, label, d.category, d.confidence, d.rule_id))
+        rows_out.append((c["url"], label, d.category, d.confidence))
+    n = len(cases)
+    acc, hiw, bacc = ok / n, hi_wrong / n, base_ok / n
+    table(
+        ["metric", "pipeline_sre", "keyword baseline", "target"],
+        [
+            ["cases", n, n, ">= 60"],
+            ["top-1 accuracy", f"{acc:.1%}", f"{bacc:.1%}", ">= 90%"],
+            ["wrong with confidence >= 0.8", f"{hiw:.1%} ({hi_wrong})", "n/a", "<= 5%"],
+        ],
+    )
+    batch_names = {1: "first set (batch 1)", 2: "added later (batch 2)"}
+    emit("Per batch (batch 2 = 50 cases gathered later, labelled from the thread before the classifier ran):")
+    emit()
+    batch_rows = []
+    for b in sorted(per_batch):
+        bn, bok, bhw, bbase = per_batch[b]
+        batch_rows.append(
+            [
+                batch_names.get(b, f"batch {b}"),
+                bn,
+                f"{bok / bn:.1%} ({bok})",
+                f"{bhw / bn:.1%} ({bhw})",
+                f"{bbase / bn:.1%}",
+            ]
+        )
+    batch_rows.append(["combined", n, f"{acc:.1%} ({ok})", f"{hiw:.1%} ({hi_wrong})", f"{bacc:.1%}"])
+    table(["set", "cases", "top-1 accuracy", "wrong with conf >= 0.8", "keyword baseline"], batch_rows)
+    emit(
+        "Batch 2 was first run against the rules as they were: 40/50 (80.0%), 2 wrong at >= 0.8; batch 1 was 80/90. "
+        "Three general gaps it showed were then closed (a throttling body inside a generic server-error exception, "
+        "gRPC/Google `DEADLINE_EXCEEDED`, Kafka group-coordinator heartbeat lines) and checked against both batches "
+        "and the own corpus; batch 1 is unchanged by them. The remaining batch-2 misses are left as they are: two "
+        "logs carry no evidence of the cause the thread found (OOM behind a bare exit 137 / executor loss, a full disk "
+        "surfacing as a missing file), two are HTTP read/deadline timeouts that the taxonomy files under "
+        "transient_network, and two are extraction gaps (an exception embedded in a YARN INFO line, a wrapped "
+        "provider-import warning)."
+    )
+    emit()
+    cats = [c for c in CATEGORIES if c in confusion or any(c in v for v in confusion.values())]
+    emit("Confusion matrix (rows: label from the thread, columns: prediction):")
+    emit()
+    short = {c: c[:8] for c in cats}
+    table(
+        ["label \\ predicted", *[short[c] for c in cats]],
+        [[lab, *[confusion[lab][p] or "" for p in cats]] for lab in cats if lab in confusion],
+    )
+    if wrong_list:
+        emit("Misclassified cases:")
+        emit()
+        table(
+            ["thread", "batch", "label", "predicted", "confidence", "rule"],
+            [[u, bt, lab, p, f"{cf:.2f}", r] for u, bt, lab, p, cf, r in wrong_list],
+        )
+    # our own corpus, for reference (written by us, so not the headline number)
+    exp = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+    own_ok = 0
+    for name, e in exp.items():
+        with open(CORPUS / name, "rb") as fh:
+            d = diagnose_lines(b.decode("utf-8", "replace") for b in fh)
+        own_ok += d.category == e["category"]
+    emit(f"Own corpus (tests/data/logs, written by us): {own_ok}/{len(exp)} correct.")
+    emit()
+    return {
+        "accuracy": acc,
+        "high_conf_wrong": hiw,
+        "baseline": bacc,
+        "n": n,
+        "per_batch": {
+            b: {"n": v[0], "accuracy": v[1] / v[0], "high_conf_wrong": v[2] / v[0]} for b, v in per_batch.items()
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. extraction
+# ------------------------------------------------------------------------------------------------
+
+
+def bench_extraction() -> dict[str, Any]:
+    emit("## 2. Extraction: decisive line inside the <= 2 KB excerpt")
+    emit()
+    exp = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+    cases = [(k, v) for k, v in exp.items() if v["evidence"]]
+    before = noise_lines(5000, seed=1)
+    after = noise_lines(5000, seed=2, with_warnings=False)
+    plain_ok = buried_ok = 0
+    sizes = []
+    misses = []
+    t0 = time.perf_counter()
+    for name, e in cases:
+        with open(CORPUS / name, "rb") as fh:
+            lines = [b.decode("utf-8", "replace") for b in fh]
+        d = diagnose_lines(lines)
+        plain = e["evidence"] in d.excerpt and len(d.excerpt.encode()) <= 2000
+        plain_ok += plain
+        d2 = diagnose_lines(before + lines + after)
+        buried = e["evidence"] in d2.excerpt and len(d2.excerpt.encode()) <= 2000
+        buried_ok += buried
+        sizes.append(len(d2.excerpt.encode()))
+        if not (plain and buried):
+            misses.append((name, plain, buried))
+    dt = time.perf_counter() - t0
+    # public cases: is the excerpt of the buried log the same decisive line as the plain log?
+    pub = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
+    stable = 0
+    for c in pub:
+        lines = c["log"].splitlines(keepends=True)
+        a = diagnose_lines(lines)
+        b = diagnose_lines(before + lines + after)
+        stable += bool(a.evidence) and a.evidence in b.excerpt
+    n = len(cases)
+    table(
+        ["set", "cases", "decisive line in excerpt", "target"],
+        [
+            ["own corpus, plain", n, f"{plain_ok / n:.1%}", ">= 95%"],
+            ["own corpus, buried in 10,000 noise lines", n, f"{buried_ok / n:.1%}", ">= 95%"],
+            ["public bug logs, buried (same evidence as plain)", len(pub), f"{stable / len(pub):.1%}", "-"],
+        ],
+    )
+    emit(
+        f"Excerpt size when buried: max {max(sizes)} B, mean {sum(sizes) / len(sizes):.0f} B; "
+        f"{dt:.1f} s for the corpus."
+    )
+    if misses:
+        emit(f"Misses: {misses}")
+    emit()
+    return {"plain": plain_ok / n, "buried": buried_ok / n, "public_stable": stable / len(pub)}
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. redaction
+# ------------------------------------------------------------------------------------------------
+
+
+def _loghub_files() -> list[Path]:
+    return sorted((DATA / "loghub").glob("*_2k*.log_structured.csv"))
+
+
+def _loghub_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _raw_line(row: dict[str, str]) -> str:
+    parts = [row.get("Date", ""), row.get("Time", ""), row.get("Level", "")]
+    if row.get("Process"):
+        parts.append(f"[{row['Process']}]")
+    if row.get("Component"):
+        parts.append(f"{row['Component']}:")
+    head = " ".join(p for p in parts if p)
+    return f"{head} {row['Content']}" if head else row["Content"]
+
+
+class NaiveRedactor:
+    """Baseline: every rule's regex on every line, no prefilter (same rules, same output)."""
+
+    def __init__(self) -> None:
+        self.rules = [r for r in load_secret_rules() if r.regex is not None]
+
+    def redact_line(self, line: str) -> str:
+        for r in self.rules:
+            assert r.regex is not None
+            line = r.regex.sub(f"[REDACTED:{r.kind}]", line)
+        return line
+
+
+def _throughput_log(path: Path, mb: int) -> int:
+    rnd = random.Random(3)
+    secrets = [
+        "[2024-05-02, 03:00:01 UTC] {hooks.py:21} INFO - connecting with password=Fake-Bench-Pass-1\n",
+        "24/03/18 10:00:00 INFO Client: using token ghp_FakeFakeFakeFakeFakeFakeFakeFake1234\n",
+        "curl -H 'Authorization: Bearer FakeBenchToken.abc-123' https://api.example.com\n",
+        "s3 client AKIAZ3FAKEEXAMPLE7QX region=us-east-1\n",
+    ]
+    base = noise_lines(20000, seed=11)
+    size = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        while size < mb * 1_000_000:
+            chunk = []
+            for line in base:
+                chunk.append(rnd.choice(secrets) if rnd.random() < 0.001 else line)
+            text = "".join(chunk)
+            fh.write(text)
+            size += len(text.encode())
+    return size
+
+
+def bench_redaction(quick: bool) -> dict[str, Any]:
+    emit("## 3. Redaction")
+    emit()
+    # recall on scanner test-suite positives (two independent suites)
+    per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    per_suite: dict[str, list[int]] = {}
+    missed = []
+    red = Redactor()
+    for suite, fname in SECRET_SUITES:
+        counts = per_suite.setdefault(suite, [0, 0])
+        for raw in (DATA / fname).read_text(encoding="utf-8").splitlines():
+            if not raw or raw.startswith("#"):
+                continue
+            _src, det, ex = raw.split("\t", 2)
+            text = ex.replace("\\n", "\n")
+            out = red.redact(text)
+            hit = out != text and "[REDACTED:" in out
+            per[det][0] += hit
+            per[det][1] += 1
+            counts[0] += hit
+            counts[1] += 1
+            if not hit:
+                missed.append((suite, det, ex[:70]))
+    tot_hit = sum(v[0] for v in per.values())
+    tot = sum(v[1] for v in per.values())
+    emit(
+        f"Recall on {tot} true positives from two public secret scanners' test suites: **{tot_hit / tot:.1%}** "
+        "(target >= 99%). An example counts as masked when the output differs and holds a `[REDACTED:` mask."
+    )
+    emit()
+    table(
+        ["suite", "file", "masked", "examples", "recall"],
+        [
+            [k, f"bench/data/{dict(SECRET_SUITES)[k]}", v[0], v[1], f"{v[0] / max(1, v[1]):.1%}"]
+            for k, v in per_suite.items()
+        ],
+    )
+    table(["detector", "masked", "examples"], [[k, v[0], v[1]] for k, v in sorted(per.items())])
+    if missed:
+        emit("Not masked:")
+        emit()
+        table(
+            ["suite", "detector", "example (first 70 chars)"],
+            [[su, d, "`" + e.replace("|", "\\|") + "`"] for su, d, e in missed],
+        )
+    # false positives on ordinary lines
+    files = _loghub_files()
+    unchanged = total = 0
+    changed_examples: list[str] = []
+    for f in files:
+        for row in _loghub_rows(f):
+            line = _raw_line(row)
+            out = red.redact(line)
+            total += 1
+            if out == line:
+                unchanged += 1
+            elif len(changed_examples) < 5:
+                changed_examples.append(line[:120])
+    noise = noise_lines(20000, seed=5)
+    noise_unchanged = sum(red.redact(x) == x for x in noise)
+    emit(
+        f"Ordinary lines unchanged: loghub ({', '.join(f.name for f in files)}): {unchanged}/{total} "
+        f"= **{unchanged / max(1, total):.2%}**; generated noise: {noise_unchanged}/{len(noise)} "
+        f"= {noise_unchanged / len(noise):.2%} (target >= 99.5%)."
+    )
+    if changed_examples:
+        emit(f"Changed: {changed_examples}")
+    emit()
+    # throughput
+    mb = 20 if quick else 100
+    with tempfile.TemporaryDirectory() as td:
+        path = Path(td) / "redact.log"
+        size = _throughput_log(path, mb)
+        r = Redactor()
+        t0 = time.perf_counter()
+        n_out = 0
+        with open(path, encoding="utf-8") as fh:
+            for chunk in r.redact_stream(fh):
+                n_out += len(chunk)
+        stream_s = time.perf_counter() - t0
+        r2 = Redactor()
+        t0 = time.perf_counter()
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                r2.redact_line(line)
+        line_s = time.perf_counter() - t0
+        # naive baseline on a 10 MB slice (it is slow), extrapolated as MB/s
+        naive = NaiveRedactor()
+        t0 = time.perf_counter()
+        nb = 0
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                naive.redact_line(line)
+                nb += len(line)
+                if nb >= 10_000_000:
+                    break
+        naive_s = time.perf_counter() - t0
+    mbs = size / 1e6
+    table(
+        ["method", "MB", "seconds", "MB/s", "target"],
+        [
+            [
+                "Redactor.redact_stream (batched prefilter)",
+                f"{mbs:.0f}",
+                f"{stream_s:.2f}",
+                f"{mbs / stream_s:.0f}",
+                ">= 50",
+            ],
+            ["Redactor.redact_line (line by line)", f"{mbs:.0f}", f"{line_s:.2f}", f"{mbs / line_s:.0f}", "-"],
+            [
+                "naive: every regex on every line",
+                f"{nb / 1e6:.0f}",
+                f"{naive_s:.2f}",
+                f"{nb / 1e6 / naive_s:.1f}",
+                "baseline",
+            ],
+        ],
+    )
+    return {
+        "recall": tot_hit / tot,
+        "unchanged": unchanged / max(1, total),
+        "stream_mbs": mbs / stream_s,
+        "line_mbs": mbs / line_s,
+        "naive_mbs": nb / 1e6 / naive_s,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. grouping accuracy
+# ------------------------------------------------------------------------------------------------
+
+
+def grouping_accuracy(truth: Sequence[str], predicted: Sequence[Any]) -> float:
+    """loghub's grouping accuracy: the share of lines whose predicted group holds exactly the lines of
+    one ground-truth event (same line set), as computed by the loghub/logparser evaluator."""
+    truth_count = collections.Counter(truth)
+    groups: dict[Any, list[int]] = collections.defaultdict(list)
+    for i, p in enumerate(predicted):
+        groups[p].append(i)
+    correct = 0
+    for idxs in groups.values():
+        events = {truth[i] for i in idxs}
+        if len(events) == 1 and truth_count[next(iter(events))] == len(idxs):
+            correct += len(idxs)
+    return correct / len(truth) if truth else 0.0
+
+
+def bench_grouping() -> dict[str, Any]:
+    emit("## 4. Template grouping accuracy (loghub definition)")
+    emit()
+    rows = []
+    res: dict[str, Any] = {}
+    for f in _loghub_files():
+        name = f.name.split("_")[0]
+        data = _loghub_rows(f)
+        truth = [r["EventId"] for r in data]
+        contents = [r["Content"] for r in data]
+        ours = TemplateMiner()
+        pred = [ours.add(c)[0] for c in contents]
+        acc = grouping_accuracy(truth, pred)
+        # baseline: drain3 as shipped (no masking), default threshold
+        base = TemplateMiner(masking=())
+        bpred = [base.add(c)[0] for c in contents]
+        bacc = grouping_accuracy(truth, bpred)
+        pub = DRAIN_PUBLISHED.get(name)
+        rows.append([f.name, len(data), f"{acc:.4f}", f"{bacc:.4f}", pub if pub is not None else "-"])
+        res[f.name] = acc
+    table(["file", "lines", "TemplateMiner (ours)", "drain3 without masking", "Drain published (full 2k)"], rows)
+    emit(
+        "TemplateMiner runs with its defaults (similarity 0.4, depth 4, the built-in masking of URLs, IPs, UUIDs, "
+        "hex and numbers) on every file: no per-dataset regexes or thresholds. Ground truth: the full loghub 2k "
+        "structured files (bench/data/loghub/README.md). Accuracy is loghub's: a line counts only when the set of "
+        "lines in its predicted group equals the set of lines of its true event."
+    )
+    emit()
+    res["_published"] = {f: DRAIN_PUBLISHED.get(f.split("_")[0]) for f in list(res)}
+    return res
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. scale
+# ------------------------------------------------------------------------------------------------
+
+_CHILD = r"""
+import resource, sys, time, json
+sys.path.insert(0, sys.argv[3])
+from pipeline_sre.diagnosis import diagnose_lines, extract_errors
+path, mode = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+with open(path, "rb") as raw:
+    import io
+    fh = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+    if mode == "extract":
+        blocks = extract_errors(fh)
+        ev = blocks[0].evidence if blocks else ""
+        cat = "-"
+    else:
+        d = diagnose_lines(fh)
+        ev, cat = d.evidence, d.category
+dt = time.perf_counter() - t0
+print(json.dumps({"seconds": dt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "evidence": ev[:200], "category": cat}))
+"""
+
+
+def _write_big_log(path: Path, mb: int) -> int:
+    base = "".join(noise_lines(20000, seed=21, with_warnings=False))
+    err = (
+        "[2024-05-02, 04:00:01 UTC] {taskinstance.py:2731} ERROR - Task failed with exception\n"
+        "Traceback (most recent call last):\n"
+        '  File "/opt/airflow/dags/etl.py", line 91, in load\n'
+        "    cur.execute(sql)\n"
+        'psycopg2.errors.UndefinedColumn: column "event_ts" does not exist\n'
+    )
+    size = 0
+    with open(path, "w", encoding="utf-8") as fh:
+        wrote_err = False
+        while size < mb * 1_000_000:
+            fh.write(base)
+            size += len(base)
+            if not wrote_err and size > mb * 500_000:
+                fh.write(err)
+                size += len(err)
+                wrote_err = True
+        fh.write("[2024-05-02, 05:00:00 UTC] {local_task_job_runner.py:234} INFO - Task exited with return code 1\n")
+    return size
+
+
+def bench_scale(quick: bool) -> dict[str, Any]:
+    emit("## 5. Scale")
+    emit()
+    mb = 40 if quick else 200
+    res: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as td:
+        path = Path(td) / "big.log"
+        size = _write_big_log(path, mb)
+        rows = []
+        for mode in ("extract", "diagnose"):
+            proc = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(path), mode, str(ROOT / "src")],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            found = "event_ts" in r["evidence"]
+            rows.append(
+                [mode, f"{size / 1e6:.0f} MB", f"{r['seconds']:.2f}", f"{r['rss_mb']:.0f}", found, "< 2 s, < 200 MB"]
+            )
+            res[mode] = r
+        table(["call", "log size", "wall s", "peak RSS MB", "error found", "target (200 MB)"], rows)
+    # 1.2 MB airflow log: credential on the line right before the error at the end
+    noise = [
+        f"[2024-05-02, 03:{(i // 60) % 60:02d}:{i % 60:02d} UTC] {{etl.py:88}} INFO - copied chunk {i} "
+        f"({i * 13 % 9973} rows) to staging.events_{i % 5}\n"
+        for i in range(13_000)
+    ]
+    tail = [
+        "[2024-05-02, 04:00:00 UTC] {etl.py:90} INFO - "
+        "dsn=postgresql://etl:Fake-Dsn-Pass@db:5432/dw password=Fake-Dsn-Pass\n",
+        "[2024-05-02, 04:00:01 UTC] {taskinstance.py:2731} ERROR - Task failed with exception\n",
+        "Traceback (most recent call last):\n",
+        '  File "/opt/airflow/dags/etl.py", line 91, in load\n',
+        "    cur.execute(sql)\n",
+        'psycopg2.errors.UndefinedColumn: column "event_ts" does not exist\n',
+        "[2024-05-02, 04:00:01 UTC] {taskinstance.py:1149} INFO - Marking task as FAILED.\n",
+        "[2024-05-02, 04:00:01 UTC] {local_task_job_runner.py:234} INFO - Task exited with return code 1\n",
+    ]
+    lines = noise + tail
+    in_size = sum(len(x.encode()) for x in lines)
+    d = diagnose_lines(lines)
+    out = json.dumps(
+        {
+            k: d.to_dict()[k]
+            for k in ("category", "confidence", "signature", "exception", "message", "evidence", "excerpt")
+        }
+    )
+    naive = "".join(lines[-200:])  # what "send the last 200 lines" would hand over
+    table(
+        ["approach", "input", "output bytes", "decisive line present", "credential present"],
+        [
+            [
+                "diagnose --format json",
+                f"{in_size / 1e6:.2f} MB",
+                len(out.encode()),
+                "event_ts" in d.evidence and d.evidence in d.excerpt,
+                "Fake-Dsn-Pass" in out,
+            ],
+            [
+                "baseline: last 200 lines",
+                f"{in_size / 1e6:.2f} MB",
+                len(naive.encode()),
+                "event_ts" in naive,
+                "Fake-Dsn-Pass" in naive,
+            ],
+        ],
+    )
+    res["airflow_1_2mb"] = {"output_bytes": len(out.encode()), "credential": "Fake-Dsn-Pass" in out}
+    return res
+
+
+def _summary(r: dict[str, Any]) -> None:
+    emit("## Targets")
+    emit()
+    c, e, red, sc, grp = r["classify"], r["extract"], r["redact"], r["scale"], r["group"]
+    pub = grp.get("_published", {})
+    compared = [(f, acc, pub[f]) for f, acc in grp.items() if f != "_published" and pub.get(f) is not None]
+    grp_text = ", ".join(f"{f.split('_')[0]} {acc:.4f} vs {p}" for f, acc, p in compared) or "no data"
+    grp_ok = bool(compared) and all(acc >= p for _, acc, p in compared)
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    rows = [
+        [
+            f"classification top-1 accuracy (real logs, {c['n']} combined)",
+            ">= 90%",
+            f"{c['accuracy']:.1%} ("
+            + ", ".join(f"batch {b}: {v['accuracy']:.1%} of {v['n']}" for b, v in sorted(c["per_batch"].items()))
+            + ")",
+            mark(c["accuracy"] >= 0.9),
+        ],
+        [
+            "wrong answers with confidence >= 0.8",
+            "<= 5%",
+            f"{c['high_conf_wrong']:.1%}",
+            mark(c["high_conf_wrong"] <= 0.05),
+        ],
+        ["decisive line in excerpt (buried)", ">= 95%", f"{e['buried']:.1%}", mark(e["buried"] >= 0.95)],
+        ["redaction recall (scanner positives)", ">= 99%", f"{red['recall']:.1%}", mark(red["recall"] >= 0.99)],
+        ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
+        ["redaction throughput", ">= 50 MB/s", f"{red['stream_mbs']:.0f} MB/s", mark(red["stream_mbs"] >= 50)],
+        [
+            "200 MB extract_errors",
+            "< 2 s, < 200 MB",
+            f"{sc['extract']['seconds']:.2f} s, {sc['extract']['rss_mb']:.0f} MB",
+            mark(sc["extract"]["seconds"] < 2 and sc["extract"]["rss_mb"] < 200),
+        ],
+        [
+            "loghub grouping accuracy (full 2k files)",
+            ">= Drain (Hadoop 0.9475, Spark 0.92)",
+            grp_text,
+            mark(grp_ok),
+        ],
+    ]
+    table(["target", "goal", "result", "status"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smaller generated logs")
+    ap.add_argument("--only", choices=["classify", "extract", "redact", "group", "scale"], default=None)
+    args = ap.parse_args(argv)
+    emit("# pipeline_sre.diagnosis benchmark results")
+    emit()
+    emit(
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; generated by "
+        f"`python bench/bench_diagnosis.py{' --quick' if args.quick else ''}`."
+    )
+    emit()
+    summary: dict[str, Any] = {}
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "classify": lambda: bench_classification(),
+        "extract": lambda: bench_extraction(),
+        "redact": lambda: bench_redaction(args.quick),
+        "group": lambda: bench_grouping(),
+        "scale": lambda: bench_scale(args.quick),
+    }
+    for name, fn in steps.items():
+        if args.only and name != args.only:
+            continue
+        summary[name] = fn()
+    if not args.only:
+        _summary(summary)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text("\n".join(OUT) + "\n", encoding="utf-8")
+        print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

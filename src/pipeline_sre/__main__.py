@@ -1,0 +1,3 @@
+from pipeline_sre.surfaces.cli import main
+
+main()

@@ -1,0 +1,485 @@
+"""Airflow REST connector: API v2 (Airflow 3, JWT) and v1 (Airflow 2, basic auth), chosen by detection.
+
+Detection lists use the cross-DAG endpoints (`/dags/~/dagRuns`) with offset pagination so totals are
+exact and a window costs O(failures / page size) requests. Every failure becomes a typed error that
+names the environment and URL; nothing from httpx leaks out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from pipeline_sre.config import AirflowConnection
+from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.models import DagRun, Page, TaskInstance, iso
+
+RETRY_STATUS = frozenset({500, 502, 503, 504})
+TOKEN_REFRESH_MARGIN_S = 60.0
+USER_AGENT = "pipeline-sre/0.1"
+MAX_LINE_BYTES = 20_000  # one hostile 50 MB line must not be held whole
+
+
+def _q(part: str) -> str:
+    """Path segments are encoded whole: run ids carry ':', '+' and sometimes '/'."""
+    return quote(part, safe="")
+
+
+async def capped_lines(chunks: AsyncIterator[bytes], cap: int = MAX_LINE_BYTES) -> AsyncIterator[str]:
+    """Split a byte stream into lines, decoding with replacement and cutting any line at `cap` bytes."""
+    buf = b""
+    skipping = False  # inside an over-long line whose head was already yielded
+    async for chunk in chunks:
+        buf += chunk
+        while True:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                if len(buf) > cap:
+                    if not skipping:
+                        yield buf[:cap].decode("utf-8", "replace") + " …[line cut]"
+                    skipping, buf = True, b""
+                break
+            line, buf = buf[:nl], buf[nl + 1 :]
+            if not skipping:
+                yield line[:cap].decode("utf-8", "replace").rstrip("\r")
+            skipping = False
+    if buf and not skipping:
+        yield buf[:cap].decode("utf-8", "replace")
+
+
+def _jwt_expiry(token: str) -> float | None:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        exp = claims.get("exp")
+        return float(exp) if isinstance(exp, int | float) else None
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+
+
+class AirflowClient:
+    def __init__(
+        self,
+        environment: str,
+        conn: AirflowConnection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.25,
+    ) -> None:
+        self.environment = environment
+        self.conn = conn
+        self.base_url = conn.url
+        self.ui_url = conn.ui_url or conn.url
+        self.version: Literal["2", "3"] | None = None if conn.version == "auto" else conn.version
+        self.request_count = 0
+        self._backoff_base = backoff_base
+        self._token: str | None = conn.secret("token_env")
+        self._static_token = self._token is not None
+        self._token_expiry: float | None = None
+        self._username = conn.secret("username_env")
+        self._password = conn.secret("password_env")
+        self._auth_lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(
+            base_url=conn.url,
+            timeout=httpx.Timeout(conn.timeout_seconds, connect=min(conn.timeout_seconds, 5.0)),
+            verify=conn.verify_tls,
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def detected_version(self) -> Literal["2", "3"]:
+        await self._ensure_version()
+        assert self.version is not None
+        return self.version
+
+    @property
+    def api(self) -> str:
+        return "/api/v2" if self.version == "3" else "/api/v1"
+
+    def _where(self) -> str:
+        return f"Airflow in environment '{self.environment}' ({self.base_url})"
+
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send with bounded retries (backoff + jitter) on connection errors and 5xx, never on 4xx."""
+        attempts = self.conn.max_retries + 1
+        last: str = ""
+        for attempt in range(attempts):
+            if attempt:
+                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
+                await asyncio.sleep(delay)
+            self.request_count += 1
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TimeoutException:
+                last = f"timed out after {self.conn.timeout_seconds:g}s"
+                continue
+            except httpx.TransportError as err:
+                last = f"{type(err).__name__}"
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                await response.aclose()
+                continue
+            return response
+        raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+
+    async def _ensure_version(self) -> None:
+        if self.version is not None:
+            return
+        async with self._auth_lock:
+            if self.version is not None:
+                return
+            # A successful /auth/token both detects Airflow 3 and authenticates, in one request.
+            if self._username and not self._static_token and await self._fetch_token(detecting=True):
+                self.version = "3"
+                return
+            for version, path in (("3", "/api/v2/version"), ("2", "/api/v1/version")):
+                response = await self._send(self._http.build_request("GET", path, headers=self._auth_header()))
+                await response.aclose()
+                if response.status_code < 400 or response.status_code in (401, 403):
+                    self.version = "3" if version == "3" else "2"
+                    return
+            raise BackendRefused(f"{self._where()} exposes neither /api/v2 nor /api/v1: is the URL right?")
+
+    async def _fetch_token(self, detecting: bool = False) -> bool:
+        response = await self._send(
+            self._http.build_request(
+                "POST", "/auth/token", json={"username": self._username, "password": self._password}
+            )
+        )
+        if detecting and response.status_code in (404, 405):
+            return False
+        if response.status_code >= 400:
+            raise BackendRefused(
+                f"{self._where()} refused the credentials from "
+                f"{self.conn.username_env}/{self.conn.password_env}: HTTP {response.status_code}"
+            )
+        token = response.json().get("access_token")
+        if not isinstance(token, str) or not token:
+            raise BackendRefused(f"{self._where()} returned no access_token from /auth/token")
+        self._token = token
+        self._token_expiry = _jwt_expiry(token)
+        return True
+
+    def _auth_header(self) -> dict[str, str]:
+        if self._token:
+            return {"Authorization": f"Bearer {self._token}"}
+        if self._username and self._password is not None:
+            raw = f"{self._username}:{self._password}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        return {}
+
+    async def _ensure_auth(self) -> None:
+        if self.version != "3" or self._static_token or not self._username:
+            return
+        expiring = self._token_expiry is not None and self._token_expiry - time.time() < TOKEN_REFRESH_MARGIN_S
+        if self._token is None or expiring:
+            async with self._auth_lock:
+                still = self._token_expiry is not None and self._token_expiry - time.time() < TOKEN_REFRESH_MARGIN_S
+                if self._token is None or still:
+                    await self._fetch_token()
+
+    @asynccontextmanager
+    async def _open(
+        self, method: str, path: str, *, params: Any = None, json_body: Any = None, accept: str | None = None
+    ) -> AsyncIterator[httpx.Response]:
+        await self._ensure_version()
+        await self._ensure_auth()
+        headers = {"Accept": accept} if accept else {}
+        for refreshed in (False, True):
+            request = self._http.build_request(
+                method,
+                self.api + path,
+                params=params,
+                json=json_body,
+                headers={**headers, **self._auth_header()},
+            )
+            response = await self._send(request, stream=True)
+            can_refresh = not refreshed and not self._static_token and self.version == "3" and self._username
+            if can_refresh and await self._token_rejected(response):
+                await response.aclose()
+                async with self._auth_lock:
+                    await self._fetch_token()
+                continue
+            try:
+                yield response
+            finally:
+                await response.aclose()
+            return
+
+    async def _token_rejected(self, response: httpx.Response) -> bool:
+        """401, or Airflow 3's 403 "Invalid JWT token" after its signing secret changed."""
+        if response.status_code == 401:
+            return True
+        if response.status_code != 403:
+            return False
+        await self._read(response)
+        return "invalid jwt" in response.text.lower()
+
+    async def _read(self, response: httpx.Response) -> None:
+        """Body reads fail like connections do; they become the same typed error."""
+        try:
+            await response.aread()
+        except httpx.TransportError as err:
+            raise BackendUnavailable(f"{self._where()} broke off its answer: {type(err).__name__}") from None
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        not_found: str | None = None,
+    ) -> Any:
+        async with self._open(method, path, params=params, json_body=json_body) as response:
+            await self._read(response)
+            self._raise_for_status(response, not_found)
+            try:
+                return response.json()
+            except ValueError:
+                raise BackendUnavailable(f"{self._where()} returned a non-JSON answer for {path}") from None
+
+    def _raise_for_status(self, response: httpx.Response, not_found: str | None) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        if status == 404 and not_found:
+            raise NotFound(f"{not_found} in environment '{self.environment}'")
+        detail = ""
+        try:
+            body = response.json()
+            detail = str(body.get("detail") or body.get("title") or "")[:300] if isinstance(body, dict) else ""
+        except ValueError:
+            pass
+        hint = {401: "check the credentials", 403: "the user lacks permission"}.get(status, "")
+        text = f"{self._where()} refused the request: HTTP {status}"
+        raise BackendRefused("; ".join(p for p in (text, detail, hint) if p))
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def list_dag_runs(
+        self,
+        *,
+        dag_id: str = "~",
+        states: Iterable[str] = ("failed",),
+        end_gte: datetime | None = None,
+        end_lte: datetime | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        order_by: str = "-end_date",
+    ) -> Page:
+        limit = limit or self.conn.page_size
+        if order_by == "-run_after" and await self.detected_version() == "2":
+            order_by = "-execution_date"
+        params: list[tuple[str, str | int]] = [("limit", limit), ("offset", offset), ("order_by", order_by)]
+        params += [("state", s) for s in states]
+        if end_gte:
+            params.append(("end_date_gte", iso(end_gte) or ""))
+        if end_lte:
+            params.append(("end_date_lte", iso(end_lte) or ""))
+        what = f"DAG {dag_id!r}" if dag_id != "~" else None
+        data = await self._json("GET", f"/dags/{_q(dag_id)}/dagRuns", params=params, not_found=what)
+        runs = [DagRun.from_api(r) for r in data.get("dag_runs", [])]
+        return Page(items=runs, total=int(data.get("total_entries") or len(runs)), offset=offset, page_size=limit)
+
+    async def get_dag_run(self, dag_id: str, run_id: str) -> DagRun:
+        data = await self._json(
+            "GET",
+            f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}",
+            not_found=f"no run {run_id!r} of DAG {dag_id!r}",
+        )
+        return DagRun.from_api(data)
+
+    async def find_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
+        try:
+            return await self.get_dag_run(dag_id, run_id)
+        except NotFound:
+            return None
+
+    async def get_dag(self, dag_id: str) -> dict[str, Any]:
+        data = await self._json("GET", f"/dags/{_q(dag_id)}", not_found=f"no DAG {dag_id!r}")
+        return dict(data)
+
+    async def dag_tags(self, dag_id: str) -> list[str]:
+        dag = await self.get_dag(dag_id)
+        return [t["name"] if isinstance(t, dict) else str(t) for t in dag.get("tags") or []]
+
+    async def tags_of_failing_dags(self, end_gte: datetime) -> dict[str, list[str]]:
+        """Tags of DAGs with a failed run ending after `end_gte`: ONE page (the server's limit), most
+        recently run first on Airflow 3, so a detection stays within its request budget. Config globs
+        are the primary source of tiers; these tags only fill in."""
+        params: list[tuple[str, str | int]] = [("limit", self.conn.page_size)]
+        if await self.detected_version() == "3":
+            params += [
+                ("order_by", "-last_run_start_date"),
+                ("dag_run_state", "failed"),
+                ("dag_run_end_date_gte", iso(end_gte) or ""),
+            ]
+        data = await self._json("GET", "/dags", params=params)
+        return {
+            str(d.get("dag_id")): [t["name"] if isinstance(t, dict) else str(t) for t in d.get("tags") or []]
+            for d in data.get("dags", [])
+        }
+
+    async def downstream_dags(self, dag_id: str) -> list[str]:
+        """DAGs scheduled on assets this DAG produces (Airflow 3's asset graph): the blast radius."""
+        if await self.detected_version() != "3":
+            raise BackendRefused(f"{self._where()}: the asset graph is read on Airflow 3 only")
+        data = await self._json("GET", "/assets", params={"dag_ids": dag_id, "limit": self.conn.page_size})
+        consumers: set[str] = set()
+        for asset in data.get("assets", []):
+            producers = {t.get("dag_id") for t in asset.get("producing_tasks") or [] if isinstance(t, dict)}
+            if dag_id in producers:
+                consumers |= {str(d.get("dag_id")) for d in asset.get("scheduled_dags") or [] if isinstance(d, dict)}
+        consumers.discard(dag_id)
+        return sorted(consumers)
+
+    async def task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
+        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances"
+        out: list[TaskInstance] = []
+        offset = 0
+        while True:
+            params = {"limit": self.conn.page_size, "offset": offset}
+            data = await self._json("GET", path, params=params, not_found=f"no run {run_id!r} of DAG {dag_id!r}")
+            batch = data.get("task_instances", [])
+            out += [TaskInstance.from_api(t) for t in batch]
+            offset += len(batch)
+            if not batch or offset >= int(data.get("total_entries") or 0):
+                return out
+
+    async def failed_tasks_for_runs(
+        self, runs: list[tuple[str, str]], *, end_gte: datetime | None = None, max_pages: int = 3
+    ) -> dict[tuple[str, str], list[TaskInstance]]:
+        """Failed task instances of many runs in few batch requests.
+
+        The batch filters are two id lists, so the server answers their cross product (DAGs share
+        run ids such as scheduled__<time>); pairs are matched here, newest first, and paging stops
+        once every wanted run is seen or after `max_pages`.
+        """
+        if not runs:
+            return {}
+        v3 = await self.detected_version() == "3"
+        body: dict[str, Any] = {
+            "dag_ids": sorted({d for d, _ in runs}),
+            "dag_run_ids": sorted({r for _, r in runs}),
+            "state": ["failed"],
+            "page_limit": self.conn.page_size,
+        }
+        if v3:
+            body["order_by"] = "-start_date"
+        if end_gte is not None:
+            body["end_date_gte"] = iso(end_gte)
+        wanted = set(runs)
+        out: dict[tuple[str, str], list[TaskInstance]] = {}
+        offset = 0
+        for _ in range(max_pages):
+            data = await self._json(
+                "POST", "/dags/~/dagRuns/~/taskInstances/list", json_body={**body, "page_offset": offset}
+            )
+            batch = data.get("task_instances", [])
+            for raw in batch:
+                ti = TaskInstance.from_api(raw)
+                if (ti.dag_id, ti.run_id) in wanted:
+                    out.setdefault((ti.dag_id, ti.run_id), []).append(ti)
+            offset += len(batch)
+            if not batch or offset >= int(data.get("total_entries") or 0) or len(out) == len(wanted):
+                break
+        return out
+
+    async def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
+        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
+        if map_index >= 0:
+            path += f"/{map_index}"
+        what = f"no task {task_id!r} in run {run_id!r} of DAG {dag_id!r}"
+        return TaskInstance.from_api(await self._json("GET", path, not_found=what))
+
+    async def stream_task_log(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+    ) -> AsyncIterator[str]:
+        """Lines of a task log as they arrive; callers keep only what they need (Airflow serves no tail).
+
+        Airflow 3 streams NDJSON records; they stay JSON lines for the structured extractor.
+        """
+        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}/logs/{try_number}"
+        params: dict[str, Any] = {"full_content": "true"}
+        if map_index >= 0:
+            params["map_index"] = map_index
+        accept = "application/x-ndjson" if await self.detected_version() == "3" else "text/plain"
+        not_found = f"no log for try {try_number} of task {task_id!r} in run {run_id!r} of DAG {dag_id!r}"
+        async with self._open("GET", path, params=params, accept=accept) as response:
+            if response.status_code >= 400:
+                await self._read(response)
+                self._raise_for_status(response, not_found)
+            try:
+                async for line in capped_lines(response.aiter_bytes()):
+                    yield line
+            except httpx.TransportError as err:
+                raise BackendUnavailable(f"{self._where()} broke off the log: {type(err).__name__}") from None
+
+    async def task_log_tail(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, lines: int, map_index: int = -1
+    ) -> tuple[list[str], int]:
+        """The last `lines` lines (each capped) and how many lines the log had, in bounded memory."""
+        tail: deque[str] = deque(maxlen=lines)
+        seen = 0
+        async for line in self.stream_task_log(dag_id, run_id, task_id, try_number, map_index):
+            seen += 1
+            tail.append(line)
+        return list(tail), seen
+
+    # -- writes (called only from the governed execution path) ---------------------------------
+
+    async def clear_task_instances(
+        self,
+        dag_id: str,
+        run_id: str,
+        *,
+        only_failed: bool = True,
+        dry_run: bool = False,
+        note: str | None = None,
+    ) -> list[str]:
+        body: dict[str, Any] = {
+            "dag_run_id": run_id,
+            "only_failed": only_failed,
+            "reset_dag_runs": True,
+            "dry_run": dry_run,
+        }
+        if note and await self.detected_version() == "3":
+            body["note"] = note
+        data = await self._json(
+            "POST", f"/dags/{_q(dag_id)}/clearTaskInstances", json_body=body, not_found=f"no DAG {dag_id!r}"
+        )
+        return [str(t.get("task_id")) for t in data.get("task_instances", [])]
+
+    async def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], note: str | None = None) -> DagRun:
+        body: dict[str, Any] = {"dag_run_id": run_id, "conf": conf}
+        if await self.detected_version() == "3":
+            body["logical_date"] = None
+        if note:
+            body["note"] = note
+        data = await self._json("POST", f"/dags/{_q(dag_id)}/dagRuns", json_body=body, not_found=f"no DAG {dag_id!r}")
+        return DagRun.from_api(data)
+
+    # -- links ----------------------------------------------------------------------------------
+
+    def run_url(self, dag_id: str, run_id: str) -> str:
+        if self.version == "2":
+            return f"{self.ui_url}/dags/{_q(dag_id)}/grid?dag_run_id={_q(run_id)}"
+        return f"{self.ui_url}/dags/{_q(dag_id)}/runs/{_q(run_id)}"

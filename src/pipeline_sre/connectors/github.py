@@ -1,0 +1,306 @@
+"""GitHub REST connector for change control: read a file, open a pull request that changes it.
+
+Only repositories (and path globs inside them) listed under `github.repositories` can be read or
+written; anything else is refused before a request is made. Retries with backoff and jitter on
+connection errors and 5xx, never on 4xx; errors name the API URL and never contain the token.
+The writes (create branch ref, put file contents on that branch, open the pull request) are each
+safe to repeat: an existing branch, an already-committed file and an existing pull request are
+detected and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fnmatch
+import hashlib
+import os
+import random
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
+
+RETRY_STATUS = frozenset({500, 502, 503, 504})
+USER_AGENT = "pipeline-sre/0.1"
+API_VERSION = "2022-11-28"
+MAX_FILE_BYTES = 512 * 1024
+_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_repo(v: str) -> str:
+    if not _REPO.match(v) or ".." in v:
+        raise ValueError("must be owner/name")
+    return v
+
+
+def check_branch(v: str) -> str:
+    if not _BRANCH.match(v) or ".." in v or v.startswith(("/", "-")) or v.endswith(("/", ".lock")) or "//" in v:
+        raise ValueError("must be a branch name: letters, digits, '.', '_', '-' and '/'")
+    return v
+
+
+def check_path(v: str) -> str:
+    parts = v.split("/")
+    if not v or len(v) > 400 or v.startswith("/") or "\\" in v or any(p in ("", ".", "..") for p in parts):
+        raise ValueError("must be a relative file path without '.', '..' or empty segments")
+    if any(ord(c) < 32 for c in v):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+class GitHubRepository(_Model):
+    """A repository pull requests may be opened against, and the files (globs) they may change."""
+
+    repo: str = Field(description="owner/name")
+    paths: list[str] = Field(description="Globs of file paths a change may touch, e.g. jobs/*.json, dags/conf/**")
+    base: str = Field("main", description="Default base branch of pull requests")
+    environment: str | None = Field(
+        None, description="Environment whose governance policy governs changes here (default: the only one)"
+    )
+
+    _repo = field_validator("repo")(check_repo)
+    _base = field_validator("base")(check_branch)
+
+    @field_validator("paths")
+    @classmethod
+    def _some_paths(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("list at least one path glob")
+        return v
+
+    def allows(self, path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.paths)
+
+
+class GitHubConfig(_Model):
+    api_url: str = Field("https://api.github.com", description="REST API base (GitHub Enterprise: https://HOST/api/v3)")
+    token_env: str = Field("GITHUB_TOKEN", description="Env var holding a token with contents + pull-requests write")
+    timeout_seconds: float = Field(15.0, gt=0, le=300)
+    max_retries: int = Field(3, ge=0, le=10)
+    verify_tls: bool = True
+    repositories: list[GitHubRepository] = []
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local stand-in)")
+        return v.rstrip("/")
+
+    def repository(self, repo: str) -> GitHubRepository | None:
+        return next((r for r in self.repositories if r.repo.casefold() == repo.casefold()), None)
+
+
+def git_blob_sha(content: str) -> str:
+    """The SHA git (and the contents API) gives a file with this text: ties an approved diff to a version."""
+    data = content.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _q(part: str) -> str:
+    return quote(part, safe="")
+
+
+def _qpath(path: str) -> str:
+    return "/".join(quote(p, safe="") for p in path.split("/"))
+
+
+class GitHubClient:
+    def __init__(
+        self, config: GitHubConfig, *, transport: httpx.AsyncBaseTransport | None = None, backoff_base: float = 0.25
+    ) -> None:
+        self.config = config
+        self.request_count = 0
+        self._backoff_base = backoff_base
+        self._token = os.environ.get(config.token_env)
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+        }
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._http = httpx.AsyncClient(
+            base_url=config.api_url,
+            timeout=httpx.Timeout(config.timeout_seconds, connect=min(config.timeout_seconds, 5.0)),
+            verify=config.verify_tls,
+            transport=transport,
+            headers=headers,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def where(self) -> str:
+        return f"GitHub ({self.config.api_url})"
+
+    def check_target(self, repo: str, path: str) -> None:
+        """Refuse anything outside the configured repositories and their path globs."""
+        conf = self.config.repository(repo)
+        if conf is None:
+            listed = ", ".join(r.repo for r in self.config.repositories) or "(none)"
+            raise BackendRefused(f"repository {repo!r} is not configured under github.repositories ({listed})")
+        if not conf.allows(path):
+            raise BackendRefused(
+                f"path {path!r} is outside the globs configured for {conf.repo} ({', '.join(conf.paths)})"
+            )
+
+    def _clean(self, text: str) -> str:
+        if self._token:
+            text = text.replace(self._token, "***")
+        return text[:300]
+
+    async def _request(self, method: str, path: str, *, params: Any = None, json_body: Any = None) -> httpx.Response:
+        if not self._token:
+            raise BackendRefused(f"{self.where()}: the token env var {self.config.token_env} is not set")
+        attempts = self.config.max_retries + 1
+        last = ""
+        for attempt in range(attempts):
+            if attempt:
+                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
+                await asyncio.sleep(delay)
+            self.request_count += 1
+            try:
+                response = await self._http.request(method, path, params=params, json=json_body)
+            except httpx.TimeoutException:
+                last = f"timed out after {self.config.timeout_seconds:g}s"
+                continue
+            except httpx.TransportError as err:
+                last = type(err).__name__
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                continue
+            return response
+        raise BackendUnavailable(f"{self.where()} is unavailable: {last} after {attempts} attempt(s)")
+
+    def _refused(self, response: httpx.Response, what: str) -> BackendRefused:
+        detail = ""
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                detail = str(body.get("message") or "")
+                errors = body.get("errors")
+                if isinstance(errors, list) and errors:
+                    first = errors[0]
+                    detail += f" ({first.get('message') if isinstance(first, dict) else first})"
+        except ValueError:
+            pass
+        hint = {401: "check the token in " + self.config.token_env, 403: "the token lacks permission"}.get(
+            response.status_code, ""
+        )
+        text = f"{self.where()} refused {what}: HTTP {response.status_code}"
+        return BackendRefused(self._clean("; ".join(p for p in (text, detail, hint) if p)))
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise BackendUnavailable(f"GitHub returned a non-JSON answer for {response.request.url.path}") from None
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def branch_sha(self, repo: str, branch: str) -> str | None:
+        response = await self._request("GET", f"/repos/{repo}/git/ref/heads/{_qpath(branch)}")
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise self._refused(response, f"reading branch {branch!r} of {repo}")
+        sha = self._json(response).get("object", {}).get("sha")
+        return str(sha) if sha else None
+
+    async def get_file(self, repo: str, path: str, ref: str) -> tuple[str, str] | None:
+        """(text, blob sha) of a file at `ref`, or None when it does not exist there."""
+        self.check_target(repo, path)
+        response = await self._request("GET", f"/repos/{repo}/contents/{_qpath(path)}", params={"ref": ref})
+        if response.status_code == 404:
+            if await self.branch_sha(repo, ref) is None:
+                raise NotFound(f"no branch {ref!r} in {repo} on {self.where()}")
+            return None
+        if response.status_code >= 400:
+            raise self._refused(response, f"reading {path} of {repo}")
+        data = self._json(response)
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise InvalidInput(f"{path} in {repo} is not a file")
+        if int(data.get("size") or 0) > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path} in {repo} is larger than {MAX_FILE_BYTES} bytes; change it by hand")
+        try:
+            text = base64.b64decode(str(data.get("content") or "")).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(f"{path} in {repo} is not UTF-8 text") from None
+        return text, str(data.get("sha"))
+
+    async def find_pull(self, repo: str, branch: str) -> dict[str, Any] | None:
+        """The pull request (any state) whose head is `branch` of `repo` itself."""
+        owner = repo.split("/", 1)[0]
+        response = await self._request(
+            "GET", f"/repos/{repo}/pulls", params={"head": f"{owner}:{branch}", "state": "all", "per_page": 5}
+        )
+        if response.status_code >= 400:
+            raise self._refused(response, f"listing pull requests of {repo}")
+        pulls = self._json(response)
+        return _pull_view(pulls[0]) if isinstance(pulls, list) and pulls else None
+
+    # -- writes (called only from the governed execution path) ---------------------------------
+
+    async def create_branch(self, repo: str, branch: str, sha: str) -> bool:
+        """True if created; False if it already existed (a retry after a crash)."""
+        response = await self._request(
+            "POST", f"/repos/{repo}/git/refs", json_body={"ref": f"refs/heads/{branch}", "sha": sha}
+        )
+        if response.status_code == 422 and "already exists" in response.text.lower():
+            return False
+        if response.status_code >= 400:
+            raise self._refused(response, f"creating branch {branch!r} in {repo}")
+        return True
+
+    async def put_file(
+        self, repo: str, path: str, branch: str, content: str, message: str, sha: str | None
+    ) -> dict[str, Any]:
+        self.check_target(repo, path)
+        body: dict[str, Any] = {
+            "message": message,
+            "content": base64.b64encode(content.encode("utf-8")).decode("ascii"),
+            "branch": branch,
+        }
+        if sha is not None:
+            body["sha"] = sha
+        response = await self._request("PUT", f"/repos/{repo}/contents/{_qpath(path)}", json_body=body)
+        if response.status_code >= 400:
+            raise self._refused(response, f"committing {path} to {branch!r} of {repo}")
+        data = self._json(response)
+        return {"commit": (data.get("commit") or {}).get("sha"), "blob": (data.get("content") or {}).get("sha")}
+
+    async def create_pull(self, repo: str, *, title: str, head: str, base: str, body: str) -> dict[str, Any]:
+        response = await self._request(
+            "POST", f"/repos/{repo}/pulls", json_body={"title": title, "head": head, "base": base, "body": body}
+        )
+        if response.status_code == 422 and "already exists" in response.text.lower():
+            existing = await self.find_pull(repo, head)
+            if existing is not None:
+                return existing
+        if response.status_code >= 400:
+            raise self._refused(response, f"opening a pull request in {repo}")
+        return _pull_view(self._json(response))
+
+
+def _pull_view(pr: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "number": pr.get("number"),
+        "url": pr.get("html_url"),
+        "state": pr.get("state"),
+        "head": (pr.get("head") or {}).get("ref"),
+        "base": (pr.get("base") or {}).get("ref"),
+        "title": pr.get("title"),
+    }

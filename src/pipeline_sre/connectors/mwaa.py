@@ -1,0 +1,411 @@
+"""Amazon MWAA: AirflowClient's REST calls carried by `mwaa.invoke_rest_api` (IAM auth), unchanged.
+
+`MwaaTransport` is an httpx transport: AirflowClient builds its usual `/api/v1/...` (Airflow 2) or
+`/api/v2/...` (Airflow 3) requests and the transport turns each into `InvokeRestApi(Name, Path, Method,
+QueryParameters, Body)`, with Path relative to the API root as MWAA expects. Airflow's own answer
+comes back as the HTTP status and JSON body AirflowClient already handles, so its error messages,
+retries on 5xx and pagination all work as on a self-managed Airflow. Airflow version "auto" is
+resolved once with `GetEnvironment`; the API prefix of the other version answers 404, which is what
+AirflowClient's detection expects.
+
+Fallback (`access: auto` when InvokeRestApi is denied or unknown to the installed botocore, or
+`access: web_login`): `CreateWebLoginToken`, then the webserver's `/aws_mwaa/login` exchanges it for a
+session (cookie `session` on Airflow 2, `_token` JWT on Airflow 3) and requests go to the webserver's
+REST API directly; a rejected session is renewed once. (`CreateCliToken` only runs Airflow CLI
+commands, not REST calls, so it cannot carry AirflowClient.)
+
+boto3 is sync: calls run in a worker thread. Credentials come from the standard chain (environment,
+`profile`, SSO, instance/task role); botocore retries throttling and transient errors in `standard`
+mode with `max_attempts`. Credential problems, throttling that outlasts the retries and every other
+AWS error become typed errors naming the environment and the API, never carrying a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, NotFound, PipelineSreError
+
+if TYPE_CHECKING:
+    from pipeline_sre.config import AirflowConnection
+
+USER_AGENT_EXTRA = "pipeline-sre/0.1"
+CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "RequestExpired",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationTokenException",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+    }
+)
+THROTTLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
+_API_PATH = re.compile(r"/api/v([12])(/[^?]*)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MwaaConnection(_Model):
+    name: str = Field(pattern=r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$", description="The MWAA environment name")
+    region: str | None = Field(None, description="AWS region (default: the profile's or AWS_REGION)")
+    profile: str | None = Field(None, description="Named profile; default: the standard credential chain")
+    airflow_version: Literal["auto", "2", "3"] = Field("auto", description="auto: read once with GetEnvironment")
+    log_group: str | None = Field(None, description="Task log group (default airflow-<name>-Task)")
+    access: Literal["auto", "invoke_rest_api", "web_login"] = "auto"
+    endpoint_url: str | None = Field(None, description="MWAA API endpoint override (VPC endpoint, tests)")
+    logs_endpoint_url: str | None = Field(None, description="CloudWatch Logs endpoint override")
+    webserver_url: str | None = Field(None, description="Webserver base URL for web_login (default https://host)")
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+    max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts (first try included)")
+    log_tail_max_calls: int = Field(3, ge=1, le=20, description="GetLogEvents calls a log tail may make")
+
+    @field_validator("endpoint_url", "logs_endpoint_url", "webserver_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+    @property
+    def task_log_group(self) -> str:
+        return self.log_group or f"airflow-{self.name}-Task"
+
+
+def mwaa_airflow_connection(airflow: AirflowConnection, mwaa: MwaaConnection) -> AirflowConnection:
+    """The AirflowConnection to use over MWAA: IAM replaces Airflow credentials; the version is pinned
+    when configured."""
+    update: dict[str, Any] = {"token_env": None, "username_env": None, "password_env": None}
+    if mwaa.airflow_version != "auto":
+        update["version"] = mwaa.airflow_version
+    return airflow.model_copy(update=update)
+
+
+# -- boto3 plumbing shared with the CloudWatch connector ----------------------------------------------
+
+
+def aws_client(environment: str, conn: MwaaConnection, service: Literal["mwaa", "logs"]) -> Any:
+    """A boto3 client with standard-mode retries and the connection's timeouts (blocking: use a thread)."""
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
+    except ImportError:
+        raise ConfigError(
+            f"environment '{environment}' uses Amazon MWAA, which needs boto3: pip install 'pipeline-sre[aws]'"
+        ) from None
+    endpoint = conn.endpoint_url if service == "mwaa" else conn.logs_endpoint_url
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": conn.max_attempts},
+        connect_timeout=min(conn.timeout_seconds, 10.0),
+        read_timeout=conn.timeout_seconds,
+        user_agent_extra=USER_AGENT_EXTRA,
+        # MWAA's API puts "env."/"api." before the host; an explicit endpoint is used as given.
+        inject_host_prefix=endpoint is None,
+    )
+    try:
+        session = boto3.session.Session(profile_name=conn.profile, region_name=conn.region)
+        return session.client(service, endpoint_url=endpoint, config=config)
+    except ProfileNotFound:
+        raise ConfigError(f"environment '{environment}': AWS profile {conn.profile!r} is not configured") from None
+    except NoRegionError:
+        raise ConfigError(
+            f"environment '{environment}': no AWS region; set mwaa.region or AWS_REGION/AWS_DEFAULT_REGION"
+        ) from None
+    except BotoCoreError as err:
+        raise ConfigError(f"environment '{environment}': cannot set up AWS {service}: {type(err).__name__}") from None
+
+
+def aws_error(err: Exception, *, environment: str, api: str, what: str) -> PipelineSreError:
+    """One typed error for any botocore failure; messages name the environment and API, never a secret."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    where = f"AWS {api} for environment '{environment}' ({what})"
+    credentials_hint = "refresh them (aws sso login, new session credentials or the instance/task role) and retry"
+    if isinstance(err, NoCredentialsError | PartialCredentialsError):
+        return BackendRefused(f"{where}: no usable AWS credentials were found; {credentials_hint}")
+    name = type(err).__name__
+    if name in ("TokenRetrievalError", "UnauthorizedSSOTokenError", "SSOTokenLoadError", "CredentialRetrievalError"):
+        return BackendRefused(
+            f"AWS credentials for environment '{environment}' are expired or invalid ({name}); {credentials_hint}"
+        )
+    if isinstance(err, ConnectTimeoutError | ReadTimeoutError | EndpointConnectionError | ConnectionClosedError):
+        return BackendUnavailable(f"{where} is unreachable: {name}")
+    if not isinstance(err, ClientError):
+        return BackendUnavailable(f"{where} failed: {name}")
+    error = err.response.get("Error", {})
+    code = str(error.get("Code") or "")
+    message = str(error.get("Message") or "")[:200]
+    meta = err.response.get("ResponseMetadata", {})
+    attempts = int(meta.get("RetryAttempts", 0)) + 1
+    if code in CREDENTIAL_CODES:
+        return BackendRefused(
+            f"AWS credentials for environment '{environment}' are expired or invalid ({code} calling {api}); "
+            f"{credentials_hint}"
+        )
+    if code in THROTTLE_CODES:
+        return BackendUnavailable(
+            f"{where} is throttled ({code}) after {attempts} attempt(s) with backoff; retry later or raise "
+            f"the account's {api} quota"
+        )
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return BackendRefused(f"{where}: access denied; the IAM identity needs permission for {api}")
+    if code == "ResourceNotFoundException":
+        return NotFound(f"{where}: not found ({message or code})")
+    status = int(meta.get("HTTPStatusCode", 0) or 0)
+    if status >= 500 or code in ("InternalServerException", "ServiceUnavailableException", "InternalFailure"):
+        return BackendUnavailable(f"{where} failed on the AWS side ({code}) after {attempts} attempt(s)")
+    return BackendRefused(f"{where} was refused: {code}{': ' + message if message else ''}")
+
+
+# -- the transport ----------------------------------------------------------------------------------
+
+
+class _Fallback(Exception):
+    """InvokeRestApi is not available to this identity or botocore; the web-login path may be."""
+
+    def __init__(self, error: PipelineSreError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _json_response(status: int, body: Any, request: httpx.Request) -> httpx.Response:
+    return httpx.Response(status, json=body, request=request)
+
+
+def _log_text(body: Any) -> str | None:
+    """Log endpoints answer JSON through MWAA: {"content": text (Airflow 2) | [records] (Airflow 3)}."""
+    if not isinstance(body, dict) or "content" not in body:
+        return None
+    content = body["content"]
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        lines: list[str] = []
+        for item in content:
+            if isinstance(item, dict):
+                lines.append(json.dumps(item, separators=(",", ":")))
+            elif isinstance(item, list | tuple) and item:  # Airflow 2's [[host, text]]
+                lines.append(str(item[-1]))
+            else:
+                lines.append(str(item))
+        return "\n".join(lines)
+    return None
+
+
+class MwaaTransport(httpx.AsyncBaseTransport):
+    def __init__(self, environment: str, conn: MwaaConnection, *, client: Any = None) -> None:
+        self.environment = environment
+        self.conn = conn
+        self.invoke_calls = 0
+        self.web_calls = 0
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._version: Literal["2", "3"] | None = None if conn.airflow_version == "auto" else conn.airflow_version
+        self._mode: Literal["invoke_rest_api", "web_login"] = (
+            "web_login" if conn.access == "web_login" else "invoke_rest_api"
+        )
+        self._web: httpx.AsyncClient | None = None
+        self._web_base = ""
+        self._web_bearer: str | None = None
+        self._web_lock = asyncio.Lock()
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def _mwaa(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                self._client = aws_client(self.environment, self.conn, "mwaa")
+            return self._client
+
+    def _what(self) -> str:
+        return f"MWAA environment {self.conn.name}"
+
+    async def airflow_version(self) -> Literal["2", "3"]:
+        if self._version is not None:
+            return self._version
+        version: Literal["2", "3"] = await asyncio.to_thread(self._read_version)
+        self._version = version
+        return version
+
+    def _read_version(self) -> Literal["2", "3"]:
+        try:
+            env = self._mwaa().get_environment(Name=self.conn.name)["Environment"]
+        except Exception as err:
+            raise self._error(err, "GetEnvironment") from None
+        version = str(env.get("AirflowVersion") or "")
+        if version.startswith("2."):
+            return "2"
+        if version.startswith("3."):
+            return "3"
+        raise BackendRefused(
+            f"{self._what()} reports Airflow version {version!r}; set mwaa.airflow_version to '2' or '3'"
+        )
+
+    def _error(self, err: Exception, api: str) -> PipelineSreError:
+        if isinstance(err, PipelineSreError):
+            return err
+        return aws_error(err, environment=self.environment, api=f"MWAA {api}", what=self._what())
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]
+        m = _API_PATH.search(raw_path)
+        if m is None:
+            return _json_response(404, {"detail": "only the Airflow REST API is reachable through MWAA"}, request)
+        version = await self.airflow_version()
+        if m.group(1) != ("2" if version == "3" else "1"):
+            return _json_response(404, {"detail": "Not Found"}, request)
+        api_path = m.group(2)
+        if self._mode == "invoke_rest_api":
+            try:
+                status, body = await asyncio.to_thread(self._invoke, request, api_path)
+            except _Fallback as fallback:
+                if self.conn.access != "auto":
+                    raise fallback.error from None
+                self._mode = "web_login"
+                try:
+                    return await self._web_forward(request, version, api_path)
+                except PipelineSreError as err:
+                    raise BackendRefused(
+                        f"{fallback.error.message}; the web-login fallback failed too: {err.message}"
+                    ) from None
+            text = _log_text(body) if "/logs/" in api_path and status < 400 else None
+            if text is not None:
+                return httpx.Response(status, text=text, request=request)
+            return _json_response(status, body, request)
+        return await self._web_forward(request, version, api_path)
+
+    def _invoke(self, request: httpx.Request, api_path: str) -> tuple[int, Any]:
+        from botocore.exceptions import ClientError
+
+        params: dict[str, Any] = {}
+        for key, value in request.url.params.multi_items():
+            if key in params:
+                prior = params[key]
+                params[key] = [*prior, value] if isinstance(prior, list) else [prior, value]
+            else:
+                params[key] = value
+        kwargs: dict[str, Any] = {"Name": self.conn.name, "Path": api_path, "Method": request.method}
+        if params:
+            kwargs["QueryParameters"] = params
+        if request.content:
+            try:
+                kwargs["Body"] = json.loads(request.content)
+            except ValueError:
+                raise BackendRefused(f"{self._what()}: only JSON request bodies can go through InvokeRestApi") from None
+        client = self._mwaa()
+        if not hasattr(client, "invoke_rest_api"):
+            raise _Fallback(BackendRefused(f"{self._what()}: the installed botocore has no MWAA InvokeRestApi"))
+        self.invoke_calls += 1
+        try:
+            answer = client.invoke_rest_api(**kwargs)
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code") or "")
+            if code in ("RestApiClientException", "RestApiServerException"):
+                response: dict[str, Any] = dict(err.response)
+                status = int(response.get("RestApiStatusCode") or (400 if code == "RestApiClientException" else 500))
+                body = response.get("RestApiResponse")
+                if body is None:
+                    body = {"detail": str(err.response.get("Error", {}).get("Message") or code)[:300]}
+                return status, body
+            if code in ("AccessDeniedException", "AccessDenied", "UnknownOperationException"):
+                raise _Fallback(self._error(err, "InvokeRestApi")) from None
+            raise self._error(err, "InvokeRestApi") from None
+        except Exception as err:
+            raise self._error(err, "InvokeRestApi") from None
+        return int(answer.get("RestApiStatusCode") or 200), answer.get("RestApiResponse")
+
+    # -- web-login fallback -----------------------------------------------------------------------
+
+    async def _web_login(self) -> None:
+        try:
+            token = await asyncio.to_thread(lambda: self._mwaa().create_web_login_token(Name=self.conn.name))
+        except Exception as err:
+            raise self._error(err, "CreateWebLoginToken") from None
+        base = self.conn.webserver_url or f"https://{token['WebServerHostname']}"
+        if self._web is None:
+            self._web = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.conn.timeout_seconds, connect=min(self.conn.timeout_seconds, 5.0)),
+                headers={"User-Agent": USER_AGENT_EXTRA},
+            )
+        self._web.cookies.clear()
+        try:
+            answer = await self._web.post(f"{base}/aws_mwaa/login", data={"token": token["WebToken"]})
+        except httpx.TransportError as err:
+            raise BackendUnavailable(f"the webserver of {self._what()} is unreachable: {type(err).__name__}") from None
+        self.web_calls += 1
+        if answer.status_code >= 400:
+            raise BackendRefused(
+                f"the webserver of {self._what()} refused the web login token: HTTP {answer.status_code}"
+            )
+        self._web_base = base
+        self._web_bearer = self._web.cookies.get("_token")  # Airflow 3 issues its JWT as this cookie
+
+    async def _web_forward(self, request: httpx.Request, version: str, api_path: str) -> httpx.Response:
+        prefix = "/api/v2" if version == "3" else "/api/v1"
+        for attempt in range(2):
+            async with self._web_lock:
+                if self._web is None or not self._web_base or attempt:
+                    await self._web_login()
+            assert self._web is not None
+            headers = {k: v for k, v in request.headers.items() if k.lower() in ("accept", "content-type")}
+            if self._web_bearer:
+                headers["Authorization"] = f"Bearer {self._web_bearer}"
+            query = request.url.raw_path.decode("ascii").partition("?")[2]
+            url = f"{self._web_base}{prefix}{api_path}" + (f"?{query}" if query else "")
+            try:
+                answer = await self._web.request(request.method, url, content=request.content, headers=headers)
+            except httpx.TransportError as err:
+                raise BackendUnavailable(
+                    f"the webserver of {self._what()} is unreachable: {type(err).__name__}"
+                ) from None
+            self.web_calls += 1
+            if answer.status_code in (401, 403) and not attempt:
+                continue
+            return httpx.Response(
+                answer.status_code,
+                content=answer.content,
+                headers={"content-type": answer.headers.get("content-type", "application/json")},
+                request=request,
+            )
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        if self._web is not None:
+            await self._web.aclose()
+            self._web = None

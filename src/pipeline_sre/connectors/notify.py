@@ -1,0 +1,375 @@
+"""Notifications to humans through one interface: every channel gets the same event and payload.
+
+Channels: the log (always there), generic webhooks (JSON POST, retried, optionally HMAC-signed) and Slack
+(slack-sdk, Block Kit). `build_notifier(settings)` turns the `notifications:` config into one FanOut.
+Secrets (webhook URLs that embed a token, HMAC keys, the Slack token) are referenced by env var name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline_sre.errors import PipelineSreError
+
+if TYPE_CHECKING:
+    from pipeline_sre.config import Settings
+
+log = logging.getLogger("pipeline_sre.notify")
+
+EVENTS = ("approval_requested", "escalated", "resolved", "incident_opened")
+SIGNATURE_HEADER = "X-Pipeline-SRE-Signature"
+TIMESTAMP_HEADER = "X-Pipeline-SRE-Timestamp"
+EVENT_HEADER = "X-Pipeline-SRE-Event"
+RETRY_AFTER_CAP_S = 30.0
+
+
+class NotificationError(PipelineSreError):
+    code = "notification_failed"
+
+
+class Notifier(Protocol):
+    name: str
+
+    async def send(self, event: str, payload: dict[str, Any]) -> None:
+        """Deliver one event (approval_requested, escalated, resolved, ...). Payload is already redacted."""
+        ...
+
+
+class LogNotifier:
+    """Writes each event as one JSON line to our log (stderr): the channel that is always there."""
+
+    name = "log"
+
+    async def send(self, event: str, payload: dict[str, Any]) -> None:
+        log.warning("notify %s %s", event, json.dumps(payload, default=str, separators=(",", ":")))
+
+
+class FanOut:
+    """Sends to every channel; one failing channel is logged and does not stop the others."""
+
+    name = "fan-out"
+
+    def __init__(self, channels: list[Notifier]) -> None:
+        self.channels = channels
+
+    async def send(self, event: str, payload: dict[str, Any]) -> None:
+        results = await asyncio.gather(*(c.send(event, payload) for c in self.channels), return_exceptions=True)
+        for channel, result in zip(self.channels, results, strict=True):
+            if isinstance(result, Exception):
+                detail = result.message if isinstance(result, PipelineSreError) else type(result).__name__
+                log.error("notifier %s failed for %s: %s", channel.name, event, detail)
+
+
+# -- configuration ----------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_events(v: list[str] | None) -> list[str] | None:
+    if v is not None:
+        unknown = sorted(set(v) - set(EVENTS))
+        if unknown:
+            raise ValueError(f"unknown event(s) {', '.join(unknown)}; events: {', '.join(EVENTS)}")
+    return v
+
+
+def _check_url(v: str | None) -> str | None:
+    if v is not None and not v.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return v
+
+
+class WebhookChannel(_Model):
+    """A JSON POST of {event, payload, sent_at} to an endpoint of your own (or a chat tool's incoming hook)."""
+
+    url: str | None = Field(None, description="Endpoint URL (use url_env instead when the URL embeds a token)")
+    url_env: str | None = Field(None, description="Env var holding the endpoint URL")
+    secret_env: str | None = Field(
+        None, description=f"Env var with an HMAC-SHA256 key; signs '<timestamp>.<body>' into {SIGNATURE_HEADER}"
+    )
+    timeout_seconds: float = Field(5.0, gt=0, le=60)
+    max_retries: int = Field(3, ge=0, le=10, description="Retries on 5xx, 429 and connection errors")
+    events: list[str] | None = Field(None, description=f"Only these events (default: all of {', '.join(EVENTS)})")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        return _check_url(v)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str] | None) -> list[str] | None:
+        return _check_events(v)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookChannel:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("set exactly one of url or url_env")
+        return self
+
+
+class SlackChannel(_Model):
+    channel: str = Field(description="Channel id or name to post to, e.g. C0123456789 or #data-oncall")
+    token_env: str = Field("PIPELINE_SRE_SLACK_TOKEN", description="Env var holding the bot token (xoxb-...)")
+    base_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy, or tests)")
+    timeout_seconds: float = Field(10.0, gt=0, le=60)
+    events: list[str] | None = Field(None, description="Only these events (default: all)")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_url(v) or v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str] | None) -> list[str] | None:
+        return _check_events(v)
+
+
+class NotificationsConfig(_Model):
+    log: bool = Field(True, description="Write every event as a JSON line to the log (stderr)")
+    webhooks: list[WebhookChannel] = []
+    slack: SlackChannel | None = None
+
+    def secret_env_names(self) -> list[str]:
+        """Env vars whose values must be masked wherever they appear."""
+        names = [n for w in self.webhooks for n in (w.url_env, w.secret_env) if n]
+        if self.slack is not None:
+            names.append(self.slack.token_env)
+        return names
+
+
+# -- webhook ----------------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value: sha256=<hex HMAC-SHA256 of '<timestamp>.<body>'>."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, header: str, *, max_age_s: float = 300) -> bool:
+    """For receivers: the signature matches (constant time) and the timestamp is recent (no replays)."""
+    try:
+        age = abs(time.time() - float(timestamp))
+    except ValueError:
+        return False
+    return age <= max_age_s and hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+class WebhookNotifier:
+    """POSTs `{"event", "payload", "sent_at"}` as JSON; retries 5xx/429/connection errors with backoff."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | None = None,
+        timeout_seconds: float = 5.0,
+        max_retries: int = 3,
+        backoff_seconds: float = 0.5,
+        events: list[str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout_seconds
+        self.max_retries = max_retries
+        self.backoff = backoff_seconds
+        self.events = set(events) if events is not None else None
+        self.transport = transport
+        # Only the host goes into names and logs: the path of an incoming-webhook URL is often its secret.
+        self.name = name or f"webhook:{urlsplit(url).hostname}"
+
+    def body(self, event: str, payload: dict[str, Any]) -> bytes:
+        doc = {"event": event, "payload": payload, "sent_at": int(time.time())}
+        return json.dumps(doc, default=str, separators=(",", ":"), ensure_ascii=False).encode()
+
+    async def send(self, event: str, payload: dict[str, Any]) -> None:
+        if self.events is not None and event not in self.events:
+            return
+        body = self.body(event, payload)
+        headers = {"content-type": "application/json", "user-agent": "pipeline-sre", EVENT_HEADER: event}
+        last = "no attempt"
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+            for attempt in range(self.max_retries + 1):
+                if attempt:
+                    await asyncio.sleep(self._delay(attempt, last))
+                if self.secret:  # a fresh timestamp per attempt, so a retry is not mistaken for a replay
+                    stamp = str(int(time.time()))
+                    headers[TIMESTAMP_HEADER] = stamp
+                    headers[SIGNATURE_HEADER] = sign(self.secret, stamp, body)
+                try:
+                    response = await client.post(self.url, content=body, headers=headers)
+                except httpx.TransportError as err:
+                    last = f"connection error ({type(err).__name__})"
+                    continue
+                if response.status_code < 300:
+                    return
+                last = f"HTTP {response.status_code}"
+                if response.status_code == 429:
+                    last += f" retry-after={response.headers.get('retry-after', '')}"
+                if response.status_code < 500 and response.status_code != 429:
+                    break  # a client error: resending the same body will not help
+        raise NotificationError(f"{self.name}: {event} not delivered after {attempt + 1} attempt(s): {last}")
+
+    def _delay(self, attempt: int, last: str) -> float:
+        if " retry-after=" in last:
+            raw = last.rsplit("=", 1)[1]
+            if raw.replace(".", "", 1).isdigit():
+                return min(float(raw), RETRY_AFTER_CAP_S)
+        return float(min(self.backoff * 2 ** (attempt - 1), RETRY_AFTER_CAP_S))
+
+
+# -- Slack ------------------------------------------------------------------------------------------
+
+TITLES = {
+    "approval_requested": ":raised_hand: Approval needed",
+    "escalated": ":rotating_light: Escalated to a human",
+    "resolved": ":white_check_mark: Resolved",
+    "incident_opened": ":mag: Incident opened",
+}
+SECTION_MAX = 2900  # Slack rejects section text over 3,000 characters
+
+
+def _esc(text: Any) -> str:
+    """Slack mrkdwn: only &, < and > need escaping; everything else is shown as is."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int = SECTION_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """Fallback text and Block Kit blocks for one event. Approval requests show the action, the exact call,
+    the risk and the command that approves it."""
+    subject = payload.get("subject") or payload.get("id") or "pipeline-sre"
+    title = f"{TITLES.get(event, event)}: {subject}"
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150)}}]
+    fields = [
+        (label, payload[key])
+        for label, key in (
+            ("Incident", "id"), ("Environment", "env"), ("Severity", "severity"), ("Category", "category"),
+            ("State", "state"), ("Occurrences", "occurrences"),
+        )
+        if payload.get(key) not in (None, "")
+    ]  # fmt: skip
+    if fields:
+        blocks.append(
+            {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_esc(v)}"} for k, v in fields[:10]]}
+        )
+    if payload.get("title"):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_esc(payload["title"]))}})
+    if event == "approval_requested":
+        risk = payload.get("risk")
+        level = risk.get("level") if isinstance(risk, dict) else risk
+        notes = [str(v) for k, v in risk.items() if k != "level" and v] if isinstance(risk, dict) else []
+        risk_text = f"*Risk:* {_esc(level or 'not stated')}" + (f" — {_esc('; '.join(notes))}" if notes else "")
+        action = f"*Action:* `{_esc(payload.get('kind'))}` ({_esc(payload.get('action_id'))})"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{action}\n{risk_text}"}})
+        call = payload.get("call") or {}
+        body = json.dumps(call.get("body"), indent=2, default=str)
+        call_text = f"{call.get('method', '')} {call.get('path', '')}\n{body}"
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(f"*Exact call*\n```{_esc(call_text)}```")}}
+        )
+        command = (
+            payload.get("how_to_approve") or f"pipeline-sre approvals approve {payload.get('action_id')} --as NAME"
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*To approve*\n```{_esc(command)}```"}})
+    elif event == "escalated" and payload.get("reason"):
+        text = _clip(f"*Why a human is needed*\n{_esc(payload['reason'])}")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    context = [f"event `{event}`"] + ([f"opened {payload['opened']}"] if payload.get("opened") else [])
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(" · ".join(context))}]})
+    return title, blocks
+
+
+class SlackNotifier:
+    """Posts each event with `chat.postMessage` (slack-sdk's AsyncWebClient) as Block Kit blocks."""
+
+    def __init__(
+        self,
+        channel: str,
+        token_env: str,
+        *,
+        base_url: str = "https://slack.com/api/",
+        timeout_seconds: float = 10.0,
+        events: list[str] | None = None,
+    ) -> None:
+        self.name = f"slack:{channel}"
+        self.channel = channel
+        self.token_env = token_env
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout_seconds
+        self.events = set(events) if events is not None else None
+
+    async def send(self, event: str, payload: dict[str, Any]) -> None:
+        if self.events is not None and event not in self.events:
+            return
+        token = os.environ.get(self.token_env)
+        if not token:
+            raise NotificationError(f"{self.name}: the Slack token env var {self.token_env} is not set")
+        try:
+            from slack_sdk.errors import SlackApiError, SlackClientError
+            from slack_sdk.web.async_client import AsyncWebClient
+        except ImportError:  # pragma: no cover - depends on the install
+            raise NotificationError(f"{self.name}: install slack-sdk and aiohttp to post to Slack") from None
+        text, blocks = slack_blocks(event, payload)
+        client = AsyncWebClient(token=token, base_url=self.base_url, timeout=int(max(1, self.timeout)))
+        try:
+            await client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+        except SlackApiError as err:
+            code = err.response.get("error") if err.response is not None else None
+            raise NotificationError(f"{self.name}: Slack refused the message: {code or 'unknown error'}") from None
+        except (TimeoutError, SlackClientError, OSError) as err:
+            raise NotificationError(f"{self.name}: Slack unreachable ({type(err).__name__})") from None
+
+
+# -- assembly ---------------------------------------------------------------------------------------
+
+
+def build_notifier(settings: Settings) -> FanOut:
+    """Every configured channel behind one FanOut; a channel whose secret is missing is reported, not fatal."""
+    cfg: NotificationsConfig = settings.notifications
+    channels: list[Notifier] = [LogNotifier()] if cfg.log else []
+    for i, hook in enumerate(cfg.webhooks):
+        url = hook.url if hook.url is not None else os.environ.get(hook.url_env or "")
+        if not url:
+            log.error("notifications.webhooks[%d]: env var %s is empty; this channel is off", i, hook.url_env)
+            continue
+        secret = os.environ.get(hook.secret_env) if hook.secret_env else None
+        if hook.secret_env and not secret:
+            log.error("notifications.webhooks[%d]: env var %s is empty; this channel is off", i, hook.secret_env)
+            continue
+        channels.append(
+            WebhookNotifier(
+                url, secret=secret, timeout_seconds=hook.timeout_seconds, max_retries=hook.max_retries,
+                events=hook.events, name=f"webhook[{i}]:{urlsplit(url).hostname}",
+            )
+        )  # fmt: skip
+    if cfg.slack is not None:
+        if not os.environ.get(cfg.slack.token_env):
+            log.warning("notifications.slack: env var %s is empty; Slack posts will fail", cfg.slack.token_env)
+        channels.append(
+            SlackNotifier(
+                cfg.slack.channel, cfg.slack.token_env, base_url=cfg.slack.base_url,
+                timeout_seconds=cfg.slack.timeout_seconds, events=cfg.slack.events,
+            )
+        )  # fmt: skip
+    return FanOut(channels)

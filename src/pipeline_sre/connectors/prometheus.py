@@ -1,0 +1,263 @@
+"""Prometheus HTTP API connector (`/api/v1/query`, `/api/v1/query_range`) and its config models.
+
+PromQL the server rejects (HTTP 400/422, `errorType` bad_data or execution) becomes `InvalidInput`
+carrying the server's own message, so the caller can fix the query; timeouts, 5xx and connection
+errors are retried with backoff + jitter and then become `BackendUnavailable` naming the environment.
+Credentials come from environment variables named in config (bearer token or basic auth); they are
+never part of a message.
+
+The default signal detectors assume these metric names (all configurable per detector):
+
+* `spark_stage_task_duration_p95`, `spark_stage_task_duration_p50` {app, stage}: task duration
+  quantiles of a running stage (seconds), and `spark_stage_shuffle_read_top_tasks_share` {app, stage}:
+  the share (0-1) of the stage's shuffle read held by its slowest 5% of tasks. Spark does not export
+  stage quantiles itself; a SparkListener-based exporter or recording rules publish them.
+* `spark_executor_gc_time_seconds_total`, `spark_executor_cpu_time_seconds_total` {app, executor}:
+  counters of JVM GC time and executor CPU time (Spark's `executor.jvmGCTime` / `executor.cpuTime`
+  relabelled to seconds).
+* `kafka_consumergroup_lag` {consumergroup, topic, partition}: as exported by kafka_exporter (and the
+  MSK open-monitoring setups that use it).
+* `pipeline_last_success_timestamp_seconds` {dataset}: Unix time of the last successful load of a
+  dataset (the usual `*_last_success_timestamp_seconds` push convention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
+
+USER_AGENT = "pipeline-sre/0.1"
+RETRY_STATUS = frozenset({502, 503, 504})
+Op = Literal[">", ">=", "<", "<="]
+DetectorKind = Literal["spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "custom"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignalCondition(_Model):
+    """An instant PromQL query whose value per subject is compared with `threshold`."""
+
+    query: str = Field(min_length=1, description="PromQL; each result series is one subject")
+    op: Op = ">"
+    threshold: float
+    label: str = Field("", description="Short name of the measured quantity, shown in evidence")
+
+
+class DetectorConfig(_Model):
+    """A signal detector: `condition` must hold and every `also` condition must hold for the same subject
+    (series are joined on `subject_labels`)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_.-]{1,63}$")
+    kind: DetectorKind
+    subject_labels: list[str] = Field(min_length=1)
+    condition: SignalCondition
+    also: list[SignalCondition] = []
+    runbook_id: str | None = Field(None, description="Runbook whose plan applies when this fires")
+    category: str = Field("unknown", description="Incident category when the signal opens an incident")
+    enabled: bool = True
+
+
+def default_detectors() -> list[DetectorConfig]:
+    """Skew, GC pressure, Kafka lag (high AND rising) and freshness, on the metric names in the module doc."""
+    return [
+        DetectorConfig(
+            name="spark_stage_skew",
+            kind="spark_stage_skew",
+            subject_labels=["app", "stage"],
+            condition=SignalCondition(
+                query="max by (app, stage) (spark_stage_task_duration_p95)"
+                " / max by (app, stage) (spark_stage_task_duration_p50)",
+                op=">",
+                threshold=5,
+                label="p95/p50 task duration",
+            ),
+            also=[
+                SignalCondition(
+                    query="max by (app, stage) (spark_stage_shuffle_read_top_tasks_share)",
+                    op=">",
+                    threshold=0.5,
+                    label="shuffle read share of the top 5% tasks",
+                )
+            ],
+            runbook_id="spark_stage_skew",
+            category="resource_exhausted",
+        ),
+        DetectorConfig(
+            name="spark_gc_pressure",
+            kind="spark_gc_pressure",
+            subject_labels=["app", "executor"],
+            condition=SignalCondition(
+                query="sum by (app, executor) (rate(spark_executor_gc_time_seconds_total[5m]))"
+                " / sum by (app, executor) (rate(spark_executor_cpu_time_seconds_total[5m]))",
+                op=">",
+                threshold=0.4,
+                label="GC time / CPU time",
+            ),
+            runbook_id="oom",
+            category="oom",
+        ),
+        DetectorConfig(
+            name="kafka_consumer_lag",
+            kind="kafka_consumer_lag",
+            subject_labels=["consumergroup", "topic"],
+            condition=SignalCondition(
+                query="sum by (consumergroup, topic) (kafka_consumergroup_lag)",
+                op=">",
+                threshold=100_000,
+                label="lag (messages)",
+            ),
+            also=[
+                SignalCondition(
+                    query="sum by (consumergroup, topic) (deriv(kafka_consumergroup_lag[10m]))",
+                    op=">",
+                    threshold=0,
+                    label="lag growth (messages/s)",
+                )
+            ],
+            runbook_id="kafka_consumer_lag",
+            category="kafka_consumer",
+        ),
+        DetectorConfig(
+            name="data_freshness",
+            kind="data_freshness",
+            subject_labels=["dataset"],
+            condition=SignalCondition(
+                query="time() - max by (dataset) (pipeline_last_success_timestamp_seconds)",
+                op=">",
+                threshold=2 * 3600,
+                label="seconds since last success",
+            ),
+            runbook_id="upstream_missing",
+            category="upstream_missing",
+        ),
+    ]
+
+
+class PrometheusConnection(_Model):
+    url: str = Field(description="Base URL of Prometheus (or a compatible API: Thanos, Mimir, AMP proxy)")
+    token_env: str | None = Field(None, description="Env var holding a bearer token")
+    username_env: str | None = None
+    password_env: str | None = None
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    max_retries: int = Field(2, ge=0, le=10)
+    verify_tls: bool = True
+    max_series: int = Field(20, ge=1, le=200, description="Series summarised in full by get_metric")
+    max_result_bytes: int = Field(4000, ge=1000, le=64_000, description="Cap on a get_metric answer")
+    detectors: list[DetectorConfig] = Field(default_factory=default_detectors)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    def secret(self, field: Literal["token_env", "username_env", "password_env"]) -> str | None:
+        name = getattr(self, field)
+        return os.environ.get(name) if name else None
+
+
+class PrometheusClient:
+    def __init__(
+        self,
+        environment: str,
+        conn: PrometheusConnection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.2,
+    ) -> None:
+        self.environment = environment
+        self.conn = conn
+        self.request_count = 0
+        self._backoff_base = backoff_base
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        token, user = conn.secret("token_env"), conn.secret("username_env")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif user:
+            raw = f"{user}:{conn.secret('password_env') or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        self._http = httpx.AsyncClient(
+            base_url=conn.url,
+            timeout=httpx.Timeout(conn.timeout_seconds, connect=min(conn.timeout_seconds, 5.0)),
+            verify=conn.verify_tls,
+            transport=transport,
+            headers=headers,
+        )
+
+    async def __aenter__(self) -> PrometheusClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _where(self) -> str:
+        return f"Prometheus in environment '{self.environment}' ({self.conn.url})"
+
+    async def query(self, promql: str, at: float | None = None) -> dict[str, Any]:
+        """Instant query: `data` of the answer ({resultType, result})."""
+        form: dict[str, str] = {"query": promql}
+        if at is not None:
+            form["time"] = f"{at:.3f}"
+        return await self._call("/api/v1/query", form)
+
+    async def query_range(self, promql: str, start: float, end: float, step: float) -> dict[str, Any]:
+        form = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return await self._call("/api/v1/query_range", form)
+
+    async def _call(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        """POST (form-encoded, so long queries fit) with bounded retries on connection errors and 502-504."""
+        attempts = self.conn.max_retries + 1
+        last = ""
+        for attempt in range(attempts):
+            if attempt:
+                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
+                await asyncio.sleep(delay)
+            self.request_count += 1
+            try:
+                response = await self._http.post(path, data=form)
+            except httpx.TimeoutException:
+                last = f"timed out after {self.conn.timeout_seconds:g}s"
+                continue
+            except httpx.TransportError as err:
+                last = type(err).__name__
+                continue
+            if response.status_code in RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                continue
+            return self._data(response)
+        raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+
+    def _data(self, response: httpx.Response) -> dict[str, Any]:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if status in (401, 403):
+                raise BackendRefused(f"{self._where()} refused the request: HTTP {status}; check the credentials")
+            raise BackendUnavailable(f"{self._where()} returned a non-JSON answer (HTTP {status})")
+        if body.get("status") == "success" and isinstance(body.get("data"), dict):
+            return dict(body["data"])
+        kind = str(body.get("errorType") or "")
+        message = str(body.get("error") or f"HTTP {status}")[:500]
+        if kind in ("bad_data", "execution") or status in (400, 422):
+            raise InvalidInput(f"{self._where()} rejected the query ({kind or status}): {message}")
+        if kind in ("timeout", "canceled") or status >= 500:
+            raise BackendUnavailable(f"{self._where()} could not answer the query ({kind or status}): {message}")
+        hint = {401: "; check the credentials", 403: "; the credentials lack permission"}.get(status, "")
+        raise BackendRefused(f"{self._where()} refused the request: HTTP {status}: {message}{hint}")

@@ -1,0 +1,256 @@
+"""Classify a failure into one category with a calibrated confidence.
+
+Rules are data (``rules/classification.yaml``; users add more files with ``load_rules``). A rule
+names a category, a confidence, the fields it looks at and the patterns each must match (all fields
+must match, any pattern within a field), plus optional ``unless`` patterns that veto it.
+
+Fields a rule can test, per error block:
+
+``exception``  the root cause's exception type (a wrapper is classified by its root cause)
+``message``    the root cause's message
+``evidence``   the decisive line
+``chain``      every exception type in the chain, outermost to root, space separated
+``root``       exception, message and evidence together (the usual choice)
+``text``       the whole block text (frames, header, wrapped causes)
+``context``    notable lines from anywhere in the log (exit codes, signals, OOM killer ...)
+``any``        all of the above
+
+The engine scores each category by its best matching rule (the first block counts fully, the next
+ones at half weight), adds a little for agreeing rules, and lowers the confidence when another
+category comes close. Below ``min_confidence`` the answer is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline_sre.diagnosis.extract import ErrorBlock
+
+CATEGORIES = (
+    "oom",
+    "upstream_missing",
+    "permission_denied",
+    "credentials",
+    "schema_mismatch",
+    "data_quality",
+    "dependency",
+    "transient_network",
+    "throttled",
+    "timeout",
+    "resource_exhausted",
+    "killed_external",
+    "kafka_consumer",
+    "code_bug",
+    "unknown",
+)
+FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "context", "any")
+MIN_CONFIDENCE = 0.4
+# Free-text evidence alone (a phrase in the message) is capped below 0.8: a typed exception, or two rules
+# of the same category agreeing, is needed for a high-confidence answer.
+TEXT_ONLY_CAP = 0.79
+_TYPED_FIELDS = ("exception", "chain")
+_SECONDARY_WEIGHT = 0.5
+_AGREE_BONUS = 0.03
+_MAX_CONFIDENCE = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    category: str
+    confidence: float
+    evidence: str
+    rule_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    category: str
+    confidence: float
+    match: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    unless: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()
+    description: str = ""
+
+
+def _patterns(raw: Any, rule_id: str) -> tuple[re.Pattern[str], ...]:
+    items = raw if isinstance(raw, list) else [raw]
+    try:
+        return tuple(re.compile(str(p), re.IGNORECASE) for p in items)
+    except re.error as exc:
+        raise ValueError(f"classification rule {rule_id!r}: bad pattern: {exc}") from exc
+
+
+def _fields(raw: Any, rule_id: str) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    if not raw:
+        return ()
+    if not isinstance(raw, dict):
+        raise ValueError(f"classification rule {rule_id!r}: match/unless must be a mapping")
+    out = []
+    for name, pats in raw.items():
+        if name not in FIELDS:
+            raise ValueError(f"classification rule {rule_id!r}: unknown field {name!r}; use one of {FIELDS}")
+        out.append((str(name), _patterns(pats, rule_id)))
+    return tuple(out)
+
+
+def _compile(raw: dict[str, Any]) -> Rule:
+    rid = str(raw.get("id") or "")
+    if not rid:
+        raise ValueError("classification rule without an id")
+    category = str(raw.get("category") or "")
+    if category not in CATEGORIES:
+        raise ValueError(f"classification rule {rid!r}: unknown category {category!r}")
+    conf = float(raw.get("confidence", raw.get("weight", 0.7)))
+    if not 0.0 <= conf <= 1.0:
+        raise ValueError(f"classification rule {rid!r}: confidence must be within 0..1")
+    match = _fields(raw.get("match"), rid)
+    if not match:
+        raise ValueError(f"classification rule {rid!r}: needs at least one field under match")
+    return Rule(rid, category, conf, match, _fields(raw.get("unless"), rid), str(raw.get("description", "")))
+
+
+def _parse(doc: str) -> list[Rule]:
+    data = yaml.safe_load(doc) or {}
+    return [_compile(r) for r in data.get("rules", [])]
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[Rule, ...]:
+    text = resources.files("pipeline_sre.diagnosis").joinpath("rules/classification.yaml").read_text("utf-8")
+    return tuple(_parse(text))
+
+
+def load_rules(extra_paths: Iterable[str | Path] = ()) -> list[Rule]:
+    """Built-in rules plus the rules in ``extra_paths``; a user rule with a built-in id replaces it."""
+    rules = {r.id: r for r in _builtin()}
+    for p in extra_paths:
+        for r in _parse(Path(p).read_text(encoding="utf-8")):
+            rules[r.id] = r
+    return list(rules.values())
+
+
+class _View:
+    """Lazily built texts of one block for the rule fields."""
+
+    def __init__(self, block: ErrorBlock, context: str) -> None:
+        self.block = block
+        self.context = context
+        self._cache: dict[str, str] = {}
+
+    def get(self, name: str) -> str:
+        if name in self._cache:
+            return self._cache[name]
+        b = self.block
+        if name == "exception":
+            v = b.exception or ""
+        elif name == "message":
+            v = b.message
+        elif name == "evidence":
+            v = b.evidence
+        elif name == "chain":
+            v = " ".join(b.root_cause_chain)
+        elif name == "root":
+            v = f"{b.exception or ''}: {b.message}\n{b.evidence}"
+        elif name == "text":
+            v = b.text
+        elif name == "context":
+            v = self.context
+        else:
+            v = "\n".join((self.get("root"), self.get("chain"), b.text, self.context))
+        self._cache[name] = v
+        return v
+
+
+def _matches(rule: Rule, view: _View) -> tuple[bool, str | None, str | None]:
+    """(matched, field of the first match, the matched text)."""
+    first_field: str | None = None
+    first_text: str | None = None
+    for name, pats in rule.match:
+        text = view.get(name)
+        hit = None
+        for p in pats:
+            hit = p.search(text)
+            if hit:
+                break
+        if hit is None:
+            return False, None, None
+        if first_field is None:
+            first_field, first_text = name, _line_of(text, hit.start())
+    for name, pats in rule.unless:
+        text = view.get(name)
+        if any(p.search(text) for p in pats):
+            return False, None, None
+    return True, first_field, first_text
+
+
+def _line_of(text: str, pos: int) -> str:
+    s = text.rfind("\n", 0, pos) + 1
+    e = text.find("\n", pos)
+    return text[s : e if e >= 0 else len(text)].strip()
+
+
+def classify(
+    blocks: Sequence[ErrorBlock],
+    context_lines: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+) -> Classification:
+    """One category for the failure (``unknown`` when the evidence is weak)."""
+    active = list(rules) if rules is not None else list(_builtin())
+    context = "\n".join(str(x) for x in context_lines)[-20_000:]
+    if not blocks and not context.strip():
+        return Classification("unknown", 0.0, "", None)
+    views = [_View(b, context) for b in blocks[:3]] or [_View(_EMPTY, context)]
+    best: dict[str, tuple[float, Rule, str]] = {}
+    agree: dict[str, set[str]] = {}
+    typed: set[str] = set()
+    for i, view in enumerate(views):
+        weight = 1.0 if i == 0 else _SECONDARY_WEIGHT
+        for rule in active:
+            ok, fname, ftext = _matches(rule, view)
+            if not ok:
+                continue
+            score = rule.confidence * weight
+            agree.setdefault(rule.category, set()).add(rule.id)
+            if i == 0 and any(name in _TYPED_FIELDS for name, _ in rule.match):
+                typed.add(rule.category)
+            if fname in ("exception", "message", "evidence", "root", "chain"):
+                ev = view.block.evidence or ftext or ""
+            else:
+                ev = ftext or view.block.evidence
+            cur = best.get(rule.category)
+            if cur is None or score > cur[0]:
+                best[rule.category] = (score, rule, ev)
+    if not best:
+        ev = views[0].block.evidence if blocks else ""
+        return Classification("unknown", 0.0, ev, None)
+
+    def _score(cat: str, s: float) -> float:
+        s = min(_MAX_CONFIDENCE, s + _AGREE_BONUS * min(2, len(agree[cat]) - 1))
+        if cat not in typed and len(agree[cat]) < 2:
+            s = min(s, TEXT_ONLY_CAP)
+        return s
+
+    scored = sorted(
+        ((_score(c, s), c, r, ev) for c, (s, r, ev) in best.items()),
+        key=lambda t: t[0],
+        reverse=True,
+    )
+    top, cat, rule, ev = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    margin = top - second
+    conf = top * (0.7 + 0.3 * min(1.0, margin / 0.25))
+    conf = round(min(_MAX_CONFIDENCE, conf), 3)
+    if conf < MIN_CONFIDENCE:
+        return Classification("unknown", conf, ev, rule.id)
+    return Classification(cat, conf, ev, rule.id)
+
+
+_EMPTY = ErrorBlock(None, "", [], 0, 0, "", "", "fallback", [])

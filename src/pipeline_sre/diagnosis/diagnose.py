@@ -1,0 +1,154 @@
+"""One call from log lines to a diagnosis: extract, classify, fingerprint, redact, excerpt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pipeline_sre.diagnosis.classify import Classification, Rule, classify
+from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor
+from pipeline_sre.diagnosis.fence import strip_control
+from pipeline_sre.diagnosis.redact import Redactor
+from pipeline_sre.diagnosis.signature import signature_of
+
+EXCERPT_BYTES = 2000
+_MESSAGE_CAP = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    category: str
+    confidence: float
+    signature: str | None
+    exception: str | None
+    message: str
+    evidence: str
+    excerpt: str
+    line_start: int | None
+    line_end: int | None
+    kind: str | None
+    rule_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _utf8_len(s: str) -> int:
+    return len(s.encode("utf-8", errors="replace"))
+
+
+def _cut_utf8(s: str, limit: int) -> str:
+    """The longest prefix of ``s`` whose UTF-8 encoding fits in ``limit`` bytes."""
+    if limit <= 0:
+        return ""
+    b = s.encode("utf-8", errors="replace")
+    if len(b) <= limit:
+        return s
+    return b[:limit].decode("utf-8", errors="ignore")
+
+
+def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES) -> str:
+    """Whole lines of ``text`` around the evidence line, within ``limit`` UTF-8 bytes.
+
+    The evidence line comes first in priority; then the lines just before it (the innermost frames
+    of a traceback) and after it (a message continued on more lines), two before for one after.
+    """
+    limit = max(0, limit)
+    lines = text.split("\n")
+    idx = -1
+    ev = evidence.strip()
+    probe = ev.rstrip("…").strip()
+    if probe:
+        for i, line in enumerate(lines):
+            if probe in line:
+                idx = i
+                break
+    if idx < 0:
+        if ev:
+            lines = [ev, *lines]
+            idx = 0
+        else:
+            idx = len(lines) - 1
+    ev_line = _cut_utf8(lines[idx], limit)
+    used = _utf8_len(ev_line)
+    keep = {idx: ev_line}
+    lo, hi = idx - 1, idx + 1
+    turn = 0
+    while lo >= 0 or hi < len(lines):
+        take_up = (turn % 3 != 2 and lo >= 0) or hi >= len(lines)
+        turn += 1
+        j = lo if take_up else hi
+        cost = _utf8_len(lines[j]) + 1
+        if used + cost > limit:
+            if take_up:
+                lo = -1
+            else:
+                hi = len(lines)
+            continue
+        keep[j] = lines[j]
+        used += cost
+        if take_up:
+            lo -= 1
+        else:
+            hi += 1
+    out = "\n".join(keep[i] for i in sorted(keep))
+    return _cut_utf8(out, limit)
+
+
+def diagnose_lines(
+    lines: Iterable[str],
+    redactor: Redactor | None = None,
+    excerpt_bytes: int = EXCERPT_BYTES,
+    rules: list[Rule] | None = None,
+    context_lines: Iterable[str] = (),
+) -> Diagnosis:
+    """Stream ``lines`` once and return the diagnosis; every text field is redacted."""
+    red = redactor if redactor is not None else Redactor()
+    ex = ErrorExtractor()
+    ex.feed_many(lines)
+    blocks = ex.blocks(3)
+    context = [*context_lines, *ex.context]
+    cls: Classification = classify(blocks, context, rules)
+    if not blocks:
+        if ex.lines_seen == 0:
+            msg = "The log is empty: there is nothing to diagnose."
+        else:
+            msg = (
+                f"No error found in {ex.lines_seen} log lines "
+                "(no traceback, stack trace, ERROR line, exit code or signal)."
+            )
+        evidence = _clean(red, cls.evidence)
+        return Diagnosis(
+            category=cls.category,
+            confidence=cls.confidence,
+            signature=None,
+            exception=None,
+            message=msg,
+            evidence=evidence,
+            excerpt=build_excerpt("\n".join(_clean(red, c) for c in list(ex.context)[-5:]), evidence, excerpt_bytes),
+            line_start=None,
+            line_end=None,
+            kind=None,
+            rule_id=cls.rule_id,
+        )
+    top: ErrorBlock = blocks[0]
+    evidence = _clean(red, top.evidence)
+    text = _clean(red, top.text)
+    return Diagnosis(
+        category=cls.category,
+        confidence=cls.confidence,
+        signature=signature_of(top),
+        exception=top.exception,
+        message=_clean(red, top.message)[:_MESSAGE_CAP],
+        evidence=evidence,
+        excerpt=build_excerpt(text, evidence, excerpt_bytes),
+        line_start=top.line_start,
+        line_end=top.line_end,
+        kind=top.kind,
+        rule_id=cls.rule_id,
+    )
+
+
+def _clean(red: Redactor, text: str) -> str:
+    return strip_control(red.redact(text or ""))

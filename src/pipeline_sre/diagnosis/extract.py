@@ -1,0 +1,1217 @@
+"""Find the decisive error block(s) in a log, streaming, with bounded memory.
+
+How it works
+------------
+Lines are taken from the iterable in batches. Each batch is joined and lowercased once and a literal
+scanner (``_scan.LiteralScanner``) finds the lines that mention anything error-like; every other line
+is skipped without any per-line Python work, which is what keeps a 200 MB log fast. A flagged line
+goes through the slow path: its log-record prefix (timestamp, level, logger) is parsed, and it may
+open a *block* (Python traceback, JVM stack trace, dbt error, multi-line error record). While a block
+is open every line is examined until one does not continue it. Closed blocks become candidates with
+a *tier* (how decisive that kind of evidence is) and only the best few are kept, so memory stays
+bounded however long the log is. At the end the best candidates are turned into ``ErrorBlock``s.
+
+Ranking: a traceback, stack trace, dbt error or structured error record beats a plain ERROR line,
+which beats exit codes and signals, which beat Airflow's own trailing noise ("Marking task as
+FAILED", "Task exited with return code 1"). A bare wrapper ("AirflowException: Bash command
+failed", ``CalledProcessError``) and errors logged at WARNING (handled, retried) rank below a plain
+ERROR line. Among equals the later one wins: the last error is usually the one that killed the task.
+
+Two weaker sources are used when nothing better is there. A record of any level (INFO included) may
+carry an error payload inside its message: YARN/Hadoop clients log "... Diagnostics: <cause>" or
+"(reason: User class threw exception: <cause>)" at INFO; such a payload becomes a low-ranked block.
+A WARNING record (or a Python ``warnings`` line) that names an exception becomes a block as well, so
+that a message wrapped over several physical lines is read whole rather than by its first fragment.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline_sre.diagnosis._scan import LiteralScanner, as_text
+
+LINE_CAP = 4096  # characters of any one line kept once it is held in a block
+JSON_CAP = 1 << 20  # a JSON record up to this size is parsed; longer lines are cut to LINE_CAP
+TEXT_CAP = 16_384  # characters of ErrorBlock.text
+BLOCK_HEAD = 250  # lines kept from the start of a long block ...
+BLOCK_TAIL = 250  # ... and from its end
+MSG_CONT_MAX = 40  # continuation lines kept for a plain error record
+EVIDENCE_CAP = 600
+BATCH_LINES = 4096
+KEEP = 12  # candidates kept while streaming (the best by rank)
+CONTEXT_KEEP = 40
+
+# --------------------------------------------------------------------------------------------
+# Line parsing
+# --------------------------------------------------------------------------------------------
+
+_LEVELS = {
+    "TRACE": "debug",
+    "DEBUG": "debug",
+    "INFO": "info",
+    "NOTICE": "info",
+    "WARN": "warning",
+    "WARNING": "warning",
+    "ERROR": "error",
+    "SEVERE": "error",
+    "FATAL": "critical",
+    "CRITICAL": "critical",
+}
+_LVL = r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|SEVERE|FATAL|CRITICAL)"
+_ISO = r"\d{4}-\d\d-\d\d(?:[T ]|, ?)\d\d:\d\d:\d\d(?:[.,]\d+)?(?: ?(?:Z|UTC|[+-]\d\d:?\d\d))?"
+_TS = (
+    r"(?:" + _ISO + r"|\d\d/\d\d/\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?"
+    r"|\d{6} \d{6}|[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d\d:\d\d:\d\d[.,]\d+)"
+)
+_REC_AIRFLOW = re.compile(r"\[[^\]\n]{8,64}\][ \t]+(?:\{[^}\n]{1,160}\}[ \t]+)?" + _LVL + r"[ \t]+-[ \t]?")
+_REC_TS = re.compile(
+    r"\[?" + _TS + r"\]?[ \t]+(?:[^\s]{1,80}[ \t]+){0,3}?\[?" + _LVL + r"\]?(?![\w])(?:[ \t]*[:|\-][ \t]?|[ \t]+)?"
+)  # "[ \t]+": a padded level column (log4j "%-5p", Python "%(levelname)-8s") is prefix, not message
+_REC_LVL_FIRST = re.compile(r"\[?" + _LVL + r"\]?(?::[ \t]?|[ \t]+[-|:][ \t]?|[ \t]+)")
+_TRANSPORT = re.compile(r"\[?" + _ISO + r"\]?[ \t]|\d\d:\d\d:\d\d(?:\.\d+)?  ")
+_REC_STRUCTLOG = re.compile(
+    r"\[?" + _ISO + r"\]?[ \t]+\[(?P<level>debug|info|warning|error|critical)\s*\][ \t]?", re.IGNORECASE
+)
+_DIGITS = re.compile(r"\d+")
+# the ``warnings`` module's own format: "path/to/file.py:41: UserWarning: message"
+_PY_WARNING = re.compile(r"\S+\.py:\d+: (?:[A-Z]\w*\.)*[A-Z]\w*Warning: ")
+
+
+@dataclass(slots=True)
+class _Line:
+    no: int
+    raw: str
+    content: str
+    level: str | None
+    record: bool  # carries a level-bearing log-record prefix
+    shape: str  # the prefix with digit runs collapsed ("" for a bare line)
+
+
+def _parse_line(no: int, raw: str) -> _Line:
+    prefix_end = 0
+    level: str | None = None
+    record = False
+    m = _REC_AIRFLOW.match(raw) or _REC_STRUCTLOG.match(raw) or _REC_TS.match(raw) or _REC_LVL_FIRST.match(raw)
+    if m is None:
+        t = _TRANSPORT.match(raw)
+        if t is not None:
+            prefix_end = t.end()
+            m2 = _REC_AIRFLOW.match(raw, prefix_end) or _REC_TS.match(raw, prefix_end)
+            if m2 is None:
+                m2 = _REC_LVL_FIRST.match(raw, prefix_end)
+            if m2 is not None:
+                m = m2
+    if m is not None:
+        prefix_end = m.end()
+        level = _LEVELS.get(m.group("level").upper())
+        record = True
+        t = _TRANSPORT.match(raw, prefix_end)  # dbt or another timestamp inside the message
+        content_start = t.end() if t is not None else prefix_end
+    else:
+        content_start = prefix_end
+        if _PY_WARNING.match(raw, prefix_end):
+            level = "warning"  # not a record (no prefix shape): its continuation lines stay bare
+    shape = _DIGITS.sub("0", raw[:prefix_end]) if prefix_end else ""
+    return _Line(no, raw, raw[content_start:], level, record, shape)
+
+
+# --------------------------------------------------------------------------------------------
+# Patterns
+# --------------------------------------------------------------------------------------------
+
+_TRIGGERS = (
+    "traceback", "exception", "error", "fatal", "critical", "severe", "throwable", "fail", "kill",
+    "signal", "sigterm", "exit code", "exit status", "exited", "return code", "non-zero", "terminat",
+    "timeout", "timed out", "oom", "out of memory", "heap space", "memory limit", "denied", "zombie",
+    "heartbeat", "preempt", "externally", "state_message", "result unavailable", "no space left",
+    "too many open files", "caused by", "max.poll", "rebalanc", "evict", "throttl", "rate exceeded",
+    "slowdown", "expiredtoken", "credentials", "abort", "violat", "nosuch", "not exist", "too many requests",
+    "unrecognized",
+)  # fmt: skip
+
+_TB_START = "Traceback (most recent call last)"
+_CHAIN_MARKERS = (
+    "During handling of the above exception",
+    "The above exception was the direct cause",
+)
+_PY_CONT = (
+    " ",
+    "\t",
+    ":",
+    "[SQL:",
+    "[parameters:",
+    "(Background on this error",
+    "Caused by:",
+    "Driver stacktrace:",
+    "at ",
+    "DETAIL:",
+    "HINT:",
+    "LINE ",
+    "CONTEXT:",
+)
+_PY_FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+_PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:\[[\w.]+\])?)(?::[ \t]?(?P<msg>.*))?$")
+_JVM_TYPE = r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable|Failure|Fault)"
+_JVM_HEAD = re.compile(r"(?:^|(?<=[\s:(]))(?P<type>" + _JVM_TYPE + r")(?::[ \t]?(?P<msg>.*))?$")
+_JVM_CAUSED = re.compile(r"^\s*Caused by:\s*(?P<type>[\w$.]+)(?::[ \t]?(?P<msg>.*))?$")
+_JVM_AT = re.compile(r"^\s*at\s+(?P<frame>[\w$.<>/\-]+\([^)]*\))")
+_JVM_MORE = re.compile(r"^\s*\.\.\. \d+ (?:more|common frames omitted)")
+_INNER_EXC = re.compile(r"(?:^|[\s:(])(?P<type>" + _JVM_TYPE + r")(?::[ \t]?(?P<msg>.*))?")
+_EXEC_LOST = re.compile(r"(?P<type>ExecutorLostFailure)\s*(?P<msg>\(.*)")
+_DBT_HEAD = re.compile(
+    r"^(?:\d+ of \d+ )?(?P<head>(?:Database|Runtime|Compilation|Parsing|Dependency|Internal|Env|Validation"
+    r"|Unhandled|DBT Runtime) [Ee]rror(?: in (?:model|test|seed|snapshot|macro|source|analysis|sql_operation"
+    r"|unit_test|operation|exposure|metric|semantic_model) .*)?"
+    r"|(?:Failure|Error|Warning) in (?:test|unit_test) \S+.*)$"
+)
+# an exception-looking line without a log prefix ("ValueError: x", "psycopg2.errors.UniqueViolation: x",
+# "{ ThrottlingException: Rate exceeded") or a line that says it is an error ("Error executing ...")
+_BARE_EXC = re.compile(
+    r"(?:^|[\s{(\[|>])(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Violation|Failure|Fault|Timeout"
+    r"|Throttling|Denied|NotFound|Refused|Exceeded)|(?:[a-z_]\w*\.)+[A-Z]\w+)(?::\s|\s\()"
+)
+_BARE_ERROR = re.compile(r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:")
+# a WARNING record that names an exception or a failure ("Exception when importing ...", "ImportError: ...")
+_NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGNORECASE)
+# an error payload inside a record's message ("... Diagnostics: <cause>", "(reason: <cause>", "threw exception:
+# <cause>", "Caused by: <cause>"); it counts only when what follows names an exception or a specific failure
+_EMBEDDED = re.compile(
+    r"(?:\b[Dd]iagnostics|\b[Rr]eason|\b[Cc]ause|\bCaused by|[Ee]xception|\bdue to)[ \t]*:[ \t]*(?=\S)"
+)
+_WEAK = re.compile(r"error|exception|fail|denied|violat|refused|nosuch|not exist", re.IGNORECASE)
+_DATABRICKS_START = re.compile(r"Run result unavailable: job failed with error message", re.IGNORECASE)
+_SIGNALS = re.compile(
+    r"return code -?(?:9|15|137|143)\b|exit(?:ed with)? (?:code|status)[:= ]*-?(?:9|15|137|143)\b"
+    r"|Negsignal\.\w+"
+    r"|\bSIG(?:KILL|TERM|ABRT|SEGV)\b|OOMKilled|oom[-_ ]?kill|\bKilled\b|received signal \d+"
+    r"|(?:killed|terminated) (?:by|due to|because)|\bzombie\b|heartbeat|externally|preempt"
+    r"|spot (?:instance )?interrupt"
+    r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+",
+    re.IGNORECASE,
+)
+_SPECIFIC = re.compile(
+    r"Job aborted due to stage failure|Container killed by YARN|ExecutorLostFailure|Exception in task \d"
+    r"|Lost task \S+ in stage|exceeding memory limits|Cluster terminated\. Reason|terminated\. Reason:"
+    r"|state_message|result_state|An error occurred \(\w+\) when calling the \w+ operation"
+    r"|Unable to locate credentials|ExpiredToken|CommitFailed|OffsetOutOfRange|max\.poll\.interval\.ms"
+    r"|server closed the connection unexpectedly|password authentication failed|could not connect to server"
+    r"|Connection refused|No space left on device|Too many open files|OutOfMemory|out of memory"
+    r"|Permission denied|Access Denied|timed out|Timeout|Rate exceeded|Too Many Requests|Throttl|NoSuch\w+"
+    r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out",
+    re.IGNORECASE,
+)
+_NOISE = re.compile(
+    r"Marking task as (?:FAILED|UP_FOR_RETRY|SUCCESS)|Failed to execute job \d+ for task"
+    r"|Task exited with return code [01]\b"
+    r"|Dependencies all met|Executor reports execution|Sending Signals\.SIGTERM to group"
+    r"|^\s*Task failed with exception\s*$|Task instance in failure state|Post task execution logs"
+    r"|on_failure_callback|Error when executing \w+ callback|Failed to send email|email_on_failure"
+    r"|terminated with exit code -?\d+$|Hearbeat|heartbeat recovered|Stopping task"
+    r"|Task is in the 'failed' state",
+    re.IGNORECASE,
+)
+_SUCCESS = re.compile(
+    r"(?:return code|exit code|exit status|exitcode)[:= ]*0\b|Marking task as SUCCESS|finished \(success\)",
+    re.IGNORECASE,
+)
+_WRAPPER = re.compile(
+    r"^(?:[\w.]*\.)?(?:AirflowException|AirflowFailException|CalledProcessError|DagRunFailed\w*|"
+    r"AirflowTaskTerminated)\b.*|.*returned non-zero exit status.*",
+    re.IGNORECASE,
+)
+_WRAPPER_MSG = re.compile(
+    r"Task failed|Bash command failed|non-zero exit (?:code|status)|exit code \d|returned non-zero|"
+    r"Process returned|Command .* failed|Task received SIGTERM(?!.)|Pod .* returned a failure",
+    re.IGNORECASE,
+)
+_INNER_WRAPPERS = re.compile(
+    r"SparkException|Py4JJavaError|SparkRuntimeException|ExecutionException|"
+    r"UncheckedExecutionException|InvocationTargetException|CompletionException"
+)
+_CONTEXT = re.compile(
+    r"oomkilled|out ?of ?memory|heap space|memory limit|cannot allocate memory|oom[-_ ]?kill|memoryerror"
+    r"|exit(?:ed with)? (?:code|status)[:= ]*-?\d+|return code -?\d+|returned non-zero"
+    r"|sigkill|sigterm|negsignal"
+    r"|\bkilled\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
+    r"|throttl|rate exceeded|slowdown|timed out|timeout|rebalanc|max\.poll",
+    re.IGNORECASE,
+)
+_USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")
+_JVM_FRAME_EXCLUDE = re.compile(r"^(?:java|javax|scala|sun|jdk|com\.sun|py4j)\.")
+
+# kind refinement for tracebacks / stack traces / single lines
+_KIND_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("botocore", re.compile(r"botocore|boto3|An error occurred \(\w+\) when calling|NoCredentialsError"
+                            r"|Unable to locate credentials|ExpiredToken")),
+    ("kafka", re.compile(r"kafka|CommitFailed|OffsetOutOfRange|max\.poll\.interval", re.IGNORECASE)),
+    ("databricks", re.compile(r"databricks|state_message|Run result unavailable|Cluster terminated",
+                              re.IGNORECASE)),
+    ("dbt", re.compile(r"\bdbt[.\s]|dbt\.exceptions")),
+    ("spark", re.compile(r"org\.apache\.spark|pyspark|SparkException|Py4JJavaError|ExecutorLostFailure"
+                         r"|Container killed by YARN|stage failure|Lost task|AnalysisException")),
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Public data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBlock:
+    """One error found in a log.
+
+    ``exception`` is the root cause's type, ``root_cause_chain`` lists exception types from the
+    outermost (what was finally raised) to the root; ``frames`` are at most five frames of the root
+    cause, innermost first, preferring user code over library frames; ``evidence`` is the single most
+    telling line, as it appears in ``text`` (except for structured records, where it is rendered).
+    """
+
+    exception: str | None
+    message: str
+    frames: list[str]
+    line_start: int
+    line_end: int
+    evidence: str
+    text: str
+    kind: str
+    root_cause_chain: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks under construction
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Exc:
+    type: str | None
+    msg_lines: list[str]
+    frames: list[str]
+    line_idx: int  # index into the block's line list of the exception line (-1: none)
+
+
+class _Open:
+    """A block being collected (traceback, stack trace, dbt error or multi-line record)."""
+
+    def __init__(self, kind: str, first: _Line, header: _Line | None) -> None:
+        self.kind = kind  # py | jvm | dbt | msg
+        self.shape = first.shape
+        self.level = first.level if first.record else (header.level if header else None)
+        self.header = header
+        self.head: list[_Line] = []
+        self.tail: deque[_Line] = deque(maxlen=BLOCK_TAIL)
+        self.count = 0
+        self.state = ""
+        self.blanks = 0
+        self.first_no = header.no if header is not None else first.no
+        self.last_no = first.no
+        self.excs: list[_Exc] = []  # tracebacks in print order (py) / exceptions (jvm)
+        self.sub_kind = kind
+        self.indent = 0
+        self.add(first)
+
+    def add(self, ln: _Line) -> int:
+        ln.raw = ln.raw[:LINE_CAP]
+        ln.content = ln.content[:LINE_CAP]
+        self.last_no = ln.no
+        self.count += 1
+        if len(self.head) < BLOCK_HEAD:
+            self.head.append(ln)
+            return len(self.head) - 1
+        self.tail.append(ln)
+        return -1  # not addressable; only head lines are referenced by index
+
+    def lines(self) -> list[_Line]:
+        return self.head + list(self.tail)
+
+
+def _shape_ok(blk: _Open, ln: _Line) -> bool:
+    return ln.shape == blk.shape or ln.shape == ""
+
+
+def _dedent(blk: _Open, ln: _Line) -> _Line:
+    if blk.indent and ln.content.startswith(" " * blk.indent):
+        return _Line(ln.no, ln.raw, ln.content[blk.indent :], ln.level, ln.record, ln.shape)
+    return ln
+
+
+def _py_accept(blk: _Open, ln: _Line) -> bool:
+    c = ln.content
+    st = blk.state
+    if st == "frames":
+        if c.startswith((" ", "\t")):
+            blk.add(ln)
+            m = _PY_FRAME.match(c)
+            if m and blk.excs:
+                fr = f"{m.group('file')}:{m.group('line')} in {(m.group('func') or '?').strip()}"
+                blk.excs[-1].frames.append(fr)
+            return True
+        if not c.strip():
+            blk.blanks += 1
+            if blk.blanks > 2:
+                return False
+            blk.add(ln)
+            return True
+        if c.startswith(_TB_START):
+            _py_new_tb(blk, ln)
+            return True
+        if c.startswith(_CHAIN_MARKERS):
+            blk.state = "chain"
+            blk.add(ln)
+            return True
+        if ln.record and ln.shape != blk.shape:
+            return False
+        idx = blk.add(ln)
+        m = _PY_EXC.match(c.strip())
+        exc = blk.excs[-1]
+        exc.line_idx = idx
+        if m:
+            exc.type = m.group("type")
+            exc.msg_lines.append(m.group("msg") or "")
+        else:
+            exc.msg_lines.append(c.strip())
+        blk.state = "msg"
+        blk.blanks = 0
+        return True
+    if st in ("msg", "after_blank"):
+        if not c.strip():
+            blk.blanks += 1
+            if blk.blanks > 2:
+                return False
+            blk.state = "after_blank"
+            blk.add(ln)
+            return True
+        if c.startswith(_TB_START):
+            _py_new_tb(blk, ln)
+            return True
+        if c.startswith(_CHAIN_MARKERS):
+            blk.state = "chain"
+            blk.add(ln)
+            return True
+        cont = c.startswith(_PY_CONT)
+        if st == "after_blank" and not cont:
+            return False
+        if ln.record and not cont:
+            return False
+        if len(blk.excs[-1].msg_lines) >= 400:
+            return False
+        blk.add(ln)
+        blk.excs[-1].msg_lines.append(c)
+        blk.state = "msg"
+        blk.blanks = 0
+        return True
+    if st == "chain":
+        if not c.strip():
+            blk.add(ln)
+            return True
+        if c.startswith(_TB_START):
+            _py_new_tb(blk, ln)
+            return True
+        return False
+    return False
+
+
+def _py_new_tb(blk: _Open, ln: _Line) -> None:
+    blk.add(ln)
+    blk.excs.append(_Exc(None, [], [], -1))
+    blk.state = "frames"
+    blk.blanks = 0
+
+
+def _jvm_accept(blk: _Open, ln: _Line) -> bool:
+    c = ln.content
+    if not c.strip():
+        if blk.state == "msg0" and blk.blanks < 1 and len(blk.excs[-1].msg_lines) < 30:
+            blk.blanks += 1
+            blk.add(ln)
+            return True
+        return False
+    m = _JVM_AT.match(c)
+    if m:
+        blk.add(ln)
+        blk.excs[-1].frames.append(m.group("frame"))
+        blk.state = "frames"
+        return True
+    if _JVM_MORE.match(c) or c.lstrip().startswith(("Suppressed:", "Driver stacktrace:")):
+        blk.add(ln)
+        return True
+    m = _JVM_CAUSED.match(c)
+    if m:
+        idx = blk.add(ln)
+        blk.excs.append(_Exc(m.group("type"), [m.group("msg") or ""], [], idx))
+        blk.state = "msg0"
+        return True
+    if c.startswith((" ", "\t")):
+        blk.add(ln)
+        if blk.state == "msg0":
+            blk.excs[-1].msg_lines.append(c)
+        return True
+    if blk.state == "msg0" and not ln.record and len(blk.excs[-1].msg_lines) < 30:
+        blk.add(ln)
+        blk.excs[-1].msg_lines.append(c)
+        return True
+    return False
+
+
+def _dbt_accept(blk: _Open, ln: _Line) -> bool:
+    c = ln.content
+    if c.startswith("  ") and c.strip() and blk.count < 40:
+        blk.add(ln)
+        blk.excs[-1].msg_lines.append(c.strip())
+        return True
+    return False
+
+
+def _msg_accept(blk: _Open, ln: _Line) -> bool:
+    c = ln.content
+    if ln.record or not c.strip() or blk.count > MSG_CONT_MAX:
+        return False
+    if c.startswith(_TB_START) or _JVM_HEAD.match(c) or _DBT_HEAD.match(c):
+        return False
+    blk.add(ln)
+    blk.excs[-1].msg_lines.append(c.strip())
+    return True
+
+
+_ACCEPT = {"py": _py_accept, "jvm": _jvm_accept, "dbt": _dbt_accept, "msg": _msg_accept}
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Cand:
+    tier: float
+    last_no: int
+    block: ErrorBlock
+    is_header: bool = False  # a plain error record that a following trace may absorb
+    header_line: _Line | None = None
+
+    @property
+    def rank(self) -> tuple[float, int]:
+        return (self.tier, self.last_no)
+
+
+def _cap(s: str, n: int) -> str:
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _first_line(s: str) -> str:
+    return s.strip().split("\n", 1)[0].strip()
+
+
+def _pick_frames(frames: list[str], python: bool) -> list[str]:
+    """At most five frames, innermost first, user code preferred."""
+    if python:
+        inner_first = list(reversed(frames))
+        user = [f for f in inner_first if not _USER_FRAME_EXCLUDE.search(f)]
+    else:
+        inner_first = list(frames)
+        user = [f for f in inner_first if not _JVM_FRAME_EXCLUDE.match(f)]
+    chosen = user or inner_first
+    return chosen[:5]
+
+
+def _refine_kind(default: str, *texts: str | None) -> str:
+    joined = "\n".join(t for t in texts if t)
+    for kind, rx in _KIND_HINTS:
+        if rx.search(joined):
+            return kind
+    return default
+
+
+def _block_text(lines: list[_Line], evidence_idx: int) -> str:
+    raws = [ln.raw for ln in lines]
+    text = "\n".join(raws)
+    if len(text) <= TEXT_CAP:
+        return text
+    # keep a window of whole lines around the evidence line, plus the first line
+    idx = max(0, min(evidence_idx, len(raws) - 1))
+    keep = {0, idx}
+    budget = TEXT_CAP - len(raws[0]) - len(raws[idx]) - 8
+    lo, hi = idx - 1, idx + 1
+    while budget > 0 and (lo > 0 or hi < len(raws)):
+        if lo > 0:
+            budget -= len(raws[lo]) + 1
+            if budget < 0:
+                break
+            keep.add(lo)
+            lo -= 1
+        if hi < len(raws) and budget > 0:
+            budget -= len(raws[hi]) + 1
+            if budget < 0:
+                break
+            keep.add(hi)
+            hi += 1
+    out: list[str] = []
+    prev = -1
+    for i in sorted(keep):
+        if prev >= 0 and i != prev + 1:
+            out.append("…")
+        out.append(raws[i][:TEXT_CAP])
+        prev = i
+    return "\n".join(out)[:TEXT_CAP]
+
+
+def _inner_cause(exc_type: str | None, message: str) -> tuple[str, str] | None:
+    """For wrappers whose message embeds the real cause (SparkException, Py4JJavaError)."""
+    if not exc_type or not _INNER_WRAPPERS.search(exc_type):
+        return None
+    m = _EXEC_LOST.search(message)
+    best: tuple[str, str] | None = None
+    for mm in _INNER_EXC.finditer(message):
+        if mm.group("type") != exc_type:
+            best = (mm.group("type"), mm.group("msg") or "")
+    if m is not None and (best is None or "Container killed" in m.group("msg")):
+        best = (m.group("type"), m.group("msg"))
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# The extractor
+# --------------------------------------------------------------------------------------------
+
+
+class ErrorExtractor:
+    """Streaming state machine behind ``extract_errors``; also gathers context lines.
+
+    Feed lines with ``feed_many`` (fast) or ``feed`` (one at a time), then call ``blocks()``.
+    """
+
+    _scanner: LiteralScanner | None = None
+
+    def __init__(self) -> None:
+        if ErrorExtractor._scanner is None:
+            ErrorExtractor._scanner = LiteralScanner(_TRIGGERS)
+        self._open: _Open | None = None
+        self._cands: list[_Cand] = []
+        self._lineno = 0
+        self.context: deque[str] = deque(maxlen=CONTEXT_KEEP)
+        self.lines_seen = 0
+        self._weak: _Line | None = None  # last error-ish line that produced nothing (used if nothing else)
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed_many(self, lines: Iterable[str]) -> None:
+        if isinstance(lines, str | bytes | bytearray):
+            lines = as_text(lines).splitlines()
+        it = iter(lines)
+        scanner = self._scanner
+        assert scanner is not None
+        while True:
+            batch = list(itertools.islice(it, BATCH_LINES))
+            if not batch:
+                break
+            try:
+                text = "\n".join(batch)
+            except TypeError:
+                batch = [as_text(x) for x in batch]
+                text = "\n".join(batch)
+            if len(text) > len(batch) * 2048 and max(map(len, batch)) > JSON_CAP:
+                batch = [x if len(x) <= JSON_CAP else x[:LINE_CAP] for x in batch]
+                text = "\n".join(batch)
+            base = self._lineno
+            self._lineno += len(batch)
+            low = text.lower()
+            if len(low) == len(text):
+                ends = list(itertools.accumulate(len(x) + 1 for x in batch))
+                hits = sorted({bisect.bisect_right(ends, p) for p in scanner.starts(low)})
+            else:  # lowercasing changed the length (rare non-ASCII): check line by line
+                hits = [i for i, x in enumerate(batch) if scanner.any_in(x.lower())]
+            n = len(batch)
+            i = 0
+            hp = 0
+            while i < n:
+                if self._open is None:
+                    while hp < len(hits) and hits[hp] < i:
+                        hp += 1
+                    if hp >= len(hits):
+                        break
+                    i = hits[hp]
+                self._feed_one(base + i + 1, batch[i])
+                i += 1
+        self.lines_seen = self._lineno
+
+    def feed(self, line: str) -> None:
+        self._lineno += 1
+        self.lines_seen = self._lineno
+        line = as_text(line)
+        if len(line) > JSON_CAP:
+            line = line[:LINE_CAP]
+        if self._open is None:
+            assert self._scanner is not None
+            if not self._scanner.any_in(line.lower()):
+                return
+        self._feed_one(self._lineno, line)
+
+    # -- slow path -------------------------------------------------------------------------
+
+    def _feed_one(self, no: int, raw: str) -> None:
+        raw = raw.rstrip("\r\n")
+        stripped = raw.lstrip()
+        if (
+            stripped.startswith("{")
+            and ('"event"' in raw or '"message"' in raw or '"msg"' in raw)
+            and self._json_record(no, stripped)
+        ):
+            return
+        if len(raw) > LINE_CAP:
+            raw = raw[:LINE_CAP]
+        ln = _parse_line(no, raw)
+        self._line(ln)
+
+    def _line(self, ln: _Line) -> None:
+        if _CONTEXT.search(ln.content):
+            self.context.append(_cap(ln.raw.strip(), 300))
+        blk = self._open
+        if blk is not None:
+            if _shape_ok(blk, ln) and _ACCEPT[blk.kind](blk, _dedent(blk, ln)):
+                return
+            self._close()
+        self._start(ln)
+
+    def _start(self, ln: _Line) -> None:
+        c = ln.content
+        if _TB_START in c:
+            blk = _Open("py", ln, self._take_header(ln.no))
+            blk.excs.append(_Exc(None, [], [], -1))
+            blk.state = "frames"
+            lead = len(c) - len(c.lstrip(" "))
+            if c.lstrip(" ").startswith(_TB_START) and lead:
+                blk.indent = lead  # an indented (quoted, nested) traceback: read it dedented
+            self._open = blk
+            return
+        if ln.level == "debug":
+            return
+        m = _JVM_HEAD.search(c)
+        if m is not None and not c.startswith((" ", "\t")):
+            blk = _Open("jvm", ln, self._take_header(ln.no))
+            blk.excs.append(_Exc(m.group("type"), [m.group("msg") or ""], [], 0))
+            blk.state = "msg0"
+            self._open = blk
+            return
+        d = _DBT_HEAD.match(c.strip()) if not c.startswith(" ") else None
+        if d is not None:
+            blk = _Open("dbt", ln, self._take_header(ln.no))
+            blk.excs.append(_Exc(d.group("head"), [], [], 0))
+            self._open = blk
+            return
+        if _DATABRICKS_START.search(c):
+            blk = _Open("msg", ln, None)
+            blk.sub_kind = "databricks"
+            blk.excs.append(_Exc(None, [c.strip()], [], 0))
+            self._open = blk
+            return
+        if ln.level in ("error", "critical") or (
+            ln.level is None and not _NOISE.search(c) and (_BARE_EXC.search(c) or _BARE_ERROR.search(c))
+        ):
+            blk = _Open("msg", ln, None)
+            blk.excs.append(_Exc(None, [c.strip()], [], 0))
+            self._open = blk
+            return
+        if ln.level == "warning" and _NAMES_EXC.search(c) and not _NOISE.search(c):
+            # a handled error: ranked low, but read whole, continuation lines included
+            self._weak = ln
+            blk = _Open("msg", ln, None)
+            blk.sub_kind = "warning"
+            blk.excs.append(_Exc(None, [c.strip()], [], 0))
+            self._open = blk
+            return
+        if ln.level == "info" and not _NOISE.search(c) and not _SUCCESS.search(c):
+            payload = _embedded_payload(c)
+            if payload is not None:
+                blk = _Open("msg", ln, None)
+                blk.sub_kind = "embedded"
+                blk.excs.append(_Exc(None, [payload], [], 0))
+                self._open = blk
+                return
+        self._single(ln)
+
+    def _take_header(self, no: int) -> _Line | None:
+        """Pop a plain error record on the previous line, so a trace can use it as its header."""
+        if self._cands:
+            last = self._cands[-1]
+            if last.is_header and last.last_no == no - 1 and last.header_line is not None:
+                self._cands.pop()
+                return last.header_line
+        return None
+
+    def _single(self, ln: _Line) -> None:
+        c = ln.content
+        if ln.level in ("debug",) or _SUCCESS.search(c):
+            return
+        if ln.level not in ("info",) and _WEAK.search(c):
+            self._weak = ln
+        if _NOISE.search(c):
+            tier = 0.5
+        elif _SIGNALS.search(c):
+            tier = 1.2
+        elif _SPECIFIC.search(c):
+            tier = 1.0 if ln.level in ("warning", "info") else 2.5
+            if ln.level == "info":
+                return
+        else:
+            return
+        raw = _cap(ln.raw.strip(), LINE_CAP)
+        exc, msg = _exc_from_text(c)
+        kind = _refine_kind("fallback", c)
+        blk = ErrorBlock(
+            exception=exc,
+            message=_cap(msg, 2000),
+            frames=[],
+            line_start=ln.no,
+            line_end=ln.no,
+            evidence=_cap(raw, EVIDENCE_CAP),
+            text=raw[:TEXT_CAP],
+            kind=kind,
+            root_cause_chain=[exc] if exc else [],
+        )
+        self._push(_Cand(tier, ln.no, blk))
+
+    def _json_record(self, no: int, text: str) -> bool:
+        if len(text) > JSON_CAP:
+            return False
+        try:
+            d = json.loads(text)
+        except (ValueError, RecursionError):
+            return False
+        if not isinstance(d, dict):
+            return False
+        level = str(d.get("level") or d.get("levelname") or d.get("severity") or "").lower() or None
+        level = {"warn": "warning", "fatal": "critical", "err": "error"}.get(level or "", level)
+        event = d.get("event", d.get("message", d.get("msg", "")))
+        event = event if isinstance(event, str) else json.dumps(event, default=str)[:LINE_CAP]
+        detail = d.get("error_detail")
+        exc_text = d.get("exc_info") or d.get("exception") or d.get("exc_text") or d.get("stack_trace")
+        if self._open is not None:
+            self._close()
+        if isinstance(detail, list) and detail:
+            self._structured(no, level, event, detail)
+            return True
+        shape = "{json}"
+        lines = event.split("\n")
+        first = _Line(no, lines[0][:LINE_CAP], lines[0][:LINE_CAP], level, True, shape)
+        self._line(first)
+        for extra in lines[1:]:
+            ln = _parse_line(no, extra[:LINE_CAP])
+            self._line(ln)
+        if isinstance(exc_text, str) and exc_text.strip():
+            for extra in exc_text.split("\n"):
+                ln = _parse_line(no, extra[:LINE_CAP])
+                if ln.level is None:
+                    ln.level = level
+                self._line(ln)
+        if self._open is not None:
+            self._close()
+        return True
+
+    def _structured(self, no: int, level: str | None, event: str, detail: list[Any]) -> None:
+        excs = [e for e in detail if isinstance(e, dict)]
+        if not excs:
+            return
+        chain = [str(e.get("exc_type") or "?") for e in excs]
+        root = excs[-1]
+        rtype = str(root.get("exc_type") or "") or None
+        rmsg = str(root.get("exc_value") or "")
+        frames_raw = root.get("frames") or []
+        frames: list[str] = []
+        for fr in frames_raw if isinstance(frames_raw, list) else []:
+            if isinstance(fr, dict):
+                frames.append(f"{fr.get('filename', '?')}:{fr.get('lineno', '?')} in {fr.get('name', '?')}")
+        rendered: list[str] = [_cap(event, 500)]
+        for i, e in enumerate(reversed(excs)):
+            if i:
+                rendered.append(
+                    "The above exception was the direct cause of the following exception:"
+                    if excs[len(excs) - i].get("is_cause")
+                    else "During handling of the above exception, another exception occurred:"
+                )
+            rendered.append("Traceback (most recent call last):")
+            efr = e.get("frames") or []
+            for fr in (efr if isinstance(efr, list) else [])[-8:]:
+                if isinstance(fr, dict):
+                    rendered.append(
+                        f'  File "{fr.get("filename", "?")}", line {fr.get("lineno", "?")}, in {fr.get("name", "?")}'
+                    )
+            rendered.append(_cap(f"{e.get('exc_type')}: {e.get('exc_value')}", 2000))
+        evidence = _cap(_first_line(f"{rtype}: {rmsg}") if rtype else _first_line(rmsg or event), EVIDENCE_CAP)
+        text = "\n".join(rendered)[:TEXT_CAP]
+        blk = ErrorBlock(
+            exception=rtype,
+            message=_cap(rmsg, 2000),
+            frames=_pick_frames(frames, python=True),
+            line_start=no,
+            line_end=no,
+            evidence=evidence,
+            text=text,
+            kind="airflow3_structured",
+            root_cause_chain=chain,
+        )
+        tier = 1.5 if level == "warning" else 3.0
+        if len(excs) == 1 and _is_wrapper(rtype, rmsg):
+            tier = 1.8
+        self._push(_Cand(tier, no, blk))
+
+    # -- closing blocks --------------------------------------------------------------------
+
+    def _close(self) -> None:
+        blk = self._open
+        self._open = None
+        if blk is None:
+            return
+        try:
+            cand = _finish(blk)
+        except Exception:  # pragma: no cover - never let one odd block break extraction
+            cand = None
+        if cand is not None:
+            self._push(cand)
+
+    def _push(self, cand: _Cand) -> None:
+        self._cands.append(cand)
+        if len(self._cands) > KEEP * 4:
+            last = self._cands[-1]
+            best = sorted(self._cands[:-1], key=lambda c: c.rank, reverse=True)[: KEEP - 1]
+            best.sort(key=lambda c: c.last_no)
+            self._cands = [*best, last]
+
+    def blocks(self, max_blocks: int = 3) -> list[ErrorBlock]:
+        if self._open is not None:
+            self._close()
+        if not self._cands and self._weak is not None:
+            w = self._weak
+            exc, msg = _exc_from_text(w.content)
+            raw = _cap(w.raw.strip(), LINE_CAP)
+            self._cands.append(
+                _Cand(
+                    0.3,
+                    w.no,
+                    ErrorBlock(
+                        exc,
+                        _cap(msg, 2000),
+                        [],
+                        w.no,
+                        w.no,
+                        _cap(raw, EVIDENCE_CAP),
+                        raw,
+                        "fallback",
+                        [exc] if exc else [],
+                    ),
+                )
+            )
+        ranked = sorted(self._cands, key=lambda c: c.rank, reverse=True)
+        out: list[ErrorBlock] = []
+        seen: set[tuple[str | None, str, int]] = set()
+        for c in ranked:
+            key = (c.block.exception, c.block.evidence, c.block.line_start)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(c.block)
+            if len(out) >= max(0, max_blocks):
+                break
+        return out
+
+
+def _embedded_payload(c: str) -> str | None:
+    """The innermost error payload of a message ("... due to: ... Diagnostics: <this>"), if it names an error."""
+    for e in reversed(list(_EMBEDDED.finditer(c))):
+        payload = c[e.end() :].strip()
+        if _BARE_EXC.search(payload) or _SPECIFIC.search(payload):
+            return payload
+    return None
+
+
+def _is_wrapper(exc_type: str | None, msg: str) -> bool:
+    if not exc_type:
+        return False
+    short = exc_type.rsplit(".", 1)[-1]
+    if short in ("CalledProcessError",):
+        return True
+    return bool(_WRAPPER.match(f"{exc_type}: {msg}") and _WRAPPER_MSG.search(msg))
+
+
+def _exc_from_text(c: str) -> tuple[str | None, str]:
+    s = c.strip()
+    m = _JVM_HEAD.search(s)
+    if m is not None:
+        return m.group("type"), (m.group("msg") or "").strip()
+    m2 = re.search(
+        r"(?:^|(?<=[\s:(]))(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Timeout|Interrupt|Failure"
+        r"|Denied|Warning))(?::\s?(?P<msg>.*))?$",
+        s,
+    )
+    if m2 is not None and m2.group("msg") is not None:
+        return m2.group("type"), m2.group("msg").strip()
+    return None, s
+
+
+def _finish(blk: _Open) -> _Cand | None:
+    lines = blk.lines()
+    if blk.header is not None:
+        lines = [blk.header, *lines]
+    off = 1 if blk.header is not None else 0
+    if not lines:
+        return None
+    level = blk.level
+    header_text = blk.header.content if blk.header is not None else ""
+    if blk.kind == "py":
+        return _finish_py(blk, lines, off, level, header_text)
+    if blk.kind == "jvm":
+        return _finish_jvm(blk, lines, off, level, header_text)
+    exc0 = blk.excs[0] if blk.excs else _Exc(None, [], [], 0)
+    first = lines[off]
+    if blk.kind == "dbt":
+        head = exc0.type or first.content.strip()
+        exception = re.sub(
+            r" in (?:model|test|seed|snapshot|macro|source|analysis|sql_operation|unit_test"
+            r"|operation|exposure|metric|semantic_model) .*",
+            "",
+            head,
+        ).strip()
+        if head.lower().startswith(("failure in", "error in", "warning in")):
+            exception = " ".join(head.split()[:3])
+        msg_lines = exc0.msg_lines
+        message = "\n".join([head, *msg_lines]) if msg_lines else head
+        ev_idx = off + 1 if msg_lines and len(lines) > off + 1 else off
+        evidence = lines[ev_idx].raw.strip()
+        tier = 1.0 if head.startswith("Warning") else 3.0
+        block = ErrorBlock(
+            exception=exception,
+            message=_cap(message, 2000),
+            frames=[],
+            line_start=lines[0].no,
+            line_end=lines[-1].no,
+            evidence=_cap(evidence, EVIDENCE_CAP),
+            text=_block_text(lines, ev_idx),
+            kind="dbt",
+            root_cause_chain=[exception],
+        )
+        return _Cand(tier, blk.last_no, block)
+    if blk.sub_kind in ("warning", "embedded"):
+        return _finish_weak_record(blk, lines, off)
+    # plain multi-line record ("msg")
+    content = first.content.strip()
+    msg_lines = exc0.msg_lines
+    ev_idx = off
+    if blk.sub_kind == "databricks" and len(lines) > off + 1:
+        ev_idx = off + 1
+    exc, msg = _exc_from_text(content)
+    message = "\n".join([msg, *msg_lines[1:]]) if len(msg_lines) > 1 else msg
+    if _NOISE.search(content):
+        tier = 0.5
+    elif blk.sub_kind == "databricks" or _SPECIFIC.search(content) or _SIGNALS.search(content):
+        tier = 2.5
+    else:
+        tier = 2.0
+    kind = blk.sub_kind if blk.sub_kind == "databricks" else _refine_kind("fallback", content, message)
+    block = ErrorBlock(
+        exception=exc,
+        message=_cap(message, 2000),
+        frames=[],
+        line_start=lines[0].no,
+        line_end=lines[-1].no,
+        evidence=_cap(lines[ev_idx].raw.strip(), EVIDENCE_CAP),
+        text=_block_text(lines, ev_idx),
+        kind=kind,
+        root_cause_chain=[exc] if exc else [],
+    )
+    is_header = blk.count == 1 and tier >= 0.5
+    return _Cand(tier, blk.last_no, block, is_header=is_header, header_line=first if is_header else None)
+
+
+def _finish_weak_record(blk: _Open, lines: list[_Line], off: int) -> _Cand:
+    """A WARNING record naming an exception, or an error payload inside an INFO record.
+
+    The message is the whole record: a message wrapped over several physical lines is read to its end,
+    and when the first fragment names no exception type the continuation lines are searched for one.
+    Both rank below every ERROR-level block: they are used when the run has nothing better.
+    """
+    msg_lines = blk.excs[0].msg_lines if blk.excs else []
+    head = msg_lines[0] if msg_lines else lines[off].content.strip()
+    exc, msg = _exc_from_text(head)
+    rest = msg_lines[1:]
+    if exc is None:
+        for i, cont in enumerate(rest):
+            t, m = _exc_from_text(cont)
+            if t is not None:  # the root cause is named further on: report it from there
+                exc, msg, rest = t, m, rest[i + 1 :]
+                break
+    message = "\n".join([msg, *rest]) if rest else msg
+    content = lines[off].content
+    raw = lines[off].raw.strip()
+    evidence = raw
+    if len(raw) > EVIDENCE_CAP:  # a long line: keep the part around the payload, as a plain substring
+        at = raw.find(head[:60]) if blk.sub_kind == "embedded" else 0
+        start = max(0, min(at - 120, len(raw) - EVIDENCE_CAP))
+        evidence = raw[start : start + EVIDENCE_CAP]
+    if _NOISE.search(content):
+        tier = 0.5
+    elif blk.sub_kind == "embedded":
+        tier = 1.6  # above a WARNING-level traceback, below a wrapper exception and any ERROR record
+    elif _SIGNALS.search(content):
+        tier = 1.2
+    else:
+        tier = 1.0
+    block = ErrorBlock(
+        exception=exc,
+        message=_cap(message, 2000),
+        frames=[],
+        line_start=lines[0].no,
+        line_end=lines[-1].no,
+        evidence=evidence,
+        text=_block_text(lines, off),
+        kind=_refine_kind("fallback", head, message),
+        root_cause_chain=[exc] if exc else [],
+    )
+    return _Cand(tier, blk.last_no, block)
+
+
+def _finish_py(blk: _Open, lines: list[_Line], off: int, level: str | None, header_text: str) -> _Cand | None:
+    excs = [e for e in blk.excs if e.type or e.msg_lines or e.frames]
+    if not excs:
+        return None
+    root = excs[0]  # printed first = root of the chain
+    incomplete = root.type is None and not root.msg_lines
+    chain = [e.type or "?" for e in reversed(excs)]  # outermost -> root
+    root_type = root.type
+    root_msg = "\n".join(root.msg_lines).strip()
+    frames = _pick_frames(root.frames, python=True)
+    ev_idx = off + root.line_idx if root.line_idx >= 0 else len(lines) - 1
+    evidence_line = lines[ev_idx].raw.strip() if 0 <= ev_idx < len(lines) else ""
+    kind = "python_traceback"
+    # a JVM trace embedded in the message (Py4JJavaError) or a wrapper naming its cause
+    jvm = _jvm_in_message(root.msg_lines)
+    if jvm is not None:
+        jtype, jmsg, jframes, jline = jvm
+        if jtype:
+            chain = [*chain, jtype] if jtype != chain[-1] else chain
+            root_type, root_msg = jtype, jmsg
+            frames = _pick_frames(jframes, python=False) or frames
+            kind = "spark"
+            for i in range(ev_idx, min(len(lines), ev_idx + 2000)):
+                if jline and jline in lines[i].raw:
+                    evidence_line = lines[i].raw.strip()
+                    ev_idx = i
+                    break
+    inner = _inner_cause(root_type, root_msg)
+    if inner is not None:
+        chain = [*chain, inner[0]]
+        root_type, root_msg = inner
+    kind = _refine_kind(kind, root_type, root_msg, " ".join(chain), header_text)
+    if kind == "python_traceback" and any("spark" in f for f in frames):
+        kind = "spark"
+    tier = 3.0
+    if incomplete:
+        # a traceback cut before its exception line (pasted or truncated log): weak evidence, and its
+        # header line ("ERROR - Error while fetching ...") is the best description we have
+        tier = 2.0
+        if header_text:
+            root_msg = header_text.strip()
+            ev_idx = 0
+            evidence_line = lines[0].raw.strip()
+    if level == "warning":
+        tier = 1.5
+    elif len(excs) == 1 and jvm is None and inner is None and _is_wrapper(root_type, root_msg):
+        tier = 1.8
+    if _NOISE.search(header_text):
+        tier = min(tier, 1.6) if "callback" in header_text.lower() or "email" in header_text.lower() else tier
+    block = ErrorBlock(
+        exception=root_type,
+        message=_cap(root_msg, 2000),
+        frames=frames,
+        line_start=lines[0].no,
+        line_end=lines[-1].no,
+        evidence=_cap(evidence_line, EVIDENCE_CAP),
+        text=_block_text(lines, ev_idx),
+        kind=kind,
+        root_cause_chain=chain,
+    )
+    return _Cand(tier, blk.last_no, block)
+
+
+def _jvm_in_message(msg_lines: list[str]) -> tuple[str | None, str, list[str], str] | None:
+    """Parse a JVM trace inside a Python exception message; return the deepest cause."""
+    if len(msg_lines) < 2:
+        return None
+    cur_type: str | None = None
+    cur_msg = ""
+    cur_frames: list[str] = []
+    cur_line = ""
+    found = False
+    for raw in msg_lines[1:]:
+        s = raw.strip()
+        m = _JVM_CAUSED.match(s)
+        if m is not None:
+            cur_type, cur_msg, cur_frames, cur_line = m.group("type"), m.group("msg") or "", [], s
+            found = True
+            continue
+        a = _JVM_AT.match(s)
+        if a is not None:
+            cur_frames.append(a.group("frame"))
+            continue
+        if not found or cur_type is None:
+            h = _JVM_HEAD.search(s.lstrip(": "))
+            if h is not None and not s.startswith("at "):
+                cur_type, cur_msg, cur_frames, cur_line = h.group("type"), h.group("msg") or "", [], s
+                found = True
+    if not found:
+        return None
+    inner = _inner_cause(cur_type, cur_msg)
+    if inner is not None:
+        return inner[0], inner[1], cur_frames, cur_line
+    return cur_type, cur_msg, cur_frames, cur_line
+
+
+def _finish_jvm(blk: _Open, lines: list[_Line], off: int, level: str | None, header_text: str) -> _Cand | None:
+    excs = blk.excs
+    if not excs:
+        return None
+    root = excs[-1]
+    chain = [e.type or "?" for e in excs]
+    root_type = root.type
+    root_msg = "\n".join(x for x in root.msg_lines if x is not None).strip()
+    frames_src = root.frames or next((e.frames for e in reversed(excs) if e.frames), [])
+    ev_idx = off + root.line_idx if root.line_idx >= 0 else off
+    ev_idx = min(ev_idx, len(lines) - 1)
+    inner = _inner_cause(root_type, root_msg)
+    if inner is not None:
+        chain = [*chain, inner[0]]
+        root_type, root_msg = inner
+    kind = _refine_kind("jvm", root_type, root_msg, " ".join(chain), header_text)
+    tier = 1.5 if level == "warning" else 3.0
+    if level == "info" and not blk.header:
+        tier = 2.2
+    evidence = lines[ev_idx].raw.strip()
+    at = evidence.find(root.type) if root.type and len(evidence) > EVIDENCE_CAP else -1
+    if at + 200 > EVIDENCE_CAP:  # the exception sits deep in a long line (a payload in a log record)
+        start = min(at - 120, len(evidence) - EVIDENCE_CAP)
+        evidence = evidence[start : start + EVIDENCE_CAP]
+    block = ErrorBlock(
+        exception=root_type,
+        message=_cap(root_msg, 2000),
+        frames=_pick_frames(frames_src, python=False),
+        line_start=lines[0].no,
+        line_end=lines[-1].no,
+        evidence=_cap(evidence, EVIDENCE_CAP),
+        text=_block_text(lines, ev_idx),
+        kind=kind,
+        root_cause_chain=chain,
+    )
+    return _Cand(tier, blk.last_no, block)
+
+
+def extract_errors(lines: Iterable[str], max_blocks: int = 3) -> list[ErrorBlock]:
+    """Stream ``lines`` and return the decisive error block(s), most decisive first."""
+    ex = ErrorExtractor()
+    ex.feed_many(lines)
+    return ex.blocks(max_blocks)

@@ -1,0 +1,389 @@
+"""Action kinds and executors for Databricks Jobs and GitHub change control.
+
+They plug into the same governed path as the Airflow kinds: propose -> approve -> execute, with
+the exact call in the digest. Resources (what `allow_dags` globs and `conf_schemas` match):
+`databricks:job/<job_id>` and `github:<owner>/<repo>:<path>`; e.g. `allow_dags: ["databricks:job/*",
+"github:acme/pipelines:jobs/*"]`. run_now's parameters are its conf, so a `conf_schemas` entry whose
+`match` is `databricks:job/<id>` validates them (Databricks parameter values are strings).
+
+Exactly once, per kind:
+- run_now sends the action id as Databricks' `idempotency_token`: a repeated call returns the run it
+  already started.
+- repair_run: Databricks has no idempotency token for repairs. The proposal records the run's latest
+  repair id and the call sends it as `latest_repair_id`, so Databricks accepts at most one repair
+  following that state (a repeat is refused as stale). `find_existing` reports the repair that directly
+  followed the recorded one, if it started after the action was proposed. Databricks records no caller
+  for a repair, so a human's repair made in between is reported too: the run was repaired once, never twice.
+- rollout_config: the branch is `pipeline-sre/<action id>`; a retry finds the branch, the commit (the
+  file on the branch already has the new text) and the pull request, and reuses each.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from pipeline_sre.connectors.databricks import job_resource
+from pipeline_sre.connectors.github import check_branch, check_path, check_repo, git_blob_sha
+from pipeline_sre.errors import BackendRefused, NotFound
+from pipeline_sre.governance.actions import Action, ActionKind, _Params, get_kind, register_kind
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from pipeline_sre.connectors.databricks import DatabricksClient
+    from pipeline_sre.lifecycle.runtime import Runtime
+
+BRANCH_PREFIX = "pipeline-sre/"
+MAX_CONTENT_CHARS = 200_000
+MAX_DIFF_CHARS = 20_000
+PR_FOOTER = "Opened by pipeline-sre for governed action {id}: proposed, approved and executed through its audit trail."
+
+
+def branch_for(action_id: str) -> str:
+    """The deterministic branch of a rollout: a retry of the same action finds it."""
+    return BRANCH_PREFIX + action_id
+
+
+def epoch_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+# -- params --------------------------------------------------------------------------------------
+
+
+class RepairRunParams(_Params):
+    """Rerun only the failed tasks of one Databricks job run."""
+
+    job_id: int = Field(gt=0)
+    run_id: int = Field(gt=0)
+    latest_repair_id: int | None = Field(None, gt=0, description="The run's latest repair when proposed")
+
+
+class RunNowParams(_Params):
+    """A new run of a Databricks job with validated parameters."""
+
+    job_id: int = Field(gt=0)
+    job_parameters: dict[str, str] = Field({}, description="Job-level parameters (jobs that define parameters)")
+    notebook_params: dict[str, str] = Field({}, description="Notebook task parameters (jobs without job parameters)")
+
+    @model_validator(mode="after")
+    def _one_flavour(self) -> RunNowParams:
+        if self.job_parameters and self.notebook_params:
+            raise ValueError("give job_parameters or notebook_params, not both")
+        return self
+
+
+class RolloutConfigParams(_Params):
+    """A pull request that changes one config file (job JSON, Spark conf, DAG conf) in a configured repo."""
+
+    repo: str
+    base: str
+    path: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    old_content: str | None = Field(None, max_length=MAX_CONTENT_CHARS, description="The file at base (None: new)")
+    new_content: str = Field(max_length=MAX_CONTENT_CHARS)
+    json_merge_patch: dict[str, Any] | None = Field(None, description="The patch new_content was made from")
+
+    _repo = field_validator("repo")(check_repo)
+    _base = field_validator("base")(check_branch)
+    _path = field_validator("path")(check_path)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> RolloutConfigParams:
+        if self.old_content == self.new_content:
+            raise ValueError("new_content equals the current file: nothing to change")
+        return self
+
+
+# -- exact calls ---------------------------------------------------------------------------------
+
+
+def _repair_call(action: Action) -> dict[str, Any]:
+    p = action.params
+    body: dict[str, Any] = {"run_id": p["run_id"], "rerun_all_failed_tasks": True}
+    if p.get("latest_repair_id") is not None:
+        body["latest_repair_id"] = p["latest_repair_id"]
+    return {
+        "method": "POST",
+        "path": "/api/2.2/jobs/runs/repair",
+        "body": body,
+        "precondition": f"run {p['run_id']} belongs to job {p['job_id']}",
+    }
+
+
+def _run_now_call(action: Action) -> dict[str, Any]:
+    p = action.params
+    body: dict[str, Any] = {"job_id": p["job_id"], "idempotency_token": action.id}
+    if p.get("job_parameters"):
+        body["job_parameters"] = p["job_parameters"]
+    if p.get("notebook_params"):
+        body["notebook_params"] = p["notebook_params"]
+    return {"method": "POST", "path": "/api/2.2/jobs/run-now", "body": body}
+
+
+def unified_diff(old: str | None, new: str, path: str) -> str:
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    if len(text) > MAX_DIFF_CHARS:
+        cut = text[:MAX_DIFF_CHARS]
+        text = cut + f"\n…(diff cut: {text.count(chr(10)) - cut.count(chr(10))} more lines)\n"
+    return text
+
+
+def pr_body(action_id: str, description: str) -> str:
+    footer = PR_FOOTER.format(id=action_id)
+    return f"{description.strip()}\n\n{footer}" if description.strip() else footer
+
+
+def commit_message(action_id: str, title: str) -> str:
+    return f"{title}\n\npipeline-sre action {action_id}"
+
+
+def _rollout_call(action: Action) -> dict[str, Any]:
+    p = action.params
+    repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
+    old_sha = git_blob_sha(p["old_content"]) if p.get("old_content") is not None else None
+    put_body: dict[str, Any] = {
+        "message": commit_message(action.id, p["title"]),
+        "branch": branch,
+        "content": f"(the new file text, base64-encoded; git blob {git_blob_sha(p['new_content'])})",
+    }
+    if old_sha:
+        put_body["sha"] = old_sha
+    return {
+        "method": "POST",
+        "path": f"/repos/{repo}/pulls",
+        "body": {"title": p["title"], "head": branch, "base": base, "body": pr_body(action.id, p["description"])},
+        "steps": [
+            {"method": "POST", "path": f"/repos/{repo}/git/refs", "body": {"ref": f"refs/heads/{branch}"}},
+            {"method": "PUT", "path": f"/repos/{repo}/contents/{path}", "body": put_body},
+        ],
+        "precondition": (
+            f"{path} on {base} is still blob {old_sha}" if old_sha else f"{path} does not exist on {base}"
+        ),
+        "diff": unified_diff(p.get("old_content"), p["new_content"], path),
+    }
+
+
+def _job_of(p: BaseModel) -> str:
+    return job_resource(int(getattr(p, "job_id")))  # noqa: B009 - both Databricks params models have job_id
+
+
+def _parameters_of(p: BaseModel) -> dict[str, Any] | None:
+    if not isinstance(p, RunNowParams):
+        return None
+    return dict(p.job_parameters or p.notebook_params)
+
+
+def _file_of(p: BaseModel) -> str:
+    assert isinstance(p, RolloutConfigParams)
+    return f"github:{p.repo}:{p.path}"
+
+
+def _get_or_register(kind: ActionKind) -> ActionKind:
+    try:
+        existing = get_kind(kind.kind)
+    except Exception:
+        return register_kind(kind)
+    return existing  # a module reload must not register a second, different kind object
+
+
+REPAIR_RUN = _get_or_register(
+    ActionKind(
+        kind="repair_run",
+        params_model=RepairRunParams,
+        description="Rerun only the failed tasks of a Databricks job run",
+        resource=_job_of,
+        describe_call=_repair_call,
+        is_rerun=True,
+    )
+)
+RUN_NOW = _get_or_register(
+    ActionKind(
+        kind="run_now",
+        params_model=RunNowParams,
+        description="Start a new Databricks job run with validated parameters",
+        resource=_job_of,
+        describe_call=_run_now_call,
+        conf=_parameters_of,
+        is_rerun=True,
+    )
+)
+ROLLOUT_CONFIG = _get_or_register(
+    ActionKind(
+        kind="rollout_config",
+        params_model=RolloutConfigParams,
+        description="Open a pull request that changes one config file",
+        resource=_file_of,
+        describe_call=_rollout_call,
+    )
+)
+
+
+# -- executors -----------------------------------------------------------------------------------
+
+
+class _Executor:
+    kind = ""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        return get_kind(self.kind).describe_call(action)
+
+    def databricks(self, action: Action) -> DatabricksClient:
+        from pipeline_sre.lifecycle.databricks import databricks_client
+
+        return databricks_client(self.runtime, action.environment)
+
+
+def _repair_after(history: list[dict[str, Any]], latest_repair_id: int | None) -> dict[str, Any] | None:
+    """The repair that directly followed `latest_repair_id` (the first repair when it is None)."""
+    ordered = sorted(history, key=lambda h: (int(h.get("start_time") or 0), int(h.get("id") or 0)))
+    repairs = [h for h in ordered if h.get("type") == "REPAIR"]
+    if latest_repair_id is None:
+        return repairs[0] if repairs else None
+    ids = [h.get("id") for h in repairs]
+    if latest_repair_id not in ids:
+        return None
+    i = ids.index(latest_repair_id)
+    return repairs[i + 1] if i + 1 < len(repairs) else None
+
+
+class RepairRunExecutor(_Executor):
+    kind = "repair_run"
+
+    async def execute(self, action: Action) -> dict[str, Any]:
+        p = action.params
+        client = self.databricks(action)
+        run = await client.get_run(p["run_id"])
+        if int(run.get("job_id") or 0) != p["job_id"]:
+            raise BackendRefused(
+                f"run {p['run_id']} belongs to job {run.get('job_id')}, not job {p['job_id']}; nothing was repaired"
+            )
+        answer = await client.repair_run(p["run_id"], latest_repair_id=p.get("latest_repair_id"))
+        return {
+            "job_id": p["job_id"],
+            "run_id": p["run_id"],
+            "repair_id": answer.get("repair_id"),
+            "run_page_url": run.get("run_page_url"),
+        }
+
+    async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        p = action.params
+        run = await self.databricks(action).get_run(p["run_id"], include_history=True)
+        repair = _repair_after(list(run.get("repair_history") or []), p.get("latest_repair_id"))
+        if repair is None or int(repair.get("start_time") or 0) < epoch_ms(action.created_at):
+            return None
+        return {
+            "job_id": p["job_id"],
+            "run_id": p["run_id"],
+            "repair_id": repair.get("id"),
+            "state": (repair.get("state") or {}).get("life_cycle_state"),
+            "matched_by": "the repair that followed the proposal's latest_repair_id, after it was proposed",
+        }
+
+
+def _same_parameters(run: dict[str, Any], p: dict[str, Any]) -> bool:
+    if p.get("job_parameters"):
+        values = {str(j.get("name")): j.get("value", j.get("default")) for j in run.get("job_parameters") or []}
+        return all(values.get(k) == v for k, v in p["job_parameters"].items())
+    given = (run.get("overriding_parameters") or {}).get("notebook_params") or {}
+    return dict(given) == dict(p.get("notebook_params") or {})
+
+
+class RunNowExecutor(_Executor):
+    kind = "run_now"
+
+    async def execute(self, action: Action) -> dict[str, Any]:
+        p = action.params
+        answer = await self.databricks(action).run_now(
+            p["job_id"],
+            idempotency_token=action.id,
+            job_parameters=p.get("job_parameters") or None,
+            notebook_params=p.get("notebook_params") or None,
+        )
+        return {"job_id": p["job_id"], "run_id": answer.get("run_id"), "number_in_job": answer.get("number_in_job")}
+
+    async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        """Databricks does not show a run's idempotency token, so: a one-time run of this job that started
+        after the proposal with exactly these parameters (re-sending with the token would not duplicate it)."""
+        p = action.params
+        runs = await self.databricks(action).list_runs(
+            job_id=p["job_id"], start_time_from=epoch_ms(action.created_at), limit=25
+        )
+        for run in sorted(runs, key=lambda r: int(r.get("start_time") or 0)):
+            if run.get("trigger") in (None, "ONE_TIME") and _same_parameters(run, p):
+                return {
+                    "job_id": p["job_id"],
+                    "run_id": run.get("run_id"),
+                    "matched_by": "one-time run of the job with the same parameters, started after the proposal",
+                }
+        return None
+
+
+class RolloutConfigExecutor(_Executor):
+    kind = "rollout_config"
+
+    async def execute(self, action: Action) -> dict[str, Any]:
+        from pipeline_sre.lifecycle.changes import open_github
+
+        p = action.params
+        repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
+        old, new = p.get("old_content"), p["new_content"]
+        old_sha = git_blob_sha(old) if old is not None else None
+        async with open_github(self.runtime, repo, path) as gh:
+            existing = await gh.find_pull(repo, branch)
+            if existing is not None:
+                return {"pull_request": existing, "branch": branch, "reused": True}
+            head = await gh.branch_sha(repo, branch)
+            if head is None:
+                base_sha = await gh.branch_sha(repo, base)
+                if base_sha is None:
+                    raise NotFound(f"no branch {base!r} in {repo} on {gh.where()}")
+                current = await gh.get_file(repo, path, base)
+                if (current[1] if current else None) != old_sha:
+                    raise BackendRefused(
+                        f"{path} on {base} of {repo} changed since the change was approved, so the approved diff "
+                        "no longer applies; nothing was written: propose the change again"
+                    )
+                await gh.create_branch(repo, branch, base_sha)
+            on_branch = await gh.get_file(repo, path, branch)
+            commit: str | None = None
+            if on_branch is not None and on_branch[0] == new:
+                pass  # committed by an earlier attempt of this action
+            elif (on_branch[1] if on_branch else None) != old_sha:
+                raise BackendRefused(
+                    f"branch {branch} of {repo} holds an unexpected version of {path}; nothing more was written"
+                )
+            else:
+                commit = (await gh.put_file(repo, path, branch, new, commit_message(action.id, p["title"]), old_sha))[
+                    "commit"
+                ]
+            pull = await gh.create_pull(
+                repo, title=p["title"], head=branch, base=base, body=pr_body(action.id, p["description"])
+            )
+        return {"pull_request": pull, "branch": branch, "commit": commit}
+
+    async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        from pipeline_sre.lifecycle.changes import open_github
+
+        p = action.params
+        async with open_github(self.runtime, p["repo"], p["path"]) as gh:
+            pull = await gh.find_pull(p["repo"], branch_for(action.id))
+        return {"pull_request": pull, "branch": branch_for(action.id)} if pull else None
+
+
+def external_executors(runtime: Runtime) -> list[RepairRunExecutor | RunNowExecutor | RolloutConfigExecutor]:
+    return [RepairRunExecutor(runtime), RunNowExecutor(runtime), RolloutConfigExecutor(runtime)]

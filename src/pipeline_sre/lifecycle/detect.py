@@ -1,0 +1,252 @@
+"""Detect: failed DAG runs in a window, across DAGs and environments, in few requests and few bytes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline_sre.config import EnvironmentConfig
+from pipeline_sre.errors import InvalidInput, PipelineSreError
+from pipeline_sre.lifecycle.compact import fit
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.models import DagRun, iso, parse_time
+
+MAX_WINDOW_MINUTES = 7 * 24 * 60
+MAX_SCAN_RUNS = 50_000  # a walk stops here; the total stays exact because the server counts it
+NEWEST_RUNS_SHOWN = 5
+RECENT_FAILURES_BYTES = 4000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _DagGroup:
+    env: str
+    dag_id: str
+    failures: int
+    newest: DagRun
+
+
+async def _scan_environment(rt: Runtime, env: str, start: datetime, end: datetime) -> dict[str, Any]:
+    client = rt.airflow(env)
+    first = await client.list_dag_runs(end_gte=start, end_lte=end)
+    runs = list(first.items)
+    # The server may cap the page below what we asked for: page by what it actually returned.
+    step = max(1, len(first.items))
+    offsets = range(len(runs), min(first.total, MAX_SCAN_RUNS), step)
+    for offset in offsets:
+        page = await client.list_dag_runs(end_gte=start, end_lte=end, offset=offset, limit=step)
+        runs += page.items
+        if not page.items:
+            break
+    return {"total": first.total, "runs": runs}
+
+
+def _group(env: str, runs: list[DagRun]) -> list[_DagGroup]:
+    counts = Counter(r.dag_id for r in runs)
+    newest: dict[str, DagRun] = {}
+    for run in runs:  # runs arrive newest first
+        newest.setdefault(run.dag_id, run)
+    return [_DagGroup(env, dag_id, counts[dag_id], newest[dag_id]) for dag_id in counts]
+
+
+def _meta(env_cfg: EnvironmentConfig, dag_id: str, tags: list[str] | None) -> dict[str, Any]:
+    meta = env_cfg.meta_for(dag_id, tags)
+    out: dict[str, Any] = {"tier": meta.tier, "critical": meta.business_critical}
+    if meta.owner:
+        out["owner"] = meta.owner
+    shown_tags = sorted(set(meta.tags) | set(tags or []))
+    if shown_tags:
+        out["tags"] = shown_tags[:6]
+    return out
+
+
+def _urgency(gm: tuple[_DagGroup, dict[str, Any]]) -> tuple[int, bool, int, str]:
+    group, meta = gm
+    return meta["tier"], not meta["critical"], -group.failures, group.dag_id
+
+
+async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: str | None = None) -> dict[str, Any]:
+    if not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
+        raise InvalidInput(f"window_minutes must be between 1 and {MAX_WINDOW_MINUTES} (7 days); got {window_minutes}")
+    end = _now()
+    start = end - timedelta(minutes=window_minutes)
+
+    async def one(env: str) -> dict[str, Any]:
+        scan = await _scan_environment(rt, env, start, end)
+        client = rt.airflow(env)
+        env_cfg = rt.environment(env)[1]
+        tags = await client.tags_of_failing_dags(start) if scan["runs"] else {}
+        groups = [(g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in _group(env, scan["runs"])]
+        groups.sort(key=_urgency)
+        newest = [(env, r, _meta(env_cfg, r.dag_id, tags.get(r.dag_id))) for r in scan["runs"][:NEWEST_RUNS_SHOWN]]
+        # First failed tasks only for what the answer can show: the newest runs and the most urgent DAGs.
+        wanted = {(r.dag_id, r.run_id) for _, r, _ in newest} | {(g.dag_id, g.newest.run_id) for g, _ in groups[:20]}
+        tasks = await client.failed_tasks_for_runs(sorted(wanted), end_gte=start)
+        return {"total": scan["total"], "groups": groups, "tasks": tasks, "newest": newest}
+
+    results = await rt.each_environment(rt.selected(environment), one)
+    total = 0
+    errors: list[dict[str, str]] = []
+    groups: list[tuple[_DagGroup, dict[str, Any]]] = []
+    newest: list[tuple[str, DagRun, dict[str, Any]]] = []
+    first_failed: dict[tuple[str, str, str], str] = {}
+    for env, res in results:
+        if isinstance(res, PipelineSreError):
+            errors.append({"environment": env, **res.to_dict()})
+            continue
+        total += res["total"]
+        for (dag_id, run_id), tis in res["tasks"].items():
+            first = min(tis, key=lambda t: (t.start_date or end, t.task_id))
+            first_failed[(env, dag_id, run_id)] = first.task_id
+        groups += res["groups"]
+        newest += res["newest"]
+
+    groups.sort(key=_urgency)
+    newest.sort(key=lambda t: t[1].end_date or start, reverse=True)
+    result: dict[str, Any] = {
+        "window": {"minutes": window_minutes, "start": iso(start), "end": iso(end)},
+        "environments": rt.selected(environment),
+        "total": total,
+        "dags_failing": len(groups),
+        "newest_runs": [
+            {
+                "env": env,
+                "dag_id": run.dag_id,
+                "run_id": run.run_id,
+                "end": iso(run.end_date),
+                "first_failed_task": first_failed.get((env, run.dag_id, run.run_id)),
+                **{k: v for k, v in meta.items() if k in ("tier", "critical", "tags")},
+                "url": rt.airflow(env).run_url(run.dag_id, run.run_id),
+            }
+            for env, run, meta in newest[:NEWEST_RUNS_SHOWN]
+        ],
+        "by_dag": [
+            {
+                "env": g.env,
+                "dag_id": g.dag_id,
+                "failures": g.failures,
+                **meta,
+                "latest_run": g.newest.run_id,
+                "latest_end": iso(g.newest.end_date),
+                "first_failed_task": first_failed.get((g.env, g.dag_id, g.newest.run_id)),
+            }
+            for g, meta in groups
+        ],
+    }
+    if total > len(result["newest_runs"]):
+        result["next"] = {
+            "tool": "list_failed_runs",
+            "cursor": encode_cursor(None, start, end, {e: 0 for e in rt.selected(environment)}),
+        }
+    if errors:
+        result["errors"] = errors
+    return fit(result, RECENT_FAILURES_BYTES, "newest_runs", "by_dag")
+
+
+def encode_cursor(dag_id: str | None, since: datetime, until: datetime, offsets: dict[str, int]) -> str:
+    raw = {"d": dag_id, "s": iso(since), "u": iso(until), "o": offsets}
+    return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str | None, datetime, datetime, dict[str, int]]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        since, until = parse_time(raw["s"]), parse_time(raw["u"])
+        offsets = {str(k): int(v) for k, v in raw["o"].items()}
+        if since is None or until is None or any(v < 0 for v in offsets.values()):
+            raise ValueError
+        return raw.get("d"), since, until, offsets
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid: pass the 'cursor' value from a previous answer unchanged") from None
+
+
+def _parse_bound(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise InvalidInput(f"{name} must be an ISO-8601 time such as 2026-01-31T08:00:00Z; got {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def failed_runs(
+    rt: Runtime,
+    dag_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    environment: str | None = None,
+) -> dict[str, Any]:
+    """Failed runs newest first, merged across environments; the cursor keeps per-environment offsets."""
+    if not 1 <= limit <= 200:
+        raise InvalidInput(f"limit must be between 1 and 200; got {limit}")
+    if cursor:
+        dag_id, start, end, offsets = decode_cursor(cursor)
+        unknown = [e for e in offsets if e not in rt.settings.environments]
+        if unknown:
+            raise InvalidInput(f"cursor names unknown environment(s) {unknown}; it belongs to another configuration")
+    else:
+        end = _parse_bound("until", until) or _now()
+        start = _parse_bound("since", since) or end - timedelta(days=1)
+        if start >= end:
+            raise InvalidInput("since must be earlier than until")
+        offsets = {e: 0 for e in rt.selected(environment)}
+
+    async def one(env: str) -> tuple[list[DagRun], int]:
+        page = await rt.airflow(env).list_dag_runs(
+            dag_id=dag_id or "~", end_gte=start, end_lte=end, offset=offsets[env], limit=limit
+        )
+        return page.items, page.total
+
+    active = [e for e in offsets if environment is None or e == environment]
+    merged: list[tuple[str, DagRun]] = []
+    total = 0
+    errors: list[dict[str, str]] = []
+    totals: dict[str, int] = {}
+    for env, res in await rt.each_environment(active, one):
+        if isinstance(res, PipelineSreError):
+            if cursor is None and len(active) == 1:
+                raise res
+            errors.append({"environment": env, **res.to_dict()})
+            continue
+        items, env_total = res
+        totals[env] = env_total
+        total += env_total
+        merged += [(env, r) for r in items]
+    merged.sort(key=lambda er: er[1].end_date or start, reverse=True)
+    result: dict[str, Any] = {
+        "window": {"start": iso(start), "end": iso(end)},
+        "dag_id": dag_id,
+        "total": total,
+        "runs": [
+            {
+                "env": env,
+                "dag_id": r.dag_id,
+                "run_id": r.run_id,
+                "end": iso(r.end_date),
+                "duration_s": r.duration_seconds,
+                "run_type": r.run_type,
+                "url": rt.airflow(env).run_url(r.dag_id, r.run_id),
+            }
+            for env, r in merged[:limit]
+        ],
+    }
+    if errors:
+        result["errors"] = errors
+    result = fit(result, rt.settings.server.max_result_bytes - 300, "runs")
+    # Offsets advance only by what the answer really holds, so trimming never skips a run.
+    next_offsets = dict(offsets)
+    for run in result["runs"]:
+        next_offsets[run["env"]] += 1
+    more = any(next_offsets[e] < totals.get(e, 0) for e in totals)
+    result["cursor"] = encode_cursor(dag_id, start, end, next_offsets) if more else None
+    return result

@@ -1,0 +1,292 @@
+"""Incidents: opened on detection, deduplicated by subject + signature, and moved through the lifecycle
+with the time each step was first reached, so time to detect, triage, mitigate and resolve is measured."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pipeline_sre.errors import BackendUnavailable, InvalidInput, NotFound
+from pipeline_sre.models import iso
+from pipeline_sre.store.db import Database
+from pipeline_sre.store.models import IncidentRow, IncidentRunRow
+
+STATES = (
+    "detected", "triaged", "diagnosed", "proposed", "awaiting_approval", "executing", "verifying",
+    "resolved", "escalated", "closed",
+)  # fmt: skip
+TERMINAL = ("resolved", "escalated", "closed")
+OPEN = tuple(s for s in STATES if s not in TERMINAL)
+
+
+def new_incident_id() -> str:
+    return "inc_" + base64.b32encode(secrets.token_bytes(10)).decode().lower().rstrip("=")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    id: str
+    environment: str
+    source: str
+    subject: str
+    state: str
+    severity: str
+    category: str
+    signature: str
+    title: str
+    run_id: str | None
+    latest_run_id: str | None
+    task_id: str | None
+    occurrences: int
+    action_id: str | None
+    runbook_id: str | None
+    facts: dict[str, Any]
+    steps: dict[str, str]
+    verdict: dict[str, Any] | None
+    escalation_reason: str | None
+    postmortem_path: str | None
+    opened_at: datetime
+
+    @classmethod
+    def of(cls, row: IncidentRow) -> Incident:
+        return cls(
+            id=row.id,
+            environment=row.environment,
+            source=row.source,
+            subject=row.subject,
+            state=row.state,
+            severity=row.severity,
+            category=row.category,
+            signature=row.signature,
+            title=row.title,
+            run_id=row.run_id,
+            latest_run_id=row.latest_run_id,
+            task_id=row.task_id,
+            occurrences=row.occurrences,
+            action_id=row.action_id,
+            runbook_id=row.runbook_id,
+            facts=json.loads(row.facts_json or "{}"),
+            steps=json.loads(row.steps_json or "{}"),
+            verdict=json.loads(row.verdict_json) if row.verdict_json else None,
+            escalation_reason=row.escalation_reason,
+            postmortem_path=row.postmortem_path,
+            opened_at=row.opened_at,
+        )
+
+    def durations(self) -> dict[str, float]:
+        """Seconds from detection to each milestone reached: the incident's own MTTx figures."""
+        start = self.steps.get("detected")
+        if not start:
+            return {}
+        t0 = datetime.fromisoformat(start)
+        marks = {"triage": "triaged", "diagnose": "diagnosed", "mitigate": "executing", "resolve": "resolved"}
+        return {
+            f"time_to_{name}_s": round((datetime.fromisoformat(self.steps[state]) - t0).total_seconds(), 1)
+            for name, state in marks.items()
+            if state in self.steps
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "env": self.environment,
+            "subject": self.subject,
+            "state": self.state,
+            "severity": self.severity,
+            "category": self.category,
+            "title": self.title,
+            "occurrences": self.occurrences,
+            "opened": iso(self.opened_at),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "source": self.source,
+            "signature": self.signature,
+            "run_id": self.run_id,
+            "latest_run_id": self.latest_run_id,
+            "task_id": self.task_id,
+            "action_id": self.action_id,
+            "runbook_id": self.runbook_id,
+            "facts": self.facts,
+            "steps": self.steps,
+            "durations": self.durations(),
+            "verdict": self.verdict,
+            "escalation_reason": self.escalation_reason,
+            "postmortem_path": self.postmortem_path,
+        }
+
+
+class IncidentStore:
+    def __init__(self, db: Database, *, dedup_window: timedelta, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.dedup_window = dedup_window
+        self.clock = clock
+
+    def claim_run(self, environment: str, subject: str, run_id: str) -> bool:
+        """True for the first caller that sees this failed run; False for every later one (any replica)."""
+        try:
+            with self.db.session(write=True) as s:
+                s.add(IncidentRunRow(environment=environment, subject=subject, run_id=run_id, seen_at=self.clock()))
+        except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key is the answer
+            if isinstance(err.__cause__, IntegrityError):
+                return False
+            raise
+        return True
+
+    def open_or_join(
+        self,
+        *,
+        environment: str,
+        source: str,
+        subject: str,
+        signature: str,
+        category: str,
+        severity: str,
+        title: str,
+        run_id: str | None,
+        task_id: str | None,
+        facts: dict[str, Any],
+        detected_at: datetime | None = None,
+    ) -> tuple[Incident, bool]:
+        """The open incident for the same subject and signature within the window, or a new one.
+
+        Returns (incident, joined)."""
+        now = self.clock()
+        key = f"{environment}|{source}|{subject}|{signature}"
+        with self.db.session(write=True) as s:
+            row = s.scalars(
+                select(IncidentRow)
+                .where(IncidentRow.dedup_key == key, IncidentRow.state.in_(OPEN))
+                .where(IncidentRow.opened_at >= now - self.dedup_window)
+                .order_by(IncidentRow.opened_at.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                row.occurrences += 1
+                row.latest_run_id = run_id or row.latest_run_id
+                row.updated_at = now
+                if run_id:
+                    self._link_run(s, row, run_id)
+                return Incident.of(row), True
+            stamp = (detected_at or now).isoformat()
+            row = IncidentRow(
+                id=new_incident_id(),
+                environment=environment,
+                source=source,
+                subject=subject,
+                dedup_key=key,
+                state="detected",
+                severity=severity,
+                category=category,
+                signature=signature,
+                title=title[:400],
+                run_id=run_id,
+                latest_run_id=run_id,
+                task_id=task_id,
+                occurrences=1,
+                facts_json=json.dumps(facts, default=str),
+                steps_json=json.dumps({"detected": stamp}),
+                opened_at=now,
+                updated_at=now,
+            )
+            s.add(row)
+            s.flush()
+            if run_id:
+                self._link_run(s, row, run_id)
+            return Incident.of(row), False
+
+    @staticmethod
+    def _link_run(s: Any, row: IncidentRow, run_id: str) -> None:
+        link = s.scalars(
+            select(IncidentRunRow).where(
+                IncidentRunRow.environment == row.environment,
+                IncidentRunRow.subject == row.subject,
+                IncidentRunRow.run_id == run_id,
+            )
+        ).first()
+        if link is not None and link.incident_id is None:
+            link.incident_id = row.id
+
+    def advance(self, incident_id: str, state: str, **fields: Any) -> Incident:
+        """Enter `state` (recording when it was first reached) and set fields; terminal states stay put."""
+        if state not in STATES:
+            raise InvalidInput(f"unknown incident state {state!r}; states: {', '.join(STATES)}")
+        now = self.clock()
+        with self.db.session(write=True) as s:
+            row = self._row(s, incident_id, lock=True)
+            if row.state in TERMINAL and state != "closed":
+                raise InvalidInput(f"incident {incident_id} is {row.state}; only closing it is possible now")
+            steps = json.loads(row.steps_json or "{}")
+            steps.setdefault(state, now.isoformat())
+            row.steps_json = json.dumps(steps)
+            row.state = state
+            row.updated_at = now
+            if state in TERMINAL:
+                row.closed_at = now
+            for name, value in fields.items():
+                if name in ("facts", "verdict"):
+                    value = json.dumps(value, default=str)
+                    name += "_json"
+                setattr(row, name, value)
+            return Incident.of(row)
+
+    def mark(self, incident_id: str, **fields: Any) -> Incident:
+        """Set fields without a state change (the latest verdict, the postmortem path)."""
+        with self.db.session(write=True) as s:
+            row = self._row(s, incident_id, lock=True)
+            for name, value in fields.items():
+                if name in ("facts", "verdict"):
+                    value = json.dumps(value, default=str)
+                    name += "_json"
+                setattr(row, name, value)
+            row.updated_at = self.clock()
+            return Incident.of(row)
+
+    def get(self, incident_id: str) -> Incident:
+        with self.db.session(write=False) as s:
+            return Incident.of(self._row(s, incident_id))
+
+    def by_action(self, action_id: str) -> Incident | None:
+        with self.db.session(write=False) as s:
+            row = s.scalars(select(IncidentRow).where(IncidentRow.action_id == action_id)).first()
+            return Incident.of(row) if row else None
+
+    def list(
+        self, state: str | None = None, environment: str | None = None, states: tuple[str, ...] | None = None,
+        limit: int = 50,
+    ) -> list[Incident]:  # fmt: skip
+        if state is not None and state not in STATES:
+            raise InvalidInput(f"unknown incident state {state!r}; states: {', '.join(STATES)}")
+        query = select(IncidentRow).order_by(IncidentRow.opened_at.desc()).limit(limit)
+        if state is not None:
+            query = query.where(IncidentRow.state == state)
+        if states is not None:
+            query = query.where(IncidentRow.state.in_(states))
+        if environment is not None:
+            query = query.where(IncidentRow.environment == environment)
+        with self.db.session(write=False) as s:
+            return [Incident.of(r) for r in s.scalars(query)]
+
+    @staticmethod
+    def _row(s: Any, incident_id: str, *, lock: bool = False) -> IncidentRow:
+        query = select(IncidentRow).where(IncidentRow.id == incident_id)
+        if lock:
+            query = query.with_for_update()
+        row: IncidentRow | None = s.scalars(query).first()
+        if row is None:
+            raise NotFound(f"no incident {incident_id!r}; list_incidents() shows the known ones")
+        return row

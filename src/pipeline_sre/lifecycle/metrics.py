@@ -1,0 +1,585 @@
+"""Metric signals: PromQL answers summarised per series, signal detectors, and Spark conf suggestions.
+
+`get_metric` never returns raw points: each series becomes last/min/max/mean/p50/p95 and a trend (the
+sign of the least-squares slope and the change it implies over the window, relative to the mean), the
+series with the largest last values first, capped in count and bytes, plus an overall line that still
+accounts for every series. Plain Python: for the ~100 points per series a range query returns, it beats
+converting to arrays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import operator
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline_sre.connectors.prometheus import (
+    DetectorConfig,
+    PrometheusClient,
+    PrometheusConnection,
+    SignalCondition,
+    default_detectors,
+)
+from pipeline_sre.errors import InvalidInput, PipelineSreError
+from pipeline_sre.lifecycle.compact import clip, fit
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.runbooks.loader import Runbook
+
+MAX_WINDOW_S = 7 * 24 * 3600
+MAX_POINTS = 1100
+DEFAULT_POINTS = 60
+MAX_QUERY_CHARS = 4000
+FLAT_CHANGE = 0.02  # |relative change| under 2% over the window reads as flat
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
+# -- durations and numbers --------------------------------------------------------------------------
+
+
+def parse_duration(text: str, what: str = "window") -> float:
+    """Prometheus-style durations ("90s", "5m", "1h30m"), as seconds."""
+    raw = text.strip().lower()
+    if not raw or _DURATION.sub("", raw):
+        raise InvalidInput(f"{what} must be a duration such as 30s, 5m, 1h or 1h30m; got {text!r}")
+    seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION.findall(raw))
+    if seconds <= 0:
+        raise InvalidInput(f"{what} must be positive; got {text!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 3600:g}h" if seconds % 3600 == 0 else f"{seconds / 60:g}m"
+    return f"{seconds:g}s"
+
+
+def num(value: float) -> float | int | str:
+    """Four significant digits; integers stay integers; NaN/Inf as Prometheus spells them."""
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    if value == int(value) and abs(value) < 1e15:
+        return int(value)
+    return float(f"{value:.4g}")
+
+
+# -- summaries --------------------------------------------------------------------------------------
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def trend(times: Sequence[float], values: Sequence[float]) -> tuple[str, float]:
+    """Direction of the least-squares slope and the change it implies over the span, relative to the mean."""
+    n = len(values)
+    if n < 2:
+        return "flat", 0.0
+    mean_t = sum(times) / n
+    mean_v = sum(values) / n
+    sxx = sxy = 0.0
+    for t, v in zip(times, values, strict=True):
+        dt = t - mean_t
+        sxx += dt * dt
+        sxy += dt * (v - mean_v)
+    if sxx == 0:
+        return "flat", 0.0
+    slope = sxy / sxx
+    change = slope * (times[-1] - times[0])
+    scale = abs(mean_v) or max(abs(v) for v in values) or 1.0
+    relative = change / scale
+    if abs(relative) < FLAT_CHANGE:
+        return "flat", relative
+    return ("up" if slope > 0 else "down"), relative
+
+
+def summarise(times: Sequence[float], values: Sequence[float]) -> dict[str, Any]:
+    """last/min/max/mean/p50/p95/trend of one series; non-finite samples are counted, not averaged."""
+    finite_t: list[float] = []
+    finite_v: list[float] = []
+    for t, v in zip(times, values, strict=True):
+        if math.isfinite(v):
+            finite_t.append(t)
+            finite_v.append(v)
+    out: dict[str, Any] = {"last": num(values[-1]) if values else None, "n": len(values)}
+    if not finite_v:
+        return out
+    ordered = sorted(finite_v)
+    direction, change = trend(finite_t, finite_v)
+    out.update(
+        min=num(ordered[0]),
+        max=num(ordered[-1]),
+        mean=num(sum(finite_v) / len(finite_v)),
+        p50=num(_quantile(ordered, 0.5)),
+        p95=num(_quantile(ordered, 0.95)),
+        trend=direction,
+        change=num(round(change, 4)),
+    )
+    if len(finite_v) != len(values):
+        out["non_finite"] = len(values) - len(finite_v)
+    return out
+
+
+def _labels_text(labels: Mapping[str, str], common: Mapping[str, str]) -> str:
+    parts = [f"{k}={clip(v, 60)}" for k, v in sorted(labels.items()) if k not in common]
+    return ",".join(parts) or "{}"
+
+
+def _common_labels(series: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Label pairs every series shares (job, instance, __name__...): said once, not per series."""
+    if not series:
+        return {}
+    common = dict(series[0].get("metric") or {})
+    for s in series[1:]:
+        metric = s.get("metric") or {}
+        for key in [k for k, v in common.items() if metric.get(k) != v]:
+            del common[key]
+        if not common:
+            break
+    if len(series) == 1:
+        common = {k: v for k, v in common.items() if k == "__name__"}
+    return common
+
+
+def summarise_result(
+    data: Mapping[str, Any], *, max_series: int, max_bytes: int, header: dict[str, Any]
+) -> dict[str, Any]:
+    """A Prometheus `data` block (matrix or vector) as per-series summaries within `max_bytes`."""
+    kind = data.get("resultType")
+    raw = data.get("result")
+    if kind == "scalar" and isinstance(raw, list):
+        raw = [{"metric": {}, "value": raw}]
+    series_in: list[dict[str, Any]] = raw if isinstance(raw, list) else []
+    common = _common_labels(series_in)
+    rows: list[tuple[float, dict[str, Any]]] = []
+    directions = {"up": 0, "down": 0, "flat": 0}
+    overall_min, overall_max = math.inf, -math.inf
+    for s in series_in:
+        points = s.get("values") or ([s["value"]] if "value" in s else [])
+        times = [float(p[0]) for p in points]
+        values = [float(p[1]) for p in points]
+        summary = summarise(times, values)
+        if "trend" in summary:
+            directions[summary["trend"]] += 1
+            overall_min = min(overall_min, float(summary["min"]))
+            overall_max = max(overall_max, float(summary["max"]))
+        last = values[-1] if values else -math.inf
+        sort_key = last if math.isfinite(last) else -math.inf
+        rows.append((sort_key, {"labels": _labels_text(s.get("metric") or {}, common), **summary}))
+    rows.sort(key=lambda r: -r[0])
+    shown = [r for _, r in rows[:max_series]]
+    result: dict[str, Any] = dict(header)
+    if "__name__" in common:
+        result["metric"] = common.pop("__name__")
+    if common:
+        result["common_labels"] = {k: clip(v, 60) for k, v in sorted(common.items())}
+    result["series_total"] = len(rows)
+    if rows:
+        lasts = [k for k, _ in rows if math.isfinite(k)]
+        result["overall"] = {
+            "min": num(overall_min) if math.isfinite(overall_min) else None,
+            "max": num(overall_max) if math.isfinite(overall_max) else None,
+            "last_max": num(max(lasts)) if lasts else None,
+            "last_min": num(min(lasts)) if lasts else None,
+            **directions,
+        }
+    result["sorted_by"] = "last value, largest first"
+    result["series"] = shown
+    if len(rows) > len(shown):
+        result["series_omitted"] = len(rows) - len(shown)
+    return fit(result, max_bytes, "series")
+
+
+def _prometheus(rt: Runtime, environment: str | None) -> tuple[str, PrometheusConnection]:
+    env_name, env = rt.environment(environment)
+    conn = env.prometheus
+    if conn is None:
+        with_prom = [n for n, e in rt.settings.environments.items() if e.prometheus is not None]
+        raise InvalidInput(
+            f"environment '{env_name}' has no prometheus section in its configuration; "
+            f"environments with Prometheus: {', '.join(with_prom) or '(none)'}"
+        )
+    return env_name, conn
+
+
+def _check_query(query: str) -> None:
+    if not query.strip():
+        raise InvalidInput("query must be a PromQL expression; got an empty string")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"query must be at most {MAX_QUERY_CHARS} characters; got {len(query)}")
+
+
+async def get_metric(
+    rt: Runtime, query: str, window: str = "5m", step: str | None = None, environment: str | None = None
+) -> dict[str, Any]:
+    _check_query(query)
+    span = parse_duration(window, "window")
+    if span > MAX_WINDOW_S:
+        raise InvalidInput(f"window must be at most 7d; got {window!r}")
+    step_s = parse_duration(step, "step") if step else max(1.0, math.ceil(span / DEFAULT_POINTS))
+    if span / step_s + 1 > MAX_POINTS:
+        raise InvalidInput(f"window/step gives {int(span / step_s) + 1} points per series; the maximum is {MAX_POINTS}")
+    env, conn = _prometheus(rt, environment)
+    end = time.time()
+    async with PrometheusClient(env, conn) as client:
+        data = await client.query_range(query, end - span, end, step_s)
+    header = {"env": env, "query": clip(query, 300), "window": window, "step": format_duration(step_s)}
+    return await asyncio.to_thread(
+        summarise_result, data, max_series=conn.max_series, max_bytes=conn.max_result_bytes, header=header
+    )
+
+
+# -- signal detectors -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    kind: str
+    environment: str
+    subject: str
+    value: float
+    threshold: float
+    evidence: str
+    runbook_id: str | None
+    detector: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    category: str = "unknown"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "detector": self.detector,
+            "environment": self.environment,
+            "subject": self.subject,
+            "value": num(self.value),
+            "threshold": num(self.threshold),
+            "evidence": self.evidence,
+            "runbook_id": self.runbook_id,
+        }
+
+
+def _subjects(data: Mapping[str, Any], labels: Sequence[str]) -> dict[tuple[str, ...], float]:
+    out: dict[tuple[str, ...], float] = {}
+    if data.get("resultType") == "scalar":
+        return {tuple("" for _ in labels): float(data["result"][1])}
+    for s in data.get("result") or []:
+        metric = s.get("metric") or {}
+        key = tuple(str(metric.get(name, "")) for name in labels)
+        value = float((s.get("value") or [0, "NaN"])[1])
+        if key not in out or value > out[key]:
+            out[key] = value
+    return out
+
+
+def _holds(cond: SignalCondition, value: float) -> bool:
+    return math.isfinite(value) and bool(_OPS[cond.op](value, cond.threshold))
+
+
+def _describe(cond: SignalCondition, value: float) -> str:
+    return f"{cond.label or 'value'} = {num(value)} (threshold {cond.op} {num(cond.threshold)})"
+
+
+async def evaluate_detector(client: PrometheusClient, env: str, det: DetectorConfig, at: float) -> list[Signal]:
+    conditions = [det.condition, *det.also]
+    answers = await asyncio.gather(*(client.query(c.query, at) for c in conditions))
+    values = [_subjects(a, det.subject_labels) for a in answers]
+    signals: list[Signal] = []
+    for key, value in values[0].items():
+        if not _holds(det.condition, value):
+            continue
+        extra = [(c, v.get(key)) for c, v in zip(det.also, values[1:], strict=True)]
+        if any(v is None or not _holds(c, v) for c, v in extra):
+            continue
+        labels = dict(zip(det.subject_labels, key, strict=True))
+        evidence = "; ".join([_describe(det.condition, value)] + [_describe(c, v) for c, v in extra if v is not None])
+        signals.append(
+            Signal(
+                kind=det.kind,
+                environment=env,
+                subject=",".join(f"{k}={v}" for k, v in labels.items()),
+                value=value,
+                threshold=det.condition.threshold,
+                evidence=evidence,
+                runbook_id=det.runbook_id,
+                detector=det.name,
+                labels=labels,
+                category=det.category,
+            )
+        )
+    signals.sort(key=lambda s: -s.value)
+    return signals
+
+
+async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:
+    """(signals, detector errors, detectors evaluated) for one environment with Prometheus configured."""
+    _, conn = _prometheus(rt, env)
+    detectors = [d for d in conn.detectors if d.enabled]
+    at = time.time()
+    async with PrometheusClient(env, conn) as client:
+        outcomes = await asyncio.gather(
+            *(evaluate_detector(client, env, d, at) for d in detectors), return_exceptions=True
+        )
+    signals: list[Signal] = []
+    errors: list[dict[str, str]] = []
+    for det, outcome in zip(detectors, outcomes, strict=True):
+        if isinstance(outcome, PipelineSreError):
+            errors.append({"detector": det.name, "error": outcome.code, "message": clip(outcome.message, 300) or ""})
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            signals += outcome
+    return signals, errors, [d.name for d in detectors]
+
+
+async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[str, Any]:
+    """Evaluate the configured detectors in one environment or every environment with Prometheus."""
+    if environment is not None:
+        names = [_prometheus(rt, environment)[0]]
+    else:
+        names = [n for n, e in rt.settings.environments.items() if e.prometheus is not None]
+    skipped = [n for n in rt.selected(environment) if n not in names]
+    results = await rt.each_environment(names, lambda env: signals_for(rt, env))
+    signals: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    evaluated: dict[str, list[str]] = {}
+    for env, outcome in results:
+        if isinstance(outcome, PipelineSreError):
+            errors.append({"environment": env, "error": outcome.code, "message": clip(outcome.message, 300) or ""})
+            continue
+        found, det_errors, dets = outcome
+        signals += [s.to_dict() for s in found]
+        errors += [{"environment": env, **e} for e in det_errors]
+        evaluated[env] = dets
+    result: dict[str, Any] = {"count": len(signals), "signals": signals, "evaluated": evaluated}
+    if errors:
+        result["errors"] = errors
+    if skipped:
+        result["without_prometheus"] = skipped
+    if not names:
+        result["message"] = "no environment has a prometheus section in its configuration"
+    return fit(result, rt.settings.server.max_result_bytes, "signals")
+
+
+def open_signal_incidents(rt: Runtime, signals: Sequence[Signal], severity: str = "SEV3") -> list[dict[str, Any]]:
+    """Open (or join, within the dedup window) one incident per signal. Blocking: call in a thread."""
+    out: list[dict[str, Any]] = []
+    for sig in signals:
+        incident, joined = rt.incidents.open_or_join(
+            environment=sig.environment,
+            source=f"signal:{sig.detector or sig.kind}",
+            subject=sig.subject,
+            signature=f"{sig.kind}:{sig.subject}",
+            category=sig.category,
+            severity=severity,
+            title=f"{sig.kind.replace('_', ' ')} on {sig.subject}: {sig.evidence}",
+            run_id=None,
+            task_id=None,
+            facts={"signal": sig.to_dict()},
+        )
+        out.append({"incident_id": incident.id, "joined": joined, "subject": sig.subject, "kind": sig.kind})
+    return out
+
+
+# -- suggest_conf -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConfDelta:
+    key: str
+    value: str
+    reason: str
+    scale: float | None = None  # relative to the current value when plan_context gives one
+
+
+_CONF_DELTAS: dict[str, tuple[ConfDelta, ...]] = {
+    "spark_stage_skew": (
+        ConfDelta("spark.sql.adaptive.enabled", "true", "AQE must be on for skew-join handling."),
+        ConfDelta(
+            "spark.sql.adaptive.skewJoin.enabled",
+            "true",
+            "Splits oversized shuffle partitions of a sort-merge join into smaller tasks.",
+        ),
+        ConfDelta(
+            "spark.sql.adaptive.skewJoin.skewedPartitionFactor",
+            "3",
+            "A partition larger than 3x the median counts as skewed (default 5), catching milder hot keys.",
+        ),
+        ConfDelta(
+            "spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes",
+            "128MB",
+            "Lets partitions from 128 MB (default 256 MB) be split.",
+        ),
+        ConfDelta(
+            "spark.sql.adaptive.advisoryPartitionSizeInBytes",
+            "64MB",
+            "Target size of the split partitions.",
+        ),
+    ),
+    "spark_gc_pressure": (
+        ConfDelta("spark.executor.memory", "+50%", "More heap per executor lowers collection frequency.", 1.5),
+        ConfDelta(
+            "spark.executor.cores",
+            "-50%",
+            "Fewer concurrent tasks share the heap, so each task's working set fits.",
+            0.5,
+        ),
+        ConfDelta(
+            "spark.sql.shuffle.partitions",
+            "x2",
+            "Smaller partitions keep per-task aggregation and sort buffers smaller.",
+            2.0,
+        ),
+        ConfDelta(
+            "spark.executor.extraJavaOptions",
+            "-XX:+UseG1GC -XX:InitiatingHeapOccupancyPercent=35",
+            "G1 with earlier concurrent marking avoids long full collections on large heaps.",
+        ),
+    ),
+    "kafka_consumer_lag": (
+        ConfDelta(
+            "spark.dynamicAllocation.maxExecutors",
+            "x2",
+            "A streaming consumer that cannot keep up needs more executors (up to the partition count).",
+            2.0,
+        ),
+        ConfDelta(
+            "spark.sql.shuffle.partitions",
+            "match the topic's partition count",
+            "One shuffle partition per Kafka partition avoids tiny tasks in every micro-batch.",
+        ),
+    ),
+    "data_freshness": (),
+}
+_COMMANDS: dict[str, tuple[str, ...]] = {
+    "spark_stage_skew": (
+        "Spark UI > Stages > the slow stage: compare Max with Median task duration and Shuffle Read Size",
+        "SELECT key, count(*) FROM <input> GROUP BY key ORDER BY 2 DESC LIMIT 20  -- find the hot keys",
+    ),
+    "spark_gc_pressure": ("Spark UI > Executors: GC Time column vs Task Time (red above 10%)",),
+    "kafka_consumer_lag": (
+        "kafka-consumer-groups.sh --bootstrap-server $BOOTSTRAP --describe --group <consumergroup>",
+        "Compare consumer count with the topic's partition count; look for frequent rebalances",
+    ),
+    "data_freshness": (
+        "list_recent_failures for the producing DAG, then triage its latest failed run",
+        "Check that the producing DAG is unpaused and its last run is not stuck in queued/running",
+    ),
+}
+_KEYWORDS: tuple[tuple[str, str], ...] = (
+    (r"skew|straggler|hot key|p95.*p50|shuffle read", "spark_stage_skew"),
+    (r"\bgc\b|garbage|gc time|gc overhead|heap", "spark_gc_pressure"),
+    (r"lag|consumer ?group|offsets? behind|kafka|msk", "kafka_consumer_lag"),
+    (r"fresh|stale|sla|last success|late data", "data_freshness"),
+)
+_CONF_PAIR = re.compile(r"(spark\.[A-Za-z0-9_.]+)\s*[=:]\s*([^\s,;]+)")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([kmgt]?)b?$", re.IGNORECASE)
+
+
+def _scaled(current: str, factor: float) -> str | None:
+    """`4g` x1.5 -> `6g`; `200` x2 -> `400`; None when `current` is not a number or size."""
+    m = _SIZE.match(current.strip())
+    if not m:
+        return None
+    value = float(m.group(1)) * factor
+    unit = m.group(2)
+    if unit:
+        return f"{max(1, round(value))}{unit.lower()}"
+    return str(max(1, round(value)))
+
+
+def _deltas(kind: str, rb: Runbook | None, current: Mapping[str, str]) -> list[dict[str, Any]]:
+    configured = getattr(rb, "conf_deltas", None) if rb is not None else None
+    base: Sequence[ConfDelta] = (
+        [ConfDelta(str(d.key), str(d.value), str(getattr(d, "reason", ""))) for d in configured]
+        if configured
+        else _CONF_DELTAS.get(kind, ())
+    )
+    out: list[dict[str, Any]] = []
+    for d in base:
+        now = current.get(d.key)
+        proposed = d.value
+        if d.scale is not None and now is not None:
+            proposed = _scaled(now, d.scale) or d.value
+        if now is not None and now.lower() == proposed.lower():
+            continue  # already set as proposed
+        entry: dict[str, Any] = {"key": d.key, "proposed": proposed, "reason": d.reason}
+        if now is not None:
+            entry["current"] = now
+        out.append(entry)
+    return out
+
+
+def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str, Any]:
+    """The runbook plan for a metric problem, with Spark conf deltas relative to `plan_context`'s values."""
+    text = problem.strip()
+    if not text:
+        raise InvalidInput("problem must name the symptom, e.g. 'stage skew', 'GC time 60%', 'consumer lag rising'")
+    if len(text) > 2000 or len(plan_context) > 8000:
+        raise InvalidInput("problem must be at most 2000 characters and plan_context at most 8000")
+    lowered = text.lower()
+    kind = next((k for k in _CONF_DELTAS if k in lowered.replace(" ", "_")), None)
+    if kind is None:
+        kind = next((k for pattern, k in _KEYWORDS if re.search(pattern, lowered)), None)
+    reasons: list[str] = []
+    rb: Runbook | None = None
+    if kind is not None:
+        reasons.append(f"problem text reads as {kind}")
+        rb_id = _runbook_for(rt, kind)
+        if rb_id:
+            try:
+                rb = rt.runbooks.get(rb_id)
+            except PipelineSreError:
+                rb = None
+    if rb is None:
+        matches = rt.runbooks.match(signature_text=text, category=lowered if lowered in _categories() else None)
+        if matches:
+            rb = matches[0].runbook
+            reasons += list(matches[0].reasons)
+    if kind is None and rb is None:
+        known = ", ".join(sorted(_CONF_DELTAS))
+        raise InvalidInput(f"no runbook matches {clip(text, 80)!r}; describe the symptom or name one of: {known}")
+    current = {k: v for k, v in _CONF_PAIR.findall(plan_context)}
+    result: dict[str, Any] = {"problem": clip(text, 200), "kind": kind, "matched_because": reasons}
+    if rb is not None:
+        result.update(
+            runbook_id=rb.id,
+            title=rb.title,
+            why=" ".join(rb.why.split()),
+            plan=[{"title": s.title, "action": s.action, "reversible": s.reversible} for s in rb.plan],
+            risk=rb.risk.level,
+            rollback=rb.rollback,
+            verify=[v.description or v.check for v in rb.verify],
+            prevention=rb.prevention,
+        )
+    result["conf_deltas"] = _deltas(kind or "", rb, current) if kind else []
+    configured_cmds = getattr(rb, "commands", None) if rb is not None else None
+    result["commands"] = list(configured_cmds) if configured_cmds else list(_COMMANDS.get(kind or "", ()))
+    if current:
+        result["plan_context_conf"] = current
+    result["note"] = "Suggestions only: a conf change is an owner change; use propose_action for anything that writes."
+    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "conf_deltas")
+
+
+def _runbook_for(rt: Runtime, kind: str) -> str | None:
+    """The runbook a configured detector of this kind names, else the default detector's."""
+    for env in rt.settings.environments.values():
+        for det in env.prometheus.detectors if env.prometheus else []:
+            if det.kind == kind and det.runbook_id:
+                return det.runbook_id
+    return next((d.runbook_id for d in default_detectors() if d.kind == kind), None)
+
+
+def _categories() -> frozenset[str]:
+    from pipeline_sre.runbooks.loader import CATEGORIES
+
+    return frozenset(CATEGORIES)

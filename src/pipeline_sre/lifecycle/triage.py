@@ -1,0 +1,137 @@
+"""Triage: what failed in a run and how urgent it is, in a few hundred bytes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline_sre.errors import InvalidInput
+from pipeline_sre.lifecycle.compact import clip, fit
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.models import TaskInstance, iso
+
+TRIAGE_BYTES = 1500
+FAILED_STATES = ("failed", "upstream_failed")
+
+
+def check_ids(**ids: str) -> None:
+    for name, value in ids.items():
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"{name} must be a non-empty string")
+        if len(value) > 250:
+            raise InvalidInput(f"{name} is longer than Airflow allows (250 characters)")
+
+
+def ordered_failures(tis: list[TaskInstance]) -> list[TaskInstance]:
+    """Failed tasks first (earliest start first: the root cause), then what they blocked."""
+    far = datetime.max.replace(tzinfo=UTC)
+    failed = sorted(
+        (t for t in tis if t.state == "failed"),
+        key=lambda t: (t.start_date or far, t.end_date or far, t.task_id),
+    )
+    blocked = sorted((t for t in tis if t.state == "upstream_failed"), key=lambda t: t.task_id)
+    return failed + blocked
+
+
+def _task_row(t: TaskInstance) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "task_id": t.task_id,
+        "state": t.state,
+        "try_number": t.try_number,
+        "max_tries": t.max_tries,
+        "operator": t.operator,
+        "duration_s": t.duration,
+    }
+    if t.map_index >= 0:
+        row["map_index"] = t.map_index
+    return row
+
+
+async def run_summary(rt: Runtime, dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
+    check_ids(dag_id=dag_id, run_id=run_id)
+    env = rt.environment(environment)[0]
+    client = rt.airflow(env)
+    run, tis = await asyncio.gather(client.get_dag_run(dag_id, run_id), client.task_instances(dag_id, run_id))
+    return {
+        "env": env,
+        "dag_id": dag_id,
+        "run_id": run.run_id,
+        "state": run.state,
+        "run_type": run.run_type,
+        "start": iso(run.start_date),
+        "end": iso(run.end_date),
+        "duration_s": run.duration_seconds,
+        "tasks_by_state": dict(Counter(t.state for t in tis).most_common()),
+        "conf_keys": sorted(run.conf)[:30],
+        "note": clip(rt.redact(run.note) if run.note else None, 300),
+        "url": client.run_url(dag_id, run.run_id),
+    }
+
+
+async def failed_tasks(rt: Runtime, dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
+    check_ids(dag_id=dag_id, run_id=run_id)
+    env = rt.environment(environment)[0]
+    client = rt.airflow(env)
+    tis = ordered_failures(await client.task_instances(dag_id, run_id))
+    result = {
+        "env": env,
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "root_task": tis[0].task_id if tis and tis[0].state == "failed" else None,
+        "count": len(tis),
+        "tasks": [_task_row(t) for t in tis],
+    }
+    return fit(result, rt.settings.server.max_result_bytes, "tasks")
+
+
+async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
+    check_ids(dag_id=dag_id, run_id=run_id)
+    env, env_cfg = rt.environment(environment)
+    client = rt.airflow(env)
+    lookback = rt.settings.severity.lookback_hours
+    since = datetime.now(UTC) - timedelta(hours=lookback)
+    run, tis, history, recent = await asyncio.gather(
+        client.get_dag_run(dag_id, run_id),
+        client.task_instances(dag_id, run_id),
+        client.list_dag_runs(dag_id=dag_id, states=("failed",), end_gte=since, limit=1),
+        client.list_dag_runs(dag_id=dag_id, states=("failed", "success"), limit=5),
+    )
+    tags = await client.dag_tags(dag_id)
+    meta = env_cfg.meta_for(dag_id, tags)
+    failures = ordered_failures(tis)
+    root = failures[0] if failures and failures[0].state == "failed" else None
+    streak = 0
+    for past in recent.items:  # finished runs, newest first: how many consecutive ones failed
+        if past.state != "failed":
+            break
+        streak += 1
+    severity, rule = rt.settings.severity.classify(meta.tier, meta.business_critical, history.total)
+    persistence = "persistent" if streak >= 3 else "repeated" if history.total >= 2 else "first"
+    result: dict[str, Any] = {
+        "env": env,
+        "dag_id": dag_id,
+        "run_id": run.run_id,
+        "state": run.state,
+        "severity": severity,
+        "severity_rule": rule,
+        "tier": meta.tier,
+        "business_critical": meta.business_critical,
+        "owner": meta.owner,
+        "first_failed_task": root.task_id if root else None,
+        "attempts": f"{root.try_number}/{root.max_tries + 1}" if root else None,
+        "retries_left": max(0, root.max_tries + 1 - root.try_number) if root else None,
+        "operator": root.operator if root else None,
+        "failed_tasks": [t.task_id for t in failures if t.state == "failed"][:5],
+        "blocked_tasks": sum(1 for t in failures if t.state == "upstream_failed"),
+        "failures_in_lookback": history.total,
+        "lookback_hours": lookback,
+        "consecutive_failed_runs": streak,
+        "persistence": persistence,
+        "tags": sorted(set(tags) | set(meta.tags))[:8],
+        "end": iso(run.end_date),
+        "url": client.run_url(dag_id, run.run_id),
+        "next": "extract_errors(dag_id, run_id) for the decisive error",
+    }
+    return fit(result, TRIAGE_BYTES, "tags", "failed_tasks")

@@ -1,0 +1,229 @@
+"""Tables of the state store (SQLite or PostgreSQL). Schema changes go through alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+GENESIS_HASH = "0" * 64
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ActionRow(Base):
+    __tablename__ = "actions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(255))
+    params_json: Mapped[str] = mapped_column(Text)
+    call_json: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(24))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    incident_id: Mapped[str | None] = mapped_column(String(128))
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_rerun: Mapped[bool] = mapped_column(Boolean, default=False)
+    runbook_id: Mapped[str | None] = mapped_column(String(128))
+    plan_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approval_reason: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    executed_by: Mapped[str | None] = mapped_column(String(255))
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_actions_state_env", "state", "environment"),
+        Index("ix_actions_rate", "environment", "resource", "executed_at"),
+        Index("ix_actions_incident", "incident_id"),
+    )
+
+
+class ApprovalRow(Base):
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[str] = mapped_column(ForeignKey("actions.id", ondelete="CASCADE"), index=True)
+    approver: Mapped[str] = mapped_column(String(255))
+    decision: Mapped[str] = mapped_column(String(16))  # approve | deny
+    digest: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("action_id", "approver", name="uq_approvals_action_approver"),)
+
+
+class AuditRow(Base):
+    """One hash-chained audit record. `ts` and `detail_json` are stored as the exact hashed text."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    ts: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(255))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(64))
+    action_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(64))
+    detail_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """A single row (id=1) holding the chain head; appends lock it so seq and prev_hash never fork."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IncidentRow(Base):
+    """The unit of work: one failure (a DAG + error signature, or a metric signal) and its lifecycle."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(24))  # airflow | databricks | metric
+    subject: Mapped[str] = mapped_column(String(255))  # dag_id, job id or signal subject
+    dedup_key: Mapped[str] = mapped_column(String(400))
+    state: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(400))
+    run_id: Mapped[str | None] = mapped_column(String(255))  # the first failing run
+    latest_run_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(255))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    action_id: Mapped[str | None] = mapped_column(String(32))
+    runbook_id: Mapped[str | None] = mapped_column(String(128))
+    facts_json: Mapped[str] = mapped_column(Text, default="{}")  # redacted triage + diagnosis
+    steps_json: Mapped[str] = mapped_column(Text, default="{}")  # state -> first time entered
+    verdict_json: Mapped[str | None] = mapped_column(Text)
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
+    postmortem_path: Mapped[str | None] = mapped_column(String(1000))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_incidents_dedup", "dedup_key", "state"),
+        Index("ix_incidents_state_env", "state", "environment"),
+    )
+
+
+class IncidentRunRow(Base):
+    """Each failed run is handled once, whichever replica or push saw it first (unique key)."""
+
+    __tablename__ = "incident_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[str] = mapped_column(String(255))
+    incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("environment", "subject", "run_id", name="uq_incident_runs"),)
+
+
+class ConsoleUserRow(Base):
+    """A local user of the approval console; the password is an argon2id hash (never the password)."""
+
+    __tablename__ = "console_users"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # approver | viewer
+    password_hash: Mapped[str | None] = mapped_column(Text)  # None: signs in only through the SSO proxy
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleSessionRow(Base):
+    """A console login. The cookie holds a signed random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the session token
+    user_name: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # password | sso
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SlackSeenRow(Base):
+    """Signatures of Slack requests already handled: a replayed request is refused (any replica)."""
+
+    __tablename__ = "slack_seen_requests"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class SlackMessageRow(Base):
+    """The Slack message posted for an approval request, so each request is posted once and updated later."""
+
+    __tablename__ = "slack_messages"
+
+    action_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[str] = mapped_column(String(32))
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())

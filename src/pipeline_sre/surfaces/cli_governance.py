@@ -1,0 +1,362 @@
+"""CLI for the governed write path: approvals (the channel the agent cannot drive), audit, runbooks.
+
+Mounted on the main CLI as `approvals`, `audit` and `runbooks`. Errors print one line and exit with
+code 2; `audit verify` exits 1 when the chain is broken.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline_sre.config import Settings, load_settings
+from pipeline_sre.diagnosis import Redactor
+from pipeline_sre.errors import InvalidInput, PipelineSreError
+from pipeline_sre.governance.audit import Checkpoint
+from pipeline_sre.governance.service import ActionRecord, GovernanceService
+from pipeline_sre.runbooks.loader import RunbookLibrary
+
+approvals_app = typer.Typer(help="List, show, approve and deny proposed actions.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify, checkpoint and export the hash-chained audit log.", no_args_is_help=True)
+runbooks_app = typer.Typer(help="Runbooks shipped with pipeline-sre plus your own.", no_args_is_help=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Settings file (pipeline-sre.yaml)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def get_settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _console() -> Console:
+    return Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.echo(f"error: {line}", err=True)
+    return typer.Exit(2)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except PipelineSreError as err:
+        raise _fail(str(err)) from None
+    except OSError as err:
+        raise _fail(f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}".rstrip(": ")) from None
+
+
+@contextmanager
+def _service(config: Path | None) -> Iterator[GovernanceService]:
+    settings = get_settings(config)
+    svc = GovernanceService.from_settings(settings, redact=Redactor(settings.sensitive_values()).redact)
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _target(rec: ActionRecord) -> str:
+    p = rec.action.params
+    return " ".join(str(p[k]) for k in ("dag_id", "dag_run_id") if k in p) or json.dumps(p)[:60]
+
+
+def _approvals_cell(rec: ActionRecord) -> str:
+    valid = sum(1 for v in rec.approvals if v.valid)
+    return f"{valid}/{rec.required_approvals}"
+
+
+def _show_record(rec: ActionRecord) -> None:
+    con = _console()
+    d = rec.to_dict()
+    table = Table(show_header=False, title=f"{rec.id} ({rec.state})", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key in (
+        "kind",
+        "environment",
+        "state",
+        "requested_by",
+        "incident_id",
+        "automated",
+        "runbook_id",
+        "approval_reason",
+        "created_at",
+        "approved_at",
+        "executed_at",
+        "executed_by",
+        "finished_at",
+        "digest",
+        "run_id",
+        "mode",
+    ):
+        if d.get(key) not in (None, ""):
+            table.add_row(key, str(d[key]))
+    table.add_row("params", json.dumps(d["params"], ensure_ascii=False))
+    table.add_row("call", json.dumps(d["call"], ensure_ascii=False, indent=1))
+    table.add_row("approvals", _approvals_cell(rec))
+    for v in rec.approvals:
+        note = "" if v.valid else f" (not counted: {v.why_not})"
+        table.add_row(
+            "",
+            f"{v.decision} by {v.approver} at {v.created_at:%Y-%m-%d %H:%M}{note}"
+            + (f": {v.comment}" if v.comment else ""),
+        )
+    if rec.decision is not None:
+        dec = rec.decision
+        verdict = "allowed" if dec.allowed else f"refused by {dec.rule}: {dec.message}"
+        table.add_row("would execute now", verdict)
+        hint = dec.deciding.allow_hint if dec.deciding else None
+        if hint:
+            table.add_row("to allow", hint)
+    if rec.result is not None:
+        table.add_row("result", json.dumps(rec.result, ensure_ascii=False))
+    if rec.error:
+        table.add_row("error", rec.error)
+    con.print(table)
+
+
+# -- approvals ----------------------------------------------------------------------------------------
+
+
+@approvals_app.command("list")
+def approvals_list(
+    environment: Annotated[str | None, typer.Option("--env", "-e", help="Only this environment")] = None,
+    all_states: Annotated[bool, typer.Option("--all", help="Include finished, denied and expired actions")] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Actions waiting for approval or execution."""
+    with _errors(), _service(config) as svc:
+        states = (
+            None
+            if not all_states
+            else (
+                "proposed",
+                "awaiting_approval",
+                "approved",
+                "executing",
+                "succeeded",
+                "failed",
+                "denied",
+                "expired",
+                "refused",
+            )
+        )
+        records = svc.list_pending(environment=environment, states=states)
+        if as_json:
+            _print_json([r.to_dict() for r in records])
+            return
+        if not records:
+            _console().print("no pending actions")
+            return
+        table = Table(title="actions")
+        table.add_column("id", no_wrap=True)
+        for col in ("state", "env", "kind", "target", "requested by", "approvals", "created"):
+            table.add_column(col)
+        for r in records:
+            table.add_row(
+                r.id,
+                r.state,
+                r.action.environment,
+                r.action.kind,
+                _target(r),
+                r.action.requested_by,
+                _approvals_cell(r),
+                f"{r.action.created_at:%Y-%m-%d %H:%M}",
+            )
+        _console().print(table)
+
+
+@approvals_app.command("show")
+def approvals_show(
+    action_id: Annotated[str, typer.Argument(help="Action id (act_...)")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Everything about one action: the exact call, approvals and what policy would say now."""
+    with _errors(), _service(config) as svc:
+        rec = svc.get_action(action_id)
+        if as_json:
+            _print_json(rec.to_dict())
+        else:
+            _show_record(rec)
+
+
+def _decide(fn: Callable[[GovernanceService], ActionRecord], config: Path | None, as_json: bool, verb: str) -> None:
+    with _errors(), _service(config) as svc:
+        rec = fn(svc)
+        if as_json:
+            _print_json(rec.to_dict())
+        else:
+            _console().print(f"{verb} {rec.id}: now {rec.state} ({_approvals_cell(rec)} approvals)")
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    action_id: Annotated[str, typer.Argument(help="Action id (act_...)")],
+    approver: Annotated[str, typer.Option("--as", help="Your name, as listed in governance.approvers")],
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Approve an action (bound to its digest: any change to the action voids the approval)."""
+    _decide(lambda svc: svc.approve(action_id, approver, comment, actor_kind="cli"), config, as_json, "approved")
+
+
+@approvals_app.command("deny")
+def approvals_deny(
+    action_id: Annotated[str, typer.Argument(help="Action id (act_...)")],
+    approver: Annotated[str, typer.Option("--as", help="Your name, as listed in governance.approvers")],
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Deny an action; it can no longer be approved or executed."""
+    _decide(lambda svc: svc.deny(action_id, approver, comment, actor_kind="cli"), config, as_json, "denied")
+
+
+# -- audit --------------------------------------------------------------------------------------------
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise InvalidInput(f"checkpoint file {path} is not JSON") from None
+    return Checkpoint.parse(raw)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="A checkpoint file from `audit checkpoint --out`")
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Recompute the hash chain; detects edited, deleted, reordered, inserted records and a cut tail."""
+    with _errors(), _service(config) as svc:
+        cp = _read_checkpoint(checkpoint) if checkpoint else None
+        report = svc.audit.verify(cp)
+    if as_json:
+        _print_json(report.to_dict())
+    elif report.ok:
+        _console().print(f"audit log OK: {report.records} records, head {report.last_seq} {report.last_hash}")
+    else:
+        con = _console()
+        con.print(f"[bold red]audit log BROKEN[/] ({report.records} records; first bad record {report.first_bad_seq})")
+        for problem in report.problems:
+            con.print(f"  - {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write it to this file")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the chain head {seq, hash}; keep it somewhere else to detect a cut tail later."""
+    with _errors(), _service(config) as svc:
+        cp = svc.audit.head()
+        text = json.dumps(cp.to_dict())
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+
+
+@audit_app.command("export")
+def audit_export(
+    fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl)")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: stdout)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Every audit record as one JSON object per line, in sequence order."""
+    with _errors():
+        if fmt != "jsonl":
+            raise InvalidInput(f"unknown format {fmt!r}; supported: jsonl")
+        with _service(config) as svc:
+            if out:
+                with out.open("w", encoding="utf-8") as fh:
+                    n = svc.audit.export_jsonl(fh)
+                typer.echo(f"wrote {n} records to {out}", err=True)
+            else:
+                svc.audit.export_jsonl(sys.stdout)
+
+
+# -- runbooks -----------------------------------------------------------------------------------------
+
+
+def _library(config: Path | None) -> RunbookLibrary:
+    settings = get_settings(config)
+    return RunbookLibrary.load(settings.governance.runbooks_dir)
+
+
+@runbooks_app.command("list")
+def runbooks_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """All runbooks (built-in and from governance.runbooks_dir)."""
+    with _errors():
+        books = _library(config).all()
+        if as_json:
+            _print_json([b.summary() for b in books])
+            return
+        table = Table(title="runbooks")
+        for col in ("id", "title", "categories", "escalate", "risk", "first step"):
+            table.add_column(col)
+        for b in books:
+            table.add_row(
+                b.id,
+                b.title,
+                ", ".join(b.match.categories),
+                "yes" if b.escalate else "",
+                b.risk.level,
+                b.plan[0].title,
+            )
+        _console().print(table)
+
+
+@runbooks_app.command("show")
+def runbooks_show(
+    runbook_id: Annotated[str, typer.Argument(help="Runbook id")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """One runbook in full."""
+    with _errors():
+        book = _library(config).get(runbook_id)
+        if as_json:
+            _print_json(book.to_dict())
+            return
+        con = _console()
+        con.print(f"[bold]{book.id}[/]: {book.title}  ({book.source})")
+        con.print(f"[bold]why[/]: {book.why.strip()}")
+        if book.escalate:
+            con.print("[bold yellow]escalate to a human: a rerun cannot fix this[/]")
+        con.print("[bold]plan[/]:")
+        for i, step in enumerate(book.plan, 1):
+            tag = "reversible" if step.reversible else "NOT reversible"
+            con.print(f"  {i}. {step.title} [{step.action}, {tag}]")
+        con.print(f"[bold]impact[/]: {book.impact}")
+        con.print(f"[bold]risk[/]: {book.risk.level} {book.risk.notes}")
+        con.print(f"[bold]rollback[/]: {book.rollback}")
+        con.print("[bold]verify[/]:")
+        for rule in book.verify:
+            con.print(f"  - {rule.check} {rule.expect or ''} {rule.description}".rstrip())
+        con.print("[bold]prevention[/]:")
+        for idea in book.prevention:
+            con.print(f"  - {idea}")

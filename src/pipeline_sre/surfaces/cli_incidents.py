@@ -1,0 +1,87 @@
+"""CLI for incidents: list, show, verify, escalate, timeline and postmortem."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from typing import Annotated, Any
+
+import typer
+
+from pipeline_sre.lifecycle import postmortem, verify
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.surfaces.cli import ConfigOpt, EnvOpt, JsonOpt, _table, console, emit, run_lifecycle
+
+app = typer.Typer(help="Incidents: the unit of work from detection to postmortem.", no_args_is_help=True)
+
+
+def _print(d: dict[str, Any]) -> None:
+    console.print_json(json.dumps(d, default=str))
+
+
+@app.command("list")
+def list_cmd(
+    state: Annotated[str | None, typer.Option(help="Only this state")] = None,
+    env: EnvOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Incidents newest first."""
+
+    async def go(rt: Runtime) -> dict[str, Any]:
+        if env is not None:
+            rt.environment(env)
+        found = await asyncio.to_thread(rt.incidents.list, state, env)
+        return {"count": len(found), "incidents": [i.summary() for i in found]}
+
+    def render(d: dict[str, Any]) -> None:
+        cols = ["id", "env", "subject", "state", "severity", "category", "occurrences", "opened"]
+        console.print(_table(f"{d['count']} incident(s)", cols, [[i[c] for c in cols] for i in d["incidents"]]))
+
+    emit(run_lifecycle(config, go, "Reading incidents…"), as_json, render)
+
+
+@app.command()
+def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """One incident with its facts, steps and durations."""
+
+    async def go(rt: Runtime) -> dict[str, Any]:
+        return (await asyncio.to_thread(rt.incidents.get, incident_id)).to_dict()
+
+    emit(run_lifecycle(config, go), as_json, _print)
+
+
+@app.command("verify")
+def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Evaluate the recovery rules: recovered | pending | not_recovered."""
+    emit(run_lifecycle(config, lambda rt: verify.check_recovery(rt, incident_id), "Verifying…"), as_json, _print)
+
+
+@app.command()
+def escalate(
+    incident_id: str,
+    reason: Annotated[str, typer.Option(help="What failed and what was tried")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Hand the incident to a human and notify."""
+    by = f"cli:{getpass.getuser()}"
+    emit(run_lifecycle(config, lambda rt: verify.escalate(rt, incident_id, reason, by=by)), as_json, _print)
+
+
+@app.command()
+def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """The incident's timeline from the store, the audit log and Airflow."""
+
+    def render(d: dict[str, Any]) -> None:
+        rows = [[e["at"], e["source"], e["what"]] for e in d["events"]]
+        console.print(_table(f"Timeline of {incident_id}", ["at", "source", "what"], rows))
+
+    emit(run_lifecycle(config, lambda rt: postmortem.build_timeline(rt, incident_id)), as_json, render)
+
+
+@app.command("postmortem")
+def postmortem_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Write the postmortem (Markdown + JSON) under the data dir."""
+    emit(run_lifecycle(config, lambda rt: postmortem.write_postmortem(rt, incident_id), "Writing…"), as_json, _print)

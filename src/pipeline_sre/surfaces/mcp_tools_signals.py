@@ -1,0 +1,53 @@
+"""MCP tools for metric signals: get_metric, detect_signals, suggest_conf (all read-only)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pipeline_sre.lifecycle import metrics
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.surfaces.mcp_server import ENV_DOC, READ, ToolRegistrar
+
+
+def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
+    @tool(
+        "Metric summary (PromQL)",
+        "Runs a PromQL range query over the last `window` (e.g. 30s, 5m, 1h; at most 7d) at `step` (default: "
+        "window/60, at least 1s; at most 1100 points) against the environment's Prometheus and returns a "
+        "SUMMARY per series, never raw points: last, min, max, mean, p50, p95, trend (up/down/flat) and change "
+        "(least-squares change over the window relative to the mean), the largest last values first, at most "
+        "20 series and 4 KB, plus `series_total` and an `overall` line covering every series. Invalid PromQL "
+        "returns invalid_input with Prometheus' own message." + ENV_DOC,
+        READ,
+    )
+    async def get_metric(
+        query: str, window: str = "5m", step: str | None = None, environment: str | None = None
+    ) -> dict[str, Any]:
+        return await metrics.get_metric(rt, query, window, step, environment)
+
+    @tool(
+        "Detect metric signals",
+        "Evaluates the configured signal detectors now, in one environment or every environment with "
+        "Prometheus: Spark stage skew (p95/p50 task duration and shuffle read held by a few tasks), executor "
+        "GC time over 40% of CPU time, Kafka/MSK consumer lag above its threshold AND rising (by consumer group "
+        "and topic), and data freshness (time since the last successful load). Each signal names its kind, "
+        "subject (labels), value, threshold, evidence and the runbook that applies; pass it to suggest_conf. "
+        "Reading only: it opens no incident." + ENV_DOC,
+        READ,
+    )
+    async def detect_signals(environment: str | None = None) -> dict[str, Any]:
+        return await metrics.detect_signals(rt, environment)
+
+    @tool(
+        "Suggest a Spark / consumer configuration fix",
+        "For a metric problem (`problem`: a signal kind such as spark_stage_skew, spark_gc_pressure, "
+        "kafka_consumer_lag, data_freshness, or the symptom in words), returns the matching runbook's plan, why "
+        "it happens, risk, rollback and verify steps, Spark conf deltas with a reason each, and diagnostic "
+        "commands. `plan_context` may hold the job's current settings as key=value pairs (e.g. "
+        "'spark.executor.memory=4g spark.sql.shuffle.partitions=200'): deltas are then computed from them and "
+        "settings already as proposed are left out. Suggests only; it changes nothing.",
+        READ,
+    )
+    async def suggest_conf(problem: str, plan_context: str = "") -> dict[str, Any]:
+        return await asyncio.to_thread(metrics.suggest_conf, rt, problem, plan_context)

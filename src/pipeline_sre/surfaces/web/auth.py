@@ -1,0 +1,327 @@
+"""Who is using the console: local users (argon2id hashes), sessions, CSRF tokens, login throttling and
+the trusted SSO header.
+
+- A session cookie holds a random token signed with the console secret (itsdangerous); the store keeps
+  only the token's SHA-256, the user, the role, the CSRF token and the expiry. Logging out deletes it.
+- Every POST carries the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`) and
+  an Origin (or Referer) of the console itself; the login form uses a signed, short-lived token instead.
+- Failed logins are counted per client address + user name and per client address; over the limit the
+  login is refused before the password is checked.
+- The SSO header is believed only when the TCP peer is one of `console.trusted_proxies`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+
+from pipeline_sre.errors import InvalidInput, NotFound
+from pipeline_sre.store.db import Database
+from pipeline_sre.store.models import ConsoleSessionRow, ConsoleUserRow
+from pipeline_sre.surfaces.web.settings import ConsoleConfig, Role
+
+ROLES: tuple[str, ...] = get_args(Role)
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+SESSION_COOKIE = "psre_session"
+SECURE_SESSION_COOKIE = "__Host-psre_session"  # the __Host- prefix: Secure, Path=/, no Domain
+LOGIN_TOKEN_MAX_AGE_S = 30 * 60
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._@-")
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))  # verified against for unknown users (same timing)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_name(name: str) -> str:
+    if not name or len(name) > 64 or not set(name) <= _NAME_CHARS:
+        raise InvalidInput("a user name is 1-64 letters, digits, '.', '_', '@' or '-'")
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    return role
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"the password is too long (over {MAX_PASSWORD} characters)")
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    role: str
+    has_password: bool
+    disabled: bool
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, str | bool]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "password": self.has_password,
+            "disabled": self.disabled,
+            "created": self.created_at.isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """The signed-in user of one request."""
+
+    user: str
+    role: str
+    source: str  # password | sso
+    csrf_token: str
+    expires_at: datetime
+
+    @property
+    def can_decide(self) -> bool:
+        return self.role == "approver"
+
+
+class UserStore:
+    """Users and sessions in the state store (SQLite or PostgreSQL, same as actions and audit)."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- users --------------------------------------------------------------------------------------
+
+    def add(self, name: str, role: str, password: str | None, *, replace: bool = False) -> User:
+        check_name(name)
+        check_role(role)
+        digest = hash_password(password) if password is not None else None
+        now = self.clock()
+        with self.db.session(write=True) as s:
+            row = s.get(ConsoleUserRow, name)
+            if row is not None and not replace:
+                raise InvalidInput(f"user {name!r} exists; pass --replace to change its role or password")
+            if row is None:
+                row = ConsoleUserRow(name=name, created_at=now, disabled=False)
+                s.add(row)
+            row.role = role
+            row.password_hash = digest
+            row.disabled = False
+            row.updated_at = now
+            if replace:  # a changed password or role ends the user's sessions
+                s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.user_name == name))
+            s.flush()
+            return self._user(row)
+
+    def remove(self, name: str) -> None:
+        with self.db.session(write=True) as s:
+            row = s.get(ConsoleUserRow, name)
+            if row is None:
+                raise NotFound(f"no console user {name!r}; `pipeline-sre users list` shows them")
+            s.delete(row)
+            s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.user_name == name))
+
+    def get(self, name: str) -> User | None:
+        with self.db.session(write=False) as s:
+            row = s.get(ConsoleUserRow, name)
+            return self._user(row) if row else None
+
+    def list(self) -> list[User]:
+        with self.db.session(write=False) as s:
+            return [self._user(r) for r in s.scalars(select(ConsoleUserRow).order_by(ConsoleUserRow.name))]
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user if the password matches; None otherwise (unknown users take as long as known ones)."""
+        with self.db.session(write=False) as s:
+            row = s.get(ConsoleUserRow, name) if name and len(name) <= 64 else None
+            stored = row.password_hash if row is not None and not row.disabled else None
+        try:
+            _hasher.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD])
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None or stored is None:
+            return None
+        if _hasher.check_needs_rehash(stored):
+            with self.db.session(write=True) as s:
+                fresh = s.get(ConsoleUserRow, name)
+                if fresh is not None and fresh.password_hash == stored:
+                    fresh.password_hash = _hasher.hash(password)
+        return self._user(row)
+
+    @staticmethod
+    def _user(row: ConsoleUserRow) -> User:
+        return User(row.name, row.role, row.password_hash is not None, row.disabled, row.created_at)
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    def open_session(self, user: str, role: str, source: str, client: str | None, ttl: timedelta) -> tuple[str, str]:
+        """A new session; returns (token for the cookie, CSRF token)."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.db.session(write=True) as s:
+            s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.expires_at < now))
+            s.add(
+                ConsoleSessionRow(
+                    id=_token_hash(token),
+                    user_name=user,
+                    role=role,
+                    source=source,
+                    csrf_token=csrf,
+                    client=(client or "")[:64] or None,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
+            )
+        return token, csrf
+
+    def session(self, token: str) -> SessionInfo | None:
+        now = self.clock()
+        with self.db.session(write=False) as s:
+            row = s.get(ConsoleSessionRow, _token_hash(token))
+            if row is None or row.expires_at <= now:
+                return None
+            if row.source == "password":  # a disabled or removed local user loses their sessions at once
+                user = s.get(ConsoleUserRow, row.user_name)
+                if user is None or user.disabled or user.password_hash is None:
+                    return None
+            return SessionInfo(row.user_name, row.role, row.source, row.csrf_token, row.expires_at)
+
+    def close_session(self, token: str) -> None:
+        with self.db.session(write=True) as s:
+            s.execute(delete(ConsoleSessionRow).where(ConsoleSessionRow.id == _token_hash(token)))
+
+
+class CookieSigner:
+    """Signs session tokens for the cookie and issues the login form's CSRF tokens."""
+
+    def __init__(self, secret: str) -> None:
+        self._signer = TimestampSigner(secret, salt="pipeline-sre.console.session")
+        self._login = URLSafeTimedSerializer(secret, salt="pipeline-sre.console.login")
+
+    def sign(self, token: str) -> str:
+        return self._signer.sign(token).decode()
+
+    def unsign(self, value: str, max_age_s: int) -> str | None:
+        try:
+            return self._signer.unsign(value, max_age=max_age_s).decode()
+        except (BadSignature, SignatureExpired, UnicodeDecodeError):
+            return None
+
+    def login_token(self, nonce: str) -> str:
+        return self._login.dumps(nonce)
+
+    def check_login_token(self, token: str, nonce: str | None) -> bool:
+        """The login form's token must be fresh, ours, and bound to the nonce in the browser's cookie."""
+        if not token or not nonce:
+            return False
+        try:
+            value = self._login.loads(token, max_age=LOGIN_TOKEN_MAX_AGE_S)
+        except (BadSignature, SignatureExpired):
+            return False
+        return isinstance(value, str) and hmac.compare_digest(value, nonce)
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+class LoginThrottle:
+    """Sliding-window count of failed logins per (client, user) and per client; thread-safe, in memory."""
+
+    def __init__(self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.per_client = max_failures * 4
+        self.window_s = window_s
+        self.clock = clock
+        self._fails: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._fails.setdefault(key, deque())
+        while q and now - q[0] > self.window_s:
+            q.popleft()
+        return q
+
+    def retry_after(self, client: str, user: str) -> int:
+        """Seconds until a login for this client and user may be tried again; 0 when it may now."""
+        now = self.clock()
+        with self._lock:
+            pairs = ((client, user.casefold()), self.max_failures), ((client, ""), self.per_client)
+            waits = [q[0] + self.window_s - now for key, limit in pairs if len(q := self._recent(key, now)) >= limit]
+        return max(1, int(max(waits)) + 1) if waits else 0
+
+    def failed(self, client: str, user: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in ((client, user.casefold()), (client, "")):
+                self._recent(key, now).append(now)
+            if len(self._fails) > 10_000:  # forget idle keys so the table stays bounded
+                for key in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window_s]:
+                    del self._fails[key]
+
+    def succeeded(self, client: str, user: str) -> None:
+        with self._lock:
+            self._fails.pop((client, user.casefold()), None)
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not value:
+        return None
+    try:
+        return ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def is_trusted_proxy(config: ConsoleConfig, peer: str | None) -> bool:
+    addr = _ip(peer)
+    return addr is not None and any(addr in net for net in config.proxy_networks())
+
+
+def client_address(config: ConsoleConfig, peer: str | None, forwarded_for: str | None) -> str:
+    """The client's address: the TCP peer, or behind a trusted proxy the last untrusted X-Forwarded-For hop."""
+    if forwarded_for and is_trusted_proxy(config, peer):
+        for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+            if not is_trusted_proxy(config, hop):
+                return hop[:64]
+    return (peer or "unknown")[:64]
+
+
+def is_loopback_peer(peer: str | None) -> bool:
+    addr = _ip(peer)
+    return addr is not None and addr.is_loopback
+
+
+def sso_user(config: ConsoleConfig, peer: str | None, header_value: str | None) -> str | None:
+    """The SSO user name, only when the header is configured, present, well-formed and from a trusted proxy."""
+    if not config.trusted_header or not header_value or not is_trusted_proxy(config, peer):
+        return None
+    name = header_value.strip()
+    try:
+        return check_name(name)
+    except InvalidInput:
+        return None

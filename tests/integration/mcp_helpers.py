@@ -1,0 +1,98 @@
+"""Start the real server as a subprocess and talk to it with the official MCP client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from pipeline_sre.sandbox import SandboxInfo
+
+TOKEN = "test-http-token-0123456789abcdef"
+
+
+def write_config(tmp: Path, info: SandboxInfo) -> tuple[Path, dict[str, str]]:
+    """A config naming the sandbox, with its password passed by env var like a real secret."""
+    config = {
+        "environments": {
+            "sandbox": {
+                "airflow": {
+                    "url": info.url,
+                    "username_env": "PSRE_TEST_AIRFLOW_USER",
+                    "password_env": "PSRE_TEST_AIRFLOW_PASSWORD",
+                },
+                "dags": [{"match": "example_permission_denied", "tier": 1, "business_critical": True}],
+            }
+        },
+        "data_dir": str(tmp / "data"),
+    }
+    path = tmp / "pipeline-sre.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {
+        **os.environ,
+        "PSRE_TEST_AIRFLOW_USER": info.username,
+        "PSRE_TEST_AIRFLOW_PASSWORD": info.password,
+        "PIPELINE_SRE_CONFIG": str(path),
+        "PIPELINE_SRE_HTTP_TOKEN": TOKEN,
+        "PIPELINE_SRE_DATA_DIR": str(tmp / "data"),
+    }
+    return path, env
+
+
+def stdio_client(env: dict[str, str]) -> Client:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "pipeline_sre", "serve"], env=env)
+    return Client(params, read_timeout_seconds=120)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def http_server(env: dict[str, str], *extra: str) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_sre", "serve", "--http", f"127.0.0.1:{port}", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def text_of(result: Any) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
+
+
+def json_of(result: Any) -> dict[str, Any]:
+    assert not result.is_error, text_of(result)
+    data: dict[str, Any] = json.loads(text_of(result))
+    return data

@@ -1,0 +1,258 @@
+"""The governed write path against a real PostgreSQL: migrations, exactly-once across OS processes, crash
+recovery after SIGKILL, and an audit chain that never forks with concurrent writers.
+
+Needs PostgreSQL at $PIPELINE_SRE_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/
+pipeline_sre_test; the database is created if missing, and its public schema is reset per test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg")
+
+from pipeline_sre.config import Settings, parse_settings  # noqa: E402
+from pipeline_sre.governance.actions import Action, get_kind  # noqa: E402
+from pipeline_sre.governance.audit import AuditEvent  # noqa: E402
+from pipeline_sre.governance.policy import PolicyRefusal  # noqa: E402
+from pipeline_sre.governance.service import GovernanceService  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+PG_URL = os.environ.get("PIPELINE_SRE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pipeline_sre_test")
+CLEAR = {"dag_id": "etl_orders", "dag_run_id": "scheduled__2025-01-08"}
+SPAWN = mp.get_context("spawn")
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _admin_url(url: str) -> str:
+    base, _, _db = _libpq(url).rpartition("/")
+    return base + "/postgres"
+
+
+def _settings(lease_seconds: int = 300) -> Settings:
+    return parse_settings(
+        {
+            "environments": {"dev": {"airflow": {"url": "http://airflow:8080"}}},
+            "store": {"url": PG_URL},
+            "governance": {
+                "mode": "live",
+                "approvers": ["alice", "bob"],
+                "execution_lease_seconds": lease_seconds,
+                "environments": {"dev": {"allow_dags": ["etl_*"], "max_actions_per_dag_per_hour": 100}},
+            },
+        },
+        "test",
+    )
+
+
+class SideEffectExecutor:
+    """Like Airflow: the side effect is a row keyed by the run id; a duplicate is refused (409)."""
+
+    kind = "clear_failed_tasks"
+
+    def __init__(self, delay_before: float = 0.0, delay_after: float = 0.0) -> None:
+        self.delay_before = delay_before
+        self.delay_after = delay_after
+
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        return get_kind(self.kind).describe_call(action)
+
+    async def execute(self, action: Action) -> dict[str, Any]:
+        time.sleep(self.delay_before)
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+            try:
+                conn.execute("INSERT INTO side_effects (run_id, pid) VALUES (%s, %s)", (action.run_id, os.getpid()))
+            except psycopg.errors.UniqueViolation:
+                raise RuntimeError("409 Conflict: the run id already exists") from None
+        time.sleep(self.delay_after)
+        return {"run_id": action.run_id, "pid": os.getpid()}
+
+    async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+            row = conn.execute("SELECT pid FROM side_effects WHERE run_id = %s", (action.run_id,)).fetchone()
+        return {"run_id": action.run_id, "pid": row[0]} if row else None
+
+
+def _service(executor: SideEffectExecutor | None = None, lease_seconds: int = 300) -> GovernanceService:
+    return GovernanceService.from_settings(_settings(lease_seconds), executors=[executor or SideEffectExecutor()])
+
+
+def _side_effects(run_id: str) -> list[int]:
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT pid FROM side_effects WHERE run_id = %s", (run_id,))]
+
+
+@pytest.fixture
+def pg() -> Iterator[None]:
+    try:
+        with psycopg.connect(_admin_url(PG_URL), autocommit=True, connect_timeout=3) as conn:
+            name = _libpq(PG_URL).rpartition("/")[2]
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as err:
+        pytest.skip(f"PostgreSQL not reachable: {err}")
+    with psycopg.connect(_libpq(PG_URL), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+        conn.execute("CREATE TABLE side_effects (run_id text PRIMARY KEY, pid int NOT NULL)")
+    yield
+
+
+def _approved_action() -> str:
+    svc = _service()
+    try:
+        rec = svc.propose("clear_failed_tasks", "dev", CLEAR, requested_by="agent:claude")
+        svc.request_approval(rec.id, "transient", "agent:claude")
+        svc.approve(rec.id, "alice")
+        return rec.id
+    finally:
+        svc.close()
+
+
+# -- child processes (spawned: module-level functions) ------------------------------------------------
+
+
+def _race_child(action_id: str, go: Any, out: Any) -> None:
+    svc = _service()
+    go.wait(10)
+    try:
+        result = asyncio.run(svc.execute(action_id, f"replica-{os.getpid()}"))
+        out.put(("ok", result.record.state))
+    except PolicyRefusal as err:
+        out.put(("refused", err.rule))
+    except Exception as err:
+        out.put(("error", repr(err)))
+    finally:
+        svc.close()
+
+
+def _slow_child(action_id: str, before: float, after: float) -> None:
+    svc = _service(SideEffectExecutor(delay_before=before, delay_after=after), lease_seconds=2)
+    asyncio.run(svc.execute(action_id, f"doomed-{os.getpid()}"))
+
+
+def _audit_child(n: int, go: Any) -> None:
+    svc = _service()
+    go.wait(10)
+    for i in range(n):
+        svc.audit.append(AuditEvent("test.concurrent", f"p{os.getpid()}", detail={"i": i}))
+    svc.close()
+
+
+# -- tests --------------------------------------------------------------------------------------------
+
+
+def test_migrations_upgrade_empty_postgres(pg: None) -> None:
+    svc = _service()
+    try:
+        svc.db.upgrade()  # a second upgrade is a no-op
+        with psycopg.connect(_libpq(PG_URL)) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+            assert conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone() == (0,)
+    finally:
+        svc.close()
+
+
+def test_full_path_against_postgres(pg: None) -> None:
+    action_id = _approved_action()
+    svc = _service()
+    try:
+        out = asyncio.run(svc.execute(action_id, "agent:claude", expected_kind="clear_failed_tasks"))
+        assert out.sent and out.record.state == "succeeded"
+        with pytest.raises(PolicyRefusal) as excinfo:
+            asyncio.run(svc.execute(action_id, "agent:claude"))
+        assert excinfo.value.rule == "action.already_executed"
+        assert svc.audit.verify().ok
+    finally:
+        svc.close()
+    assert len(_side_effects(f"pipeline_sre__{action_id}")) == 1
+
+
+def test_two_processes_race_to_execute_once(pg: None) -> None:
+    for _ in range(2):
+        action_id = _approved_action()
+        go, out = SPAWN.Event(), SPAWN.Queue()
+        procs = [SPAWN.Process(target=_race_child, args=(action_id, go, out)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        time.sleep(2.0)  # both have imported, migrated and are waiting
+        go.set()
+        results = sorted(out.get(timeout=60) for _ in procs)
+        for p in procs:
+            p.join(30)
+        assert results == [("ok", "succeeded"), ("refused", "action.already_executed")], results
+        assert len(_side_effects(f"pipeline_sre__{action_id}")) == 1
+    svc = _service()
+    try:
+        assert svc.audit.verify().ok
+    finally:
+        svc.close()
+
+
+@pytest.mark.parametrize("killed", ["after_send", "before_send"])
+def test_sigkill_mid_execution_is_recovered_once(pg: None, killed: str) -> None:
+    action_id = _approved_action()
+    run_id = f"pipeline_sre__{action_id}"
+    before, after = (0.0, 60.0) if killed == "after_send" else (60.0, 0.0)
+    child = SPAWN.Process(target=_slow_child, args=(action_id, before, after))
+    child.start()
+    deadline = time.monotonic() + 60
+    svc = _service(lease_seconds=2)
+    try:
+        while time.monotonic() < deadline:  # wait until the child is inside the executor
+            state = svc.get_action(action_id).state
+            if state == "executing" and (killed == "before_send" or _side_effects(run_id)):
+                break
+            time.sleep(0.1)
+        os.kill(child.pid or 0, signal.SIGKILL)
+        child.join(10)
+        assert child.exitcode == -signal.SIGKILL
+        assert svc.get_action(action_id).state == "executing"
+        assert len(_side_effects(run_id)) == (1 if killed == "after_send" else 0)
+        time.sleep(2.2)  # let the dead executor's lease run out
+    finally:
+        svc.close()
+    restarted = _service(lease_seconds=2)
+    try:
+        recovered = asyncio.run(restarted.recover_executing())
+        assert [r.id for r in recovered] == [action_id]
+        assert recovered[0].state == "succeeded"
+        assert asyncio.run(restarted.recover_executing()) == []
+        events = [r.event for r in restarted.audit.records(action_id=action_id)]
+        assert events[-2:] == ["action.recovering", "action.succeeded"]
+        assert restarted.audit.verify().ok
+    finally:
+        restarted.close()
+    assert len(_side_effects(run_id)) == 1
+
+
+def test_concurrent_audit_writers_never_fork(pg: None) -> None:
+    _service().close()  # migrate once up front
+    go = SPAWN.Event()
+    procs = [SPAWN.Process(target=_audit_child, args=(60, go)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    time.sleep(2.0)
+    go.set()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    svc = _service()
+    try:
+        report = svc.audit.verify()
+        assert report.ok, report.problems
+        assert report.records == 180
+    finally:
+        svc.close()

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from diag_testutil import LOGS, load_expected, read_lines
+
+from pipeline_sre.diagnosis import Classification, ErrorBlock, classify, extract_errors, load_rules
+from pipeline_sre.diagnosis.classify import CATEGORIES
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, dict[str, Any]]:
+    return load_expected()
+
+
+def _block(exc: str | None, msg: str, text: str = "") -> ErrorBlock:
+    ev = f"{exc}: {msg}" if exc else msg
+    return ErrorBlock(exc, msg, [], 1, 1, ev, text or ev, "python_traceback", [exc] if exc else [])
+
+
+def test_corpus_categories(expected: dict[str, dict[str, Any]]) -> None:
+    for name, exp in expected.items():
+        from pipeline_sre.diagnosis import diagnose_lines
+
+        d = diagnose_lines(read_lines(name))
+        assert d.category == exp["category"], (name, d.category, d.rule_id)
+        assert 0.0 <= d.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("exc", "msg", "category"),
+    [
+        ("java.lang.OutOfMemoryError", "GC overhead limit exceeded", "oom"),
+        ("MemoryError", "", "oom"),
+        (
+            "botocore.errorfactory.NoSuchKey",
+            "An error occurred (NoSuchKey) when calling the GetObject operation",
+            "upstream_missing",
+        ),
+        ("PermissionError", "[Errno 13] Permission denied: '/x'", "permission_denied"),
+        (
+            "botocore.exceptions.ClientError",
+            "An error occurred (InvalidAccessKeyId) when calling the ListObjects operation",
+            "credentials",
+        ),
+        ("psycopg2.errors.UndefinedColumn", 'column "x" does not exist', "schema_mismatch"),
+        ("great_expectations.exceptions.ValidationError", "expectation suite failed", "data_quality"),
+        ("ModuleNotFoundError", "No module named 'pandas'", "dependency"),
+        ("requests.exceptions.ConnectionError", "Max retries exceeded with url", "transient_network"),
+        (
+            "botocore.exceptions.ClientError",
+            "An error occurred (ThrottlingException): Rate exceeded",
+            "throttled",
+        ),
+        ("airflow.exceptions.AirflowTaskTimeout", "Timeout, PID: 1", "timeout"),
+        ("OSError", "[Errno 24] Too many open files", "resource_exhausted"),
+        ("airflow.exceptions.AirflowException", "Task received SIGTERM signal", "killed_external"),
+        ("kafka.errors.CommitFailedError", "Commit cannot be completed", "kafka_consumer"),
+        ("ZeroDivisionError", "division by zero", "code_bug"),
+    ],
+)
+def test_each_category(exc: str, msg: str, category: str) -> None:
+    c = classify([_block(exc, msg)])
+    assert c.category == category, c
+    assert c.rule_id
+
+
+def test_wrapped_exception_classified_by_root() -> None:
+    blocks = extract_errors(read_lines("pyspark_py4j_filenotfound.log"))
+    assert classify(blocks).category == "upstream_missing"
+
+
+def test_exit_137_needs_oom_evidence() -> None:
+    b = _block(None, "Task exited with return code 137; exit code 137")
+    assert classify([b]).category == "killed_external"
+    assert classify([b], context_lines=["kernel: Memory cgroup out of memory: Killed process 12"]).category == "oom"
+
+
+def test_weak_evidence_is_unknown() -> None:
+    c = classify([_block(None, "something went wrong")])
+    assert c.category == "unknown"
+    assert classify([]) == Classification("unknown", 0.0, "", None)
+
+
+def test_conflicting_evidence_lowers_confidence() -> None:
+    clear = classify([_block("ModuleNotFoundError", "No module named 'x'")])
+    mixed = classify([_block("ValueError", "Connection refused while reading config")])
+    assert clear.confidence >= 0.8
+    assert mixed.confidence < clear.confidence
+
+
+def test_user_rules_extend_and_override(tmp_path: Path) -> None:
+    extra = tmp_path / "rules.yaml"
+    extra.write_text(
+        "rules:\n"
+        "  - id: acme.vendor_outage\n"
+        "    category: upstream_missing\n"
+        "    confidence: 0.9\n"
+        "    match:\n"
+        "      root: ['VendorFeedNotPublished']\n"
+        "  - id: code.python_exception\n"
+        "    category: code_bug\n"
+        "    confidence: 0.3\n"
+        "    match:\n"
+        "      exception: ['^KeyError$']\n",
+        encoding="utf-8",
+    )
+    rules = load_rules([extra])
+    assert classify([_block("acme.VendorFeedNotPublished", "feed x")], rules=rules).category == "upstream_missing"
+    assert classify([_block("KeyError", "'a'")], rules=rules).category == "unknown"
+
+
+def test_bad_rule_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - id: x\n    category: nope\n    match: {root: 'a'}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown category"):
+        load_rules([bad])
+
+
+def test_rule_categories_are_known() -> None:
+    assert {r.category for r in load_rules()} <= set(CATEGORIES)
+    assert (LOGS / "expected.yaml").exists()
+
+
+def test_free_text_only_evidence_is_capped_below_high_confidence() -> None:
+    text_only = classify([_block(None, "An error occurred (NoSuchKey) when calling the GetObject operation")])
+    assert text_only.category == "upstream_missing" and text_only.confidence < 0.8
+    typed = classify([_block("botocore.errorfactory.NoSuchKey", "The specified key does not exist.")])
+    assert typed.category == "upstream_missing" and typed.confidence >= 0.8
+
+
+def test_server_error_with_throttling_body_is_throttled() -> None:
+    # boto2 wraps a throttling response in a generic server error; the body decides
+    msg = "400 Bad Request\n<Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+    assert classify([_block("boto.exception.BotoServerError", msg)]).category == "throttled"
+    assert (
+        classify([_block("boto.exception.BotoServerError", "500 Internal Server Error")]).category
+        == "transient_network"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "msg"),
+    [
+        (
+            "io.grpc.StatusRuntimeException",
+            "DEADLINE_EXCEEDED: deadline exceeded after 59.99s. Name resolution delay 0.000000000 seconds.",
+        ),
+        ("google.api_core.exceptions.RetryError", "Deadline of 60.0s exceeded while calling target function"),
+        (None, "Error: 4 DEADLINE_EXCEEDED: Deadline Exceeded"),
+    ],
+)
+def test_deadline_exceeded_is_timeout(exc: str | None, msg: str) -> None:
+    c = classify([_block(exc, msg)])
+    assert c.category == "timeout", c
+    assert c.rule_id == "timeout.deadline_exceeded"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "kafka.coordinator - WARNING - Heartbeat session expired, marking coordinator dead",
+        "WARNING:kafka.coordinator:Heartbeat failed for group etl because it is rebalancing",
+        "[Consumer clientId=c-1, groupId=g] Attempt to heartbeat failed since group is rebalancing",
+    ],
+)
+def test_kafka_coordinator_heartbeat_is_kafka_consumer(line: str) -> None:
+    c = classify([_block(None, line)])
+    assert c.category == "kafka_consumer", c
+
+
+def test_lost_heartbeat_outside_kafka_stays_killed_external() -> None:
+    c = classify([_block(None, "Executor heartbeat timed out after 350149 ms")])
+    assert c.category == "killed_external", c

@@ -1,0 +1,281 @@
+"""Detect (recent_failures, failed_runs) against in-process Airflow fakes, one per environment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pipeline_sre.config import Settings, parse_settings
+from pipeline_sre.errors import InvalidInput, UnknownEnvironment
+from pipeline_sre.lifecycle import detect
+from pipeline_sre.lifecycle.compact import size
+from pipeline_sre.lifecycle.runtime import Runtime
+from tests.fakes.airflow_api import FakeAirflow, FakeDag, HostRouter
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSRE_T_USER", "admin")
+    monkeypatch.setenv("PSRE_T_PASS", "admin")
+
+
+def settings_for(*envs: str, page_size: int = 100) -> Settings:
+    airflow = {
+        "username_env": "PSRE_T_USER",
+        "password_env": "PSRE_T_PASS",
+        "max_retries": 1,
+        "page_size": page_size,
+    }
+    data = {"environments": {e: {"airflow": {"url": f"http://{e}.airflow.test", **airflow}} for e in envs}}
+    return parse_settings(data, "test")
+
+
+def runtime_for(fakes: dict[str, FakeAirflow], page_size: int = 100) -> Runtime:
+    router = HostRouter({f"{env}.airflow.test": fake.transport() for env, fake in fakes.items()})
+    return Runtime(settings_for(*fakes, page_size=page_size), transport=router)
+
+
+@pytest.fixture
+async def estate() -> AsyncIterator[tuple[Runtime, FakeAirflow]]:
+    fake = FakeAirflow.generate(n_dags=80, n_runs=4000, failed_last_hour=420, seed=11)
+    rt = runtime_for({"prod": fake})
+    yield rt, fake
+    await rt.aclose()
+
+
+def window(minutes: int) -> tuple[datetime, datetime]:
+    end = datetime.now(UTC)
+    return end - timedelta(minutes=minutes), end
+
+
+# -- recent_failures ---------------------------------------------------------------------------------
+
+
+async def test_recent_failures_total_is_exact_in_few_requests(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, fake = estate
+    start, end = window(60)
+    truth = fake.failed_between(start, end)
+    assert truth == 420
+    all_failed = sum(1 for r in fake.runs if r.state == "failed")
+    assert all_failed > truth  # older failures exist and must not be counted
+
+    result = await detect.recent_failures(rt, 60)
+
+    assert result["total"] == 420
+    # detection/auth (1) + ceil(total / page) pages + failed-task batch (1) + tags (1)
+    assert fake.total_requests <= math.ceil(420 / 100) + 3
+    assert fake.count("GET /dags/~/dagRuns") == math.ceil(420 / 100)
+    assert size(result) <= detect.RECENT_FAILURES_BYTES <= 4096
+    failing_dags = {
+        fake.dags[r.dag].dag_id
+        for r in fake.runs
+        if r.state == "failed" and r.end and start.timestamp() * 1000 <= r.end <= end.timestamp() * 1000
+    }
+    assert result["dags_failing"] == len(failing_dags)
+    rows = result["by_dag"]
+    assert rows, "grouped rows must survive the byte budget"
+    for row in rows:
+        assert row["dag_id"] in failing_dags and row["env"] == "prod"
+        assert row["tier"] in (1, 2, 3, 4) and isinstance(row["critical"], bool)
+    keys = [(r["tier"], not r["critical"], -r["failures"]) for r in rows]
+    assert keys == sorted(keys), "most urgent DAGs first"
+    assert result["newest_runs"] and result["next"]["tool"] == "list_failed_runs"
+
+
+async def test_recent_failures_pages_by_what_the_server_returns() -> None:
+    """page_size 100 asked, maximum_page_limit 40 served: the walk still sees every run once."""
+    fake = FakeAirflow.generate(n_dags=50, n_runs=2000, failed_last_hour=170, seed=5, max_page_limit=40)
+    rt = runtime_for({"prod": fake}, page_size=100)
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 170
+    assert fake.count("GET /dags/~/dagRuns") == math.ceil(170 / 40)
+    assert fake.total_requests <= math.ceil(170 / 40) + 3
+    await rt.aclose()
+
+
+async def test_recent_failures_counts_only_runs_ending_inside_the_window() -> None:
+    fake = FakeAirflow("3")
+    fake.add_dag(FakeDag("etl", ["tier:1", "business_critical"], "data", 3600, [("a", "Op"), ("b", "Op")]))
+    now = datetime.now(UTC)
+    fake.add_run("etl", "scheduled__a", "failed", end=now - timedelta(minutes=30), first_failed_task=0)
+    fake.add_run("etl", "scheduled__b", "failed", end=now - timedelta(minutes=61))
+    fake.add_run("etl", "scheduled__c", "success", end=now - timedelta(minutes=10))
+    fake.add_run("etl", "scheduled__d", "running")
+    rt = runtime_for({"prod": fake})
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 1 and result["dags_failing"] == 1
+    row = result["by_dag"][0]
+    assert row == {
+        "env": "prod",
+        "dag_id": "etl",
+        "failures": 1,
+        "tier": 1,
+        "critical": True,
+        "tags": ["business_critical", "tier:1"],
+        "latest_run": "scheduled__a",
+        "latest_end": row["latest_end"],
+        "first_failed_task": "a",
+    }
+    assert "next" not in result
+    await rt.aclose()
+
+
+async def test_recent_failures_keeps_healthy_environment_when_one_is_down() -> None:
+    fake = FakeAirflow.generate(n_dags=10, n_runs=300, failed_last_hour=12, seed=2)
+    router = HostRouter({"prod.airflow.test": fake.transport()})  # nothing serves staging
+    rt = Runtime(settings_for("prod", "staging"), transport=router)
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 12
+    assert result["errors"][0]["environment"] == "staging"
+    assert result["errors"][0]["error"] == "backend_unavailable"
+    assert "http://staging.airflow.test" in result["errors"][0]["message"]
+    await rt.aclose()
+
+
+@pytest.mark.parametrize("minutes", [0, -5, detect.MAX_WINDOW_MINUTES + 1])
+async def test_recent_failures_rejects_bad_window(estate: tuple[Runtime, FakeAirflow], minutes: int) -> None:
+    rt, fake = estate
+    with pytest.raises(InvalidInput, match=r"between 1 and 10080"):
+        await detect.recent_failures(rt, minutes)
+    assert fake.total_requests == 0
+
+
+async def test_unknown_environment_lists_valid_ones(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, _ = estate
+    with pytest.raises(UnknownEnvironment, match=r"unknown environment 'qa'; valid environments: prod"):
+        await detect.recent_failures(rt, 60, environment="qa")
+    with pytest.raises(UnknownEnvironment, match="valid environments: prod"):
+        await detect.failed_runs(rt, environment="qa")
+
+
+async def test_recent_failures_on_airflow2() -> None:
+    fake = FakeAirflow.generate(n_dags=20, n_runs=600, failed_last_hour=30, seed=4, version="2")
+    rt = runtime_for({"prod": fake})
+    result = await detect.recent_failures(rt, 60)
+    assert "errors" not in result
+    assert result["total"] == 30
+    await rt.aclose()
+
+
+async def test_first_failed_task_survives_shared_run_ids() -> None:
+    fake = FakeAirflow("3")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for k in range(20):
+        fake.add_dag(FakeDag(f"hourly_{k:02d}", ["tier:2"], "data", 3600, [("extract", "Op"), ("load", "Op")]))
+    for k in range(20):
+        for j in range(k, 20):  # DAG k's newest failed run is hour j == k: newest run ids differ per DAG
+            logical = now - timedelta(hours=j + 2)
+            end = now - timedelta(hours=j, minutes=k)
+            fake.add_run(
+                f"hourly_{k:02d}",
+                f"scheduled__{logical.isoformat()}",
+                "failed",
+                start=end - timedelta(minutes=5),
+                end=end,
+                first_failed_task=1,
+            )
+    rt = runtime_for({"prod": fake})
+    result = await detect.recent_failures(rt, 24 * 60)
+    assert result["total"] == 210
+    missing = [r["dag_id"] for r in result["by_dag"] if r["first_failed_task"] is None]
+    assert missing == []
+    await rt.aclose()
+
+
+# -- failed_runs --------------------------------------------------------------------------------------
+
+
+async def walk(rt: Runtime, **kwargs: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    pages = [await detect.failed_runs(rt, **kwargs)]
+    while pages[-1]["cursor"]:
+        pages.append(await detect.failed_runs(rt, cursor=pages[-1]["cursor"], limit=kwargs.get("limit", 50)))
+        assert len(pages) < 200
+    return pages, [run for page in pages for run in page["runs"]]
+
+
+async def test_failed_runs_cursor_walks_two_environments_exactly_once() -> None:
+    prod = FakeAirflow.generate(n_dags=30, n_runs=900, failed_last_hour=40, seed=21)
+    staging = FakeAirflow.generate(n_dags=12, n_runs=500, failed_last_hour=25, seed=22)
+    rt = runtime_for({"prod": prod, "staging": staging})
+    until = datetime.now(UTC).replace(microsecond=0)
+    since = until - timedelta(hours=6)
+    truth = prod.failed_between(since, until) + staging.failed_between(since, until)
+    assert truth > 65
+
+    pages, runs = await walk(rt, since=since.isoformat(), until=until.isoformat(), limit=7)
+
+    keys = [(r["env"], r["dag_id"], r["run_id"]) for r in runs]
+    assert len(keys) == len(set(keys)), "no run twice"
+    assert len(keys) == truth, "no run skipped"
+    assert {p["total"] for p in pages} == {truth}
+    assert {r["env"] for r in runs} == {"prod", "staging"}
+    ends = [r["end"] for r in runs]
+    assert ends == sorted(ends, reverse=True), "newest first across pages and environments"
+    assert all(len(p["runs"]) <= 7 for p in pages)
+    await rt.aclose()
+
+
+async def test_failed_runs_first_page_is_one_request_per_environment(
+    estate: tuple[Runtime, FakeAirflow],
+) -> None:
+    rt, fake = estate
+    await detect.failed_runs(rt, limit=1)  # detection + auth out of the way
+    fake.reset_counters()
+    result = await detect.failed_runs(rt, limit=50)
+    assert fake.total_requests == 1
+    assert result["cursor"]
+    # The 8 KB answer budget holds fewer than 50 rows: the rest is marked truncated; the cursor resumes there.
+    assert len(result["runs"]) + result.get("truncated", {}).get("runs", 0) == 50
+
+
+async def test_failed_runs_for_one_dag(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, fake = estate
+    dag_id = fake.dags[0].dag_id
+    pages, runs = await walk(rt, dag_id=dag_id, limit=3)
+    assert {r["dag_id"] for r in runs} <= {dag_id}
+    assert len(runs) == pages[0]["total"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "limit must be between 1 and 200; got 0"),
+        ({"limit": 201}, "limit must be between 1 and 200; got 201"),
+        ({"since": "yesterday"}, "since must be an ISO-8601 time"),
+        ({"until": "2026-13-45"}, "until must be an ISO-8601 time"),
+        (
+            {"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+            "since must be earlier than until",
+        ),
+        ({"cursor": "not-a-cursor"}, "cursor is not valid"),
+        ({"cursor": "eyJ4IjoxfQ"}, "cursor is not valid"),
+    ],
+)
+async def test_failed_runs_rejects_bad_input(
+    estate: tuple[Runtime, FakeAirflow], kwargs: dict[str, Any], message: str
+) -> None:
+    rt, fake = estate
+    with pytest.raises(InvalidInput, match=message):
+        await detect.failed_runs(rt, **kwargs)
+    assert fake.total_requests == 0
+
+
+async def test_cursor_from_another_configuration_is_rejected(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, _ = estate
+    now = datetime.now(UTC)
+    cursor = detect.encode_cursor(None, now - timedelta(hours=1), now, {"elsewhere": 0})
+    with pytest.raises(InvalidInput, match="unknown environment"):
+        await detect.failed_runs(rt, cursor=cursor)
+
+
+async def test_recent_failures_cursor_continues_in_failed_runs(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, _ = estate
+    first = await detect.recent_failures(rt, 60)
+    _, runs = await walk(rt, cursor=first["next"]["cursor"], limit=200)
+    assert len(runs) == first["total"] == 420

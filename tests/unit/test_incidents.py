@@ -1,0 +1,80 @@
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline_sre.errors import InvalidInput, NotFound
+from pipeline_sre.lifecycle.incidents import IncidentStore
+from pipeline_sre.store.db import Database
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[IncidentStore, Clock]:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.upgrade()
+    clock = Clock()
+    return IncidentStore(db, dedup_window=timedelta(hours=1), clock=clock), clock
+
+
+def open_one(store: IncidentStore, run_id: str, signature: str = "sig1"):  # type: ignore[no-untyped-def]
+    return store.open_or_join(
+        environment="prod", source="airflow", subject="orders", signature=signature, category="oom",
+        severity="SEV2", title="orders: oom", run_id=run_id, task_id="load", facts={"tier": 1},
+    )  # fmt: skip
+
+
+def test_same_dag_and_signature_join_one_incident(store: tuple[IncidentStore, Clock]) -> None:
+    s, clock = store
+    first, joined = open_one(s, "r1")
+    assert not joined and first.state == "detected"
+    for i in range(2, 50):
+        again, joined = open_one(s, f"r{i}")
+        assert joined and again.id == first.id
+    assert s.get(first.id).occurrences == 49
+    assert s.get(first.id).latest_run_id == "r49"
+    other, joined = open_one(s, "r50", signature="sig2")
+    assert not joined and other.id != first.id
+    clock.now += timedelta(hours=2)  # outside the dedup window: a new incident
+    later, joined = open_one(s, "r51")
+    assert not joined and later.id != first.id
+
+
+def test_each_run_is_claimed_once(store: tuple[IncidentStore, Clock]) -> None:
+    s, _ = store
+    assert s.claim_run("prod", "orders", "r1")
+    assert not s.claim_run("prod", "orders", "r1")
+    assert s.claim_run("dev", "orders", "r1")
+
+
+def test_steps_are_timestamped_and_terminal_states_stay(store: tuple[IncidentStore, Clock]) -> None:
+    s, clock = store
+    inc, _ = open_one(s, "r1")
+    for minutes, state in ((1, "triaged"), (2, "diagnosed"), (3, "proposed"), (10, "executing"), (30, "resolved")):
+        clock.now = inc.opened_at + timedelta(minutes=minutes)
+        s.advance(inc.id, state)
+    done = s.get(inc.id)
+    assert done.durations() == {
+        "time_to_triage_s": 60.0, "time_to_diagnose_s": 120.0, "time_to_mitigate_s": 600.0,
+        "time_to_resolve_s": 1800.0,
+    }  # fmt: skip
+    with pytest.raises(InvalidInput, match="only closing"):
+        s.advance(inc.id, "executing")
+    assert s.advance(inc.id, "closed").state == "closed"
+    # a resolved incident no longer absorbs new failures of the same signature
+    assert not open_one(s, "r2")[1]
+
+
+def test_bad_input(store: tuple[IncidentStore, Clock]) -> None:
+    s, _ = store
+    with pytest.raises(NotFound, match="list_incidents"):
+        s.get("inc_nope")
+    with pytest.raises(InvalidInput, match="states: detected"):
+        s.list(state="broken")
