@@ -290,6 +290,7 @@ def test_approve_with_comment_changes_state_and_is_audited(rt: Runtime) -> None:
     assert rt.governance.get_action(action_id).state == "approved"
     granted = audit(rt, "approval.granted")
     assert granted[-1]["actor"] == "bob" and granted[-1]["detail"]["comment"] == "looks ok"
+    assert granted[-1]["actor_kind"] == "web"  # the audit names the channel the approver used
     assert "approval.granted" in done.text  # the action's audit records are on the page
     report = client.get("/audit")
     assert "audit verify: OK" in report.text

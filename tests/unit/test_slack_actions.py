@@ -87,6 +87,8 @@ def test_correctly_signed_press_records_the_approval(rt: Runtime, client: TestCl
     record = rt.governance.get_action(action_id)
     assert record.state == "approved"
     assert [(a.approver, a.comment) for a in record.approvals] == [("bob", "via Slack (U0BOB)")]
+    granted = [r for r in rt.governance.audit.records() if r.event == "approval.granted"]
+    assert [(r.actor, r.actor_kind) for r in granted] == [("bob", "slack")]
     assert not any(
         b["type"] == "actions" and any(e.get("action_id") == "approve" for e in b["elements"]) for b in data["blocks"]
     )

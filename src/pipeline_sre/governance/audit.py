@@ -28,7 +28,8 @@ from pipeline_sre.store.models import GENESIS_HASH, AuditHeadRow, AuditRow
 
 AuditValue: TypeAlias = str | int | float | bool | Sequence["AuditValue"] | Mapping[str, "AuditValue"] | None
 Redactor = Callable[[str], str]
-ActorKind = Literal["mcp", "cli", "system"]
+# The channel a person or process acted through: an approval says whether it came from the CLI, console or Slack.
+ActorKind = Literal["mcp", "cli", "web", "slack", "system"]
 MAX_STRING = 2000
 _AUDIT = cast(Table, AuditRow.__table__)
 _HEAD = cast(Table, AuditHeadRow.__table__)

@@ -191,7 +191,7 @@ class Console:
             AuditEvent(
                 event,
                 actor[:255],
-                "system",
+                "web",
                 result=result,
                 action_id=action_id if action_id and is_action_id(action_id) else None,
                 detail=extra,
@@ -531,7 +531,7 @@ class Console:
         # The approver is the signed-in user, always: nothing in the form can name someone else.
         fn = self.gov.approve if verb == "approve" else self.gov.deny
         try:
-            record = await self.run(lambda: fn(action_id, session.user, comment, actor_kind="cli"))
+            record = await self.run(lambda: fn(action_id, session.user, comment, actor_kind="web"))
         except PolicyRefusal as err:  # audited by the governance service
             hint = f" To allow: {err.allow_hint}." if err.allow_hint else ""
             status = 200 if ctx.request.headers.get("hx-request") else 409

@@ -239,7 +239,7 @@ class SlackActions:
             AuditEvent(
                 "slack.refused",
                 actor,
-                "system",
+                "slack",
                 result=rule,
                 action_id=action_id if action_id and is_action_id(action_id) else None,
                 detail={"channel": "slack", "rule": rule, "message": message, **detail},
@@ -290,10 +290,8 @@ class SlackActions:
         gov = self.rt.governance
         comment = f"via Slack ({user_id})"
         try:
-            if verb == APPROVE:
-                record = await anyio.to_thread.run_sync(lambda: gov.approve(action_id, approver, comment))
-            else:
-                record = await anyio.to_thread.run_sync(lambda: gov.deny(action_id, approver, comment))
+            decide = gov.approve if verb == APPROVE else gov.deny
+            record = await anyio.to_thread.run_sync(lambda: decide(action_id, approver, comment, actor_kind="slack"))
         except PolicyRefusal as err:  # already audited by the governance service
             hint = f" (to allow: {err.allow_hint})" if err.allow_hint else ""
             message: dict[str, Any] = {
