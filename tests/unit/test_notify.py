@@ -266,6 +266,26 @@ def test_build_notifier_from_config(monkeypatch: pytest.MonkeyPatch, caplog: pyt
     assert [c.name for c in build_notifier(_settings({"log": False})).channels] == []
 
 
+def test_slack_notifier_leaves_approval_requests_to_the_console_in_the_same_channel() -> None:
+    def slack_events(console_channel: str | None, events: list[str] | None = None) -> set[str] | None:
+        settings = parse_settings(
+            {
+                "environments": {"prod": {"airflow": {"url": "http://x"}}},
+                "notifications": {"log": False, "slack": {"channel": "C0ONCALL", "events": events}},
+                "console": {"slack": {"channel": console_channel}},
+            },
+            "test",
+        )
+        (channel,) = build_notifier(settings).channels
+        assert isinstance(channel, SlackNotifier)
+        return channel.events
+
+    assert slack_events(None) is None  # no console posting: every event, as configured
+    assert slack_events("C0APPROVALS") is None  # another channel: both posts are wanted
+    assert slack_events("C0ONCALL") == {"escalated", "resolved", "incident_opened"}  # buttons come from the console
+    assert slack_events("C0ONCALL", ["approval_requested", "escalated"]) == {"escalated"}
+
+
 @pytest.mark.parametrize(
     ("notifications", "says"),
     [

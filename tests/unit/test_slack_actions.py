@@ -249,3 +249,31 @@ async def test_poster_posts_each_request_once_and_updates_it_when_decided(rt: Ru
     assert await poster.run_once() == 1
     assert fake.updated[0]["ts"] == "1700000000.000001" and "denied" in fake.updated[0]["text"]
     assert await poster.run_once() == 0
+
+
+class FlakySlack(FakeSlack):
+    """Fails its first post, as Slack does when it is briefly unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def chat_postMessage(self, **kw: Any) -> dict[str, Any]:
+        if self.failures:
+            self.failures -= 1
+            raise TimeoutError("slack unreachable")
+        return await super().chat_postMessage(**kw)
+
+
+@pytest.mark.anyio
+async def test_replicas_post_each_request_once_and_a_failed_post_is_retried(rt: Runtime) -> None:
+    first, second = FlakySlack(), FakeSlack()
+    config, url = rt.settings.console.slack, rt.settings.console.public_url
+    replica_a = SlackPoster(rt, config, console_url=url, client=first)
+    replica_b = SlackPoster(rt, config, console_url=url, client=second)
+    action_id = pending(rt)
+    with pytest.raises(TimeoutError):
+        await replica_a.run_once()  # its claim is released, so the request is not lost
+    assert await replica_b.run_once() == 1
+    assert await replica_a.run_once() == 0  # already posted by the other replica
+    assert [p["text"] for p in first.posted] == [] and action_id in second.posted[0]["text"]

@@ -366,10 +366,14 @@ def build_notifier(settings: Settings) -> FanOut:
     if cfg.slack is not None:
         if not os.environ.get(cfg.slack.token_env):
             log.warning("notifications.slack: env var %s is empty; Slack posts will fail", cfg.slack.token_env)
+        events = cfg.slack.events
+        if settings.console.slack.channel == cfg.slack.channel:
+            # The console already posts each approval request there, with Approve / Deny buttons.
+            events = [e for e in (list(EVENTS) if events is None else events) if e != "approval_requested"]
         channels.append(
             SlackNotifier(
                 cfg.slack.channel, cfg.slack.token_env, base_url=cfg.slack.base_url,
-                timeout_seconds=cfg.slack.timeout_seconds, events=cfg.slack.events,
+                timeout_seconds=cfg.slack.timeout_seconds, events=events,
             )
         )  # fmt: skip
     return FanOut(channels)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 from slack_sdk.signature import Clock, SignatureVerifier
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -393,8 +393,6 @@ class SlackPoster:
         def load() -> tuple[list[Any], dict[str, SlackMessageRow]]:
             pending = gov.list_pending(states=["awaiting_approval"])
             with db.session(write=False) as s:
-                from sqlalchemy import select
-
                 rows = {
                     r.action_id: r for r in s.scalars(select(SlackMessageRow).where(SlackMessageRow.final.is_(False)))
                 }
@@ -403,19 +401,24 @@ class SlackPoster:
         pending, posted = await anyio.to_thread.run_sync(load)
         changed = 0
         for record in pending:
-            if record.id in posted:
+            # Replicas race here: whoever inserts the row first posts; the others skip this request.
+            if record.id in posted or not await anyio.to_thread.run_sync(self._claim, record.id, channel):
                 continue
             view = action_context(record, self.rt.redact)
             text = f"Approval needed: {record.action.kind} in {record.action.environment} ({record.id})"
-            reply = await self.client().chat_postMessage(
-                channel=channel, text=text, blocks=approval_blocks(view, console_url=self.console_url)
-            )
+            try:
+                reply = await self.client().chat_postMessage(
+                    channel=channel, text=text, blocks=approval_blocks(view, console_url=self.console_url)
+                )
+            except BaseException:
+                await anyio.to_thread.run_sync(self._unclaim, record.id)  # let a later round post it
+                raise
             ts = str(reply.get("ts") or "")
             await anyio.to_thread.run_sync(self._store, record.id, str(reply.get("channel") or channel), ts)
             changed += 1
         pending_ids = {r.id for r in pending}
         for action_id, row in posted.items():
-            if action_id in pending_ids:
+            if action_id in pending_ids or not row.ts:  # no ts: a replica is still posting it
                 continue
             record = await anyio.to_thread.run_sync(gov.get_action, action_id)
             if record.state in ("proposed", "awaiting_approval"):
@@ -429,14 +432,28 @@ class SlackPoster:
             changed += 1
         return changed
 
+    def _claim(self, action_id: str, channel: str) -> bool:
+        """Insert the message row before posting; False when another replica already has it."""
+        now = datetime.now(UTC)
+        row = SlackMessageRow(action_id=action_id, channel=channel[:64], ts="", final=False, posted_at=now)
+        try:
+            with self.rt.governance.db.session(write=True) as s:
+                s.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def _unclaim(self, action_id: str) -> None:
+        with self.rt.governance.db.session(write=True) as s:
+            row = s.get(SlackMessageRow, action_id)
+            if row is not None and not row.ts:
+                s.delete(row)
+
     def _store(self, action_id: str, channel: str, ts: str) -> None:
         with self.rt.governance.db.session(write=True) as s:
-            if s.get(SlackMessageRow, action_id) is None:
-                s.add(
-                    SlackMessageRow(
-                        action_id=action_id, channel=channel[:64], ts=ts[:32], final=False, posted_at=datetime.now(UTC)
-                    )
-                )
+            row = s.get(SlackMessageRow, action_id)
+            if row is not None:
+                row.channel, row.ts, row.posted_at = channel[:64], ts[:32], datetime.now(UTC)
 
     def _finalise(self, action_id: str) -> None:
         with self.rt.governance.db.session(write=True) as s:
