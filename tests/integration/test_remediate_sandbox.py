@@ -200,6 +200,9 @@ async def test_code_bug_escalates_without_a_write(sandbox: SandboxInfo, live_env
     assert plan["diagnosis"]["category"] == "code_bug"
     assert "action" not in plan and plan["decision"]["rule"].endswith(".escalate")
     assert any(step["action"] == "escalate" for step in plan["plan"]["steps"])
+    shown = cli(live_env, "propose", "example_code_bug", run_id)  # the same plan, readable at the CLI
+    assert shown.returncode == 0, shown.stderr
+    assert "code_bug" in shown.stdout and "Rollback" in shown.stdout and "refused by rule runbook." in shown.stdout
 
 
 async def test_not_allowlisted_and_dry_run(sandbox: SandboxInfo, live_env: dict[str, str], tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.lifecycle import detect, diagnose, remediate, triage
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -301,7 +302,7 @@ def propose(
         ),
         "Diagnosing…",
     )
-    emit(data, as_json, lambda d: console.print_json(json.dumps(d, default=str)))
+    emit(data, as_json, lambda d: render_proposal(console, d))
 
 
 @app.command("request-approval")
@@ -320,7 +321,7 @@ def request_approval(
         )
         return remediate.action_view(rec)
 
-    emit(run_lifecycle(config, go), as_json, lambda d: console.print_json(json.dumps(d, default=str)))
+    emit(run_lifecycle(config, go), as_json, lambda d: render_action(console, d))
 
 
 @app.command()
@@ -336,11 +337,7 @@ def execute(
         outcome = await rt.governance.execute(action_id, _cli_user(as_user), actor_kind="cli")
         return outcome.to_dict()
 
-    emit(
-        run_lifecycle(config, go, "Executing…"),
-        as_json,
-        lambda d: console.print_json(json.dumps(d, default=str)),
-    )
+    emit(run_lifecycle(config, go, "Executing…"), as_json, lambda d: render_outcome(console, d))
 
 
 @app.command()
