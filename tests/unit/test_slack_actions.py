@@ -277,3 +277,5 @@ async def test_replicas_post_each_request_once_and_a_failed_post_is_retried(rt: 
     assert await replica_b.run_once() == 1
     assert await replica_a.run_once() == 0  # already posted by the other replica
     assert [p["text"] for p in first.posted] == [] and action_id in second.posted[0]["text"]
+    # the race itself: both replicas saw the request as unposted; the second claim loses
+    assert not replica_a._claim(action_id, "C0APPROVE")

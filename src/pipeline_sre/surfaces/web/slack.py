@@ -439,8 +439,10 @@ class SlackPoster:
         try:
             with self.rt.governance.db.session(write=True) as s:
                 s.add(row)
-        except IntegrityError:
-            return False
+        except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key means "taken"
+            if isinstance(err.__cause__, IntegrityError):
+                return False
+            raise
         return True
 
     def _unclaim(self, action_id: str) -> None:
