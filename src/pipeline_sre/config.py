@@ -356,6 +356,11 @@ def from_sandbox() -> Settings | None:
     return parse_settings({"environments": {"sandbox": {"airflow": airflow}}}, source)
 
 
+def config_file_given(path: str | Path | None = None) -> bool:
+    """Whether a config file is named or present, i.e. whether load_settings would read one."""
+    return path is not None or bool(os.environ.get(CONFIG_ENV)) or (Path.cwd() / DEFAULT_CONFIG_FILE).is_file()
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """--config, else $PIPELINE_SRE_CONFIG, else ./pipeline-sre.yaml, else the env quick start,
     else a running local sandbox."""

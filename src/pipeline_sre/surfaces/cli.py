@@ -13,7 +13,9 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import PipelineSreError
@@ -41,7 +43,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def fail(message: str) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    err_console.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(2)
 
 
@@ -85,17 +87,18 @@ def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]],
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
+    # Cells and titles carry log-derived text: plain Text, so "[...]" in a log is shown, never applied as markup.
+    table = Table(title=Text(title), title_justify="left", header_style="bold")
     for col in columns:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     return table
 
 
 def _errors(data: dict[str, Any]) -> None:
     for e in data.get("errors", []):
-        err_console.print(f"[yellow]{e['environment']}[/yellow]: {e['message']}", highlight=False)
+        err_console.print(f"[yellow]{escape(e['environment'])}[/yellow]: {escape(e['message'])}", highlight=False)
 
 
 @app.command()
@@ -196,7 +199,8 @@ def triage_cmd(
     data = run_lifecycle(config, lambda rt: triage.triage(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
-        console.print(f"[bold]{d['severity']}[/bold] {d['dag_id']} / {d['run_id']} ({d['env']})", highlight=False)
+        head = escape(f"{d['dag_id']} / {d['run_id']} ({d['env']})")
+        console.print(f"[bold]{d['severity']}[/bold] {head}", highlight=False)
         rows = [[k, v] for k, v in d.items() if k not in ("severity", "dag_id", "run_id", "env")]
         console.print(_table("Triage", ["field", "value"], rows))
 

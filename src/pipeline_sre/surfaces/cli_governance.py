@@ -15,9 +15,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from pipeline_sre.config import Settings, load_settings
+from pipeline_sre.config import Settings, config_file_given, load_settings
 from pipeline_sre.diagnosis import Redactor
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance.audit import Checkpoint
@@ -66,6 +68,11 @@ def _service(config: Path | None) -> Iterator[GovernanceService]:
         svc.close()
 
 
+def _add_row(table: Table, *cells: str) -> None:
+    """Cells hold data (reasons, comments, ids): plain Text, so "[...]" is shown and never applied as markup."""
+    table.add_row(*(Text(c) for c in cells))
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
@@ -105,13 +112,14 @@ def _show_record(rec: ActionRecord) -> None:
         "mode",
     ):
         if d.get(key) not in (None, ""):
-            table.add_row(key, str(d[key]))
-    table.add_row("params", json.dumps(d["params"], ensure_ascii=False))
-    table.add_row("call", json.dumps(d["call"], ensure_ascii=False, indent=1))
-    table.add_row("approvals", _approvals_cell(rec))
+            _add_row(table, key, str(d[key]))
+    _add_row(table, "params", json.dumps(d["params"], ensure_ascii=False))
+    _add_row(table, "call", json.dumps(d["call"], ensure_ascii=False, indent=1))
+    _add_row(table, "approvals", _approvals_cell(rec))
     for v in rec.approvals:
         note = "" if v.valid else f" (not counted: {v.why_not})"
-        table.add_row(
+        _add_row(
+            table,
             "",
             f"{v.decision} by {v.approver} at {v.created_at:%Y-%m-%d %H:%M}{note}"
             + (f": {v.comment}" if v.comment else ""),
@@ -119,14 +127,14 @@ def _show_record(rec: ActionRecord) -> None:
     if rec.decision is not None:
         dec = rec.decision
         verdict = "allowed" if dec.allowed else f"refused by {dec.rule}: {dec.message}"
-        table.add_row("would execute now", verdict)
+        _add_row(table, "would execute now", verdict)
         hint = dec.deciding.allow_hint if dec.deciding else None
         if hint:
-            table.add_row("to allow", hint)
+            _add_row(table, "to allow", hint)
     if rec.result is not None:
-        table.add_row("result", json.dumps(rec.result, ensure_ascii=False))
+        _add_row(table, "result", json.dumps(rec.result, ensure_ascii=False))
     if rec.error:
-        table.add_row("error", rec.error)
+        _add_row(table, "error", rec.error)
     con.print(table)
 
 
@@ -169,7 +177,8 @@ def approvals_list(
         for col in ("state", "env", "kind", "target", "requested by", "approvals", "created"):
             table.add_column(col)
         for r in records:
-            table.add_row(
+            _add_row(
+                table,
                 r.id,
                 r.state,
                 r.action.environment,
@@ -203,7 +212,7 @@ def _decide(fn: Callable[[GovernanceService], ActionRecord], config: Path | None
         if as_json:
             _print_json(rec.to_dict())
         else:
-            _console().print(f"{verb} {rec.id}: now {rec.state} ({_approvals_cell(rec)} approvals)")
+            _console().print(f"{verb} {rec.id}: now {rec.state} ({_approvals_cell(rec)} approvals)", markup=False)
 
 
 @approvals_app.command("approve")
@@ -261,7 +270,7 @@ def audit_verify(
         con = _console()
         con.print(f"[bold red]audit log BROKEN[/] ({report.records} records; first bad record {report.first_bad_seq})")
         for problem in report.problems:
-            con.print(f"  - {problem}")
+            con.print(f"  - {problem}", markup=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -303,8 +312,9 @@ def audit_export(
 
 
 def _library(config: Path | None) -> RunbookLibrary:
-    settings = get_settings(config)
-    return RunbookLibrary.load(settings.governance.runbooks_dir)
+    if not config_file_given(config):  # the built-in runbooks need no configuration to be read
+        return RunbookLibrary.load(None)
+    return RunbookLibrary.load(get_settings(config).governance.runbooks_dir)
 
 
 @runbooks_app.command("list")
@@ -319,7 +329,8 @@ def runbooks_list(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         for col in ("id", "title", "categories", "escalate", "risk", "first step"):
             table.add_column(col)
         for b in books:
-            table.add_row(
+            _add_row(
+                table,
                 b.id,
                 b.title,
                 ", ".join(b.match.categories),
@@ -343,20 +354,21 @@ def runbooks_show(
             _print_json(book.to_dict())
             return
         con = _console()
-        con.print(f"[bold]{book.id}[/]: {book.title}  ({book.source})")
-        con.print(f"[bold]why[/]: {book.why.strip()}")
+        e = escape
+        con.print(f"[bold]{e(book.id)}[/]: {e(book.title)}  ({e(book.source)})")
+        con.print(f"[bold]why[/]: {e(book.why.strip())}")
         if book.escalate:
             con.print("[bold yellow]escalate to a human: a rerun cannot fix this[/]")
         con.print("[bold]plan[/]:")
         for i, step in enumerate(book.plan, 1):
             tag = "reversible" if step.reversible else "NOT reversible"
-            con.print(f"  {i}. {step.title} [{step.action}, {tag}]")
-        con.print(f"[bold]impact[/]: {book.impact}")
-        con.print(f"[bold]risk[/]: {book.risk.level} {book.risk.notes}")
-        con.print(f"[bold]rollback[/]: {book.rollback}")
+            con.print(e(f"  {i}. {step.title} [{step.action}, {tag}]"))
+        con.print(f"[bold]impact[/]: {e(book.impact)}")
+        con.print(f"[bold]risk[/]: {e(f'{book.risk.level} {book.risk.notes}')}")
+        con.print(f"[bold]rollback[/]: {e(book.rollback)}")
         con.print("[bold]verify[/]:")
         for rule in book.verify:
-            con.print(f"  - {rule.check} {rule.expect or ''} {rule.description}".rstrip())
+            con.print(e(f"  - {rule.check} {rule.expect or ''} {rule.description}".rstrip()))
         con.print("[bold]prevention[/]:")
         for idea in book.prevention:
-            con.print(f"  - {idea}")
+            con.print(e(f"  - {idea}"))

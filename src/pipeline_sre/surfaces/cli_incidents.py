@@ -20,6 +20,25 @@ def _print(d: dict[str, Any]) -> None:
     console.print_json(json.dumps(d, default=str))
 
 
+def _show(d: dict[str, Any]) -> None:
+    fields = ["state", "severity", "category", "source", "subject", "run_id", "task_id", "signature", "occurrences",
+              "runbook_id", "action_id", "escalation_reason", "postmortem_path"]  # fmt: skip
+    rows = [[f, d[f]] for f in fields if d.get(f) not in (None, "")]
+    rows += [[f"step {state}", at] for state, at in d["steps"].items()]
+    rows += [[name, f"{secs} s"] for name, secs in d["durations"].items()]
+    rows += [[f"fact {k}", v] for k, v in d["facts"].items() if k != "plan" and v not in (None, "", [])]
+    console.print(_table(f"{d['id']} ({d['env']}): {d['title']}", ["field", "value"], rows))
+    if d.get("verdict"):
+        _verdict(d["verdict"])
+
+
+def _verdict(d: dict[str, Any]) -> None:
+    rows = [[c["rule"], {True: "ok", False: "FAILED", None: "pending"}[c["ok"]], c["detail"]] for c in d["checks"]]
+    console.print(_table(f"Recovery: {d['verdict']} (checked {d['checked_at']})", ["rule", "result", "detail"], rows))
+    if d.get("next"):
+        console.print(f"next: {d['next']}", highlight=False, markup=False)
+
+
 @app.command("list")
 def list_cmd(
     state: Annotated[str | None, typer.Option(help="Only this state")] = None,
@@ -49,13 +68,13 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
     async def go(rt: Runtime) -> dict[str, Any]:
         return (await asyncio.to_thread(rt.incidents.get, incident_id)).to_dict()
 
-    emit(run_lifecycle(config, go), as_json, _print)
+    emit(run_lifecycle(config, go), as_json, _show)
 
 
 @app.command("verify")
 def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
-    emit(run_lifecycle(config, lambda rt: verify.check_recovery(rt, incident_id), "Verifying…"), as_json, _print)
+    emit(run_lifecycle(config, lambda rt: verify.check_recovery(rt, incident_id), "Verifying…"), as_json, _verdict)
 
 
 @app.command()

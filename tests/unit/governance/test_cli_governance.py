@@ -125,3 +125,11 @@ def test_runbooks(config: Path) -> None:
     assert res.exit_code == 0 and "escalate" in res.stdout
     res = cli(runbooks_app, "show", "nope", "--config", str(config))
     assert res.exit_code == 2
+
+
+def test_builtin_runbooks_need_no_config_and_brackets_survive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PIPELINE_SRE_CONFIG", raising=False)
+    res = cli(runbooks_app, "show", "transient_network")
+    assert res.exit_code == 0, res.output
+    assert "[clear_failed_tasks, reversible]" in res.stdout  # shown as text, not eaten as rich markup
