@@ -19,6 +19,7 @@ from rich.text import Text
 
 from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle import detect, diagnose, remediate, triage
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
@@ -67,6 +68,8 @@ def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wai
     try:
         with console.status(wait) if sys.stderr.isatty() else _nullcontext():
             return asyncio.run(go())
+    except PolicyRefusal as err:  # the rule and what would allow it, as the MCP tools give them
+        fail(f"refused by {err.rule}: {err}")
     except PipelineSreError as err:
         fail(err.message)
 
