@@ -7,7 +7,9 @@ only with include_history, errors are `{"error_code", "message"}` (404 RESOURCE_
 jobs and runs; 400 INVALID_PARAMETER_VALUE for an unknown run in get-output and an unknown job in run-now,
 as the API documents). run-now honours `idempotency_token` (a repeat returns the same run); a repair
 must carry the run's latest repair id once it has been repaired (a stale one is refused), so at most
-one repair follows a given state. Bearer auth; `fail_next` queues 5xx answers to exercise retries.
+one repair follows a given state; a repaired task becomes a new task run (its next attempt), listed in the
+repair's `task_run_ids`. `finish` ends a repair or a run-now run with the task results a test wants. Bearer
+auth; `fail_next` queues 5xx answers to exercise retries.
 """
 
 from __future__ import annotations
@@ -171,6 +173,45 @@ class FakeDatabricks:
         if failed:
             run["status"]["termination_details"] = {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR"}
         self.runs[run_id] = run
+        return run
+
+    def finish(
+        self,
+        run_id: int,
+        results: dict[str, str] | None = None,
+        *,
+        result_state: str | None = None,
+        end_ms: int | None = None,
+    ) -> dict[str, Any]:
+        """End a repair in progress (its task runs) or a run-now run (its tasks are created): task key -> result
+        state, SUCCESS by default. The run's result is FAILED if a task did not succeed, unless `result_state`."""
+        results = results or {}
+        end = end_ms or now_ms()
+        with self._lock:
+            run = self.runs[run_id]
+            last: dict[str, Any] = (run["repair_history"] or [{"type": "NONE"}])[-1]
+            repairing = last["type"] == "REPAIR" and last["state"]["life_cycle_state"] == "RUNNING"
+            tasks: list[dict[str, Any]]
+            if repairing:
+                tasks = [t for t in run["tasks"] if t["run_id"] in last["task_run_ids"]]
+            else:
+                tasks = [{"run_id": self.new_id(), "task_key": key, "attempt_number": 0} for key in results]
+                run["tasks"] = tasks
+            for task in tasks:
+                outcome = results.get(task["task_key"], "SUCCESS")
+                task["state"] = {"life_cycle_state": "TERMINATED", "result_state": outcome, "state_message": ""}
+                task["start_time"] = task.get("start_time") or run["start_time"]
+                task["end_time"] = end
+            failed = any(t["state"]["result_state"] != "SUCCESS" for t in run["tasks"])
+            state = {
+                "life_cycle_state": "TERMINATED",
+                "result_state": result_state or ("FAILED" if failed else "SUCCESS"),
+            }
+            run["state"] = {**state, "state_message": "", "user_cancelled_or_timedout": False}
+            run["status"] = {"state": "TERMINATED"}
+            run["end_time"] = end
+            if repairing:
+                last.update(state=state, end_time=end)
         return run
 
     def add_event(self, cluster_id: str, type_: str, timestamp: int, **details: Any) -> None:
@@ -359,8 +400,14 @@ class FakeDatabricks:
             if not failed:
                 return _error(400, "INVALID_PARAMETER_VALUE", "The run has no failed tasks to repair.")
             repair_id = self.new_id()
-            for task in failed:
-                task["state"] = {"life_cycle_state": "RUNNING", "state_message": "In run"}
+            for task in failed:  # a repaired task runs again as a new task run, its next attempt
+                task.update(
+                    run_id=self.new_id(),
+                    attempt_number=task["attempt_number"] + 1,
+                    state={"life_cycle_state": "RUNNING", "state_message": "In run"},
+                    start_time=now_ms(),
+                    end_time=0,
+                )
             run["state"] = {"life_cycle_state": "RUNNING", "state_message": "", "user_cancelled_or_timedout": False}
             run["repair_history"].append(
                 {

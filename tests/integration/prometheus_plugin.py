@@ -8,7 +8,8 @@ it started, the signals the detectors look for, each with a bad and a good subje
 * executor GC: etl_orders executor 1 spends 0.6 s in GC per CPU second (fires), executor 2 0.05;
 * Kafka lag: billing/invoices 2 x (100k + 5k/s) (high and rising: fires), search/clicks 50 (low),
   backfill/events 2 x (500k - 2k/s) (high but draining: must NOT fire);
-* freshness: dataset orders succeeded a minute ago, ledger three hours ago (fires);
+* freshness: dataset orders succeeded a minute ago, ledger three hours ago (fires), plus the datasets a
+  test puts in `exporter.last_success` (dataset -> Unix time), for as long as it keeps them there;
 * `psre_series{id="0".."999"}` = id (the 1,000-series cap), `psre_ramp{dir="up"|"down"}` = +-t.
 
 Prometheus scrapes every second into a temporary TSDB and listens on 127.0.0.1 (random port). Tests
@@ -40,6 +41,7 @@ START_TIMEOUT = 60.0
 class SignalsExporter(Collector):
     def __init__(self) -> None:
         self.started = time.time()
+        self.last_success: dict[str, float] = {}
 
     def collect(self) -> Iterable[Metric]:
         t = time.time() - self.started
@@ -69,6 +71,8 @@ class SignalsExporter(Collector):
         fresh = GaugeMetricFamily("pipeline_last_success_timestamp_seconds", "last success", labels=["dataset"])
         fresh.add_metric(["orders"], self.started - 60)
         fresh.add_metric(["ledger"], self.started - 3 * 3600)
+        for dataset, when in list(self.last_success.items()):
+            fresh.add_metric([dataset], when)
         series = GaugeMetricFamily("psre_series", "the 1,000-series cap", labels=["id"])
         for i in range(SERIES):
             series.add_metric([str(i)], i)

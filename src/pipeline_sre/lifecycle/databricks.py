@@ -380,11 +380,14 @@ async def diagnose_job_run(
     runbook = matches[0].runbook if matches else rt.runbooks.get("unknown")
     out["runbook"] = {"id": runbook.id, "title": runbook.title, "escalate": runbook.escalate}
     if open_incident:
-        out["incident_id"] = await asyncio.to_thread(_open_incident, rt, env, out, root)
+        failed_keys = [str(t["task_key"]) for t in failed if t.get("task_key")]
+        out["incident_id"] = await asyncio.to_thread(_open_incident, rt, env, out, root, failed_keys)
     return fit(out, min(DIAGNOSIS_BYTES, rt.settings.server.max_result_bytes), "tasks")
 
 
-def _open_incident(rt: Runtime, env: str, summary: dict[str, Any], root: dict[str, Any]) -> str:
+def _open_incident(
+    rt: Runtime, env: str, summary: dict[str, Any], root: dict[str, Any], failed_tasks: list[str]
+) -> str:
     title = f"{summary.get('job_name') or summary['job_id']}: {root['category']} in {root.get('task_key')}"
     if root.get("exception"):
         title += f" ({root['exception']})"
@@ -394,7 +397,7 @@ def _open_incident(rt: Runtime, env: str, summary: dict[str, Any], root: dict[st
         "tier": summary.get("tier"),
         "owner": summary.get("owner"),
         "url": summary.get("run_page_url"),
-        "failed_tasks": [t.get("task_key") for t in summary.get("tasks", [])],
+        "failed_tasks": failed_tasks,  # all of them, not only the diagnosed ones: verification checks each
         **{k: root.get(k) for k in ("exception", "message", "evidence", "confidence")},
     }
     incident, joined = rt.incidents.open_or_join(

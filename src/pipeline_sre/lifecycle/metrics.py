@@ -289,24 +289,37 @@ def _describe(cond: SignalCondition, value: float) -> str:
     return f"{cond.label or 'value'} = {num(value)} (threshold {cond.op} {num(cond.threshold)})"
 
 
+async def _measure(client: PrometheusClient, det: DetectorConfig, at: float) -> list[dict[tuple[str, ...], float]]:
+    """Per-subject values of the detector's condition and of each `also` condition, in that order."""
+    answers = await asyncio.gather(*(client.query(c.query, at) for c in (det.condition, *det.also)))
+    return [_subjects(a, det.subject_labels) for a in answers]
+
+
+def _reading(det: DetectorConfig, values: list[dict[tuple[str, ...], float]], key: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether every condition holds for one subject, and the values measured for it."""
+    value = values[0][key]
+    extra = [(c, v.get(key)) for c, v in zip(det.also, values[1:], strict=True)]
+    fires = _holds(det.condition, value) and all(v is not None and _holds(c, v) for c, v in extra)
+    return fires, "; ".join([_describe(det.condition, value)] + [_describe(c, v) for c, v in extra if v is not None])
+
+
+def _subject(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels.items())
+
+
 async def evaluate_detector(client: PrometheusClient, env: str, det: DetectorConfig, at: float) -> list[Signal]:
-    conditions = [det.condition, *det.also]
-    answers = await asyncio.gather(*(client.query(c.query, at) for c in conditions))
-    values = [_subjects(a, det.subject_labels) for a in answers]
+    values = await _measure(client, det, at)
     signals: list[Signal] = []
     for key, value in values[0].items():
-        if not _holds(det.condition, value):
-            continue
-        extra = [(c, v.get(key)) for c, v in zip(det.also, values[1:], strict=True)]
-        if any(v is None or not _holds(c, v) for c, v in extra):
+        fires, evidence = _reading(det, values, key)
+        if not fires:
             continue
         labels = dict(zip(det.subject_labels, key, strict=True))
-        evidence = "; ".join([_describe(det.condition, value)] + [_describe(c, v) for c, v in extra if v is not None])
         signals.append(
             Signal(
                 kind=det.kind,
                 environment=env,
-                subject=",".join(f"{k}={v}" for k, v in labels.items()),
+                subject=_subject(labels),
                 value=value,
                 threshold=det.condition.threshold,
                 evidence=evidence,
@@ -318,6 +331,21 @@ async def evaluate_detector(client: PrometheusClient, env: str, det: DetectorCon
         )
     signals.sort(key=lambda s: -s.value)
     return signals
+
+
+async def recheck_signal(rt: Runtime, env: str, detector: str, subject: str) -> tuple[bool | None, str]:
+    """A fresh evaluation of one detector for the subject of a signal it raised: (fires, what was measured).
+    `fires` is None when that cannot be told: the detector is gone or the subject has no finite value."""
+    _, conn = _prometheus(rt, env)
+    det = next((d for d in conn.detectors if d.name == detector and d.enabled), None)
+    if det is None:
+        return None, f"detector {detector!r} is no longer configured (or enabled) in environment {env!r}"
+    async with PrometheusClient(env, conn) as client:
+        values = await _measure(client, det, time.time())
+    key = next((k for k in values[0] if _subject(dict(zip(det.subject_labels, k, strict=True))) == subject), None)
+    if key is None or not math.isfinite(values[0][key]):
+        return None, f"no data for {subject} from: {clip(det.condition.query, 200)}"
+    return _reading(det, values, key)
 
 
 async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:

@@ -105,9 +105,8 @@ async def handle_failed_run(
 async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None) -> CycleReport:
     """Move every open incident one step on: execute what humans approved, verify, close the loop."""
     report = report or CycleReport()
-    for incident in await asyncio.to_thread(
-        rt.incidents.list, None, None, ("awaiting_approval", "executing", "verifying")
-    ):
+    acted_on = await asyncio.to_thread(rt.incidents.list, None, None, ("awaiting_approval", "executing", "verifying"))
+    for incident in [*acted_on, *await asyncio.to_thread(_signals_without_action, rt)]:
         try:
             await _advance(rt, incident, report)
         except PipelineSreError as err:
@@ -120,6 +119,13 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
             except PipelineSreError as err:
                 report.errors.append(f"{incident.id}: postmortem: {err.message}")
     return report
+
+
+def _signals_without_action(rt: Runtime) -> list[Incident]:
+    """Signal incidents nobody acted on: their condition is verified all the same (it may clear by itself,
+    or persist until the timeout escalates it)."""
+    waiting = rt.incidents.list(None, None, ("detected", "triaged", "diagnosed", "proposed"), limit=500)
+    return [i for i in waiting if i.source.startswith(verify.SIGNAL_SOURCE) and i.action_id is None]
 
 
 async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None:
@@ -143,7 +149,8 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
         await rt.notifier.send("resolved", rt.incidents.get(incident.id).summary())
     elif verdict["verdict"] == "not_recovered":
         failed = "; ".join(c["detail"] for c in verdict["checks"] if c["ok"] is False)
-        await verify.escalate(rt, incident.id, f"not recovered after the action: {failed}", by=AUTOPILOT)
+        after = "after the action" if incident.action_id else "and no action was taken"
+        await verify.escalate(rt, incident.id, f"not recovered {after}: {failed}", by=AUTOPILOT)
         report.escalated.append(incident.id)
 
 

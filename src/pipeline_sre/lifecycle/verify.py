@@ -1,18 +1,23 @@
-"""Verify: recovery is proven by rules, not assumed; a failed verification goes to a human."""
+"""Verify: recovery is proven by rules, not assumed; a failed verification goes to a human.
+
+`check_recovery` picks the evidence by the incident's source (Airflow here, Databricks in
+`verify_databricks`, metric signals in `verify_signals`) and reaches the verdict by `verify_rules`."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from pipeline_sre.config import VerifyConfig
 from pipeline_sre.errors import InvalidInput
+from pipeline_sre.governance.service import ActionRecord
+from pipeline_sre.lifecycle import verify_databricks, verify_signals
 from pipeline_sre.lifecycle.incidents import TERMINAL, Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.triage import check_ids
+from pipeline_sre.lifecycle.verify_rules import Evidence, check, decide, no_new_failure, run_check, tasks_check
 from pipeline_sre.models import DagRun, iso
-
-RUNNING_STATES = ("queued", "running", "restarting", "up_for_retry", "scheduled", "deferred", "none")
 
 
 def _run_view(rt: Runtime, env: str, run: DagRun) -> dict[str, Any]:
@@ -58,84 +63,76 @@ async def task_states(
     }
 
 
-def _target_run(rt: Runtime, incident: Incident) -> tuple[str | None, str, datetime | None]:
-    """The run whose outcome proves the fix, a reason, and when the fix was applied."""
+FAILED_ACTION_STATES = ("failed", "denied", "expired", "refused")
+SIGNAL_SOURCE = "signal:"
+
+
+def _executed(rt: Runtime, incident: Incident) -> tuple[ActionRecord | None, dict[str, Any]]:
+    """The incident's action once it ran, and the action_executed check either way."""
     if not incident.action_id:
-        return None, "no action has been executed for this incident", None
+        return None, check("action_executed", None, "no action has been executed for this incident")
     record = rt.governance.get_action(incident.action_id)
     if record.state != "succeeded":
-        return None, f"action {record.id} is {record.state}", None
+        failed = record.state in FAILED_ACTION_STATES
+        return None, check("action_executed", False if failed else None, f"action {record.id} is {record.state}")
+    return record, check("action_executed", True, f"{record.action.kind} {record.id} ran at {iso(record.executed_at)}")
+
+
+async def _airflow_evidence(
+    rt: Runtime, incident: Incident, record: ActionRecord, rules: VerifyConfig, now: datetime
+) -> Evidence:
+    """The cleared run (clear_failed_tasks) or the run the action triggered, by its deterministic id."""
     if record.action.kind == "clear_failed_tasks":
-        return str(record.action.params["dag_run_id"]), "the cleared run", record.executed_at
-    return record.action.run_id, "the run the action triggered", record.executed_at
+        run_id, what = str(record.action.params["dag_run_id"]), "the cleared run"
+    else:
+        run_id, what = record.action.run_id, "the triggered run"
+    checks: list[dict[str, Any]] = []
+    client = rt.airflow(incident.environment)
+    run = await client.get_dag_run(incident.subject, run_id)
+    if rules.require_run_success:
+        ok = True if run.state == "success" else False if run.state == "failed" else None
+        checks.append(run_check(f"{what} {run_id}", ok, str(run.state)))
+    if rules.require_failed_tasks_success:
+        tis = await client.task_instances(incident.subject, run_id)
+        per_task: dict[str, list[bool | None]] = {}
+        for ti in tis:  # a mapped task has one instance per index: all of them must succeed
+            per_task.setdefault(ti.task_id, []).append(_task_ok(ti.state))
+        outcome = {k: False if False in v else None if None in v else True for k, v in per_task.items()}
+        checks.append(tasks_check(incident, outcome))
+    if run.end_date is not None and run.state == "success":
+        later = await client.list_dag_runs(dag_id=incident.subject, end_gte=run.end_date, limit=1)
+        checks.append(no_new_failure(later.total, run.end_date, now, rules.quiet_minutes, "the DAG"))
+    return Evidence(checks, record.executed_at)
+
+
+def _task_ok(state: str | None) -> bool | None:
+    return True if state == "success" else False if state in ("failed", "upstream_failed") else None
+
+
+_RUN_EVIDENCE = {"airflow": _airflow_evidence, "databricks": verify_databricks.evidence}
 
 
 async def check_recovery(rt: Runtime, incident_id: str) -> dict[str, Any]:
     incident = rt.incidents.get(incident_id)
     rules = rt.settings.incidents.verify
-    now = datetime.now(UTC)
-    checks: list[dict[str, Any]] = []
-    if incident.source != "airflow":
-        return _verdict(
-            rt,
-            incident,
-            "pending",
-            [_check("source", None, f"{incident.source} incidents are verified by their runbook's metric rule")],
-        )
-    run_id, why, applied_at = await asyncio.to_thread(_target_run, rt, incident)
-    if run_id is None:
-        action_failed = why.endswith((" failed", " denied", " expired", " refused"))
-        state = "not_recovered" if action_failed else "pending"
-        return _verdict(rt, incident, state, [_check("action_executed", False if action_failed else None, why)])
-    checks.append(_check("action_executed", True, f"{why}: {run_id}"))
-    client = rt.airflow(incident.environment)
-    run = await client.get_dag_run(incident.subject, run_id)
-    if rules.require_run_success:
-        ok = True if run.state == "success" else False if run.state == "failed" else None
-        checks.append(_check("run_succeeded", ok, f"run {run_id} is {run.state}"))
-    if rules.require_failed_tasks_success:
-        failed_before = set(incident.facts.get("failed_tasks") or ([incident.task_id] if incident.task_id else []))
-        states = {t.task_id: t.state for t in await client.task_instances(incident.subject, run_id)}
-        bad = sorted(t for t in failed_before if states.get(t) in ("failed", "upstream_failed"))
-        pending = sorted(t for t in failed_before if states.get(t) != "success" and t not in bad)
-        ok = False if bad else None if pending else True
-        detail = (
-            f"failed again: {bad}"
-            if bad
-            else f"not finished: {pending}"
-            if pending
-            else f"succeeded: {sorted(failed_before)}"
-        )
-        checks.append(_check("failed_tasks_succeeded", ok, detail))
-    if run.end_date is not None and run.state == "success":
-        later = await client.list_dag_runs(dag_id=incident.subject, end_gte=run.end_date, limit=1)
-        quiet_left = run.end_date + timedelta(minutes=rules.quiet_minutes) - now
-        if later.total:
-            checks.append(_check("no_new_failure", False, f"{later.total} failed run(s) of the DAG since recovery"))
-        elif quiet_left.total_seconds() > 0:
-            checks.append(
-                _check("no_new_failure", None, f"quiet period: {int(quiet_left.total_seconds() // 60) + 1} min left")
-            )
-        else:
-            checks.append(_check("no_new_failure", True, f"no failure for {rules.quiet_minutes} min after recovery"))
-    if any(c["ok"] is False for c in checks):
-        state = "not_recovered"
-    elif all(c["ok"] for c in checks):
-        state = "recovered"
-    elif applied_at and now - applied_at > timedelta(minutes=rules.timeout_minutes):
-        checks.append(_check("timeout", False, f"still pending {rules.timeout_minutes} min after the action"))
-        state = "not_recovered"
+    now = rt.incidents.clock()  # the store's clock, which also stamps the incident's steps
+    source_evidence = _RUN_EVIDENCE.get(incident.source)
+    if incident.source.startswith(SIGNAL_SOURCE):
+        evidence = await verify_signals.evidence(rt, incident, rules, now)
+    elif source_evidence is not None:  # a run proves the fix, so the action must have run first
+        record, executed = await asyncio.to_thread(_executed, rt, incident)
+        evidence = Evidence([executed])
+        if record is not None:
+            evidence = await source_evidence(rt, incident, record, rules, now)
+            evidence.checks.insert(0, executed)
     else:
-        state = "pending"
-    return _verdict(rt, incident, state, checks)
+        reason = f"{incident.source} incidents have no recovery rules: a human judges them (escalate if needed)"
+        evidence = Evidence([check("source", None, reason)])
+    return _verdict(rt, incident, decide(evidence, rules, now), evidence, now)
 
 
-def _check(rule: str, ok: bool | None, detail: str) -> dict[str, Any]:
-    return {"rule": rule, "ok": ok, "detail": detail}
-
-
-def _verdict(rt: Runtime, incident: Incident, state: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
-    verdict = {"verdict": state, "checked_at": iso(datetime.now(UTC)), "checks": checks}
+def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime) -> dict[str, Any]:
+    verdict = {"verdict": state, "checked_at": iso(now), "checks": evidence.checks, **evidence.keep}
     if incident.state in TERMINAL:
         rt.incidents.mark(incident.id, verdict=verdict)
     elif state == "recovered":
