@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 from pipeline_sre.config import Settings, parse_settings
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.store.models import ActionRow
+from pipeline_sre.store.db import Database
+from pipeline_sre.store.models import ActionRow, ConsoleLoginFailureRow
 from pipeline_sre.surfaces.web.app import console_app, mount_console
 from pipeline_sre.surfaces.web.auth import LoginThrottle, UserStore, sso_user
 from pipeline_sre.surfaces.web.settings import ConsoleConfig
@@ -172,19 +173,28 @@ def test_login_is_rate_limited_per_client_and_user(rt: Runtime) -> None:
     assert login(client, "bob").status_code == 200  # another user from the same client is not locked out
 
 
-def test_throttle_window_and_per_client_cap() -> None:
-    now = [0.0]
-    throttle = LoginThrottle(2, 60, clock=lambda: now[0])
-    throttle.failed("1.2.3.4", "a")
-    assert throttle.retry_after("1.2.3.4", "a") == 0
-    throttle.failed("1.2.3.4", "A")  # names are compared case-insensitively
-    assert throttle.retry_after("1.2.3.4", "a") > 0
-    assert throttle.retry_after("5.6.7.8", "a") == 0
+def test_throttle_window_and_per_client_cap_shared_by_replicas(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'throttle.db'}")
+    db.upgrade()
+    now = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]
+    replica_a, replica_b = (LoginThrottle(db, 2, 60, clock=lambda: now[0]) for _ in range(2))
+    replica_a.failed("1.2.3.4", "a")
+    assert replica_b.retry_after("1.2.3.4", "a") == 0
+    replica_b.failed("1.2.3.4", "A")  # names are compared case-insensitively, across replicas
+    assert 0 < replica_a.retry_after("1.2.3.4", "a") <= 61
+    assert replica_a.retry_after("5.6.7.8", "a") == 0
     for name in ("b", "c", "d", "e", "f", "g"):
-        throttle.failed("1.2.3.4", name)
-    assert throttle.retry_after("1.2.3.4", "zz") > 0  # 8 failures from one client: every name waits
-    now[0] = 61
-    assert throttle.retry_after("1.2.3.4", "a") == 0
+        replica_a.failed("1.2.3.4", name)
+    assert replica_b.retry_after("1.2.3.4", "zz") > 0  # 8 failures from one client: every name waits
+    now[0] += timedelta(seconds=61)
+    assert replica_b.retry_after("1.2.3.4", "a") == 0
+    replica_a.failed("1.2.3.4", "a")  # failures outside the window are pruned as new ones come in
+    with db.session(write=False) as s:
+        assert len(s.scalars(select(ConsoleLoginFailureRow)).all()) == 2
+    replica_a.succeeded("1.2.3.4", "a")
+    with db.session(write=False) as s:
+        assert [r.user_key for r in s.scalars(select(ConsoleLoginFailureRow))] == [""]
+    db.dispose()
 
 
 def test_login_form_needs_its_own_token_and_next_cannot_leave_the_console(rt: Runtime) -> None:

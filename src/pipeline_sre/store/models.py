@@ -227,3 +227,17 @@ class SlackMessageRow(Base):
     ts: Mapped[str] = mapped_column(String(32))
     final: Mapped[bool] = mapped_column(Boolean, default=False)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleLoginFailureRow(Base):
+    """One failed console sign-in, per (client, user) and per client (user_key ""): the throttle counts
+    these in a sliding window, so replicas behind one load balancer share the limit."""
+
+    __tablename__ = "console_login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client: Mapped[str] = mapped_column(String(64))
+    user_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (Index("ix_console_login_failures_key", "client", "user_key", "at"),)

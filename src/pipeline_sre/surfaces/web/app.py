@@ -150,7 +150,9 @@ class Console:
                 "--insecure-local"
             )
         self.signer = CookieSigner(secret)
-        self.throttle = LoginThrottle(self.cfg.login_max_failures, self.cfg.login_window_minutes * 60.0)
+        self.throttle = LoginThrottle(
+            runtime.governance.db, self.cfg.login_max_failures, self.cfg.login_window_minutes * 60.0
+        )
         self.ttl = timedelta(minutes=self.cfg.session_ttl_minutes)
         self.cookie_name = SECURE_SESSION_COOKIE if self.cfg.secure_cookies else SESSION_COOKIE
         self.env = jinja2.Environment(
@@ -385,12 +387,12 @@ class Console:
                 raise Refused(
                     "csrf.invalid", "the sign-in form expired or was not sent by this console: reload it", 403
                 )
-            wait = self.throttle.retry_after(client, name)
+            wait = await self.run(self.throttle.retry_after, client, name)
             if wait:
                 raise Refused("login.rate_limited", f"too many failed sign-ins: try again in {wait} seconds", 429, wait)
             user = await self.run(self.users.authenticate, name, password) if name and password else None
             if user is None:
-                self.throttle.failed(client, name)
+                await self.run(self.throttle.failed, client, name)
                 raise Refused("login.failed", "wrong user name or password", 401)
         except Refused as refused:
             actor = name or ("web:" + client)
@@ -401,7 +403,7 @@ class Console:
             if refused.retry_after:
                 response.headers["Retry-After"] = str(refused.retry_after)
             return response
-        self.throttle.succeeded(client, user.name)
+        await self.run(self.throttle.succeeded, client, user.name)
         token, _csrf = await self.run(self.users.open_session, user.name, user.role, "password", client, self.ttl)
         await self.run(lambda: self.audit("console.login", user.name, "ok", ctx, source="password", role=user.role))
         ctx.cookies.append((self.cookie_name, self.signer.sign(token), int(self.ttl.total_seconds())))

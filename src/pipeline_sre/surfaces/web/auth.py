@@ -5,8 +5,8 @@ the trusted SSO header.
   only the token's SHA-256, the user, the role, the CSRF token and the expiry. Logging out deletes it.
 - Every POST carries the session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`) and
   an Origin (or Referer) of the console itself; the login form uses a signed, short-lived token instead.
-- Failed logins are counted per client address + user name and per client address; over the limit the
-  login is refused before the password is checked.
+- Failed logins are counted in the store per client address + user name and per client address, so
+  all replicas share the count; over the limit the login is refused before the password is checked.
 - The SSO header is believed only when the TCP peer is one of `console.trusted_proxies`.
 """
 
@@ -16,9 +16,6 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +28,7 @@ from sqlalchemy import delete, select
 
 from pipeline_sre.errors import InvalidInput, NotFound
 from pipeline_sre.store.db import Database
-from pipeline_sre.store.models import ConsoleSessionRow, ConsoleUserRow
+from pipeline_sre.store.models import ConsoleLoginFailureRow, ConsoleSessionRow, ConsoleUserRow
 from pipeline_sre.surfaces.web.settings import ConsoleConfig, Role
 
 ROLES: tuple[str, ...] = get_args(Role)
@@ -250,42 +247,55 @@ def csrf_ok(expected: str, given: str | None) -> bool:
 
 
 class LoginThrottle:
-    """Sliding-window count of failed logins per (client, user) and per client; thread-safe, in memory."""
+    """Sliding-window count of failed logins per (client, user) and per client, kept in the store so
+    every replica refuses past the same limit (an in-memory count would multiply it by the replicas)."""
 
-    def __init__(self, max_failures: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, db: Database, max_failures: int, window_s: float, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
         self.max_failures = max_failures
         self.per_client = max_failures * 4
-        self.window_s = window_s
+        self.window = timedelta(seconds=window_s)
         self.clock = clock
-        self._fails: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
+    def _keys(self, user: str) -> tuple[tuple[str, int], tuple[str, int]]:
+        return (user.casefold()[:64], self.max_failures), ("", self.per_client)
 
     def retry_after(self, client: str, user: str) -> int:
         """Seconds until a login for this client and user may be tried again; 0 when it may now."""
         now = self.clock()
-        with self._lock:
-            pairs = ((client, user.casefold()), self.max_failures), ((client, ""), self.per_client)
-            waits = [q[0] + self.window_s - now for key, limit in pairs if len(q := self._recent(key, now)) >= limit]
+        waits: list[float] = []
+        with self.db.session(write=False) as s:
+            for key, limit in self._keys(user):
+                oldest = s.scalars(
+                    select(ConsoleLoginFailureRow.at)
+                    .where(
+                        ConsoleLoginFailureRow.client == client[:64],
+                        ConsoleLoginFailureRow.user_key == key,
+                        ConsoleLoginFailureRow.at > now - self.window,
+                    )
+                    .order_by(ConsoleLoginFailureRow.at)
+                    .limit(limit)
+                ).all()
+                if len(oldest) >= limit:  # allowed again once the oldest failure in the window ages out
+                    waits.append((oldest[0] + self.window - now).total_seconds())
         return max(1, int(max(waits)) + 1) if waits else 0
 
     def failed(self, client: str, user: str) -> None:
         now = self.clock()
-        with self._lock:
-            for key in ((client, user.casefold()), (client, "")):
-                self._recent(key, now).append(now)
-            if len(self._fails) > 10_000:  # forget idle keys so the table stays bounded
-                for key in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window_s]:
-                    del self._fails[key]
+        with self.db.session(write=True) as s:
+            s.execute(delete(ConsoleLoginFailureRow).where(ConsoleLoginFailureRow.at <= now - self.window))
+            s.add_all(ConsoleLoginFailureRow(client=client[:64], user_key=key, at=now) for key, _ in self._keys(user))
 
     def succeeded(self, client: str, user: str) -> None:
-        with self._lock:
-            self._fails.pop((client, user.casefold()), None)
+        with self.db.session(write=True) as s:
+            s.execute(
+                delete(ConsoleLoginFailureRow).where(
+                    ConsoleLoginFailureRow.client == client[:64],
+                    ConsoleLoginFailureRow.user_key == user.casefold()[:64],
+                )
+            )
 
 
 def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
