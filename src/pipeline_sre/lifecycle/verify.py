@@ -1,7 +1,8 @@
 """Verify: recovery is proven by rules, not assumed; a failed verification goes to a human.
 
-`check_recovery` picks the evidence by the incident's source (Airflow here, Databricks in
-`verify_databricks`, metric signals in `verify_signals`) and reaches the verdict by `verify_rules`."""
+`check_recovery` picks the evidence by the incident's source (Airflow and Alertmanager alerts here,
+Databricks in `verify_databricks`, metric signals in `verify_signals`) and reaches the verdict by
+`verify_rules`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from pipeline_sre.lifecycle import verify_databricks, verify_signals
 from pipeline_sre.lifecycle.incidents import TERMINAL, Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.triage import check_ids
-from pipeline_sre.lifecycle.verify_rules import Evidence, check, decide, no_new_failure, run_check, tasks_check
+from pipeline_sre.lifecycle.verify_rules import (
+    Evidence,
+    check,
+    decide,
+    no_new_failure,
+    quiet_check,
+    run_check,
+    tasks_check,
+)
 from pipeline_sre.models import DagRun, iso
 
 
@@ -65,6 +74,7 @@ async def task_states(
 
 FAILED_ACTION_STATES = ("failed", "denied", "expired", "refused")
 SIGNAL_SOURCE = "signal:"
+ALERT_SOURCE = "metric"  # Prometheus Alertmanager webhooks
 
 
 def _executed(rt: Runtime, incident: Incident) -> tuple[ActionRecord | None, dict[str, Any]]:
@@ -112,6 +122,26 @@ def _task_ok(state: str | None) -> bool | None:
 _RUN_EVIDENCE = {"airflow": _airflow_evidence, "databricks": verify_databricks.evidence}
 
 
+def _alert_evidence(incident: Incident, rules: VerifyConfig, now: datetime) -> Evidence:
+    """An Alertmanager incident recovers when Alertmanager reports the alert resolved and it stays so for
+    quiet_minutes (a re-firing alert joins the incident and sets it firing again)."""
+    facts = incident.facts
+    if facts.get("alert_status") != "resolved":
+        pending = check("alert_resolved", None, "Alertmanager still reports the alert firing")
+        return Evidence([pending], incident.opened_at, "detection")
+    stamp = facts.get("alert_resolved_at")
+    try:
+        resolved_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else now
+    except ValueError:
+        resolved_at = now
+    resolved_at = min(resolved_at, now)
+    checks = [
+        check("alert_resolved", True, f"Alertmanager resolved the alert at {iso(resolved_at)}"),
+        quiet_check("stays_clear", resolved_at, now, rules.quiet_minutes, "re-firing of the alert"),
+    ]
+    return Evidence(checks, incident.opened_at, "detection")
+
+
 async def check_recovery(rt: Runtime, incident_id: str) -> dict[str, Any]:
     incident = rt.incidents.get(incident_id)
     rules = rt.settings.incidents.verify
@@ -125,6 +155,8 @@ async def check_recovery(rt: Runtime, incident_id: str) -> dict[str, Any]:
         if record is not None:
             evidence = await source_evidence(rt, incident, record, rules, now)
             evidence.checks.insert(0, executed)
+    elif incident.source == ALERT_SOURCE:
+        evidence = _alert_evidence(incident, rules, now)
     else:
         reason = f"{incident.source} incidents have no recovery rules: a human judges them (escalate if needed)"
         evidence = Evidence([check("source", None, reason)])
