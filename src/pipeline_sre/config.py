@@ -87,6 +87,15 @@ class EnvironmentConfig(_Model):
         [], description="Env vars whose values are masked wherever they appear (connection passwords, ...)"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mwaa_cli_dags(cls, data: Any) -> Any:
+        """The MWAA CLI path lists runs DAG by DAG: by default over the DAGs this environment describes."""
+        if not isinstance(data, dict) or not isinstance(data.get("mwaa"), dict) or "cli_dags" in data["mwaa"]:
+            return data
+        globs = [d.get("match") if isinstance(d, dict) else getattr(d, "match", None) for d in data.get("dags") or []]
+        return {**data, "mwaa": {**data["mwaa"], "cli_dags": [g for g in globs if isinstance(g, str)]}}
+
     def meta_for(self, dag_id: str, airflow_tags: list[str] | None = None) -> DagMeta:
         for meta in self.dags:
             if fnmatch.fnmatchcase(dag_id, meta.match):

@@ -10,20 +10,28 @@ It answers what pipeline-sre calls, shaped as botocore's MWAA model (rest-json) 
 * `POST /webtoken/{Name}` (CreateWebLoginToken) + `POST /aws_mwaa/login` (the webserver's token
   exchange, setting the `_token` JWT cookie as MWAA's Airflow 3 webserver does) + `/api/v2/...` behind it:
   the web-login fallback.
+* `POST /clitoken/{Name}` (CreateCliToken, tokens valid `cli_token_seconds`) + `POST /aws_mwaa/cli` (the
+  webserver's CLI endpoint): with `cli_paths` (a sandbox's SandboxPaths), a text/plain command line from
+  MWAA's documented command list runs as the sandbox's own `airflow` CLI with its AIRFLOW_HOME, one at a
+  time, and comes back as {"stdout": base64, "stderr": base64}; a missing or expired token gets 403.
 
 Requests must carry a SigV4 `Authorization` header (boto3 signs with whatever credentials it finds;
 the signature itself is not checked). Access key ids starting with EXPIRED get ExpiredTokenException,
 with INVALID UnrecognizedClientException; `throttle(n)` answers the next n calls with
-ThrottlingException (HTTP 400, as AWS JSON APIs do); `deny_invoke = True` makes InvokeRestApi answer
-AccessDeniedException. Every call is recorded in `calls` as (operation, detail).
+ThrottlingException (HTTP 400, as AWS JSON APIs do); `deny_invoke`, `deny_web_login` and `deny_cli` make
+InvokeRestApi, CreateWebLoginToken and CreateCliToken answer AccessDeniedException. Every call is recorded
+in `calls` as (operation, detail); `cli_seconds` holds how long each CLI command ran.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import secrets
+import shlex
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +43,50 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from pipeline_sre.sandbox.airflow_cfg import process_env
+from pipeline_sre.sandbox.paths import SandboxPaths
+
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+# MWAA's documented Airflow CLI commands; anything else is refused as MWAA refuses it.
+MWAA_CLI_COMMANDS = frozenset(
+    {
+        "cheat-sheet",
+        "version",
+        "dags delete",
+        "dags list",
+        "dags list-import-errors",
+        "dags list-jobs",
+        "dags list-runs",
+        "dags next-execution",
+        "dags pause",
+        "dags report",
+        "dags reserialize",
+        "dags show",
+        "dags state",
+        "dags test",
+        "dags trigger",
+        "dags unpause",
+        "providers behaviours",
+        "providers get",
+        "providers hooks",
+        "providers links",
+        "providers list",
+        "providers widgets",
+        "roles create",
+        "roles list",
+        "tasks clear",
+        "tasks failed-deps",
+        "tasks list",
+        "tasks render",
+        "tasks state",
+        "tasks states-for-dag-run",
+        "tasks test",
+        "variables delete",
+        "variables get",
+        "variables list",
+        "variables set",
+    }
+)
 
 
 def _aws_error(code: str, message: str, status: int = 400, **members: Any) -> JSONResponse:
@@ -43,17 +94,32 @@ def _aws_error(code: str, message: str, status: int = 400, **members: Any) -> JS
 
 
 class FakeMwaa:
-    def __init__(self, airflow_url: str, username: str, password: str, *, name: str = "psre-test") -> None:
+    def __init__(
+        self,
+        airflow_url: str,
+        username: str,
+        password: str,
+        *,
+        name: str = "psre-test",
+        cli_paths: SandboxPaths | None = None,
+    ) -> None:
         self.airflow_url = airflow_url.rstrip("/")
         self.name = name
         self._username = username
         self._password = password
         self._jwt: str | None = None
         self._web_tokens: set[str] = set()
+        self._cli_tokens: dict[str, float] = {}
+        self._cli_paths = cli_paths
         self._throttle = 0
         self.deny_invoke = False
+        self.deny_web_login = False
+        self.deny_cli = False
+        self.cli_token_seconds = 60.0
+        self.cli_seconds: list[float] = []
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._cli_lock = threading.Lock()
         self._http = httpx.Client(base_url=self.airflow_url, timeout=30)
         self.port = 0
         self.app = Starlette(
@@ -63,6 +129,8 @@ class FakeMwaa:
                 Route("/webtoken/{name}", self.create_web_login_token, methods=["POST"]),
                 Route("/aws_mwaa/login", self.web_login, methods=["POST"]),
                 Route("/api/v2/{path:path}", self.web_api, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+                Route("/clitoken/{name}", self.create_cli_token, methods=["POST"]),
+                Route("/aws_mwaa/cli", self.cli, methods=["POST"]),
             ]
         )
 
@@ -72,6 +140,10 @@ class FakeMwaa:
 
     def count(self, operation: str) -> int:
         return sum(1 for op, _ in self.calls if op == operation)
+
+    def expire_cli_tokens(self) -> None:
+        with self._lock:
+            self._cli_tokens.clear()
 
     # -- AWS-side checks ----------------------------------------------------------------------------
 
@@ -153,8 +225,14 @@ class FakeMwaa:
             {"Environment": {"Name": self.name, "AirflowVersion": version or "unknown", "Status": "AVAILABLE"}}
         )
 
+    def _token_refusal(self, request: Request, operation: str, denied: bool) -> Response | None:
+        refused = self._refusal(request, operation, request.path_params["name"])
+        if refused is None and denied:
+            return _aws_error("AccessDeniedException", f"not authorized to perform: airflow:{operation}", 403)
+        return refused
+
     async def create_web_login_token(self, request: Request) -> Response:
-        refused = self._refusal(request, "CreateWebLoginToken", request.path_params["name"])
+        refused = self._token_refusal(request, "CreateWebLoginToken", self.deny_web_login)
         if refused is not None:
             return refused
         token = secrets.token_urlsafe(24)
@@ -189,6 +267,49 @@ class FakeMwaa:
             self._forward, request.method, path, list(request.query_params.multi_items()), _json_or_none(body)
         )
         return JSONResponse(data, status_code=status)
+
+    async def create_cli_token(self, request: Request) -> Response:
+        refused = self._token_refusal(request, "CreateCliToken", self.deny_cli)
+        if refused is not None:
+            return refused
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._cli_tokens[token] = time.monotonic() + self.cli_token_seconds
+        return JSONResponse({"CliToken": token, "WebServerHostname": f"127.0.0.1:{self.port}"})
+
+    async def cli(self, request: Request) -> Response:
+        line = (await request.body()).decode("utf-8", "replace")
+        self.calls.append(("Cli", line))
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            valid = self._cli_tokens.get(token, 0.0) > time.monotonic()
+        if not valid:
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        if request.headers.get("content-type", "").split(";")[0] != "text/plain":
+            return JSONResponse({"message": "Unsupported Media Type"}, status_code=415)
+        argv = shlex.split(line)
+        command = " ".join(argv[:1] if argv[:1] in (["version"], ["cheat-sheet"]) else argv[:2])
+        if command not in MWAA_CLI_COMMANDS or self._cli_paths is None:
+            return JSONResponse({"message": f"Command {command!r} is not supported"}, status_code=400)
+        stdout, stderr = await _in_thread(self._run_cli, argv)
+        return JSONResponse({"stdout": base64.b64encode(stdout).decode(), "stderr": base64.b64encode(stderr).decode()})
+
+    def _run_cli(self, argv: list[str]) -> tuple[bytes, bytes]:
+        """The sandbox's own `airflow` binary and AIRFLOW_HOME, one command at a time, as MWAA serialises them."""
+        assert self._cli_paths is not None
+        paths = self._cli_paths
+        with self._cli_lock:
+            started = time.monotonic()
+            done = subprocess.run(
+                [str(paths.airflow_bin), *argv],
+                env=process_env(paths),
+                cwd=paths.root,
+                capture_output=True,
+                timeout=180,
+                check=False,
+            )
+            self.cli_seconds.append(time.monotonic() - started)
+        return done.stdout, done.stderr
 
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:

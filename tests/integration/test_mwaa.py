@@ -1,10 +1,12 @@
-"""Amazon MWAA: AirflowClient over InvokeRestApi (a stand-in forwarding to the real sandbox Airflow) and
-task logs from CloudWatch Logs (moto's server), with expired credentials and throttling."""
+"""Amazon MWAA: AirflowClient over InvokeRestApi (a stand-in forwarding to the real sandbox Airflow), over
+the CLI path (the stand-in running the sandbox's own `airflow` CLI) and task logs from CloudWatch Logs
+(moto's server), with expired credentials, expired CLI tokens and throttling."""
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,10 @@ from pipeline_sre.config import AirflowConnection, parse_settings
 from pipeline_sre.connectors.airflow import AirflowClient
 from pipeline_sre.connectors.cloudwatch import CloudWatchTaskLogs, mwaa_log_lines, mwaa_log_tail, stream_name
 from pipeline_sre.connectors.mwaa import MwaaConnection, MwaaTransport
-from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.sandbox import SandboxInfo
+from pipeline_sre.sandbox import Sandbox, SandboxInfo
+from pipeline_sre.sandbox.paths import SandboxPaths
 from tests.fakes.mwaa_api import FakeMwaa
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -44,7 +47,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def fake_mwaa(sandbox: SandboxInfo) -> Iterator[tuple[FakeMwaa, str]]:
-    fake = FakeMwaa(sandbox.url, sandbox.username, sandbox.password, name=ENV_NAME)
+    fake = FakeMwaa(
+        sandbox.url, sandbox.username, sandbox.password, name=ENV_NAME, cli_paths=SandboxPaths(sandbox.root)
+    )
     with fake.serve() as url:
         yield fake, url
 
@@ -66,24 +71,31 @@ def mwaa_conn(endpoint: str, **overrides: Any) -> MwaaConnection:
     return MwaaConnection(**fields)
 
 
-def settings_for(mwaa: dict[str, Any]) -> Any:
-    env = {"airflow": {"url": "https://mwaa.invalid"}, "mwaa": mwaa}
+def settings_for(mwaa: dict[str, Any], dags: list[dict[str, Any]] | None = None) -> Any:
+    env = {"airflow": {"url": "https://mwaa.invalid"}, "mwaa": mwaa, "dags": dags or []}
     return parse_settings({"environments": {"aws": env}}, "test")
+
+
+@pytest.fixture
+async def direct(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[AirflowClient]:
+    """The sandbox's REST API without MWAA in between: what the MWAA paths must agree with."""
+    monkeypatch.setenv("PSRE_T_SB_USER", sandbox.username)
+    monkeypatch.setenv("PSRE_T_SB_PASS", sandbox.password)
+    client = AirflowClient(
+        "direct", AirflowConnection(url=sandbox.url, username_env="PSRE_T_SB_USER", password_env="PSRE_T_SB_PASS")
+    )
+    yield client
+    await client.aclose()
 
 
 # -- Airflow over InvokeRestApi ----------------------------------------------------------------------
 
 
 async def test_airflow_client_lists_the_sandbox_failures_over_mwaa(
-    fake_mwaa: tuple[FakeMwaa, str], sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+    fake_mwaa: tuple[FakeMwaa, str], direct: AirflowClient
 ) -> None:
     fake, url = fake_mwaa
     rt = Runtime(settings_for({"name": ENV_NAME, "region": "us-east-1", "endpoint_url": url}))
-    monkeypatch.setenv("PSRE_T_SB_USER", sandbox.username)
-    monkeypatch.setenv("PSRE_T_SB_PASS", sandbox.password)
-    direct = AirflowClient(
-        "direct", AirflowConnection(url=sandbox.url, username_env="PSRE_T_SB_USER", password_env="PSRE_T_SB_PASS")
-    )
     try:
         client = rt.airflow("aws")
         before = fake.count("InvokeRestApi")
@@ -100,7 +112,6 @@ async def test_airflow_client_lists_the_sandbox_failures_over_mwaa(
         with pytest.raises(NotFound, match="no DAG 'no_such_dag' in environment 'aws'"):
             await client.get_dag("no_such_dag")
     finally:
-        await direct.aclose()
         await rt.aclose()
 
 
@@ -167,6 +178,83 @@ async def test_throttling_is_retried_then_a_clear_error(fake_mwaa: tuple[FakeMwa
         await client.aclose()
     assert "AWS MWAA InvokeRestApi for environment 'aws'" in caught.value.message
     assert "throttled (ThrottlingException) after 3 attempt(s)" in caught.value.message
+
+
+# -- Airflow over the CLI path (each command runs the sandbox's CLI: seconds apiece, so few of them) -------
+
+
+async def test_cli_path_detects_a_failed_run_and_reads_its_task_states(
+    fake_mwaa: tuple[FakeMwaa, str], sandbox: SandboxInfo, direct: AirflowClient
+) -> None:
+    fake, url = fake_mwaa
+    mwaa = {"name": ENV_NAME, "region": "us-east-1", "endpoint_url": url, "access": "cli", "webserver_url": url}
+    rt = Runtime(settings_for(mwaa, dags=[{"match": "example_code_*", "tier": 1}]))  # detection watches these
+    commands, tokens, versions = fake.count("Cli"), fake.count("CreateCliToken"), fake.count("GetEnvironment")
+    run_id = next(r for d, r in sandbox.runs if d == "example_code_bug")
+    try:
+        client = rt.airflow("aws")
+        failed = await client.list_dag_runs(states=("failed",), limit=50)  # across the DAGs config names
+        assert await client.detected_version() == "3"
+        expected = await direct.list_dag_runs(dag_id="example_code_bug", states=("failed",), limit=50)
+        seen = [r.run_id for r in failed.items]
+        assert seen == [r.run_id for r in expected.items] and run_id in seen
+        assert failed.total == expected.total
+        fake.expire_cli_tokens()  # the next command meets a stale token: it takes a fresh one and goes on
+        tis = await client.task_instances("example_code_bug", run_id)
+        states = {t.task_id: t.state for t in await direct.task_instances("example_code_bug", run_id)}
+        assert {t.task_id: t.state for t in tis} == states and states["transform_invoices"] == "failed"
+    finally:
+        await rt.aclose()
+    # version, dags list, dags list-runs, tasks states-for-dag-run (+ the one turned away): no GetEnvironment
+    assert fake.count("Cli") - commands == 5 and fake.count("CreateCliToken") - tokens == 2
+    assert fake.count("GetEnvironment") == versions
+
+
+async def test_cli_fallback_triggers_and_clears_a_run(
+    fake_mwaa: tuple[FakeMwaa, str], sandbox_manager: Sandbox
+) -> None:
+    fake, url = fake_mwaa
+    fake.deny_invoke = fake.deny_web_login = True  # auto: InvokeRestApi, then the web login, then the CLI
+    transport = MwaaTransport("aws", mwaa_conn(url, airflow_version="3", webserver_url=url))
+    client = AirflowClient("aws", AirflowConnection(url="https://mwaa.invalid", version="3"), transport=transport)
+    dag_id, run_id, conf = "example_flaky_network", f"psre_cli_{secrets.token_hex(4)}", {"asked_by": "on-call's CLI"}
+    try:
+        run = await client.trigger_dag_run(dag_id, run_id, conf)
+        assert transport.mode == "cli" and run.run_id == run_id and run.conf == conf and run.logical_date
+        with pytest.raises(BackendRefused, match="HTTP 409"):  # the run id exists: how a retried action knows
+            await client.trigger_dag_run(dag_id, run_id, conf)
+        assert sandbox_manager.wait_for_runs([(dag_id, run_id)], timeout=180)[(dag_id, run_id)] == "failed"
+        cleared = await client.clear_task_instances(dag_id, run_id)
+        assert sorted(cleared) == ["fetch_exchange_rates", "store_rates"]
+        assert sandbox_manager.wait_for_runs([(dag_id, run_id)], timeout=180)[(dag_id, run_id)] == "success"
+    finally:
+        fake.deny_invoke = fake.deny_web_login = False
+        await client.aclose()
+    with sandbox_manager.client() as sandbox_client:
+        assert sandbox_client.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")["conf"] == conf
+
+
+async def test_cli_path_refuses_unsafe_arguments_and_calls_it_cannot_make(fake_mwaa: tuple[FakeMwaa, str]) -> None:
+    fake, url = fake_mwaa
+    transport = MwaaTransport("aws", mwaa_conn(url, airflow_version="3", access="cli", webserver_url=url))
+    client = AirflowClient("aws", AirflowConnection(url="https://mwaa.invalid", version="3"), transport=transport)
+    commands, tokens = fake.count("Cli"), fake.count("CreateCliToken")
+    try:
+        with pytest.raises(InvalidInput, match="DAG id 'example_healthy; airflow db reset' cannot be passed"):
+            await client.trigger_dag_run("example_healthy; airflow db reset", "psre_x", {})
+        with pytest.raises(InvalidInput, match=r"run id 'x \$\(touch /tmp/p\)' cannot be passed safely"):
+            await client.trigger_dag_run("example_healthy", "x $(touch /tmp/p)", {})
+        with pytest.raises(InvalidInput, match="run id '--yes' cannot be passed safely"):
+            await client.clear_task_instances("example_code_bug", "--yes")
+        with pytest.raises(
+            BackendRefused, match=r"MWAA environment psre-test .*the CLI fallback cannot read task logs"
+        ):
+            await client.task_log_tail("example_code_bug", "any", "transform_invoices", 1, 10)
+        with pytest.raises(BackendRefused, match=r"environment 'aws'.*the CLI fallback cannot read the asset graph"):
+            await client.downstream_dags("example_code_bug")
+    finally:
+        await client.aclose()
+    assert fake.count("Cli") == commands and fake.count("CreateCliToken") == tokens  # refused before any call
 
 
 # -- CloudWatch Logs ------------------------------------------------------------------------------------

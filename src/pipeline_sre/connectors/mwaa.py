@@ -5,19 +5,27 @@
 QueryParameters, Body)`, with Path relative to the API root as MWAA expects. Airflow's own answer
 comes back as the HTTP status and JSON body AirflowClient already handles, so its error messages,
 retries on 5xx and pagination all work as on a self-managed Airflow. Airflow version "auto" is
-resolved once with `GetEnvironment`; the API prefix of the other version answers 404, which is what
-AirflowClient's detection expects.
+resolved once with `GetEnvironment` (with `access: cli`, with the CLI's `version` command instead); the
+API prefix of the other version answers 404, which is what AirflowClient's detection expects.
 
-Fallback (`access: auto` when InvokeRestApi is denied or unknown to the installed botocore, or
-`access: web_login`): `CreateWebLoginToken`, then the webserver's `/aws_mwaa/login` exchanges it for a
-session (cookie `session` on Airflow 2, `_token` JWT on Airflow 3) and requests go to the webserver's
-REST API directly; a rejected session is renewed once. (`CreateCliToken` only runs Airflow CLI
-commands, not REST calls, so it cannot carry AirflowClient.)
+Fallbacks, in this order with `access: auto`, each taken only when the previous path is not permitted
+or not supported (access denied, an operation unknown to botocore, a webserver that will not accept
+the login); expired credentials, throttling and an unreachable webserver are reported as they are,
+since the next path would meet them too:
 
-boto3 is sync: calls run in a worker thread. Credentials come from the standard chain (environment,
-`profile`, SSO, instance/task role); botocore retries throttling and transient errors in `standard`
-mode with `max_attempts`. Credential problems, throttling that outlasts the retries and every other
-AWS error become typed errors naming the environment and the API, never carrying a secret.
+1. `InvokeRestApi`: the full REST API, one AWS call per request.
+2. Web login (`access: web_login`): `CreateWebLoginToken`, then the webserver's `/aws_mwaa/login`
+   exchanges it for a session (cookie `session` on Airflow 2, `_token` JWT on Airflow 3) and requests go
+   to the webserver's REST API directly; a rejected session is renewed once.
+3. CLI (`access: cli`, see `mwaa_cli`): `CreateCliToken` and the Airflow CLI commands MWAA allows. It
+   covers only what AirflowClient needs for detection, triage, trigger and clear, and each command
+   takes seconds, so it comes last.
+
+The path that worked is kept for the transport's lifetime. boto3 is sync: calls run in a worker thread.
+Credentials come from the standard chain (environment, `profile`, SSO, instance/task role); botocore
+retries throttling and transient errors in `standard` mode with `max_attempts`. Credential problems,
+throttling that outlasts the retries and every other AWS error become typed errors naming the
+environment and the API, never carrying a secret.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError,
 
 if TYPE_CHECKING:
     from pipeline_sre.config import AirflowConnection
+    from pipeline_sre.connectors.mwaa_cli import MwaaCli
 
 USER_AGENT_EXTRA = "pipeline-sre/0.1"
 CREDENTIAL_CODES = frozenset(
@@ -65,6 +74,11 @@ THROTTLE_CODES = frozenset(
     }
 )
 _API_PATH = re.compile(r"/api/v([12])(/[^?]*)$")
+# Error codes meaning "this identity or botocore may not use this path": another path may still work.
+PATH_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnknownOperationException"})
+Access = Literal["invoke_rest_api", "web_login", "cli"]
+_NEXT_PATH: dict[Access, Access] = {"invoke_rest_api": "web_login", "web_login": "cli"}
+_PATH_LABEL: dict[Access, str] = {"web_login": "the web-login fallback", "cli": "the CLI fallback"}
 
 
 class _Model(BaseModel):
@@ -77,10 +91,20 @@ class MwaaConnection(_Model):
     profile: str | None = Field(None, description="Named profile; default: the standard credential chain")
     airflow_version: Literal["auto", "2", "3"] = Field("auto", description="auto: read once with GetEnvironment")
     log_group: str | None = Field(None, description="Task log group (default airflow-<name>-Task)")
-    access: Literal["auto", "invoke_rest_api", "web_login"] = "auto"
+    access: Literal["auto", "invoke_rest_api", "web_login", "cli"] = Field(
+        "auto", description="auto: InvokeRestApi, then the web login, then the CLI, each when the former is denied"
+    )
     endpoint_url: str | None = Field(None, description="MWAA API endpoint override (VPC endpoint, tests)")
     logs_endpoint_url: str | None = Field(None, description="CloudWatch Logs endpoint override")
-    webserver_url: str | None = Field(None, description="Webserver base URL for web_login (default https://host)")
+    webserver_url: str | None = Field(
+        None, description="Webserver base URL for web_login and cli (default https://<WebServerHostname>)"
+    )
+    cli_dags: tuple[str, ...] = Field(
+        (),
+        description="DAG id globs the CLI path lists for cross-DAG detection, one CLI call per DAG "
+        "(default: the environment's dags[].match globs)",
+    )
+    cli_max_dags: int = Field(20, ge=1, le=500, description="The CLI path refuses cross-DAG listings over more DAGs")
     timeout_seconds: float = Field(30.0, gt=0, le=300)
     max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts (first try included)")
     log_tail_max_calls: int = Field(3, ge=1, le=20, description="GetLogEvents calls a log tail may make")
@@ -194,12 +218,22 @@ def aws_error(err: Exception, *, environment: str, api: str, what: str) -> Pipel
 # -- the transport ----------------------------------------------------------------------------------
 
 
-class _Fallback(Exception):
-    """InvokeRestApi is not available to this identity or botocore; the web-login path may be."""
+class PathUnavailable(Exception):
+    """This access path is not permitted to the identity or not supported; the next fallback may be."""
 
     def __init__(self, error: PipelineSreError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def path_error(err: Exception, *, environment: str, api: str, what: str) -> Exception:
+    """`aws_error`, wrapped in PathUnavailable when the identity or botocore may not use `api`."""
+    if isinstance(err, PipelineSreError):
+        return err
+    error = aws_error(err, environment=environment, api=api, what=what)
+    response = getattr(err, "response", None)
+    code = str(response.get("Error", {}).get("Code") or "") if isinstance(response, dict) else ""
+    return PathUnavailable(error) if code in PATH_DENIED_CODES else error
 
 
 def _json_response(status: int, body: Any, request: httpx.Request) -> httpx.Response:
@@ -226,26 +260,48 @@ def _log_text(body: Any) -> str | None:
     return None
 
 
+def _major(version: str, what: str) -> Literal["2", "3"]:
+    if version.startswith("2."):
+        return "2"
+    if version.startswith("3."):
+        return "3"
+    raise BackendRefused(f"{what} reports Airflow version {version!r}; set mwaa.airflow_version to '2' or '3'")
+
+
 class MwaaTransport(httpx.AsyncBaseTransport):
-    def __init__(self, environment: str, conn: MwaaConnection, *, client: Any = None) -> None:
+    def __init__(
+        self,
+        environment: str,
+        conn: MwaaConnection,
+        *,
+        client: Any = None,
+        web_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`client`: a boto3 MWAA client; `web_transport`: carries the webserver requests of the fallbacks."""
         self.environment = environment
         self.conn = conn
+        self._web_transport = web_transport
         self.invoke_calls = 0
         self.web_calls = 0
         self._client = client
         self._client_lock = threading.Lock()
         self._version: Literal["2", "3"] | None = None if conn.airflow_version == "auto" else conn.airflow_version
-        self._mode: Literal["invoke_rest_api", "web_login"] = (
-            "web_login" if conn.access == "web_login" else "invoke_rest_api"
-        )
+        self._version_text: str | None = None
+        self._mode: Access = "invoke_rest_api" if conn.access == "auto" else conn.access
+        self._passed: list[tuple[Access, PipelineSreError]] = []  # paths left behind, and why
         self._web: httpx.AsyncClient | None = None
         self._web_base = ""
         self._web_bearer: str | None = None
         self._web_lock = asyncio.Lock()
+        self._cli: MwaaCli | None = None
 
     @property
     def mode(self) -> str:
         return self._mode
+
+    @property
+    def cli_calls(self) -> int:
+        return self._cli.calls if self._cli is not None else 0
 
     def _mwaa(self) -> Any:
         with self._client_lock:
@@ -253,29 +309,39 @@ class MwaaTransport(httpx.AsyncBaseTransport):
                 self._client = aws_client(self.environment, self.conn, "mwaa")
             return self._client
 
+    def _cli_path(self) -> MwaaCli:
+        if self._cli is None:
+            from pipeline_sre.connectors.mwaa_cli import MwaaCli
+
+            self._cli = MwaaCli(
+                self.environment,
+                self.conn,
+                self._mwaa,
+                version_text=self._version_text,
+                transport=self._web_transport,
+            )
+        return self._cli
+
     def _what(self) -> str:
         return f"MWAA environment {self.conn.name}"
 
     async def airflow_version(self) -> Literal["2", "3"]:
         if self._version is not None:
             return self._version
-        version: Literal["2", "3"] = await asyncio.to_thread(self._read_version)
-        self._version = version
-        return version
+        if self.conn.access == "cli":  # the CLI path may be all this identity is allowed
+            text = await self._cli_path().version()
+        else:
+            text = await asyncio.to_thread(self._environment_version)
+        self._version_text = text
+        self._version = _major(text, self._what())
+        return self._version
 
-    def _read_version(self) -> Literal["2", "3"]:
+    def _environment_version(self) -> str:
         try:
             env = self._mwaa().get_environment(Name=self.conn.name)["Environment"]
         except Exception as err:
             raise self._error(err, "GetEnvironment") from None
-        version = str(env.get("AirflowVersion") or "")
-        if version.startswith("2."):
-            return "2"
-        if version.startswith("3."):
-            return "3"
-        raise BackendRefused(
-            f"{self._what()} reports Airflow version {version!r}; set mwaa.airflow_version to '2' or '3'"
-        )
+        return str(env.get("AirflowVersion") or "")
 
     def _error(self, err: Exception, api: str) -> PipelineSreError:
         if isinstance(err, PipelineSreError):
@@ -291,24 +357,35 @@ class MwaaTransport(httpx.AsyncBaseTransport):
         if m.group(1) != ("2" if version == "3" else "1"):
             return _json_response(404, {"detail": "Not Found"}, request)
         api_path = m.group(2)
-        if self._mode == "invoke_rest_api":
+        while True:
+            mode = self._mode
             try:
-                status, body = await asyncio.to_thread(self._invoke, request, api_path)
-            except _Fallback as fallback:
-                if self.conn.access != "auto":
-                    raise fallback.error from None
-                self._mode = "web_login"
-                try:
-                    return await self._web_forward(request, version, api_path)
-                except PipelineSreError as err:
-                    raise BackendRefused(
-                        f"{fallback.error.message}; the web-login fallback failed too: {err.message}"
-                    ) from None
-            text = _log_text(body) if "/logs/" in api_path and status < 400 else None
-            if text is not None:
-                return httpx.Response(status, text=text, request=request)
-            return _json_response(status, body, request)
-        return await self._web_forward(request, version, api_path)
+                return await self._forward(mode, request, version, api_path)
+            except PathUnavailable as path:
+                if mode != self._mode:  # a concurrent request already moved on: follow it
+                    continue
+                following = _NEXT_PATH.get(mode) if self.conn.access == "auto" else None
+                if following is None:
+                    raise _explained([*self._passed, (mode, path.error)]) from None
+                self._passed.append((mode, path.error))
+                self._mode = following
+            except BackendUnavailable as err:  # a fallback's infrastructure failed: say why it was taken
+                if not self._passed:
+                    raise
+                raise _explained([*self._passed, (mode, err)]) from None
+
+    async def _forward(
+        self, mode: Access, request: httpx.Request, version: Literal["2", "3"], api_path: str
+    ) -> httpx.Response:
+        if mode == "web_login":
+            return await self._web_forward(request, version, api_path)
+        if mode == "cli":
+            return await self._cli_path().handle(request, version, api_path)
+        status, body = await asyncio.to_thread(self._invoke, request, api_path)
+        text = _log_text(body) if "/logs/" in api_path and status < 400 else None
+        if text is not None:
+            return httpx.Response(status, text=text, request=request)
+        return _json_response(status, body, request)
 
     def _invoke(self, request: httpx.Request, api_path: str) -> tuple[int, Any]:
         from botocore.exceptions import ClientError
@@ -330,7 +407,7 @@ class MwaaTransport(httpx.AsyncBaseTransport):
                 raise BackendRefused(f"{self._what()}: only JSON request bodies can go through InvokeRestApi") from None
         client = self._mwaa()
         if not hasattr(client, "invoke_rest_api"):
-            raise _Fallback(BackendRefused(f"{self._what()}: the installed botocore has no MWAA InvokeRestApi"))
+            raise PathUnavailable(BackendRefused(f"{self._what()}: the installed botocore has no MWAA InvokeRestApi"))
         self.invoke_calls += 1
         try:
             answer = client.invoke_rest_api(**kwargs)
@@ -343,9 +420,7 @@ class MwaaTransport(httpx.AsyncBaseTransport):
                 if body is None:
                     body = {"detail": str(err.response.get("Error", {}).get("Message") or code)[:300]}
                 return status, body
-            if code in ("AccessDeniedException", "AccessDenied", "UnknownOperationException"):
-                raise _Fallback(self._error(err, "InvokeRestApi")) from None
-            raise self._error(err, "InvokeRestApi") from None
+            raise path_error(err, environment=self.environment, api="MWAA InvokeRestApi", what=self._what()) from None
         except Exception as err:
             raise self._error(err, "InvokeRestApi") from None
         return int(answer.get("RestApiStatusCode") or 200), answer.get("RestApiResponse")
@@ -356,12 +431,15 @@ class MwaaTransport(httpx.AsyncBaseTransport):
         try:
             token = await asyncio.to_thread(lambda: self._mwaa().create_web_login_token(Name=self.conn.name))
         except Exception as err:
-            raise self._error(err, "CreateWebLoginToken") from None
+            raise path_error(
+                err, environment=self.environment, api="MWAA CreateWebLoginToken", what=self._what()
+            ) from None
         base = self.conn.webserver_url or f"https://{token['WebServerHostname']}"
         if self._web is None:
             self._web = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.conn.timeout_seconds, connect=min(self.conn.timeout_seconds, 5.0)),
                 headers={"User-Agent": USER_AGENT_EXTRA},
+                transport=self._web_transport,
             )
         self._web.cookies.clear()
         try:
@@ -370,8 +448,10 @@ class MwaaTransport(httpx.AsyncBaseTransport):
             raise BackendUnavailable(f"the webserver of {self._what()} is unreachable: {type(err).__name__}") from None
         self.web_calls += 1
         if answer.status_code >= 400:
-            raise BackendRefused(
-                f"the webserver of {self._what()} refused the web login token: HTTP {answer.status_code}"
+            raise PathUnavailable(
+                BackendRefused(
+                    f"the webserver of {self._what()} refused the web login token: HTTP {answer.status_code}"
+                )
             )
         self._web_base = base
         self._web_bearer = self._web.cookies.get("_token")  # Airflow 3 issues its JWT as this cookie
@@ -397,6 +477,10 @@ class MwaaTransport(httpx.AsyncBaseTransport):
             self.web_calls += 1
             if answer.status_code in (401, 403) and not attempt:
                 continue
+            if answer.status_code == 401:  # a fresh session is not accepted for REST calls (older webservers)
+                raise PathUnavailable(
+                    BackendRefused(f"the webserver of {self._what()} does not accept the web-login session: HTTP 401")
+                )
             return httpx.Response(
                 answer.status_code,
                 content=answer.content,
@@ -409,3 +493,15 @@ class MwaaTransport(httpx.AsyncBaseTransport):
         if self._web is not None:
             await self._web.aclose()
             self._web = None
+        if self._cli is not None:
+            await self._cli.aclose()
+
+
+def _explained(tried: list[tuple[Access, PipelineSreError]]) -> PipelineSreError:
+    """One error for every path tried: the first alone as it was, or each fallback's reason after it."""
+    (_, first), *rest = tried
+    if not rest:
+        return first
+    parts = [first.message, *(f"{_PATH_LABEL[mode]} failed too: {error.message}" for mode, error in rest)]
+    kind = BackendUnavailable if isinstance(rest[-1][1], BackendUnavailable) else BackendRefused
+    return kind("; ".join(parts))
