@@ -161,6 +161,43 @@ def baseline_classify(text: str) -> str:
     return "unknown"
 
 
+def _history(b3_right: int, b3_n: int) -> list[str]:
+    """How the batches were run and what changed after each first run (fixed facts, not recomputed)."""
+    now = f"{b3_right}/{b3_n} ({b3_right / b3_n:.1%})" if b3_n else "n/a"
+    return [
+        "Batch 2 was first run against the rules as they were: 40/50 (80.0%), 2 wrong at >= 0.8; batch 1 was 80/90. "
+        "Three general gaps it showed were then closed (a throttling body inside a generic server-error exception, "
+        "gRPC/Google `DEADLINE_EXCEEDED`, Kafka group-coordinator heartbeat lines); batch 1 was unchanged by them.",
+        "Batch 3 (63 threads not used before) was gathered and labelled, then run once against the rules as they "
+        "were, with the three relabels below not yet made (combined 125/140 = 89.3% at that point): **46/63 (73.0%), "
+        "1 wrong at >= 0.8** - the honest held-out figure. General gaps it showed were then closed and checked "
+        "against all batches, the own corpus and the unit tests: S3's throttling reason phrase `Slow Down` (503) "
+        "next to the `SlowDown` code; a `java.io.FileNotFoundException` whose OS reason in parentheses is `Too many "
+        "open files`, `No space left on device` or `Permission denied` is classified by that reason, not as a missing "
+        "input; `Connect timeout` / `ConnectionTimeOut` as a network error; Snowflake's statement/warehouse timeout "
+        "(000630) and a job that `did not complete within the designated timeout` as timeout; a validation summary "
+        "`N of M expectations failed` as data quality; `type X doesn't match ... type Y` as a schema mismatch; "
+        "Airflow 3's server-side state change (`no longer in the running state`) as killed_external; and, in "
+        f'extraction, a line whose only failure word is `expired` or `unexpectedly` ("Authentication token has '
+        f'expired", "driver has stopped unexpectedly") becomes the evidence of last resort instead of nothing. '
+        f"Batch 3 after them: {now}; batch 1 is unchanged (80/90).",
+        "Taxonomy decision: a client RPC deadline (`DEADLINE_EXCEEDED`, `DeadlineExceededException`, `504 Deadline "
+        "Exceeded`) is the remote end not answering in time, not the task's own time limit, so it is now "
+        "transient_network (rule `network.deadline_exceeded`, was `timeout.deadline_exceeded`). Three batch-2 labels "
+        "contradicted the definitions and were changed from timeout to transient_network: "
+        "stevezau/media_preview_generator#22 (requests `ReadTimeout` against a server), "
+        "google-marketing-solutions/crmint#107 (HTTP call to the BigQuery API past its deadline) and "
+        "nextflow-io/nextflow#5778 (gRPC call to batch.googleapis.com past its 60 s deadline). The first two were "
+        "misses before; with the old labels and the old deadline rule the combined figure would be 181/203 (89.2%).",
+        "The remaining misses: 8 logs carry no evidence of the cause the thread found (OOM behind a bare SIGTERM, "
+        "SIGKILL, exit 137 or executor loss: 5; a full disk or file-descriptor limit surfacing as a missing file or a "
+        "connection error: 2; a missing input surfacing as a NullPointerException: 1); 7 are bugs in a tool whose "
+        "message reads like an input, schema or data problem; 2 are a level removed from what the log shows "
+        "(a driver change surfacing as a unique violation, empty input as an unresolved column); 2 are unrecognised "
+        "free text; 1 is an extraction gap (an Airflow 3 record pretty-printed over several lines).",
+    ]
+
+
 def bench_classification() -> dict[str, Any]:
     emit("## 1. Classification on real logs from public bug reports")
     emit()
@@ -169,7 +206,7 @@ def bench_classification() -> dict[str, Any]:
     confusion: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     ok = hi_wrong = base_ok = 0
     wrong_list = []
-    # per batch (1 = the first 90 cases, 2 = the 50 added later): [cases, right, wrong at >= 0.8, baseline right]
+    # per batch (1 = the first 90 cases, 2 = 50 added later, 3 = 63 held out): [cases, right, wrong >= 0.8, baseline]
     per_batch: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
     for c in cases:
         d = diagnose_lines(c["log"].splitlines(keepends=True))
@@ -200,8 +237,11 @@ def bench_classification() -> dict[str, Any]:
             ["wrong with confidence >= 0.8", f"{hiw:.1%} ({hi_wrong})", "n/a", "<= 5%"],
         ],
     )
-    batch_names = {1: "first set (batch 1)", 2: "added later (batch 2)"}
-    emit("Per batch (batch 2 = 50 cases gathered later, labelled from the thread before the classifier ran):")
+    batch_names = {1: "first set (batch 1)", 2: "added later (batch 2)", 3: "held out (batch 3)"}
+    emit(
+        "Per batch (batches 2 and 3 were gathered later with the issues search; each label was written from the "
+        "thread's diagnosis before the classifier ran on the case):"
+    )
     emit()
     batch_rows = []
     for b in sorted(per_batch):
@@ -217,17 +257,10 @@ def bench_classification() -> dict[str, Any]:
         )
     batch_rows.append(["combined", n, f"{acc:.1%} ({ok})", f"{hiw:.1%} ({hi_wrong})", f"{bacc:.1%}"])
     table(["set", "cases", "top-1 accuracy", "wrong with conf >= 0.8", "keyword baseline"], batch_rows)
-    emit(
-        "Batch 2 was first run against the rules as they were: 40/50 (80.0%), 2 wrong at >= 0.8; batch 1 was 80/90. "
-        "Three general gaps it showed were then closed (a throttling body inside a generic server-error exception, "
-        "gRPC/Google `DEADLINE_EXCEEDED`, Kafka group-coordinator heartbeat lines) and checked against both batches "
-        "and the own corpus; batch 1 is unchanged by them. The remaining batch-2 misses are left as they are: two "
-        "logs carry no evidence of the cause the thread found (OOM behind a bare exit 137 / executor loss, a full disk "
-        "surfacing as a missing file), two are HTTP read/deadline timeouts that the taxonomy files under "
-        "transient_network, and two are extraction gaps (an exception embedded in a YARN INFO line, a wrapped "
-        "provider-import warning)."
-    )
-    emit()
+    b3 = per_batch.get(3, [0, 0, 0, 0])
+    for para in _history(b3[1], b3[0]):
+        emit(para)
+        emit()
     cats = [c for c in CATEGORIES if c in confusion or any(c in v for v in confusion.values())]
     emit("Confusion matrix (rows: label from the thread, columns: prediction):")
     emit()

@@ -132,8 +132,8 @@ _TRIGGERS = (
     "timeout", "timed out", "oom", "out of memory", "heap space", "memory limit", "denied", "zombie",
     "heartbeat", "preempt", "externally", "state_message", "result unavailable", "no space left",
     "too many open files", "caused by", "max.poll", "rebalanc", "evict", "throttl", "rate exceeded",
-    "slowdown", "expiredtoken", "credentials", "abort", "violat", "nosuch", "not exist", "too many requests",
-    "unrecognized",
+    "slowdown", "slow down", "expired", "unexpectedly", "credentials", "abort", "violat", "nosuch", "not exist",
+    "too many requests", "unrecognized",
 )  # fmt: skip
 
 _TB_START = "Traceback (most recent call last)"
@@ -185,7 +185,9 @@ _NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGN
 _EMBEDDED = re.compile(
     r"(?:\b[Dd]iagnostics|\b[Rr]eason|\b[Cc]ause|\bCaused by|[Ee]xception|\bdue to)[ \t]*:[ \t]*(?=\S)"
 )
-_WEAK = re.compile(r"error|exception|fail|denied|violat|refused|nosuch|not exist", re.IGNORECASE)
+# error-ish words; a line with one is the evidence of last resort when nothing else is found ("Authentication token
+# has expired", "The driver has stopped unexpectedly" are whole failures that carry no error keyword)
+_WEAK = re.compile(r"error|exception|fail|denied|violat|refused|nosuch|not exist|expired|unexpectedly", re.IGNORECASE)
 _DATABRICKS_START = re.compile(r"Run result unavailable: job failed with error message", re.IGNORECASE)
 _SIGNALS = re.compile(
     r"return code -?(?:9|15|137|143)\b|exit(?:ed with)? (?:code|status)[:= ]*-?(?:9|15|137|143)\b"
@@ -240,7 +242,7 @@ _CONTEXT = re.compile(
     r"|exit(?:ed with)? (?:code|status)[:= ]*-?\d+|return code -?\d+|returned non-zero"
     r"|sigkill|sigterm|negsignal"
     r"|\bkilled\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
-    r"|throttl|rate exceeded|slowdown|timed out|timeout|rebalanc|max\.poll",
+    r"|throttl|rate exceeded|slow ?down|timed out|timeout|rebalanc|max\.poll",
     re.IGNORECASE,
 )
 _USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")

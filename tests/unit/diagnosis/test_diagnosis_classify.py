@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from diag_testutil import LOGS, load_expected, read_lines
 
-from pipeline_sre.diagnosis import Classification, ErrorBlock, classify, extract_errors, load_rules
+from pipeline_sre.diagnosis import Classification, ErrorBlock, classify, diagnose_lines, extract_errors, load_rules
 from pipeline_sre.diagnosis.classify import CATEGORIES
 
 
@@ -152,10 +152,17 @@ def test_server_error_with_throttling_body_is_throttled() -> None:
         (None, "Error: 4 DEADLINE_EXCEEDED: Deadline Exceeded"),
     ],
 )
-def test_deadline_exceeded_is_timeout(exc: str | None, msg: str) -> None:
+def test_deadline_exceeded_is_transient_network(exc: str | None, msg: str) -> None:
+    # a remote call's client-side deadline is the remote end not answering, not the task's own time limit
     c = classify([_block(exc, msg)])
-    assert c.category == "timeout", c
-    assert c.rule_id == "timeout.deadline_exceeded"
+    assert c.category == "transient_network", c
+    assert c.rule_id == "network.deadline_exceeded"
+
+
+def test_gax_deadline_exceeded_exception_is_transient_network() -> None:
+    msg = "io.grpc.StatusRuntimeException: DEADLINE_EXCEEDED: deadline exceeded after 59.999709386s."
+    c = classify([_block("com.google.api.gax.rpc.DeadlineExceededException", msg)])
+    assert c.category == "transient_network", c
 
 
 @pytest.mark.parametrize(
@@ -174,3 +181,76 @@ def test_kafka_coordinator_heartbeat_is_kafka_consumer(line: str) -> None:
 def test_lost_heartbeat_outside_kafka_stays_killed_external() -> None:
     c = classify([_block(None, "Executor heartbeat timed out after 350149 ms")])
     assert c.category == "killed_external", c
+
+
+_S3_SLOW_DOWN = (
+    "Slow Down (Service: Amazon S3; Status Code: 503; Error Code: 503 Slow Down; Request ID: 7ACF2A0A50D29E)"
+)
+_CONNECT_TIMEOUT = 'Connect timeout on endpoint URL: "https://my-bucket.s3.amazonaws.com/exports/part-0001.csv"'
+
+
+@pytest.mark.parametrize(
+    ("exc", "msg", "category"),
+    [
+        # java.io.FileNotFoundException names why open() failed in parentheses; that reason is the root cause
+        (
+            "java.io.FileNotFoundException",
+            "/tmp/blockmgr-5e47/1e/temp_shuffle_71db (Too many open files)",
+            "resource_exhausted",
+        ),
+        (
+            "java.io.FileNotFoundException",
+            "/tmp/blockmgr-5e47/1e/temp_shuffle_71db (No space left on device)",
+            "resource_exhausted",
+        ),
+        ("java.io.FileNotFoundException", "/mnt/out/part-0000.parquet (Permission denied)", "permission_denied"),
+        (
+            "java.io.FileNotFoundException",
+            "/data/in/2024-05-01/part-0000.csv (No such file or directory)",
+            "upstream_missing",
+        ),
+        # S3 throttles with HTTP 503: reason phrase "Slow Down" (with a space), error code "SlowDown"
+        ("com.amazonaws.services.s3.model.AmazonS3Exception", _S3_SLOW_DOWN, "throttled"),
+        ("botocore.exceptions.ConnectTimeoutError", _CONNECT_TIMEOUT, "transient_network"),
+        (None, f"[ERROR] ConnectionTimeOut: {_CONNECT_TIMEOUT}", "transient_network"),
+        (
+            None,
+            "000630 (57014): Statement reached its statement or warehouse timeout of 3,600 second(s) and was canceled.",
+            "timeout",
+        ),
+        (None, "Operation did not complete within the designated timeout of 300 seconds.", "timeout"),
+        (None, "3 of 12 (25.0%) expectations failed", "data_quality"),
+        (
+            "com.example.LoadException",
+            "Incompatible Type: table type 'int' doesn't match parquet type 'long'",
+            "schema_mismatch",
+        ),
+    ],
+)
+def test_general_signals(exc: str | None, msg: str, category: str) -> None:
+    c = classify([_block(exc, msg)])
+    assert c.category == category, c
+
+
+def test_airflow3_state_changed_on_server_is_killed_external() -> None:
+    line = (
+        '{"timestamp": "2025-04-02T22:32:29.440322Z", "level": "error", "logger": "supervisor", "status_code": 409, '
+        '"event": "Server indicated the task shouldn\'t be running anymore", "detail": {"detail": {"reason": '
+        '"not_running", "message": "TI is no longer in the running state and task should terminate", '
+        '"current_state": "failed"}}}\n'
+    )
+    d = diagnose_lines(["[2025-04-02T22:32:03.360+0000] {task_instances.py:481} DEBUG - heartbeated\n", line])
+    assert d.category == "killed_external", d
+
+
+@pytest.mark.parametrize(
+    ("line", "category"),
+    [
+        ("AADSTS700082: The refresh token has expired due to inactivity.\n", "credentials"),
+        ("The spark driver has stopped unexpectedly and is restarting. Your notebook will be reattached.\n", "oom"),
+    ],
+)
+def test_failure_without_error_keyword_is_classified(line: str, category: str) -> None:
+    d = diagnose_lines(["INFO starting run 42\n", line])
+    assert d.category == category, d
+    assert d.confidence < 0.8  # free text only

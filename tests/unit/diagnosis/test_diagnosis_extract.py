@@ -187,3 +187,14 @@ def test_bare_exception_line_without_log_prefix() -> None:
 def test_weak_line_is_the_last_resort() -> None:
     blocks = extract_errors(["INFO ok\n", "the import did not succeed: constraint violated on row 7\n"])
     assert blocks and "violated" in blocks[0].evidence and blocks[0].kind == "fallback"
+
+
+def test_failure_line_without_error_keyword_is_the_last_resort() -> None:
+    # "... has expired" / "... stopped unexpectedly" are whole failures without an error keyword
+    for line, word in (
+        ("AADSTS700082: The refresh token has expired due to inactivity.\n", "expired"),
+        ("The spark driver has stopped unexpectedly and is restarting.\n", "unexpectedly"),
+    ):
+        blocks = extract_errors(["INFO starting run 42\n", line])
+        assert blocks and word in blocks[0].evidence and blocks[0].kind == "fallback", line
+    assert extract_errors(["INFO cache entry expired, refreshing\n"]) == []
