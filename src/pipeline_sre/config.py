@@ -9,22 +9,19 @@ import fnmatch
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from platformdirs import user_data_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline_sre.connectors.databricks import DatabricksConnection, DatabricksJobMeta
-from pipeline_sre.connectors.github import GitHubConfig, GitHubRepository
+from pipeline_sre.connectors.databricks import DatabricksConnection
+from pipeline_sre.connectors.github import GitHubConfig
 from pipeline_sre.connectors.mwaa import MwaaConnection
-from pipeline_sre.connectors.notify import NotificationsConfig, WebhookChannel
+from pipeline_sre.connectors.notify import NotificationsConfig
 from pipeline_sre.connectors.prometheus import PrometheusConnection
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
 from pipeline_sre.governance.settings import (
-    ChangeWindow,
-    ConfSchema,
-    EnvironmentPolicy,
     GovernanceConfig,
     StoreConfig,
 )
@@ -266,10 +263,9 @@ def _allowed_keys_hint(loc: tuple[int | str, ...]) -> str:
         fields = getattr(model, "model_fields", None)
         if fields is None or not isinstance(part, str) or part not in fields:
             # Dict keys and list indexes: descend into the value type of the container.
-            model = _CONTAINER_ITEMS.get(model, model)
+            model = _item_model(model)
             continue
-        annotation = fields[part].annotation
-        model = _CONTAINER_ITEMS.get(annotation, annotation)
+        model = _item_model(fields[part].annotation)
     fields = getattr(model, "model_fields", None)
     if not fields:
         return ""
@@ -280,19 +276,10 @@ def _allowed_keys_hint(loc: tuple[int | str, ...]) -> str:
     return hint
 
 
-_CONTAINER_ITEMS: dict[Any, Any] = {
-    dict[str, EnvironmentConfig]: EnvironmentConfig,
-    list[DagMeta]: DagMeta,
-    list[SeverityRule]: SeverityRule,
-    dict[str, EnvironmentPolicy]: EnvironmentPolicy,
-    list[ChangeWindow]: ChangeWindow,
-    list[ConfSchema]: ConfSchema,
-    DatabricksConnection | None: DatabricksConnection,
-    list[DatabricksJobMeta]: DatabricksJobMeta,
-    GitHubConfig | None: GitHubConfig,
-    list[GitHubRepository]: GitHubRepository,
-    list[WebhookChannel]: WebhookChannel,
-}
+def _item_model(annotation: Any) -> Any:
+    """The model inside an optional, list or dict annotation (X | None, list[X], dict[str, X]), else itself."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return _item_model(args[-1]) if args else annotation
 
 
 def parse_settings(data: Any, source: str) -> Settings:

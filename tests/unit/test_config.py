@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_sre.config import load_settings, meta_from_tags
+from pipeline_sre.config import load_settings, meta_from_tags, parse_settings
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
 
 GOOD = """
@@ -90,3 +90,10 @@ def load_settings_from_text():  # type: ignore[no-untyped-def]
 def test_meta_from_tags() -> None:
     meta = meta_from_tags("d", ["tier:1", "business_critical", "team:payments"])
     assert (meta.tier, meta.business_critical, meta.owner) == (1, True, "payments")
+
+
+def test_unknown_keys_in_every_section_name_the_allowed_ones() -> None:
+    env = {"airflow": {"url": "http://x"}, "mwaa": {"name": "a", "region": "eu-west-1", "bogus": 1}}
+    with pytest.raises(ConfigError) as err:
+        parse_settings({"environments": {"p": env}}, "test.yaml")
+    assert "environments.p.mwaa.bogus: unknown key; allowed keys: name, region" in err.value.message
