@@ -26,8 +26,9 @@ from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance import external_actions as _kinds  # noqa: F401 - registers the action kinds
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.compact import clip, fit
-from pipeline_sre.lifecycle.remediate import action_view
+from pipeline_sre.lifecycle.remediate import _plan_of, action_view
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.runbooks.loader import RERUN_ACTIONS, Runbook
 
 STATUS_BYTES = 8000
 DIAGNOSIS_BYTES = 8000
@@ -37,6 +38,7 @@ MAX_TASKS = 3
 TRACE_LINES = 80
 EVENT_WINDOW = timedelta(minutes=10)
 DATABRICKS_KINDS = ("repair_run", "run_now")
+NO_WRITE = "escalate to a human with the diagnosis; no write is proposed"
 
 _CLIENTS: weakref.WeakKeyDictionary[Runtime, dict[str, DatabricksClient]] = weakref.WeakKeyDictionary()
 
@@ -184,7 +186,8 @@ async def job_status(rt: Runtime, job_id: Any, environment: str | None = None) -
 # -- detection -------------------------------------------------------------------------------------
 
 
-async def _failed_in(rt: Runtime, env: str, since: datetime) -> list[dict[str, Any]]:
+async def failed_runs_in(rt: Runtime, env: str, since: datetime) -> list[dict[str, Any]]:
+    """Failed runs of one workspace that ended since `since`, newest first (as the runs list orders them)."""
     _, conn = connection(rt, env)
     client = databricks_client(rt, env)
     runs = await client.list_runs(
@@ -208,7 +211,7 @@ async def failed_job_runs(rt: Runtime, window_minutes: int = 60, environment: st
         if not names:
             raise InvalidInput("no environment has a Databricks workspace configured (environments.<env>.databricks)")
     since = datetime.now(UTC) - timedelta(minutes=window_minutes)
-    results = await rt.each_environment(names, lambda env: _failed_in(rt, env, since))
+    results = await rt.each_environment(names, lambda env: failed_runs_in(rt, env, since))
     jobs: dict[tuple[str, int], dict[str, Any]] = {}
     newest: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
@@ -381,13 +384,14 @@ async def diagnose_job_run(
     out["runbook"] = {"id": runbook.id, "title": runbook.title, "escalate": runbook.escalate}
     if open_incident:
         failed_keys = [str(t["task_key"]) for t in failed if t.get("task_key")]
-        out["incident_id"] = await asyncio.to_thread(_open_incident, rt, env, out, root, failed_keys)
+        incident_id, joined = await asyncio.to_thread(_open_incident, rt, env, out, root, failed_keys)
+        out.update(incident_id=incident_id, incident_joined=joined)
     return fit(out, min(DIAGNOSIS_BYTES, rt.settings.server.max_result_bytes), "tasks")
 
 
 def _open_incident(
     rt: Runtime, env: str, summary: dict[str, Any], root: dict[str, Any], failed_tasks: list[str]
-) -> str:
+) -> tuple[str, bool]:
     title = f"{summary.get('job_name') or summary['job_id']}: {root['category']} in {root.get('task_key')}"
     if root.get("exception"):
         title += f" ({root['exception']})"
@@ -415,7 +419,7 @@ def _open_incident(
     if not joined:
         rt.incidents.advance(incident.id, "triaged")
         incident = rt.incidents.advance(incident.id, "diagnosed")
-    return incident.id
+    return incident.id, joined
 
 
 # -- governed actions ------------------------------------------------------------------------------
@@ -470,15 +474,7 @@ async def propose_job_action(
             raise InvalidInput("repair_run needs the run_id of the failed run")
         if parameters:
             raise InvalidInput("parameters are for run_now; a repair reruns the failed tasks as they were")
-        run = await client.get_run(run_id, include_history=True)
-        if int(run.get("job_id") or 0) != job_id:
-            raise InvalidInput(f"run {run_id} belongs to job {run.get('job_id')}, not job {job_id}")
-        if not is_failed(run):
-            raise InvalidInput(
-                f"run {run_id} is {_result_state(run) or (run.get('state') or {}).get('life_cycle_state')}: "
-                "only a failed run can be repaired"
-            )
-        params = {"job_id": job_id, "run_id": run_id, "latest_repair_id": _latest_repair_id(run)}
+        params = await _repair_params(client, job_id, run_id)
     else:
         values = _as_strings(parameters)
         flavour = "job_parameters" if (job.get("settings") or {}).get("parameters") else "notebook_params"
@@ -496,38 +492,112 @@ async def propose_job_action(
         out["runbook"] = runbook
         out["incident_id"] = incident_id
         if runbook.get("escalate"):
-            out["decision"] = {
-                "allowed": False,
-                "rule": f"runbook.{runbook_id}.escalate",
-                "message": f"{root.get('category')}: a rerun cannot fix this; escalate to the job owner with the "
-                "evidence",
-            }
-            out["next"] = "escalate to a human with the diagnosis; no write is proposed"
+            out["decision"] = _escalation(str(runbook_id), root.get("category"))
+            out["next"] = NO_WRITE
             return out
-    try:
-        record = await asyncio.to_thread(
-            rt.governance.propose,
-            action,
-            env,
-            params,
-            requested_by,
-            incident_id=incident_id,
-            runbook_id=runbook_id,
-            plan={"source": "databricks", "job_id": job_id, "run_id": run_id},
+    action_id = await asyncio.to_thread(
+        _propose, rt, out, action, env, params, requested_by, incident_id=incident_id, runbook_id=runbook_id,
+        run_id=run_id,
+    )  # fmt: skip
+    if action_id is None:
+        return out
+    out["next"] = (
+        f"request_approval('{action_id}', reason); once a human approved it, {action}('{action_id}') executes it"
+    )
+    if incident_id is not None:
+        await asyncio.to_thread(_record_proposal, rt, incident_id, action_id, runbook_id)
+    return fit(out, PROPOSAL_BYTES, "diagnosis")
+
+
+async def _repair_params(client: DatabricksClient, job_id: int, run_id: int) -> dict[str, Any]:
+    """A repair of the failed run's failed tasks, bound to its latest repair id so one state is repaired once."""
+    run = await client.get_run(run_id, include_history=True)
+    if int(run.get("job_id") or 0) != job_id:
+        raise InvalidInput(f"run {run_id} belongs to job {run.get('job_id')}, not job {job_id}")
+    if not is_failed(run):
+        raise InvalidInput(
+            f"run {run_id} is {_result_state(run) or (run.get('state') or {}).get('life_cycle_state')}: "
+            "only a failed run can be repaired"
         )
+    return {"job_id": job_id, "run_id": run_id, "latest_repair_id": _latest_repair_id(run)}
+
+
+def _escalation(runbook_id: str, category: Any) -> dict[str, Any]:
+    return {
+        "allowed": False,
+        "rule": f"runbook.{runbook_id}.escalate",
+        "message": f"{category}: a rerun cannot fix this; escalate to the job owner with the evidence",
+    }
+
+
+def _propose(
+    rt: Runtime,
+    out: dict[str, Any],
+    kind: str,
+    env: str,
+    params: dict[str, Any],
+    requested_by: str,
+    *,
+    incident_id: str | None,
+    runbook_id: str | None,
+    run_id: int | None,
+    automated: bool = False,
+) -> str | None:
+    """Store the proposal through governance (blocking). `out` gets the action and the decision it would get
+    now, or the policy's refusal; returns the action id, None when refused."""
+    try:
+        record = rt.governance.propose(
+            kind, env, params, requested_by, incident_id=incident_id, automated=automated, runbook_id=runbook_id,
+            plan={"source": "databricks", "job_id": params["job_id"], "run_id": run_id},
+        )  # fmt: skip
     except PolicyRefusal as refusal:
         out["decision"] = refusal.to_dict()
         out["next"] = "the policy refuses this action now; the refusal says what would allow it"
-        return out
-    view = action_view(record)
-    out["action"] = view
-    out["decision"] = view.pop("decision", None)
-    out["next"] = (
-        f"request_approval('{record.id}', reason); once a human approved it, {action}('{record.id}') executes it"
-    )
-    if incident_id is not None:
-        await asyncio.to_thread(_record_proposal, rt, incident_id, record.id, runbook_id)
-    return fit(out, PROPOSAL_BYTES, "diagnosis")
+        return None
+    out["action"] = action_view(record)
+    out["decision"] = out["action"].pop("decision", None)
+    return record.id
+
+
+def repair_kind(runbook: Runbook) -> str | None:
+    """`repair_run` when the runbook reruns (its steps name the Airflow kinds; for a job, a repair of the failed
+    tasks is the rerun), None when a rerun cannot fix the cause and a human must."""
+    if runbook.escalate or not any(step.action in RERUN_ACTIONS for step in runbook.plan):
+        return None
+    return "repair_run"
+
+
+async def plan_repair(
+    rt: Runtime, diagnosis: dict[str, Any], *, requested_by: str, automated: bool = False, shadow: bool = False
+) -> dict[str, Any]:
+    """The runbook's plan for a run `diagnose_job_run` opened an incident for, shaped as the Airflow plan
+    (`remediate.plan_and_propose`) so the autopilot follows both alike. Unless `shadow`, a repair of the failed
+    tasks is stored as a proposal (never sent) when the runbook reruns."""
+    env, job_id, run_id = diagnosis["env"], int(diagnosis["job_id"]), int(diagnosis["run_id"])
+    root = (diagnosis.get("tasks") or [{}])[0]
+    category = root.get("category") or "unknown"
+    runbook = rt.runbooks.get(diagnosis["runbook"]["id"])
+    out: dict[str, Any] = {
+        "env": env,
+        "job_id": job_id,
+        "run_id": run_id,
+        "severity": diagnosis.get("severity"),
+        "diagnosis": {"category": category, **{k: root.get(k) for k in ("task_key", "confidence", "evidence")}},
+        "plan": _plan_of(runbook),
+    }
+    kind = repair_kind(runbook)
+    if kind is None:
+        out["decision"] = _escalation(runbook.id, category)
+        out["next"] = NO_WRITE
+    elif shadow:
+        out["decision"] = {"allowed": False, "rule": "autopilot.shadow", "message": "shadow mode: plan only"}
+    else:
+        params = await _repair_params(databricks_client(rt, env), job_id, run_id)
+        await asyncio.to_thread(
+            _propose, rt, out, kind, env, params, requested_by, incident_id=diagnosis.get("incident_id"),
+            runbook_id=runbook.id, run_id=run_id, automated=automated,
+        )  # fmt: skip
+    return out
 
 
 def _record_proposal(rt: Runtime, incident_id: str, action_id: str, runbook_id: str | None) -> None:

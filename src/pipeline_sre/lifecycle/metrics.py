@@ -255,6 +255,14 @@ class Signal:
     labels: dict[str, str] = field(default_factory=dict)
     category: str = "unknown"
 
+    @property
+    def source(self) -> str:
+        return f"signal:{self.detector or self.kind}"
+
+    @property
+    def signature(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -404,9 +412,9 @@ def open_signal_incidents(rt: Runtime, signals: Sequence[Signal], severity: str 
     for sig in signals:
         incident, joined = rt.incidents.open_or_join(
             environment=sig.environment,
-            source=f"signal:{sig.detector or sig.kind}",
+            source=sig.source,
             subject=sig.subject,
-            signature=f"{sig.kind}:{sig.subject}",
+            signature=sig.signature,
             category=sig.category,
             severity=severity,
             title=f"{sig.kind.replace('_', ' ')} on {sig.subject}: {sig.evidence}",
@@ -578,8 +586,18 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
         raise InvalidInput(f"no runbook matches {clip(text, 80)!r}; describe the symptom or name one of: {known}")
     current = {k: v for k, v in _CONF_PAIR.findall(plan_context)}
     result: dict[str, Any] = {"problem": clip(text, 200), "kind": kind, "matched_because": reasons}
+    result.update(_advice(rb, kind, current))
+    if current:
+        result["plan_context_conf"] = current
+    result["note"] = "Suggestions only: a conf change is an owner change; use propose_action for anything that writes."
+    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "conf_deltas")
+
+
+def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str]) -> dict[str, Any]:
+    """The runbook's plan, the Spark conf deltas (relative to `current`) and the diagnostic commands for a kind."""
+    out: dict[str, Any] = {}
     if rb is not None:
-        result.update(
+        out.update(
             runbook_id=rb.id,
             title=rb.title,
             why=" ".join(rb.why.split()),
@@ -589,13 +607,23 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
             verify=[v.description or v.check for v in rb.verify],
             prevention=rb.prevention,
         )
-    result["conf_deltas"] = _deltas(kind or "", rb, current) if kind else []
+    out["conf_deltas"] = _deltas(kind or "", rb, current) if kind else []
     configured_cmds = getattr(rb, "commands", None) if rb is not None else None
-    result["commands"] = list(configured_cmds) if configured_cmds else list(_COMMANDS.get(kind or "", ()))
-    if current:
-        result["plan_context_conf"] = current
-    result["note"] = "Suggestions only: a conf change is an owner change; use propose_action for anything that writes."
-    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "conf_deltas")
+    out["commands"] = list(configured_cmds) if configured_cmds else list(_COMMANDS.get(kind or "", ()))
+    return out
+
+
+def signal_advice(rt: Runtime, sig: Signal) -> dict[str, Any]:
+    """What suggest_conf says for a signal, from the runbook its detector names. Blocking (runbook files)."""
+    rb: Runbook | None = None
+    if sig.runbook_id:
+        try:
+            rb = rt.runbooks.get(sig.runbook_id)
+        except PipelineSreError:
+            rb = None  # a detector naming a runbook that is gone still gets its kind's deltas and commands
+    advice = {"kind": sig.kind, **_advice(rb, sig.kind, {})}
+    advice["note"] = "Suggestions only: a configuration change goes through rollout_config, approved by a human."
+    return advice
 
 
 def _runbook_for(rt: Runtime, kind: str) -> str | None:

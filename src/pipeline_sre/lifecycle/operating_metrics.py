@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.lifecycle.databricks import repair_kind
 from pipeline_sre.lifecycle.incidents import Incident
+from pipeline_sre.lifecycle.verify import SIGNAL_SOURCE
 
 if TYPE_CHECKING:
     from pipeline_sre.lifecycle.respond import CycleReport
@@ -135,14 +137,17 @@ class OperatingMetrics:
             self.approval_latency.observe(max(0.0, waited))
 
     def plan_only(self, rt: Runtime, incident: Incident) -> None:
-        """A shadow-mode plan: the write the runbook would have proposed, or `escalate`."""
-        if not self.first_time("plan_only", incident.id):
+        """A shadow-mode plan: the write the runbook would have proposed, or `escalate`. Signal incidents
+        never get a write, so they have no plan to count."""
+        if incident.source.startswith(SIGNAL_SOURCE) or not self.first_time("plan_only", incident.id):
             return
         kind = "escalate"
         if incident.runbook_id:
             try:
                 runbook = rt.runbooks.get(incident.runbook_id)
-                if not runbook.escalate:
+                if incident.source == "databricks":
+                    kind = repair_kind(runbook) or "escalate"
+                elif not runbook.escalate:
                     kind = next((s.action for s in runbook.plan if s.action in WRITE_KINDS), "escalate")
             except PipelineSreError:
                 kind = "unknown"

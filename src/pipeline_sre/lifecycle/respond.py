@@ -1,7 +1,8 @@
 """The whole lifecycle for one failure, with no LLM: detect -> triage -> diagnose -> propose -> request
 approval -> (a human approves) -> execute -> verify -> postmortem. Used by the autopilot and webhooks.
 
-Every write still goes through the governed path; a failure to recover is escalated, never retried.
+Failures come from Airflow runs, Databricks job runs and Prometheus signal detectors. Every write still goes
+through the governed path; a failure to recover is escalated, never retried.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline_sre.connectors.databricks import job_resource
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle import detect, diagnose, postmortem, remediate, triage, verify
+from pipeline_sre.lifecycle import databricks as dbx
+from pipeline_sre.lifecycle import detect, diagnose, metrics, postmortem, remediate, triage, verify
 from pipeline_sre.lifecycle.incidents import Incident
+from pipeline_sre.lifecycle.metrics import Signal
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
 
@@ -69,9 +73,37 @@ async def handle_failed_run(
         remediate.plan_and_propose, rt, env, summary, errors, requested_by=AUTOPILOT, incident_id=incident.id,
         automated=True, shadow=shadow,
     )  # fmt: skip
-    incident = await asyncio.to_thread(remediate.record_plan, rt, incident.id, plan)
+    return await _follow_plan(rt, incident.id, plan, f"{dag_id}/{run_id}", shadow=shadow, report=report)
+
+
+async def handle_failed_job_run(
+    rt: Runtime, env: str, job_id: int, run_id: int, *, shadow: bool = False, report: CycleReport | None = None
+) -> Incident | None:
+    """The same for a failed Databricks job run (diagnosed from its output and cluster events; the write is a
+    repair of its failed tasks); None if another pass already took it."""
+    report = report or CycleReport()
+    subject = job_resource(job_id)  # "databricks:job/N": a DAG id has no ':' or '/', so the claims never collide
+    if not await asyncio.to_thread(rt.incidents.claim_run, env, subject, str(run_id)):
+        return None
+    report.detected += 1
+    diagnosis = await dbx.diagnose_job_run(rt, run_id, env)
+    incident_id = diagnosis.get("incident_id")
+    if incident_id is None:  # no failed task after all: nothing to act on
+        return None
+    if diagnosis["incident_joined"]:
+        report.joined += 1
+        return rt.incidents.get(incident_id)
+    report.new_incidents.append(incident_id)
+    plan = await dbx.plan_repair(rt, diagnosis, requested_by=AUTOPILOT, automated=True, shadow=shadow)
+    return await _follow_plan(rt, incident_id, plan, f"{subject} run {run_id}", shadow=shadow, report=report)
+
+
+async def _follow_plan(
+    rt: Runtime, incident_id: str, plan: dict[str, Any], where: str, *, shadow: bool, report: CycleReport
+) -> Incident:
+    """Record the runbook's plan on a new incident, then escalate it or ask a human to approve its write."""
+    incident = await asyncio.to_thread(remediate.record_plan, rt, incident_id, plan)
     action = plan.get("action")
-    category = plan["diagnosis"]["category"]
     if shadow:
         return incident
     if action is None:
@@ -82,7 +114,7 @@ async def handle_failed_run(
         log.info("escalated %s: %s", incident.id, result["reason"])
         return rt.incidents.get(incident.id)
     reason = (
-        f"{category} in {dag_id}/{run_id}: {plan['plan']['why']} Impact: {plan['plan']['impact']} "
+        f"{plan['diagnosis']['category']} in {where}: {plan['plan']['why']} Impact: {plan['plan']['impact']} "
         f"Risk: {plan['plan']['risk']['level']}. Rollback: {plan['plan']['rollback']}"
     )
     await asyncio.to_thread(remediate.request_approval, rt, action["id"], reason, AUTOPILOT)
@@ -154,26 +186,94 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
         report.escalated.append(incident.id)
 
 
+def polled_sources(rt: Runtime, env: str) -> list[str]:
+    """What a cycle polls in one environment: Airflow always; Databricks and Prometheus when configured there
+    and not switched off under `autopilot`."""
+    conf, options = rt.settings.environments[env], rt.settings.autopilot
+    return [
+        "airflow",
+        *(["databricks"] if options.databricks and conf.databricks is not None else []),
+        *(["prometheus"] if options.signals and conf.prometheus is not None else []),
+    ]
+
+
 async def detect_and_handle(
     rt: Runtime, window_minutes: int, *, shadow: bool = False, report: CycleReport | None = None
 ) -> CycleReport:
-    """One detection pass over every environment: each failed run ending in the window, once."""
+    """One detection pass over every environment: each failed Airflow and Databricks run ending in the window,
+    once, and each signal firing now. A source that is down is reported; the others still run."""
     report = report or CycleReport()
-    since = iso(datetime.now(UTC) - timedelta(minutes=window_minutes))
+    since = datetime.now(UTC) - timedelta(minutes=window_minutes)
     for env in rt.selected(None):
-        cursor: str | None = None
-        while True:
-            try:
-                page = await detect.failed_runs(rt, since=since, cursor=cursor, environment=env, limit=200)
-            except PipelineSreError as err:
-                report.errors.append(f"{env}: {err.message}")
-                break
-            for run in page["runs"]:
-                try:
-                    await handle_failed_run(rt, env, run["dag_id"], run["run_id"], shadow=shadow, report=report)
-                except PipelineSreError as err:
-                    report.errors.append(f"{env}/{run['dag_id']}/{run['run_id']}: {err.code}: {err.message}")
-            cursor = page.get("cursor")
-            if not cursor:
-                break
+        sources = polled_sources(rt, env)
+        await _airflow_failures(rt, env, since, shadow, report)
+        if "databricks" in sources:
+            await _databricks_failures(rt, env, since, shadow, report)
+        if "prometheus" in sources:
+            await _signal_incidents(rt, env, shadow, report)
     return report
+
+
+async def _airflow_failures(rt: Runtime, env: str, since: datetime, shadow: bool, report: CycleReport) -> None:
+    cursor: str | None = None
+    while True:
+        try:
+            page = await detect.failed_runs(rt, since=iso(since), cursor=cursor, environment=env, limit=200)
+        except PipelineSreError as err:
+            report.errors.append(f"{env}: {err.message}")
+            return
+        for run in page["runs"]:
+            try:
+                await handle_failed_run(rt, env, run["dag_id"], run["run_id"], shadow=shadow, report=report)
+            except PipelineSreError as err:
+                report.errors.append(f"{env}/{run['dag_id']}/{run['run_id']}: {err.code}: {err.message}")
+        cursor = page.get("cursor")
+        if not cursor:
+            return
+
+
+async def _databricks_failures(rt: Runtime, env: str, since: datetime, shadow: bool, report: CycleReport) -> None:
+    try:
+        runs = await dbx.failed_runs_in(rt, env, since)
+    except PipelineSreError as err:
+        report.errors.append(f"{env}: {err.message}")
+        return
+    for run in runs:
+        job_id, run_id = int(run.get("job_id") or 0), int(run["run_id"])
+        try:
+            await handle_failed_job_run(rt, env, job_id, run_id, shadow=shadow, report=report)
+        except PipelineSreError as err:
+            report.errors.append(f"{env}/{job_resource(job_id)}/{run_id}: {err.code}: {err.message}")
+
+
+async def _signal_incidents(rt: Runtime, env: str, shadow: bool, report: CycleReport) -> None:
+    """One incident per signal firing now, opened or joined. Nothing is proposed (a configuration change is a
+    human's, through rollout_config): a new incident is notified with the runbook's suggestions, and
+    `advance_open_incidents` verifies its condition every cycle until it clears or times out."""
+    try:
+        found, failed, _ = await metrics.signals_for(rt, env)
+    except PipelineSreError as err:
+        report.errors.append(f"{env}: {err.message}")
+        return
+    report.errors += [f"{env}: detector {f['detector']}: {f['error']}: {f['message']}" for f in failed]
+    signals = await asyncio.to_thread(_not_escalated, rt, env, found)
+    report.detected += len(signals)  # a condition is detected in every cycle it holds; it joins its incident
+    opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, signals)
+    for sig, entry in zip(signals, opened, strict=True):
+        if entry["joined"]:
+            report.joined += 1
+            continue
+        report.new_incidents.append(entry["incident_id"])
+        advice = await asyncio.to_thread(metrics.signal_advice, rt, sig)
+        incident = await asyncio.to_thread(rt.incidents.mark, entry["incident_id"], runbook_id=advice.get("runbook_id"))
+        if not shadow:
+            await rt.notifier.send("incident_opened", {**incident.summary(), "signal": sig.to_dict(), "plan": advice})
+
+
+def _not_escalated(rt: Runtime, env: str, signals: list[Signal]) -> list[Signal]:
+    """Leave out signals whose incident was escalated within the dedup window: the condition persisting is what
+    the human already has, so it does not open (and page) again each timeout. Closing that incident ends this."""
+    since = rt.incidents.clock() - rt.incidents.dedup_window
+    escalated = rt.incidents.list(None, env, ("escalated",), limit=500)
+    held = {(i.source, i.subject, i.signature) for i in escalated if i.opened_at >= since}
+    return [s for s in signals if (s.source, s.subject, s.signature) not in held]

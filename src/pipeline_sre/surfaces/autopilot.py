@@ -1,8 +1,10 @@
 """The autopilot: `pipeline-sre watch` polls every environment and takes pushes, with no LLM.
 
 Each cycle runs detect -> triage -> diagnose -> propose -> request approval for new failures
-(`detect_and_handle`) and then moves open incidents on (`advance_open_incidents`: execute what a human
-approved, verify, escalate, write postmortems). `--shadow` only writes plans; `--once` runs one cycle.
+(`detect_and_handle`: failed Airflow runs; failed Databricks job runs and Prometheus signal detectors where an
+environment configures them, unless `autopilot.databricks` / `autopilot.signals` is off) and then moves open
+incidents on (`advance_open_incidents`: execute what a human approved, verify, escalate, write postmortems).
+`--shadow` only writes plans; `--once` runs one cycle.
 
 Pushes arrive on a small Starlette app, guarded by a bearer token:
   POST /hooks/airflow        {environment, dag_id, run_id, task_id?, state?} from an on_failure_callback
@@ -44,7 +46,13 @@ from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.incidents import OPEN
 from pipeline_sre.lifecycle.operating_metrics import METRICS, OperatingMetrics
-from pipeline_sre.lifecycle.respond import CycleReport, advance_open_incidents, detect_and_handle, handle_failed_run
+from pipeline_sre.lifecycle.respond import (
+    CycleReport,
+    advance_open_incidents,
+    detect_and_handle,
+    handle_failed_run,
+    polled_sources,
+)
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
@@ -620,7 +628,8 @@ async def _watch(
             serving = loop.create_task(server.serve(sockets=[sock]), name="autopilot-http")
             print(f"pipeline-sre autopilot: webhooks and /metrics on http://{host}:{port}", file=sys.stderr)
         mode = "shadow (plans only)" if shadow else "live cycle"
-        print(f"pipeline-sre autopilot: {mode} every {interval}s over {', '.join(rt.selected(None))}", file=sys.stderr)
+        polled = ", ".join(f"{env} ({', '.join(polled_sources(rt, env))})" for env in rt.selected(None))
+        print(f"pipeline-sre autopilot: {mode} every {interval}s over {polled}", file=sys.stderr)
         while not stop.is_set():
             await pilot.cycle()
             with contextlib.suppress(TimeoutError):

@@ -12,6 +12,16 @@ class AutopilotConfig(BaseModel):
     window_minutes: int = Field(
         60, ge=1, le=7 * 24 * 60, description="Each cycle looks at failed runs that ended in the last N minutes"
     )
+    databricks: bool = Field(
+        True,
+        description="Each cycle also polls the Databricks workspace of every environment that has one: failed job "
+        "runs are diagnosed into incidents and get a repair_run proposal awaiting approval, or are escalated",
+    )
+    signals: bool = Field(
+        True,
+        description="Each cycle also evaluates the Prometheus signal detectors of every environment that has "
+        "Prometheus: one incident per signal (with the runbook's suggestions, no write), verified every cycle",
+    )
     webhook_token_env: str = Field(
         "PIPELINE_SRE_WEBHOOK_TOKEN", description="Env var with the bearer token webhook senders must present"
     )
