@@ -23,6 +23,7 @@ import yaml
 
 from pipeline_sre.config import Settings, parse_settings
 from pipeline_sre.errors import ConfigError, InvalidInput
+from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.autopilot import (
@@ -317,6 +318,13 @@ async def test_alertmanager_firing_opens_then_joins_then_resolved_is_noted(harne
                         environment="prod")), headers=AUTH)  # fmt: skip
     assert done.json()["resolved_noted"] == 1
     assert harness.rt.incidents.get(freshness.id).facts["alert_status"] == "resolved"
+    # the verify step of the next cycle sees it resolved; the quiet period then runs
+    verdict = await verify.check_recovery(harness.rt, freshness.id)
+    assert [c["rule"] for c in verdict["checks"]] == ["alert_resolved", "stays_clear"]
+    refired = await c.post("/hooks/alertmanager", json=am_body(alert("DagFreshness", environment="prod",
+                           dag_id=DAG)), headers=AUTH)  # fmt: skip
+    assert refired.json()["joined"] == 1
+    assert harness.rt.incidents.get(freshness.id).facts["alert_status"] == "firing"  # no longer resolved
     stray = await c.post("/hooks/alertmanager", json=am_body(alert("Other", "resolved")), headers=AUTH)
     assert stray.json()["resolved_unmatched"] == 1
     assert metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="metric_alert",

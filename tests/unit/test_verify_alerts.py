@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pipeline_sre.config import parse_settings
-from pipeline_sre.lifecycle import verify
+from pipeline_sre.lifecycle import respond, verify
 from pipeline_sre.lifecycle.incidents import utcnow
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
@@ -68,3 +68,12 @@ async def test_alert_still_firing_after_the_timeout_is_not_recovered(rt: Runtime
     assert verdict["verdict"] == "not_recovered"
     assert rules(verdict) == {"alert_resolved": None, "timeout": False}
     assert "after detection" in str(verdict["checks"]) and verdict["next"].startswith("escalate(")
+
+
+@pytest.mark.anyio
+async def test_the_autopilot_verifies_alert_incidents_nobody_acted_on(rt: Runtime) -> None:
+    resolved_at = utcnow()
+    incident_id = alert_incident(rt, alert_status="resolved", alert_resolved_at=iso(resolved_at))
+    rt.incidents.clock = lambda: resolved_at + timedelta(minutes=31)
+    report = await respond.advance_open_incidents(rt)
+    assert report.resolved == [incident_id] and rt.incidents.get(incident_id).state == "resolved"

@@ -138,7 +138,7 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
     """Move every open incident one step on: execute what humans approved, verify, close the loop."""
     report = report or CycleReport()
     acted_on = await asyncio.to_thread(rt.incidents.list, None, None, ("awaiting_approval", "executing", "verifying"))
-    for incident in [*acted_on, *await asyncio.to_thread(_signals_without_action, rt)]:
+    for incident in [*acted_on, *await asyncio.to_thread(_metrics_without_action, rt)]:
         try:
             await _advance(rt, incident, report)
         except PipelineSreError as err:
@@ -153,11 +153,12 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
     return report
 
 
-def _signals_without_action(rt: Runtime) -> list[Incident]:
-    """Signal incidents nobody acted on: their condition is verified all the same (it may clear by itself,
-    or persist until the timeout escalates it)."""
+def _metrics_without_action(rt: Runtime) -> list[Incident]:
+    """Signal and Alertmanager incidents nobody acted on: their condition is verified all the same (it may
+    clear by itself, or persist until the timeout escalates it)."""
     waiting = rt.incidents.list(None, None, ("detected", "triaged", "diagnosed", "proposed"), limit=500)
-    return [i for i in waiting if i.source.startswith(verify.SIGNAL_SOURCE) and i.action_id is None]
+    metric = [i for i in waiting if i.source.startswith(verify.SIGNAL_SOURCE) or i.source == verify.ALERT_SOURCE]
+    return [i for i in metric if i.action_id is None]
 
 
 async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None:

@@ -134,7 +134,7 @@ def _alert_evidence(incident: Incident, rules: VerifyConfig, now: datetime) -> E
         resolved_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else now
     except ValueError:
         resolved_at = now
-    resolved_at = min(resolved_at, now)
+    resolved_at = min(max(resolved_at, incident.opened_at), now)  # within what we have seen of it
     checks = [
         check("alert_resolved", True, f"Alertmanager resolved the alert at {iso(resolved_at)}"),
         quiet_check("stays_clear", resolved_at, now, rules.quiet_minutes, "re-firing of the alert"),

@@ -273,6 +273,8 @@ class Autopilot:
             )
             if joined:
                 out["joined"] += 1
+                if incident.facts.get("alert_status") != "firing":  # it fired again after a resolve
+                    self.rt.incidents.mark(incident.id, facts={**incident.facts, "alert_status": "firing"})
             else:
                 out["opened"].append(incident.summary())
                 self.metrics.incident_opened(incident)
@@ -281,7 +283,9 @@ class Autopilot:
     def _note_resolved(self, env: str, subject: str, signature: str, alert: dict[str, Any]) -> bool:
         for incident in self.rt.incidents.list(None, env, OPEN, limit=500):
             if incident.source == "metric" and incident.subject == subject and incident.signature == signature:
-                facts = {**incident.facts, "alert_status": "resolved", "alert_resolved_at": alert.get("endsAt")}
+                # Alertmanager's endsAt, or now when it sends none (the zero time "0001-01-01...")
+                ended = _parse_time(alert.get("endsAt")) or self.rt.incidents.clock()
+                facts = {**incident.facts, "alert_status": "resolved", "alert_resolved_at": ended.isoformat()}
                 self.rt.incidents.mark(incident.id, facts=facts)
                 log.info("alert resolved for incident %s (%s)", incident.id, subject)
                 return True
