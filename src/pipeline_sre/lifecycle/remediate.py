@@ -33,7 +33,8 @@ def action_view(rec: ActionRecord) -> dict[str, Any]:
     return {k: d[k] for k in keep if d.get(k) not in (None, [], {})}
 
 
-def _plan_of(rb: Runbook) -> dict[str, Any]:
+def plan_of(rb: Runbook) -> dict[str, Any]:
+    """A runbook as a proposal shows it: why, the steps, impact, risk, rollback, verify and prevention."""
     return {
         "runbook": rb.id,
         "title": rb.title,
@@ -188,7 +189,7 @@ def plan_and_propose(
             "evidence": root["evidence"] if root else None,
         },
         "runbook_match": matches[0].to_dict() if matches else {"id": "unknown", "reasons": ["no match"]},
-        "plan": _plan_of(runbook),
+        "plan": plan_of(runbook),
     }
     kind = action or next((s.action for s in runbook.plan if s.action in WRITE_KINDS), None)
     if runbook.escalate or kind is None:
