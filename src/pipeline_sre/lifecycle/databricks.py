@@ -26,7 +26,7 @@ from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance import external_actions as _kinds  # noqa: F401 - registers the action kinds
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.compact import clip, fit
-from pipeline_sre.lifecycle.remediate import plan_of, action_view
+from pipeline_sre.lifecycle.remediate import action_view, plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import RERUN_ACTIONS, Runbook
 
