@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from pipeline_sre.errors import BackendUnavailable, InvalidInput, NotFound
@@ -146,6 +146,18 @@ class IncidentStore:
                 return False
             raise
         return True
+
+    def release_run(self, environment: str, subject: str, run_id: str) -> None:
+        """Undo a claim that led to no incident (the backend failed mid-way), so a later pass retries it."""
+        with self.db.session(write=True) as s:
+            s.execute(
+                delete(IncidentRunRow).where(
+                    IncidentRunRow.environment == environment,
+                    IncidentRunRow.subject == subject,
+                    IncidentRunRow.run_id == run_id,
+                    IncidentRunRow.incident_id.is_(None),
+                )
+            )
 
     def open_or_join(
         self,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_sre.connectors.databricks import job_resource
-from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.errors import BackendUnavailable, PipelineSreError
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle import detect, diagnose, metrics, postmortem, remediate, triage, verify
 from pipeline_sre.lifecycle.incidents import Incident
@@ -62,8 +64,9 @@ async def handle_failed_run(
     if not await asyncio.to_thread(rt.incidents.claim_run, env, dag_id, run_id):
         return None
     report.detected += 1
-    summary = await triage.triage(rt, dag_id, run_id, env)
-    errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
+    async with _retry_on_outage(rt, env, dag_id, run_id):
+        summary = await triage.triage(rt, dag_id, run_id, env)
+        errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
     incident, joined = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors)
     if joined:
         report.joined += 1
@@ -86,7 +89,8 @@ async def handle_failed_job_run(
     if not await asyncio.to_thread(rt.incidents.claim_run, env, subject, str(run_id)):
         return None
     report.detected += 1
-    diagnosis = await dbx.diagnose_job_run(rt, run_id, env)
+    async with _retry_on_outage(rt, env, subject, str(run_id)):
+        diagnosis = await dbx.diagnose_job_run(rt, run_id, env)
     incident_id = diagnosis.get("incident_id")
     if incident_id is None:  # no failed task after all: nothing to act on
         return None
@@ -96,6 +100,17 @@ async def handle_failed_job_run(
     report.new_incidents.append(incident_id)
     plan = await dbx.plan_repair(rt, diagnosis, requested_by=AUTOPILOT, automated=True, shadow=shadow)
     return await _follow_plan(rt, incident_id, plan, f"{subject} run {run_id}", shadow=shadow, report=report)
+
+
+@asynccontextmanager
+async def _retry_on_outage(rt: Runtime, env: str, subject: str, run_id: str) -> AsyncIterator[None]:
+    """A backend outage before the incident exists releases the run's claim: the next cycle tries it again
+    instead of losing the failure. Other errors keep the claim (retrying would fail the same way)."""
+    try:
+        yield
+    except BackendUnavailable:
+        await asyncio.to_thread(rt.incidents.release_run, env, subject, run_id)
+        raise
 
 
 async def _follow_plan(
