@@ -231,6 +231,17 @@ def test_slack_blocks_escape_and_stay_within_limits() -> None:
     assert "Why a human is needed" in json.dumps(escalated)
 
 
+def test_slack_signal_incidents_carry_the_runbook_suggestions() -> None:
+    payload = {
+        "id": "inc_3", "subject": "stage 12", "signal": {"evidence": "p95/p50 task time 14x <on stage 12>"},
+        "plan": {"plan": [{"title": "Enable adaptive skew join"}], "commands": ["spark-submit --status app-1"],
+                 "conf_deltas": [{"key": "spark.sql.adaptive.skewJoin.enabled", "proposed": "true"}]},
+    }  # fmt: skip
+    text = json.dumps(slack_blocks("incident_opened", payload)[1])
+    assert "14x &lt;on stage 12&gt;" in text and "1. Enable adaptive skew join" in text
+    assert "spark.sql.adaptive.skewJoin.enabled=true" in text and "spark-submit --status app-1" in text
+
+
 # -- configuration ------------------------------------------------------------------------------------
 
 

@@ -255,6 +255,20 @@ def _clip(text: str, limit: int = SECTION_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _advice_text(payload: dict[str, Any]) -> str:
+    """A signal's evidence and the runbook's suggestions (plan steps, Spark conf deltas, commands)."""
+    plan, signal = payload["plan"], payload.get("signal") or {}
+    lines = [f"*Signal:* {_esc(signal['evidence'])}"] if signal.get("evidence") else []
+    lines += [f"{i}. {_esc(step.get('title'))}" for i, step in enumerate(plan.get("plan") or [], 1)][:4]
+    deltas = [f"{d.get('key')}={d.get('proposed')}" for d in plan.get("conf_deltas") or []][:6]
+    if deltas:
+        lines.append("*Suggested conf:* `" + _esc(" ".join(deltas)) + "`")
+    commands = [str(c) for c in plan.get("commands") or []][:3]
+    if commands:
+        lines.append("*Look with:*\n```" + _esc("\n".join(commands)) + "```")
+    return "\n".join(lines) or "*No runbook suggestions*"
+
+
 def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and Block Kit blocks for one event. Approval requests show the action, the exact call,
     the risk and the command that approves it."""
@@ -292,6 +306,8 @@ def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[st
             payload.get("how_to_approve") or f"pipeline-sre approvals approve {payload.get('action_id')} --as NAME"
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*To approve*\n```{_esc(command)}```"}})
+    elif event == "incident_opened" and isinstance(payload.get("plan"), dict):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_advice_text(payload))}})
     elif event == "escalated" and payload.get("reason"):
         text = _clip(f"*Why a human is needed*\n{_esc(payload['reason'])}")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
