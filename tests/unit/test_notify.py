@@ -62,15 +62,26 @@ class StandIn:
 
     url: str = ""
     seen: list[dict[str, Any]] = field(default_factory=list)
-    script: deque[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=deque)
+    script: deque[tuple[int, dict[str, Any], dict[str, str], str | None]] = field(default_factory=deque)
 
-    def answer(self, status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
-        self.script.append((status, body or {"ok": status < 300}, headers or {}))
+    def answer(
+        self,
+        status: int,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Script the next answer (for requests to `path` only, when given: concurrent senders race)."""
+        self.script.append((status, body or {"ok": status < 300}, headers or {}, path))
 
     async def endpoint(self, request: Request) -> Response:
         body = await request.body()
-        self.seen.append({"path": request.url.path, "headers": dict(request.headers), "body": body})
-        status, payload, headers = self.script.popleft() if self.script else (200, {"ok": True}, {})
+        path = request.url.path
+        self.seen.append({"path": path, "headers": dict(request.headers), "body": body})
+        entry = next((e for e in self.script if e[3] in (None, path)), None)
+        status, payload, headers = (200, {"ok": True}, {}) if entry is None else entry[:3]
+        if entry is not None:
+            self.script.remove(entry)
         return JSONResponse(payload, status, headers=headers)
 
 
@@ -175,7 +186,7 @@ async def test_event_filter(hook: StandIn) -> None:
 
 async def test_fan_out_keeps_going_when_one_channel_fails(hook: StandIn, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, "pipeline_sre.notify")
-    hook.answer(400)
+    hook.answer(400, path="/broken")
     broken = WebhookNotifier(f"{hook.url}/broken", max_retries=0, name="webhook:broken")
     working = WebhookNotifier(f"{hook.url}/working")
     await FanOut([broken, LogNotifier(), working]).send("escalated", {"id": "inc_9"})
