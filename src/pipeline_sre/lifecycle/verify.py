@@ -26,7 +26,7 @@ from pipeline_sre.lifecycle.verify_rules import (
     run_check,
     tasks_check,
 )
-from pipeline_sre.models import DagRun, iso
+from pipeline_sre.models import DagRun, iso, parse_time
 
 
 def _run_view(rt: Runtime, env: str, run: DagRun) -> dict[str, Any]:
@@ -129,11 +129,7 @@ def _alert_evidence(incident: Incident, rules: VerifyConfig, now: datetime) -> E
     if facts.get("alert_status") != "resolved":
         pending = check("alert_resolved", None, "Alertmanager still reports the alert firing")
         return Evidence([pending], incident.opened_at, "detection")
-    stamp = facts.get("alert_resolved_at")
-    try:
-        resolved_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else now
-    except ValueError:
-        resolved_at = now
+    resolved_at = parse_time(facts.get("alert_resolved_at")) or now
     resolved_at = min(max(resolved_at, incident.opened_at), now)  # within what we have seen of it
     checks = [
         check("alert_resolved", True, f"Alertmanager resolved the alert at {iso(resolved_at)}"),

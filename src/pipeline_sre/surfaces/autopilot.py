@@ -54,6 +54,7 @@ from pipeline_sre.lifecycle.respond import (
     polled_sources,
 )
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.models import parse_time
 from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
 log = logging.getLogger("pipeline_sre.autopilot")
@@ -312,11 +313,9 @@ def alert_signature(labels: dict[str, str]) -> str:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or value.startswith("0001-"):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    """An Alertmanager timestamp; its zero time ("0001-01-01T00:00:00Z") means "not set"."""
+    parsed = parse_time(value)
+    if parsed is None or parsed.year == 1:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
