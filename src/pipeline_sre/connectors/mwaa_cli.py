@@ -67,6 +67,7 @@ import httpx
 
 from pipeline_sre.connectors.mwaa import USER_AGENT_EXTRA, MwaaConnection, PathUnavailable, path_error
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
+from pipeline_sre.models import parse_time
 
 TOKEN_REUSE_SECONDS = 50.0  # MWAA's CLI tokens live 60 s; the margin covers the call itself
 RUNS_CACHE_SECONDS = 15.0
@@ -207,30 +208,20 @@ def failure(stdout: str, stderr: str) -> tuple[int, str]:
     return 400, line
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _iso(value: Any) -> str | None:
-    parsed = _time(value)
+    parsed = parse_time(value)
     return parsed.isoformat() if parsed else None
 
 
 def _newest_first(rows: list[dict[str, Any]], field: str, descending: bool = True) -> list[dict[str, Any]]:
     """Rows ordered by a date field (as the REST API orders them), rows without one last."""
-    dated = [r for r in rows if _time(r[field])]
-    dated.sort(key=lambda r: _time(r[field]) or datetime.min.replace(tzinfo=UTC), reverse=descending)
-    return dated + [r for r in rows if not _time(r[field])]
+    dated = [r for r in rows if parse_time(r[field])]
+    dated.sort(key=lambda r: parse_time(r[field]) or datetime.min.replace(tzinfo=UTC), reverse=descending)
+    return dated + [r for r in rows if not parse_time(r[field])]
 
 
 def _ended_since(task: dict[str, Any], since: datetime | None) -> bool:
-    end = _time(task["end_date"])
+    end = parse_time(task["end_date"])
     return since is None or (end is not None and end >= since)
 
 
@@ -255,7 +246,7 @@ def run_row(raw: dict[str, Any], version: Version) -> dict[str, Any]:
 
 def task_row(raw: dict[str, Any], dag_id: str, run_id: str) -> dict[str, Any]:
     """A task instance as the REST API shapes it, from `tasks states-for-dag-run` output."""
-    start, end = _time(raw.get("start_date")), _time(raw.get("end_date"))
+    start, end = parse_time(raw.get("start_date")), parse_time(raw.get("end_date"))
     map_index = str(raw.get("map_index") or "")
     return {
         "dag_id": dag_id,
@@ -279,10 +270,10 @@ def _page(rows: list[dict[str, Any]], params: httpx.QueryParams, default_limit: 
 def select_runs(rows: list[dict[str, Any]], params: httpx.QueryParams) -> dict[str, Any]:
     """Filter, order and page runs as GET .../dagRuns would (state, end_date_gte/lte, order_by)."""
     states = set(params.get_list("state"))
-    gte, lte = _time(params.get("end_date_gte")), _time(params.get("end_date_lte"))
+    gte, lte = parse_time(params.get("end_date_gte")), parse_time(params.get("end_date_lte"))
 
     def keep(row: dict[str, Any]) -> bool:
-        end = _time(row["end_date"])
+        end = parse_time(row["end_date"])
         if states and row["state"] not in states:
             return False
         return _ended_since(row, gte) and (lte is None or (end is not None and end <= lte))
@@ -585,7 +576,7 @@ class MwaaCli:
         body = call.body()
         run_ids = set(body.get("dag_run_ids") or [])
         states = set(body.get("state") or [])
-        end_gte = _time(body.get("end_date_gte"))
+        end_gte = parse_time(body.get("end_date_gte"))
         known: dict[tuple[str, str], dict[str, Any]] = {}
         for dag_id in body.get("dag_ids") or []:
             for row in await self._known_runs(call.version, checked("DAG id", dag_id)):
@@ -617,7 +608,7 @@ class MwaaCli:
         body = call.body()
         run_id = checked("run id", body.get("dag_run_id"))
         conf = conf_text(body.get("conf") or {})
-        logical_date = _time(body.get("logical_date")) or datetime.now(UTC)
+        logical_date = parse_time(body.get("logical_date")) or datetime.now(UTC)
         data = await self._json_of(trigger_argv(call.version, dag_id, run_id, conf, logical_date))
         self._forget(dag_id)
         if not (isinstance(data, list) and data and isinstance(data[0], dict)):
@@ -632,7 +623,7 @@ class MwaaCli:
             raise BackendRefused(f"{self._where()}: the CLI fallback clears failed tasks only (only_failed)")
         self._forget(dag_id)  # a write acts on what the DAG is now, not on what was kept
         run = await self._find_run(call.version, dag_id, run_id)
-        logical_date = _time(run["logical_date"])
+        logical_date = parse_time(run["logical_date"])
         if logical_date is None:
             raise BackendRefused(
                 f"{self._where()}: run {run_id!r} of DAG {dag_id!r} has no logical date, and `tasks clear` "

@@ -174,7 +174,7 @@ def _parse_bound(name: str, value: str | None) -> datetime | None:
     parsed = parse_time(value)
     if parsed is None:
         raise InvalidInput(f"{name} must be an ISO-8601 time such as 2026-01-31T08:00:00Z; got {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 async def failed_runs(

@@ -315,9 +315,7 @@ def alert_signature(labels: dict[str, str]) -> str:
 def _parse_time(value: Any) -> datetime | None:
     """An Alertmanager timestamp; its zero time ("0001-01-01T00:00:00Z") means "not set"."""
     parsed = parse_time(value)
-    if parsed is None or parsed.year == 1:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None if parsed is None or parsed.year == 1 else parsed
 
 
 # -- HTTP intake ------------------------------------------------------------------------------------
