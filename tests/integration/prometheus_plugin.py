@@ -18,14 +18,16 @@ skip with a clear message when /usr/bin/prometheus is absent (CI installs it: ap
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -177,3 +179,18 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusI
         pytest.skip("Prometheus binary not found (/usr/bin/prometheus): apt-get install -y prometheus")
     with running_prometheus(tmp_path_factory.mktemp("prometheus"), binary) as info:
         yield info
+
+
+T = TypeVar("T")
+SCRAPE_WAIT = 20.0  # seconds for a changed exporter value to be scraped and seen by a query
+
+
+async def poll_until(fetch: Callable[[], Awaitable[T]], done: Callable[[T], object], what: str) -> T:
+    """Call `fetch` every half second until `done(result)` holds; fail naming `what` after SCRAPE_WAIT."""
+    deadline = time.monotonic() + SCRAPE_WAIT
+    while True:
+        result = await fetch()
+        if done(result):
+            return result
+        assert time.monotonic() < deadline, f"{what}: {result}"
+        await asyncio.sleep(0.5)

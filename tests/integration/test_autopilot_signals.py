@@ -5,7 +5,6 @@ the timeout without opening it again while it persists."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -22,12 +21,11 @@ from pipeline_sre.lifecycle.respond import CycleReport
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.autopilot import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
-from tests.integration.prometheus_plugin import PrometheusInfo, prometheus  # noqa: F401
+from tests.integration.prometheus_plugin import PrometheusInfo, poll_until, prometheus  # noqa: F401
 from tests.unit.test_verify_databricks import Recorder
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 DATASET = "payments_autopilot"
-SCRAPE_WAIT = 20.0
 
 
 def settings_for(url: str, **autopilot: Any) -> Settings:
@@ -80,14 +78,13 @@ def of(rt: Runtime, subject: str) -> list[Incident]:
 
 async def cycle_until(pilot: Autopilot, done: Callable[[CycleReport], object]) -> CycleReport:
     """Autopilot cycles until `done(report)` holds (the detector sees a change after the next scrapes)."""
-    deadline = time.monotonic() + SCRAPE_WAIT
-    while True:
+
+    async def cycle() -> CycleReport:
         report = await pilot.cycle()
         assert report.errors == [], report
-        if done(report):
-            return report
-        assert time.monotonic() < deadline, report
-        await asyncio.sleep(0.5)
+        return report
+
+    return await poll_until(cycle, done, "the autopilot cycle never got there")
 
 
 async def test_a_signal_opens_one_incident_then_resolves_once_clear(

@@ -18,11 +18,10 @@ from pipeline_sre.connectors.prometheus import default_detectors
 from pipeline_sre.lifecycle import metrics, postmortem, respond, verify
 from pipeline_sre.lifecycle.incidents import utcnow
 from pipeline_sre.lifecycle.runtime import Runtime
-from tests.integration.prometheus_plugin import PrometheusInfo, prometheus  # noqa: F401
+from tests.integration.prometheus_plugin import PrometheusInfo, poll_until, prometheus  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 DATASET = "invoices_verify"
-SCRAPE_WAIT = 20.0
 
 
 class Recorder:
@@ -70,28 +69,25 @@ async def rt(
 
 async def open_incident(rt: Runtime, subject: str) -> str:
     """Wait for the detector to fire for `subject` and open its incident, as detection does."""
-    deadline = time.monotonic() + SCRAPE_WAIT
-    while True:
+
+    async def firing() -> list[metrics.Signal]:
         signals, errors, _ = await metrics.signals_for(rt, "metrics")
         assert errors == []
-        found = [s for s in signals if s.subject == subject]
-        if found:
-            opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, found)
-            incident_id: str = opened[0]["incident_id"]
-            return incident_id
-        assert time.monotonic() < deadline, f"no signal for {subject}"
-        await asyncio.sleep(0.5)
+        return [s for s in signals if s.subject == subject]
+
+    found = await poll_until(firing, bool, f"no signal for {subject}")
+    opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, found)
+    incident_id: str = opened[0]["incident_id"]
+    return incident_id
 
 
 async def verdict_when(rt: Runtime, incident_id: str, cleared: bool | None) -> dict[str, Any]:
     """check_recovery until the condition_cleared check is `cleared` (after the next scrapes)."""
-    deadline = time.monotonic() + SCRAPE_WAIT
-    while True:
-        verdict: dict[str, Any] = await verify.check_recovery(rt, incident_id)
-        if verdict["checks"][0]["ok"] is cleared:
-            return verdict
-        assert time.monotonic() < deadline, verdict
-        await asyncio.sleep(0.5)
+    return await poll_until(
+        lambda: verify.check_recovery(rt, incident_id),
+        lambda verdict: verdict["checks"][0]["ok"] is cleared,
+        f"condition_cleared never became {cleared}",
+    )
 
 
 async def test_signal_recovers_once_clear_for_the_quiet_period(
