@@ -36,11 +36,11 @@ for entry in (ROOT / "src", ROOT):
 import httpx  # noqa: E402
 from tests.fakes.airflow_api import FakeAirflow  # noqa: E402
 
-from pipeline_sre.config import Settings, parse_settings  # noqa: E402
 from pipeline_sre.lifecycle import detect, triage  # noqa: E402
 from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
 from pipeline_sre.models import iso  # noqa: E402
+from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
 
 N_DAGS, N_RUNS, FAILED = 2000, 100_000, 5000
 MCP_ITERATIONS = 150

@@ -42,8 +42,8 @@ from pipeline_sre.diagnosis import (  # noqa: E402
     TemplateMiner,
     diagnose_lines,
 )
-from pipeline_sre.diagnosis.classify import CATEGORIES  # noqa: E402
 from pipeline_sre.diagnosis.redact import load_secret_rules  # noqa: E402
+from pipeline_sre.models import CATEGORIES  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 CORPUS = ROOT / "tests" / "data" / "logs"

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.governance.audit import AuditEvent, AuditLog
 from pipeline_sre.governance.policy import Decision, ExecuteFacts, PolicyEngine
-from pipeline_sre.governance.settings import GovernanceConfig
+from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.settings.governance import GovernanceConfig
 from pipeline_sre.store.db import Database
 
 RESULTS = Path(__file__).parent / "results" / "governance.md"

@@ -35,13 +35,13 @@ import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from tests.integration.prometheus_plugin import prometheus_binary, running_prometheus  # noqa: E402
 
-from pipeline_sre.config import parse_settings  # noqa: E402
 from pipeline_sre.connectors.cloudwatch import CloudWatchTaskLogs, stream_name  # noqa: E402
-from pipeline_sre.connectors.mwaa import MwaaConnection  # noqa: E402
 from pipeline_sre.connectors.prometheus import PrometheusClient  # noqa: E402
 from pipeline_sre.lifecycle import metrics  # noqa: E402
 from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
+from pipeline_sre.settings.backends import MwaaConnection  # noqa: E402
+from pipeline_sre.settings.config import parse_settings  # noqa: E402
 
 HISTORY_S = 65
 QUERY = "psre_series"

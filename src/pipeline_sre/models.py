@@ -6,6 +6,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# The failure categories diagnosis assigns; every one has a runbook.
+CATEGORIES = (
+    "oom",
+    "upstream_missing",
+    "permission_denied",
+    "credentials",
+    "schema_mismatch",
+    "data_quality",
+    "dependency",
+    "transient_network",
+    "throttled",
+    "timeout",
+    "resource_exhausted",
+    "killed_external",
+    "kafka_consumer",
+    "code_bug",
+    "unknown",
+)
+
 
 def parse_time(value: Any) -> datetime | None:
     """An ISO-8601 timestamp, always timezone-aware: one without an offset (Airflow's CLI prints those) is UTC."""

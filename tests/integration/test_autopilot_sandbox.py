@@ -26,12 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pipeline_sre.config import load_settings
 from pipeline_sre.connectors.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from pipeline_sre.governance.service import ALL_STATES
 from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import SANDBOX_LEAKED_SECRETS, Sandbox, SandboxInfo
+from pipeline_sre.settings.config import load_settings
 from tests.integration.mcp_helpers import free_port, write_config
 
 pytestmark = [pytest.mark.integration]

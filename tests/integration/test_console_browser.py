@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import parse_settings
 from pipeline_sre.surfaces.web.app import console_app
 from pipeline_sre.surfaces.web.auth import UserStore
 

@@ -15,14 +15,15 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto.server import ThreadedMotoServer
 
-from pipeline_sre.config import AirflowConnection, parse_settings
 from pipeline_sre.connectors.airflow import AirflowClient
 from pipeline_sre.connectors.cloudwatch import CloudWatchTaskLogs, mwaa_log_lines, mwaa_log_tail, stream_name
-from pipeline_sre.connectors.mwaa import MwaaConnection, MwaaTransport
+from pipeline_sre.connectors.mwaa import MwaaTransport
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import Sandbox, SandboxInfo
 from pipeline_sre.sandbox.paths import SandboxPaths
+from pipeline_sre.settings.backends import MwaaConnection
+from pipeline_sre.settings.config import AirflowConnection, parse_settings
 from tests.fakes.mwaa_api import FakeMwaa
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import parse_settings
-from pipeline_sre.connectors.prometheus import DetectorConfig, PrometheusClient, default_detectors
+from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import BackendUnavailable, InvalidInput
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.compact import size
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.backends import DetectorConfig, default_detectors
+from pipeline_sre.settings.config import parse_settings
 from tests.integration.prometheus_plugin import SERIES, PrometheusInfo, prometheus  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

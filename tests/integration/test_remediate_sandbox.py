@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline_sre.config import load_settings
 from pipeline_sre.governance.actions import run_id_for
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import Sandbox, SandboxInfo
+from pipeline_sre.settings.config import load_settings
 from pipeline_sre.store import repository as repo
 from tests.integration.mcp_helpers import json_of, stdio_client, text_of, write_config
 

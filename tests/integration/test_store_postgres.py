@@ -19,11 +19,11 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg")
 
-from pipeline_sre.config import Settings, parse_settings  # noqa: E402
 from pipeline_sre.governance.actions import Action, get_kind  # noqa: E402
 from pipeline_sre.governance.audit import AuditEvent  # noqa: E402
 from pipeline_sre.governance.policy import PolicyRefusal  # noqa: E402
 from pipeline_sre.governance.service import GovernanceService  # noqa: E402
+from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline_sre.config import AirflowConnection
 from pipeline_sre.connectors import airflow as airflow_module
 from pipeline_sre.connectors.airflow import AirflowClient, capped_lines
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.settings.config import AirflowConnection
 from tests.fakes.airflow_api import FakeAirflow, FakeDag
 
 pytestmark = pytest.mark.anyio

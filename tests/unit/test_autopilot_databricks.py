@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import Settings, parse_settings
 from pipeline_sre.lifecycle.incidents import utcnow
 from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.surfaces.autopilot import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
 from tests.fakes.databricks_api import FakeDatabricks

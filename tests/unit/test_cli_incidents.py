@@ -9,8 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline_sre.config import load_settings
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import load_settings
 from pipeline_sre.surfaces.cli import app as cli
 
 runner = CliRunner()

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_sre.config import load_settings, meta_from_tags, parse_settings
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
+from pipeline_sre.settings.config import load_settings, meta_from_tags, parse_settings
 
 GOOD = """
 environments:
@@ -82,7 +82,7 @@ def test_severity_rules() -> None:
 
 
 def load_settings_from_text():  # type: ignore[no-untyped-def]
-    from pipeline_sre.config import parse_settings
+    from pipeline_sre.settings.config import parse_settings
 
     return parse_settings({"environments": {"x": {"airflow": {"url": "http://a"}}}}, "test")
 

@@ -19,14 +19,14 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from pipeline_sre.config import Settings, parse_settings
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import Settings, parse_settings
+from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import ActionRow, ConsoleLoginFailureRow
 from pipeline_sre.surfaces.web.app import console_app, mount_console
 from pipeline_sre.surfaces.web.auth import LoginThrottle, UserStore, sso_user
-from pipeline_sre.surfaces.web.settings import ConsoleConfig
 
 BASE = "https://testserver"
 SECRET_VALUE = "hunter2-very-secret-value"

@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import Settings, parse_settings
-from pipeline_sre.connectors.databricks import DatabricksClient, DatabricksConnection
+from pipeline_sre.connectors.databricks import DatabricksClient
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidInput, NotFound
 from pipeline_sre.governance.actions import Action, get_kind
 from pipeline_sre.governance.external_actions import _repair_after
 from pipeline_sre.governance.policy import PolicyEngine
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.backends import DatabricksConnection
+from pipeline_sre.settings.config import Settings, parse_settings
 from tests.fakes.databricks_api import FakeDatabricks, now_ms
 
 pytestmark = pytest.mark.anyio

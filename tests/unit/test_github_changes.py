@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import Settings, parse_settings
-from pipeline_sre.connectors.github import GitHubClient, GitHubConfig, git_blob_sha
+from pipeline_sre.connectors.github import GitHubClient, git_blob_sha
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidInput
 from pipeline_sre.governance.actions import Action, get_kind
 from pipeline_sre.governance.external_actions import branch_for
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle import changes
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.backends import GitHubConfig
+from pipeline_sre.settings.config import Settings, parse_settings
 from tests.fakes.github_api import FakeGitHub, blob_sha
 
 pytestmark = pytest.mark.anyio

@@ -9,12 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline_sre.config import parse_settings
-from pipeline_sre.connectors.mwaa import MwaaConnection, mwaa_airflow_connection
-from pipeline_sre.connectors.prometheus import PrometheusClient, PrometheusConnection, default_detectors
+from pipeline_sre.connectors.mwaa import mwaa_airflow_connection
+from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import BackendUnavailable, ConfigError, InvalidInput
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.compact import size
+from pipeline_sre.settings.backends import MwaaConnection, PrometheusConnection, default_detectors
+from pipeline_sre.settings.config import parse_settings
 
 
 def matrix(series: list[tuple[dict[str, str], list[float]]], step: float = 15.0) -> dict[str, Any]:

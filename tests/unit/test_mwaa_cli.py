@@ -16,9 +16,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_sre.config import AirflowConnection, parse_settings
 from pipeline_sre.connectors.airflow import AirflowClient
-from pipeline_sre.connectors.mwaa import MwaaConnection, MwaaTransport, mwaa_airflow_connection
+from pipeline_sre.connectors.mwaa import MwaaTransport, mwaa_airflow_connection
 from pipeline_sre.connectors.mwaa_cli import (
     TRY_NOTE,
     checked,
@@ -34,6 +33,8 @@ from pipeline_sre.connectors.mwaa_cli import (
     trigger_argv,
 )
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
+from pipeline_sre.settings.backends import MwaaConnection
+from pipeline_sre.settings.config import AirflowConnection, parse_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.connectors.notify import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -33,6 +32,7 @@ from pipeline_sre.connectors.notify import (
     verify_signature,
 )
 from pipeline_sre.errors import ConfigError
+from pipeline_sre.settings.config import parse_settings
 
 pytestmark = pytest.mark.anyio
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.errors import InvalidInput, NotFound, UnknownEnvironment
 from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import size
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import parse_settings
 from tests.fakes.airflow_api import FakeAirflow, FakeDag
 
 pytestmark = pytest.mark.anyio

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.lifecycle import respond, verify
 from pipeline_sre.lifecycle.incidents import utcnow
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
+from pipeline_sre.settings.config import parse_settings
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle import postmortem, remediate, respond, verify
 from pipeline_sre.lifecycle.incidents import utcnow
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import parse_settings
 from tests.fakes.databricks_api import FakeDatabricks, now_ms
 
 pytestmark = pytest.mark.anyio

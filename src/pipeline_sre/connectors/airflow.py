@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 import httpx
 
-from pipeline_sre.config import AirflowConnection
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.models import DagRun, Page, TaskInstance, iso
+from pipeline_sre.settings.config import AirflowConnection
 
 RETRY_STATUS = frozenset({500, 502, 503, 504})
 TOKEN_REFRESH_MARGIN_S = 60.0

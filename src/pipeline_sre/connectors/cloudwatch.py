@@ -18,15 +18,14 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline_sre.connectors.mwaa import MwaaConnection, aws_client, aws_error
+from pipeline_sre.connectors.mwaa import aws_client, aws_error
 from pipeline_sre.errors import NotFound, PipelineSreError
+from pipeline_sre.settings.backends import MwaaConnection
 
 MAX_LINE_CHARS = 20_000
 MAX_EVENTS_PER_CALL = 10_000
-if TYPE_CHECKING:
-    from pipeline_sre.lifecycle.runtime import Runtime
 
 DEFAULT_ERROR_PATTERN = '?ERROR ?Traceback ?Exception ?"Task failed"'
 
@@ -169,29 +168,19 @@ def task_logs_for(environment: str, conn: MwaaConnection) -> CloudWatchTaskLogs:
         return logs
 
 
-def _mwaa_conn(rt: Runtime, env: str) -> MwaaConnection:
-    env_name, env_config = rt.environment(env)
-    conn = env_config.mwaa
-    if conn is None:
-        raise NotFound(f"environment '{env_name}' is not an MWAA environment (no mwaa section)")
-    return conn
-
-
 async def mwaa_log_lines(
-    rt: Runtime, env: str, dag_id: str, run_id: str, task_id: str, try_number: int
+    logs: CloudWatchTaskLogs, dag_id: str, run_id: str, task_id: str, try_number: int
 ) -> AsyncIterator[str]:
     """Lines of a task try's log for diagnosis: the newest DIAGNOSE_TAIL_LINES lines (the whole log for
     all but huge ones), oldest first, read tail-first from CloudWatch."""
-    logs = task_logs_for(env, _mwaa_conn(rt, env))
     lines, _ = await logs.tail(dag_id, run_id, task_id, try_number, DIAGNOSE_TAIL_LINES)
     for line in lines:
         yield line
 
 
 async def mwaa_log_tail(
-    rt: Runtime, env: str, dag_id: str, run_id: str, task_id: str, try_number: int, lines: int
+    logs: CloudWatchTaskLogs, dag_id: str, run_id: str, task_id: str, try_number: int, lines: int
 ) -> tuple[list[str], int | None]:
     """Drop-in for AirflowClient.task_log_tail: (last lines, lines in the log when known, else None)."""
-    logs = task_logs_for(env, _mwaa_conn(rt, env))
     tail, older = await logs.tail(dag_id, run_id, task_id, try_number, lines)
     return tail, None if older else len(tail)

@@ -12,7 +12,6 @@ SDK text is cut, stripped of its request log, and the token never appears in it.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import itertools
 import os
 import random
@@ -21,9 +20,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.settings.backends import DatabricksConnection
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -37,52 +37,6 @@ MAX_MESSAGE = 300
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DatabricksJobMeta(_Model):
-    """Tier and ownership of Databricks jobs whose id or name matches `match` (a glob); first match wins."""
-
-    match: str
-    tier: int = Field(3, ge=1, le=4)
-    business_critical: bool = False
-    owner: str | None = None
-
-
-class DatabricksConnection(_Model):
-    """One Databricks workspace. Write policy and job parameter schemas live in `governance`: the
-    resource of a job is `databricks:job/<job_id>` (allow it with `allow_dags`, give its run_now
-    parameters a schema with a `conf_schemas` entry whose `match` is that resource)."""
-
-    host: str | None = Field(
-        None, description="Workspace URL, e.g. https://adb-123.4.azuredatabricks.net (default: from the profile/env)"
-    )
-    token_env: str | None = Field(None, description="Env var holding a personal access / service principal token")
-    profile: str | None = Field(None, description="A ~/.databrickscfg profile (the SDK's standard credential chain)")
-    timeout_seconds: float = Field(30.0, gt=0, le=300, description="Per HTTP request")
-    max_retries: int = Field(3, ge=0, le=10, description="Retries of server errors (500/502/504), never 4xx")
-    retry_timeout_seconds: int = Field(
-        30, ge=1, le=600, description="Budget within which the SDK retries connection errors and 429/503"
-    )
-    lookback_hours: int = Field(
-        12, ge=1, le=7 * 24, description="Detection also reads runs that started this long before the window"
-    )
-    max_runs_per_scan: int = Field(500, ge=1, le=10_000, description="Cap on runs read per detection")
-    jobs: list[DatabricksJobMeta] = []
-
-    @field_validator("host")
-    @classmethod
-    def _https(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local stand-in)")
-        return v.rstrip("/") if v else v
-
-    def meta_for(self, job_id: int, job_name: str | None = None) -> DatabricksJobMeta:
-        for meta in self.jobs:
-            if fnmatch.fnmatchcase(str(job_id), meta.match) or (
-                job_name is not None and fnmatch.fnmatchcase(job_name, meta.match)
-            ):
-                return meta
-        return DatabricksJobMeta(match=str(job_id))
 
 
 def job_resource(job_id: int) -> str:

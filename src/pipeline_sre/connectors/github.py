@@ -12,93 +12,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import fnmatch
 import hashlib
 import os
 import random
-import re
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
+from pipeline_sre.settings.backends import GitHubConfig
 
 RETRY_STATUS = frozenset({500, 502, 503, 504})
 USER_AGENT = "pipeline-sre/0.1"
 API_VERSION = "2022-11-28"
 MAX_FILE_BYTES = 512 * 1024
-_REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
-_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def check_repo(v: str) -> str:
-    if not _REPO.match(v) or ".." in v:
-        raise ValueError("must be owner/name")
-    return v
-
-
-def check_branch(v: str) -> str:
-    if not _BRANCH.match(v) or ".." in v or v.startswith(("/", "-")) or v.endswith(("/", ".lock")) or "//" in v:
-        raise ValueError("must be a branch name: letters, digits, '.', '_', '-' and '/'")
-    return v
-
-
-def check_path(v: str) -> str:
-    parts = v.split("/")
-    if not v or len(v) > 400 or v.startswith("/") or "\\" in v or any(p in ("", ".", "..") for p in parts):
-        raise ValueError("must be a relative file path without '.', '..' or empty segments")
-    if any(ord(c) < 32 for c in v):
-        raise ValueError("must not contain control characters")
-    return v
-
-
-class GitHubRepository(_Model):
-    """A repository pull requests may be opened against, and the files (globs) they may change."""
-
-    repo: str = Field(description="owner/name")
-    paths: list[str] = Field(description="Globs of file paths a change may touch, e.g. jobs/*.json, dags/conf/**")
-    base: str = Field("main", description="Default base branch of pull requests")
-    environment: str | None = Field(
-        None, description="Environment whose governance policy governs changes here (default: the only one)"
-    )
-
-    _repo = field_validator("repo")(check_repo)
-    _base = field_validator("base")(check_branch)
-
-    @field_validator("paths")
-    @classmethod
-    def _some_paths(cls, v: list[str]) -> list[str]:
-        if not v:
-            raise ValueError("list at least one path glob")
-        return v
-
-    def allows(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, glob) for glob in self.paths)
-
-
-class GitHubConfig(_Model):
-    api_url: str = Field("https://api.github.com", description="REST API base (GitHub Enterprise: https://HOST/api/v3)")
-    token_env: str = Field("GITHUB_TOKEN", description="Env var holding a token with contents + pull-requests write")
-    timeout_seconds: float = Field(15.0, gt=0, le=300)
-    max_retries: int = Field(3, ge=0, le=10)
-    verify_tls: bool = True
-    repositories: list[GitHubRepository] = []
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local stand-in)")
-        return v.rstrip("/")
-
-    def repository(self, repo: str) -> GitHubRepository | None:
-        return next((r for r in self.repositories if r.repo.casefold() == repo.casefold()), None)
 
 
 def git_blob_sha(content: str) -> str:

@@ -37,13 +37,14 @@ import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, NotFound, PipelineSreError
+from pipeline_sre.settings.backends import MwaaConnection
 
 if TYPE_CHECKING:
-    from pipeline_sre.config import AirflowConnection
     from pipeline_sre.connectors.mwaa_cli import MwaaCli
+    from pipeline_sre.settings.config import AirflowConnection
 
 USER_AGENT_EXTRA = "pipeline-sre/0.1"
 CREDENTIAL_CODES = frozenset(
@@ -83,42 +84,6 @@ _PATH_LABEL: dict[Access, str] = {"web_login": "the web-login fallback", "cli": 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MwaaConnection(_Model):
-    name: str = Field(pattern=r"^[a-zA-Z][0-9a-zA-Z_-]{0,79}$", description="The MWAA environment name")
-    region: str | None = Field(None, description="AWS region (default: the profile's or AWS_REGION)")
-    profile: str | None = Field(None, description="Named profile; default: the standard credential chain")
-    airflow_version: Literal["auto", "2", "3"] = Field("auto", description="auto: read once with GetEnvironment")
-    log_group: str | None = Field(None, description="Task log group (default airflow-<name>-Task)")
-    access: Literal["auto", "invoke_rest_api", "web_login", "cli"] = Field(
-        "auto", description="auto: InvokeRestApi, then the web login, then the CLI, each when the former is denied"
-    )
-    endpoint_url: str | None = Field(None, description="MWAA API endpoint override (VPC endpoint, tests)")
-    logs_endpoint_url: str | None = Field(None, description="CloudWatch Logs endpoint override")
-    webserver_url: str | None = Field(
-        None, description="Webserver base URL for web_login and cli (default https://<WebServerHostname>)"
-    )
-    cli_dags: tuple[str, ...] = Field(
-        (),
-        description="DAG id globs the CLI path lists for cross-DAG detection, one CLI call per DAG "
-        "(default: the environment's dags[].match globs)",
-    )
-    cli_max_dags: int = Field(20, ge=1, le=500, description="The CLI path refuses cross-DAG listings over more DAGs")
-    timeout_seconds: float = Field(30.0, gt=0, le=300)
-    max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts (first try included)")
-    log_tail_max_calls: int = Field(3, ge=1, le=20, description="GetLogEvents calls a log tail may make")
-
-    @field_validator("endpoint_url", "logs_endpoint_url", "webserver_url")
-    @classmethod
-    def _http_url(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/") if v else v
-
-    @property
-    def task_log_group(self) -> str:
-        return self.log_group or f"airflow-{self.name}-Task"
 
 
 def mwaa_airflow_connection(airflow: AirflowConnection, mwaa: MwaaConnection) -> AirflowConnection:

@@ -65,9 +65,10 @@ from urllib.parse import unquote
 
 import httpx
 
-from pipeline_sre.connectors.mwaa import USER_AGENT_EXTRA, MwaaConnection, PathUnavailable, path_error
+from pipeline_sre.connectors.mwaa import USER_AGENT_EXTRA, PathUnavailable, path_error
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
 from pipeline_sre.models import parse_time
+from pipeline_sre.settings.backends import MwaaConnection
 
 TOKEN_REUSE_SECONDS = 50.0  # MWAA's CLI tokens live 60 s; the margin covers the call itself
 RUNS_CACHE_SECONDS = 15.0

@@ -25,146 +25,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
-from typing import Any, Literal
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
+from pipeline_sre.settings.backends import PrometheusConnection
 
 USER_AGENT = "pipeline-sre/0.1"
 RETRY_STATUS = frozenset({502, 503, 504})
-Op = Literal[">", ">=", "<", "<="]
-DetectorKind = Literal["spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "custom"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SignalCondition(_Model):
-    """An instant PromQL query whose value per subject is compared with `threshold`."""
-
-    query: str = Field(min_length=1, description="PromQL; each result series is one subject")
-    op: Op = ">"
-    threshold: float
-    label: str = Field("", description="Short name of the measured quantity, shown in evidence")
-
-
-class DetectorConfig(_Model):
-    """A signal detector: `condition` must hold and every `also` condition must hold for the same subject
-    (series are joined on `subject_labels`)."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_.-]{1,63}$")
-    kind: DetectorKind
-    subject_labels: list[str] = Field(min_length=1)
-    condition: SignalCondition
-    also: list[SignalCondition] = []
-    runbook_id: str | None = Field(None, description="Runbook whose plan applies when this fires")
-    category: str = Field("unknown", description="Incident category when the signal opens an incident")
-    enabled: bool = True
-
-
-def default_detectors() -> list[DetectorConfig]:
-    """Skew, GC pressure, Kafka lag (high AND rising) and freshness, on the metric names in the module doc."""
-    return [
-        DetectorConfig(
-            name="spark_stage_skew",
-            kind="spark_stage_skew",
-            subject_labels=["app", "stage"],
-            condition=SignalCondition(
-                query="max by (app, stage) (spark_stage_task_duration_p95)"
-                " / max by (app, stage) (spark_stage_task_duration_p50)",
-                op=">",
-                threshold=5,
-                label="p95/p50 task duration",
-            ),
-            also=[
-                SignalCondition(
-                    query="max by (app, stage) (spark_stage_shuffle_read_top_tasks_share)",
-                    op=">",
-                    threshold=0.5,
-                    label="shuffle read share of the top 5% tasks",
-                )
-            ],
-            runbook_id="spark_stage_skew",
-            category="resource_exhausted",
-        ),
-        DetectorConfig(
-            name="spark_gc_pressure",
-            kind="spark_gc_pressure",
-            subject_labels=["app", "executor"],
-            condition=SignalCondition(
-                query="sum by (app, executor) (rate(spark_executor_gc_time_seconds_total[5m]))"
-                " / sum by (app, executor) (rate(spark_executor_cpu_time_seconds_total[5m]))",
-                op=">",
-                threshold=0.4,
-                label="GC time / CPU time",
-            ),
-            runbook_id="oom",
-            category="oom",
-        ),
-        DetectorConfig(
-            name="kafka_consumer_lag",
-            kind="kafka_consumer_lag",
-            subject_labels=["consumergroup", "topic"],
-            condition=SignalCondition(
-                query="sum by (consumergroup, topic) (kafka_consumergroup_lag)",
-                op=">",
-                threshold=100_000,
-                label="lag (messages)",
-            ),
-            also=[
-                SignalCondition(
-                    query="sum by (consumergroup, topic) (deriv(kafka_consumergroup_lag[10m]))",
-                    op=">",
-                    threshold=0,
-                    label="lag growth (messages/s)",
-                )
-            ],
-            runbook_id="kafka_consumer_lag",
-            category="kafka_consumer",
-        ),
-        DetectorConfig(
-            name="data_freshness",
-            kind="data_freshness",
-            subject_labels=["dataset"],
-            condition=SignalCondition(
-                query="time() - max by (dataset) (pipeline_last_success_timestamp_seconds)",
-                op=">",
-                threshold=2 * 3600,
-                label="seconds since last success",
-            ),
-            runbook_id="upstream_missing",
-            category="upstream_missing",
-        ),
-    ]
-
-
-class PrometheusConnection(_Model):
-    url: str = Field(description="Base URL of Prometheus (or a compatible API: Thanos, Mimir, AMP proxy)")
-    token_env: str | None = Field(None, description="Env var holding a bearer token")
-    username_env: str | None = None
-    password_env: str | None = None
-    timeout_seconds: float = Field(10.0, gt=0, le=120)
-    max_retries: int = Field(2, ge=0, le=10)
-    verify_tls: bool = True
-    max_series: int = Field(20, ge=1, le=200, description="Series summarised in full by get_metric")
-    max_result_bytes: int = Field(4000, ge=1000, le=64_000, description="Cap on a get_metric answer")
-    detectors: list[DetectorConfig] = Field(default_factory=default_detectors)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return v.rstrip("/")
-
-    def secret(self, field: Literal["token_env", "username_env", "password_env"]) -> str | None:
-        name = getattr(self, field)
-        return os.environ.get(name) if name else None
 
 
 class PrometheusClient:

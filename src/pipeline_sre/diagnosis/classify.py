@@ -33,24 +33,8 @@ from typing import Any
 import yaml
 
 from pipeline_sre.diagnosis.extract import ErrorBlock
+from pipeline_sre.models import CATEGORIES
 
-CATEGORIES = (
-    "oom",
-    "upstream_missing",
-    "permission_denied",
-    "credentials",
-    "schema_mismatch",
-    "data_quality",
-    "dependency",
-    "transient_network",
-    "throttled",
-    "timeout",
-    "resource_exhausted",
-    "killed_external",
-    "kafka_consumer",
-    "code_bug",
-    "unknown",
-)
 FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "context", "any")
 MIN_CONFIDENCE = 0.4
 # Free-text evidence alone (a phrase in the message) is capped below 0.8: a typed exception, or two rules

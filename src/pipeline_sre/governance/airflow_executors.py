@@ -9,23 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_sre.connectors.airflow import AirflowClient
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.errors import BackendRefused
 from pipeline_sre.governance.actions import Action, clear_note, get_kind
-from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
 
 
 class _AirflowExecutor:
     kind = ""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
 
     def describe_call(self, action: Action) -> dict[str, Any]:
         return get_kind(self.kind).describe_call(action)
 
     def client(self, action: Action) -> AirflowClient:
-        return self.runtime.airflow(action.environment)
+        return self.clients.airflow(action.environment)
 
 
 class ClearFailedTasksExecutor(_AirflowExecutor):
@@ -83,5 +83,5 @@ class TriggerDagExecutor(_AirflowExecutor):
         }
 
 
-def airflow_executors(runtime: Runtime) -> list[ClearFailedTasksExecutor | TriggerDagExecutor]:
-    return [ClearFailedTasksExecutor(runtime), TriggerDagExecutor(runtime)]
+def airflow_executors(clients: Clients) -> list[ClearFailedTasksExecutor | TriggerDagExecutor]:
+    return [ClearFailedTasksExecutor(clients), TriggerDagExecutor(clients)]

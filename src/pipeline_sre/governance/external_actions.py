@@ -26,16 +26,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.connectors.databricks import job_resource
-from pipeline_sre.connectors.github import check_branch, check_path, check_repo, git_blob_sha
+from pipeline_sre.connectors.github import git_blob_sha
 from pipeline_sre.errors import BackendRefused, NotFound
 from pipeline_sre.governance.actions import Action, ActionKind, _Params, get_kind, register_kind
+from pipeline_sre.settings.backends import check_branch, check_path, check_repo
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from pipeline_sre.connectors.databricks import DatabricksClient
-    from pipeline_sre.lifecycle.runtime import Runtime
 
 BRANCH_PREFIX = "pipeline-sre/"
 MAX_CONTENT_CHARS = 200_000
@@ -236,16 +237,14 @@ ROLLOUT_CONFIG = _get_or_register(
 class _Executor:
     kind = ""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, clients: Clients) -> None:
+        self.clients = clients
 
     def describe_call(self, action: Action) -> dict[str, Any]:
         return get_kind(self.kind).describe_call(action)
 
     def databricks(self, action: Action) -> DatabricksClient:
-        from pipeline_sre.lifecycle.databricks import databricks_client
-
-        return databricks_client(self.runtime, action.environment)
+        return self.clients.databricks(action.environment)
 
 
 def _repair_after(history: list[dict[str, Any]], latest_repair_id: int | None) -> dict[str, Any] | None:
@@ -337,13 +336,11 @@ class RolloutConfigExecutor(_Executor):
     kind = "rollout_config"
 
     async def execute(self, action: Action) -> dict[str, Any]:
-        from pipeline_sre.lifecycle.changes import open_github
-
         p = action.params
         repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
         old, new = p.get("old_content"), p["new_content"]
         old_sha = git_blob_sha(old) if old is not None else None
-        async with open_github(self.runtime, repo, path) as gh:
+        async with self.clients.github(repo, path) as gh:
             existing = await gh.find_pull(repo, branch)
             if existing is not None:
                 return {"pull_request": existing, "branch": branch, "reused": True}
@@ -377,13 +374,11 @@ class RolloutConfigExecutor(_Executor):
         return {"pull_request": pull, "branch": branch, "commit": commit}
 
     async def find_existing(self, action: Action) -> dict[str, Any] | None:
-        from pipeline_sre.lifecycle.changes import open_github
-
         p = action.params
-        async with open_github(self.runtime, p["repo"], p["path"]) as gh:
+        async with self.clients.github(p["repo"], p["path"]) as gh:
             pull = await gh.find_pull(p["repo"], branch_for(action.id))
         return {"pull_request": pull, "branch": branch_for(action.id)} if pull else None
 
 
-def external_executors(runtime: Runtime) -> list[RepairRunExecutor | RunNowExecutor | RolloutConfigExecutor]:
-    return [RepairRunExecutor(runtime), RunNowExecutor(runtime), RolloutConfigExecutor(runtime)]
+def external_executors(clients: Clients) -> list[RepairRunExecutor | RunNowExecutor | RolloutConfigExecutor]:
+    return [RepairRunExecutor(clients), RunNowExecutor(clients), RolloutConfigExecutor(clients)]

@@ -19,7 +19,7 @@ from jsonschema.validators import validator_for
 
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.governance import windows
-from pipeline_sre.governance.settings import ConfSchema, EnvironmentPolicy, GovernanceConfig, Mode
+from pipeline_sre.settings.governance import ConfSchema, EnvironmentPolicy, GovernanceConfig, Mode
 
 
 class PolicyRefusal(PipelineSreError):

@@ -41,7 +41,7 @@ from pipeline_sre.governance.audit import (
 )
 from pipeline_sre.governance.execute import ActionExecutor, ExecutorRegistry
 from pipeline_sre.governance.policy import Decision, ExecuteFacts, PolicyEngine, PolicyRefusal
-from pipeline_sre.governance.settings import GovernanceConfig
+from pipeline_sre.settings.governance import GovernanceConfig
 from pipeline_sre.store import repository as repo
 from pipeline_sre.store.db import Database, open_database
 from pipeline_sre.store.models import ActionRow, ApprovalRow

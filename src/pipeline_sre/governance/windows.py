@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from pipeline_sre.governance.settings import DAY_NAMES, ChangeWindow
+from pipeline_sre.settings.governance import DAY_NAMES, ChangeWindow
 
 
 @lru_cache(maxsize=64)

@@ -12,34 +12,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from pipeline_sre.connectors.github import GitHubClient, GitHubRepository, check_branch, check_path, check_repo
-from pipeline_sre.errors import BackendRefused, InvalidInput
+from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance import external_actions as ext
 from pipeline_sre.governance.audit import AuditEvent
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.compact import fit
 from pipeline_sre.lifecycle.remediate import action_view
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.backends import GitHubRepository, check_branch, check_path, check_repo
 
 RESULT_BYTES = 12_000
-
-
-@asynccontextmanager
-async def open_github(rt: Runtime, repo: str, path: str) -> AsyncIterator[GitHubClient]:
-    """A client for one operation on a configured target (anything else is refused before a request)."""
-    config = rt.settings.github
-    if config is None:
-        raise BackendRefused("GitHub is not configured: add a top-level `github:` section with repositories")
-    client = GitHubClient(config)
-    try:
-        client.check_target(repo, path)
-        yield client
-    finally:
-        await client.aclose()
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -189,7 +173,7 @@ async def rollout_config(
         )
     env = _environment_for(rt, conf, environment)
     base = base or conf.base
-    async with open_github(rt, conf.repo, path) as gh:
+    async with rt.clients.github(conf.repo, path) as gh:
         current = await gh.get_file(conf.repo, path, base)
     old = current[0] if current else None
     new = apply_json_patch(old, patch, path) if patch is not None else str(content)

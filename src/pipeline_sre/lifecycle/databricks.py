@@ -11,16 +11,10 @@ launch failure `resource_exhausted`. Text from Databricks is redacted and fenced
 from __future__ import annotations
 
 import asyncio
-import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline_sre.connectors.databricks import (
-    FAILED_RESULT_STATES,
-    DatabricksClient,
-    DatabricksConnection,
-    job_resource,
-)
+from pipeline_sre.connectors.databricks import FAILED_RESULT_STATES, DatabricksClient, job_resource
 from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance import external_actions as _kinds  # noqa: F401 - registers the action kinds
@@ -29,6 +23,7 @@ from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.remediate import action_view, plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import RERUN_ACTIONS, Runbook
+from pipeline_sre.settings.backends import DatabricksConnection
 
 STATUS_BYTES = 8000
 DIAGNOSIS_BYTES = 8000
@@ -39,28 +34,6 @@ TRACE_LINES = 80
 EVENT_WINDOW = timedelta(minutes=10)
 DATABRICKS_KINDS = ("repair_run", "run_now")
 NO_WRITE = "escalate to a human with the diagnosis; no write is proposed"
-
-_CLIENTS: weakref.WeakKeyDictionary[Runtime, dict[str, DatabricksClient]] = weakref.WeakKeyDictionary()
-
-
-def connection(rt: Runtime, environment: str | None) -> tuple[str, DatabricksConnection]:
-    env_name, env = rt.environment(environment)
-    if env.databricks is None:
-        with_dbx = [n for n, e in rt.settings.environments.items() if e.databricks is not None]
-        raise InvalidInput(
-            f"environment {env_name!r} has no Databricks workspace (environments.{env_name}.databricks); "
-            f"environments with one: {', '.join(with_dbx) or '(none)'}"
-        )
-    return env_name, env.databricks
-
-
-def databricks_client(rt: Runtime, environment: str | None) -> DatabricksClient:
-    env_name, conn = connection(rt, environment)
-    clients = _CLIENTS.setdefault(rt, {})
-    client = clients.get(env_name)
-    if client is None:
-        client = clients[env_name] = DatabricksClient(env_name, conn)
-    return client
 
 
 def check_id(name: str, value: Any) -> int:
@@ -143,8 +116,8 @@ def _trace_text(rt: Runtime, output: dict[str, Any]) -> str | None:
 async def job_status(rt: Runtime, job_id: Any, environment: str | None = None) -> dict[str, Any]:
     """The job's last run: life-cycle and result state, state message, error and trace, task runs, URL."""
     job_id = check_id("job_id", job_id)
-    env, conn = connection(rt, environment)
-    client = databricks_client(rt, env)
+    env, conn = rt.clients.databricks_connection(environment)
+    client = rt.clients.databricks(env)
     job = await client.get_job(job_id)
     name = (job.get("settings") or {}).get("name")
     out: dict[str, Any] = {"env": env, "job_id": job_id, "job_name": name, **_meta(conn, job_id, name)}
@@ -188,8 +161,8 @@ async def job_status(rt: Runtime, job_id: Any, environment: str | None = None) -
 
 async def failed_runs_in(rt: Runtime, env: str, since: datetime) -> list[dict[str, Any]]:
     """Failed runs of one workspace that ended since `since`, newest first (as the runs list orders them)."""
-    _, conn = connection(rt, env)
-    client = databricks_client(rt, env)
+    _, conn = rt.clients.databricks_connection(env)
+    client = rt.clients.databricks(env)
     runs = await client.list_runs(
         completed_only=True,
         start_time_from=_ms(since - timedelta(hours=conn.lookback_hours)),
@@ -204,7 +177,7 @@ async def failed_job_runs(rt: Runtime, window_minutes: int = 60, environment: st
     if not 1 <= window_minutes <= 7 * 24 * 60:
         raise InvalidInput("window_minutes must be between 1 and 10080 (7 days)")
     if environment is not None:
-        connection(rt, environment)
+        rt.clients.databricks_connection(environment)
         names = [environment]
     else:
         names = [n for n, e in rt.settings.environments.items() if e.databricks is not None]
@@ -219,7 +192,7 @@ async def failed_job_runs(rt: Runtime, window_minutes: int = 60, environment: st
         if isinstance(result, PipelineSreError):
             errors[env] = result.message
             continue
-        _, conn = connection(rt, env)
+        _, conn = rt.clients.databricks_connection(env)
         for run in result:
             job_id = int(run.get("job_id") or 0)
             entry = jobs.get((env, job_id))
@@ -352,8 +325,8 @@ async def diagnose_job_run(
 ) -> dict[str, Any]:
     """Decisive error per failed task run (root cause first), and the incident it opens or joins."""
     run_id = check_id("run_id", run_id)
-    env, conn = connection(rt, environment)
-    client = databricks_client(rt, env)
+    env, conn = rt.clients.databricks_connection(environment)
+    client = rt.clients.databricks(env)
     run = await client.get_run(run_id)
     job_id = int(run.get("job_id") or 0)
     name = run.get("run_name")
@@ -465,8 +438,8 @@ async def propose_job_action(
         raise InvalidInput(f"action must be one of {', '.join(DATABRICKS_KINDS)}; got {action!r}")
     job_id = check_id("job_id", job_id)
     run_id = check_id("run_id", run_id) if run_id is not None else None
-    env, _ = connection(rt, environment)
-    client = databricks_client(rt, env)
+    env, _ = rt.clients.databricks_connection(environment)
+    client = rt.clients.databricks(env)
     job = await client.get_job(job_id)
     params: dict[str, Any]
     if action == "repair_run":
@@ -592,7 +565,7 @@ async def plan_repair(
     elif shadow:
         out["decision"] = {"allowed": False, "rule": "autopilot.shadow", "message": "shadow mode: plan only"}
     else:
-        params = await _repair_params(databricks_client(rt, env), job_id, run_id)
+        params = await _repair_params(rt.clients.databricks(env), job_id, run_id)
         await asyncio.to_thread(
             _propose, rt, out, kind, env, params, requested_by, incident_id=diagnosis.get("incident_id"),
             runbook_id=runbook.id, run_id=run_id, automated=automated,

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipeline_sre.config import EnvironmentConfig
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.lifecycle.compact import fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import DagRun, iso, parse_time
+from pipeline_sre.settings.config import EnvironmentConfig
 
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_SCAN_RUNS = 50_000  # a walk stops here; the total stays exact because the server counts it

@@ -56,7 +56,7 @@ def _lines_of(spool: IO[str]) -> Iterator[str]:
 def _log_lines(rt: Runtime, env: str, dag_id: str, run_id: str, task_id: str, tries: int) -> AsyncIterator[str]:
     """Task logs come from Airflow's API, or from CloudWatch Logs for an MWAA environment."""
     if rt.environment(env)[1].mwaa is not None:
-        return mwaa_log_lines(rt, env, dag_id, run_id, task_id, tries)
+        return mwaa_log_lines(rt.clients.task_logs(env), dag_id, run_id, task_id, tries)
     return rt.airflow(env).stream_task_log(dag_id, run_id, task_id, tries)
 
 
@@ -64,7 +64,7 @@ async def _log_tail(
     rt: Runtime, env: str, dag_id: str, run_id: str, task_id: str, tries: int, lines: int
 ) -> tuple[list[str], int | None]:
     if rt.environment(env)[1].mwaa is not None:
-        return await mwaa_log_tail(rt, env, dag_id, run_id, task_id, tries, lines)
+        return await mwaa_log_tail(rt.clients.task_logs(env), dag_id, run_id, task_id, tries, lines)
     return await rt.airflow(env).task_log_tail(dag_id, run_id, task_id, tries, lines)
 
 

@@ -18,17 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline_sre.connectors.prometheus import (
-    DetectorConfig,
-    PrometheusClient,
-    PrometheusConnection,
-    SignalCondition,
-    default_detectors,
-)
+from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.models import CATEGORIES
 from pipeline_sre.runbooks.loader import Runbook
+from pipeline_sre.settings.backends import DetectorConfig, PrometheusConnection, SignalCondition, default_detectors
 
 MAX_WINDOW_S = 7 * 24 * 3600
 MAX_POINTS = 1100
@@ -636,6 +632,4 @@ def _runbook_for(rt: Runtime, kind: str) -> str | None:
 
 
 def _categories() -> frozenset[str]:
-    from pipeline_sre.runbooks.loader import CATEGORIES
-
     return frozenset(CATEGORIES)

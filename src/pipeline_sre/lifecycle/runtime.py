@@ -10,14 +10,17 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from pipeline_sre.config import EnvironmentConfig, Settings
 from pipeline_sre.connectors.airflow import AirflowClient
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.connectors.notify import Notifier, build_notifier
 from pipeline_sre.diagnosis import Diagnosis, Redactor
 from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.governance.airflow_executors import airflow_executors
+from pipeline_sre.governance.external_actions import external_executors
 from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.lifecycle.incidents import IncidentStore
 from pipeline_sre.runbooks.loader import RunbookLibrary
+from pipeline_sre.settings.config import EnvironmentConfig, Settings
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -45,8 +48,7 @@ class LruCache(Generic[K, V]):
 class Runtime:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings
-        self._transport = transport
-        self._clients: dict[str, AirflowClient] = {}
+        self.clients = Clients(settings, transport=transport)
         self._governance: GovernanceService | None = None
         self._runbooks: RunbookLibrary | None = None
         self._incidents: IncidentStore | None = None
@@ -60,11 +62,10 @@ class Runtime:
     def governance(self) -> GovernanceService:
         """The one governed write path, opened on first use (it runs the store's migrations)."""
         if self._governance is None:
-            from pipeline_sre.governance.airflow_executors import airflow_executors
-            from pipeline_sre.governance.external_actions import external_executors
-
             self._governance = GovernanceService.from_settings(
-                self.settings, executors=[*airflow_executors(self), *external_executors(self)], redact=self.redact
+                self.settings,
+                executors=[*airflow_executors(self.clients), *external_executors(self.clients)],
+                redact=self.redact,
             )
         return self._governance
 
@@ -92,18 +93,7 @@ class Runtime:
         return self.settings.environment(name)
 
     def airflow(self, name: str | None) -> AirflowClient:
-        env_name, env = self.environment(name)
-        client = self._clients.get(env_name)
-        if client is None:
-            if env.mwaa is not None:  # Amazon MWAA: the same client, carried by InvokeRestApi
-                from pipeline_sre.connectors.mwaa import MwaaTransport, mwaa_airflow_connection
-
-                conn = mwaa_airflow_connection(env.airflow, env.mwaa)
-                client = AirflowClient(env_name, conn, transport=MwaaTransport(env_name, env.mwaa))
-            else:
-                client = AirflowClient(env_name, env.airflow, transport=self._transport)
-            self._clients[env_name] = client
-        return client
+        return self.clients.airflow(name)
 
     def selected(self, name: str | None) -> list[str]:
         """One named environment, or all of them when none is named."""
@@ -126,8 +116,7 @@ class Runtime:
         return list(zip(names, results, strict=True))
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(c.aclose() for c in self._clients.values()))
-        self._clients.clear()
+        await self.clients.aclose()
         if self._governance is not None:
             self._governance.close()
             self._governance = None

@@ -10,7 +10,6 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from pipeline_sre.config import VerifyConfig
 from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance.service import ActionRecord
 from pipeline_sre.lifecycle import verify_databricks, verify_signals
@@ -27,6 +26,7 @@ from pipeline_sre.lifecycle.verify_rules import (
     tasks_check,
 )
 from pipeline_sre.models import DagRun, iso, parse_time
+from pipeline_sre.settings.config import VerifyConfig
 
 
 def _run_view(rt: Runtime, env: str, run: DagRun) -> dict[str, Any]:

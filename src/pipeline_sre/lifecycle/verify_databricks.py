@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline_sre.config import VerifyConfig
 from pipeline_sre.governance.external_actions import epoch_ms
 from pipeline_sre.governance.service import ActionRecord
-from pipeline_sre.lifecycle.databricks import databricks_client, is_failed
+from pipeline_sre.lifecycle.databricks import is_failed
 from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, no_new_failure, run_check, tasks_check
+from pipeline_sre.settings.config import VerifyConfig
 
 ENDED_WITHOUT_RESULT = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 
@@ -47,7 +47,7 @@ async def evidence(
 ) -> Evidence:
     result = record.result or {}
     produced: dict[str, Any] = result.get("existing") or result
-    client = databricks_client(rt, incident.environment)
+    client = rt.clients.databricks(incident.environment)
     run_id = int(produced["run_id"])
     if record.action.kind == "repair_run":
         run = await client.get_run(run_id, include_history=True)

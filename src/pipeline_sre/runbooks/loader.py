@@ -19,7 +19,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline_sre.diagnosis.classify import CATEGORIES as CATEGORIES  # runbooks cover every category
 from pipeline_sre.errors import ConfigError, NotFound
 
 RERUN_ACTIONS = frozenset({"clear_failed_tasks", "trigger_dag", "repair_run", "run_now"})

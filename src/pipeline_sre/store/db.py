@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pipeline_sre.errors import BackendUnavailable, ConfigError
 
 if TYPE_CHECKING:
-    from pipeline_sre.config import Settings
+    from pipeline_sre.settings.config import Settings
 
 DATABASE_URL_ENV = "PIPELINE_SRE_DATABASE_URL"
 DB_FILE = "pipeline-sre.db"

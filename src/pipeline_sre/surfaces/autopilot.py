@@ -40,7 +40,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_sre.config import Settings
 from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
 from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import clip
@@ -55,6 +54,7 @@ from pipeline_sre.lifecycle.respond import (
 )
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import parse_time
+from pipeline_sre.settings.config import Settings
 from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
 log = logging.getLogger("pipeline_sre.autopilot")

@@ -17,11 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle import detect, diagnose, remediate, triage
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import Settings, load_settings
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
 
 T = TypeVar("T")

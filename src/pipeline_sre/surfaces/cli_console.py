@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
+from pipeline_sre.settings.config import Settings, load_settings
 from pipeline_sre.store.db import open_database
 
 users_app = typer.Typer(help="Local users of the approval console (approver or viewer).", no_args_is_help=True)

@@ -19,12 +19,12 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_sre.config import Settings, config_file_given, load_settings
 from pipeline_sre.diagnosis import Redactor
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance.audit import Checkpoint
 from pipeline_sre.governance.service import ActionRecord, GovernanceService
 from pipeline_sre.runbooks.loader import RunbookLibrary
+from pipeline_sre.settings.config import Settings, config_file_given, load_settings
 
 approvals_app = typer.Typer(help="List, show, approve and deny proposed actions.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify, checkpoint and export the hash-chained audit log.", no_args_is_help=True)

@@ -7,7 +7,7 @@ import pytest
 from diag_testutil import LOGS, load_expected, read_lines
 
 from pipeline_sre.diagnosis import Classification, ErrorBlock, classify, diagnose_lines, extract_errors, load_rules
-from pipeline_sre.diagnosis.classify import CATEGORIES
+from pipeline_sre.models import CATEGORIES
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline_sre.config import Settings, parse_settings
 from pipeline_sre.governance.actions import Action, get_kind
+from pipeline_sre.settings.config import Settings, parse_settings
 
 # Wednesday 2025-01-08 10:00 Europe/Berlin (09:00 UTC): inside the prod window.
 WED_10_BERLIN = datetime(2025, 1, 8, 9, 0, tzinfo=UTC)

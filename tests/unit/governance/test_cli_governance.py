@@ -8,8 +8,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline_sre.config import load_settings
 from pipeline_sre.governance.service import GovernanceService
+from pipeline_sre.settings.config import load_settings
 from pipeline_sre.surfaces.cli_governance import approvals_app, audit_app, runbooks_app
 
 runner = CliRunner()

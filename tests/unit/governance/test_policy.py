@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_sre.config import parse_settings
 from pipeline_sre.errors import ConfigError
 from pipeline_sre.governance import windows
 from pipeline_sre.governance.policy import ExecuteFacts, PolicyEngine
-from pipeline_sre.governance.settings import ChangeWindow, GovernanceConfig, parse_days
+from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.settings.governance import ChangeWindow, GovernanceConfig, parse_days
 from tests.unit.governance.fakes import CONF_SCHEMA, make_settings
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_sre.errors import ConfigError, NotFound
-from pipeline_sre.runbooks.loader import CATEGORIES, RERUN_ACTIONS, RunbookLibrary
+from pipeline_sre.models import CATEGORIES
+from pipeline_sre.runbooks.loader import RERUN_ACTIONS, RunbookLibrary
 
 
 @pytest.fixture(scope="module")

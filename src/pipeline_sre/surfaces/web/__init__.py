@@ -1,2 +1,2 @@
 """The approval console (web) and Slack approvals. `app.console_app(runtime)` builds the Starlette app;
-`settings` holds the `console:` config models (imported by `pipeline_sre.config`, so keep this light)."""
+`settings` holds the `console:` config models (imported by `pipeline_sre.settings.config`, so keep this light)."""

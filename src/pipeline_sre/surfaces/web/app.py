@@ -42,6 +42,7 @@ from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ALL_STATES, GovernanceService
 from pipeline_sre.lifecycle import incidents as incidents_mod
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.surfaces.web.auth import (
     SECURE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -55,7 +56,6 @@ from pipeline_sre.surfaces.web.auth import (
     is_trusted_proxy,
     sso_user,
 )
-from pipeline_sre.surfaces.web.settings import ConsoleConfig
 from pipeline_sre.surfaces.web.slack import SlackActions, SlackPoster
 from pipeline_sre.surfaces.web.views import action_context, audit_context, pretty, redact_tree, show
 

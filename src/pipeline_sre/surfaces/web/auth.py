@@ -27,9 +27,9 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy import delete, select
 
 from pipeline_sre.errors import InvalidInput, NotFound
+from pipeline_sre.settings.console import ConsoleConfig, Role
 from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import ConsoleLoginFailureRow, ConsoleSessionRow, ConsoleUserRow
-from pipeline_sre.surfaces.web.settings import ConsoleConfig, Role
 
 ROLES: tuple[str, ...] = get_args(Role)
 MIN_PASSWORD = 12

@@ -35,9 +35,9 @@ from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.console import SlackApprovalsConfig
 from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import SlackMessageRow, SlackSeenRow
-from pipeline_sre.surfaces.web.settings import SlackApprovalsConfig
 from pipeline_sre.surfaces.web.views import action_context
 
 log = logging.getLogger("pipeline_sre.console.slack")

@@ -1,6 +1,6 @@
 """Settings for the approval console (`console:`) and its Slack approvals (`console.slack:`).
 
-Kept free of imports from `pipeline_sre.config` so that config can embed these models. Secrets are
+Kept free of imports from `pipeline_sre.settings.config` so that config can embed these models. Secrets are
 referenced by env var name, never inline.
 """
 
@@ -10,18 +10,16 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from pipeline_sre.settings.base import Model
 
 Role = Literal["approver", "viewer"]
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlackApprovalsConfig(_Model):
+class SlackApprovalsConfig(Model):
     """Approve / Deny buttons in Slack: requests are signature-checked, users mapped to approvers."""
 
     signing_secret_env: str = Field(
@@ -57,7 +55,7 @@ class SlackApprovalsConfig(_Model):
         return v if v.endswith("/") else v + "/"
 
 
-class ConsoleConfig(_Model):
+class ConsoleConfig(Model):
     """The web console: local users (argon2) or a trusted SSO header, signed session cookies, CSRF tokens."""
 
     session_secret_env: str = Field(

@@ -1,6 +1,6 @@
 """Settings for the write path (`governance:`) and the state store (`store:`).
 
-Kept free of imports from `pipeline_sre.config` so that config can embed these models.
+Kept free of imports from `pipeline_sre.settings.config` so that config can embed these models.
 """
 
 from __future__ import annotations
@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from pipeline_sre.settings.base import Model
 
 Mode = Literal["read_only", "dry_run", "live"]
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def parse_days(value: str | list[str]) -> list[str]:
@@ -48,7 +46,7 @@ def parse_days(value: str | list[str]) -> list[str]:
     return [DAY_NAMES[i] for i in sorted(days)]
 
 
-class ChangeWindow(_Model):
+class ChangeWindow(Model):
     """Writes are allowed on `days` between `start` and `end` (local time in `tz`).
 
     `end` before `start` means the window runs past midnight into the next day.
@@ -91,7 +89,7 @@ class ChangeWindow(_Model):
         return self
 
 
-class ConfSchema(_Model):
+class ConfSchema(Model):
     """JSON Schema for the `conf` of DAGs matching `match` (a glob); the first matching entry wins."""
 
     match: str
@@ -103,7 +101,7 @@ class ConfSchema(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class EnvironmentPolicy(_Model):
+class EnvironmentPolicy(Model):
     """What may be written in one environment (keyed by the environment's name in `environments`)."""
 
     allow_dags: list[str] = Field([], description="Globs of DAG ids that may be written; nothing else may")
@@ -117,7 +115,7 @@ class EnvironmentPolicy(_Model):
     conf_schemas: list[ConfSchema] = []
 
 
-class GovernanceConfig(_Model):
+class GovernanceConfig(Model):
     mode: Mode = Field("dry_run", description="read_only: no writes; dry_run: show and audit the call; live: send")
     approvers: list[str] = Field([], description="People who may approve or deny actions (CLI --as NAME)")
     environments: dict[str, EnvironmentPolicy] = Field(
@@ -140,7 +138,7 @@ class GovernanceConfig(_Model):
         return v
 
 
-class StoreConfig(_Model):
+class StoreConfig(Model):
     url: str | None = Field(
         None,
         description="SQLAlchemy URL (postgresql+psycopg://...); env PIPELINE_SRE_DATABASE_URL wins; "

@@ -1,13 +1,13 @@
-"""The `autopilot:` section of the settings (kept apart from autopilot.py so config.py imports no server)."""
+"""The `autopilot:` section of the settings: how `watch` polls, and what it may do on its own."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from pipeline_sre.settings.base import Model
 
 
-class AutopilotConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class AutopilotConfig(Model):
     interval_seconds: int = Field(60, ge=1, le=24 * 3600, description="Seconds between two polling cycles")
     window_minutes: int = Field(
         60, ge=1, le=7 * 24 * 60, description="Each cycle looks at failed runs that ended in the last N minutes"

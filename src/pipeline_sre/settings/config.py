@@ -13,20 +13,18 @@ from typing import Any, Literal, get_args
 
 import yaml
 from platformdirs import user_data_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from pipeline_sre.connectors.databricks import DatabricksConnection
-from pipeline_sre.connectors.github import GitHubConfig
-from pipeline_sre.connectors.mwaa import MwaaConnection
-from pipeline_sre.connectors.notify import NotificationsConfig
-from pipeline_sre.connectors.prometheus import PrometheusConnection
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
-from pipeline_sre.governance.settings import (
+from pipeline_sre.settings.autopilot import AutopilotConfig
+from pipeline_sre.settings.backends import DatabricksConnection, GitHubConfig, MwaaConnection, PrometheusConnection
+from pipeline_sre.settings.base import Model
+from pipeline_sre.settings.console import ConsoleConfig
+from pipeline_sre.settings.governance import (
     GovernanceConfig,
     StoreConfig,
 )
-from pipeline_sre.surfaces.autopilot_settings import AutopilotConfig
-from pipeline_sre.surfaces.web.settings import ConsoleConfig
+from pipeline_sre.settings.notifications import NotificationsConfig
 
 CONFIG_ENV = "PIPELINE_SRE_CONFIG"
 DATA_DIR_ENV = "PIPELINE_SRE_DATA_DIR"
@@ -34,11 +32,7 @@ DEFAULT_CONFIG_FILE = "pipeline-sre.yaml"
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AirflowConnection(_Model):
+class AirflowConnection(Model):
     url: str = Field(description="Base URL of the Airflow webserver / api-server, e.g. https://airflow.example.com")
     ui_url: str | None = Field(None, description="Base URL for links shown to humans (defaults to url)")
     version: Literal["auto", "2", "3"] = "auto"
@@ -62,7 +56,7 @@ class AirflowConnection(_Model):
         return os.environ.get(name) if name else None
 
 
-class DagMeta(_Model):
+class DagMeta(Model):
     """Metadata for DAGs whose id matches `match` (a glob); the first matching entry wins."""
 
     match: str
@@ -72,7 +66,7 @@ class DagMeta(_Model):
     tags: list[str] = []
 
 
-class EnvironmentConfig(_Model):
+class EnvironmentConfig(Model):
     airflow: AirflowConnection
     mwaa: MwaaConnection | None = Field(
         None, description="Amazon MWAA: Airflow calls go through InvokeRestApi (airflow.url may be a placeholder)"
@@ -114,7 +108,7 @@ def meta_from_tags(dag_id: str, tags: list[str]) -> DagMeta:
     return DagMeta(match=dag_id, tier=tier, business_critical=critical, owner=owner, tags=list(tags))
 
 
-class SeverityRule(_Model):
+class SeverityRule(Model):
     """First matching rule wins; unset conditions match anything."""
 
     severity: Severity
@@ -134,7 +128,7 @@ def _default_severity_rules() -> list[SeverityRule]:
     ]
 
 
-class SeverityConfig(_Model):
+class SeverityConfig(Model):
     lookback_hours: int = Field(24, ge=1, le=24 * 30, description="Window for counting a DAG's recent failures")
     rules: list[SeverityRule] = Field(default_factory=_default_severity_rules)
     default: Severity = "SEV4"
@@ -151,7 +145,7 @@ class SeverityConfig(_Model):
         return self.default, "severity.default"
 
 
-class ServerConfig(_Model):
+class ServerConfig(Model):
     http_token_env: str = Field(
         "PIPELINE_SRE_HTTP_TOKEN", description="Env var with the bearer token HTTP clients must send"
     )
@@ -160,7 +154,7 @@ class ServerConfig(_Model):
     )
 
 
-class VerifyConfig(_Model):
+class VerifyConfig(Model):
     """When a fix counts as working: the rules `check_recovery_rules` evaluates."""
 
     require_run_success: bool = Field(True, description="The run the action produced (or re-ran) succeeded")
@@ -169,14 +163,14 @@ class VerifyConfig(_Model):
     timeout_minutes: int = Field(120, ge=1, le=7 * 24 * 60, description="Still pending after this: not_recovered")
 
 
-class IncidentsConfig(_Model):
+class IncidentsConfig(Model):
     dedup_window_minutes: int = Field(
         24 * 60, ge=1, le=30 * 24 * 60, description="The same DAG and signature within this joins the open incident"
     )
     verify: VerifyConfig = VerifyConfig()
 
 
-class Settings(_Model):
+class Settings(Model):
     environments: dict[str, EnvironmentConfig]
     severity: SeverityConfig = SeverityConfig()
     server: ServerConfig = ServerConfig()
