@@ -28,10 +28,10 @@ from starlette.routing import Route
 
 from pipeline_sre.connectors.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from pipeline_sre.governance.service import ALL_STATES
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import SANDBOX_LEAKED_SECRETS, Sandbox, SandboxInfo
 from pipeline_sre.settings.config import load_settings
+from pipeline_sre.store.incidents import Incident
 from tests.integration.mcp_helpers import free_port, write_config
 
 pytestmark = [pytest.mark.integration]
@@ -250,8 +250,11 @@ def test_watch_soak_with_pushes_keeps_memory_flat(sandbox: SandboxInfo, inbox: I
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline_sre", "watch", "--interval", "2", "--http", f"127.0.0.1:{port}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     auth = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
     failed_runs = [(d, r) for d, r in sandbox.runs if d in (FLAKY, MISSING, CODE_BUG)]
@@ -275,11 +278,17 @@ def test_watch_soak_with_pushes_keeps_memory_flat(sandbox: SandboxInfo, inbox: I
                 dag, run = failed_runs[i % len(failed_runs)]
                 kind = i % 3
                 if kind == 0:
-                    r = http.post(f"{base}/hooks/airflow", headers=auth,
-                                  json={"environment": "sandbox", "dag_id": dag, "run_id": run})  # fmt: skip
+                    r = http.post(
+                        f"{base}/hooks/airflow",
+                        headers=auth,
+                        json={"environment": "sandbox", "dag_id": dag, "run_id": run},
+                    )
                 elif kind == 1:
-                    alert = {"status": "firing", "labels": {"alertname": "SoakAlert", "shard": str(i)},
-                             "annotations": {"summary": f"soak {i}"}}  # fmt: skip
+                    alert = {
+                        "status": "firing",
+                        "labels": {"alertname": "SoakAlert", "shard": str(i)},
+                        "annotations": {"summary": f"soak {i}"},
+                    }
                     r = http.post(f"{base}/hooks/alertmanager", headers=auth, json={"version": "4", "alerts": [alert]})
                 else:
                     r = http.post(f"{base}/hooks/airflow", headers=auth, content=b"{broken")

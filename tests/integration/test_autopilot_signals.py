@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle.incidents import Incident, utcnow
-from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics
-from pipeline_sre.lifecycle.respond import CycleReport
+from pipeline_sre.app.operating_metrics import OperatingMetrics
+from pipeline_sre.app.respond import CycleReport
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import default_detectors
 from pipeline_sre.settings.config import Settings, parse_settings
+from pipeline_sre.store.incidents import Incident, utcnow
 from pipeline_sre.surfaces.autopilot import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
 from tests.integration.prometheus_plugin import PrometheusInfo, poll_until, prometheus  # noqa: F401

@@ -19,16 +19,22 @@ import uvicorn
 
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.store.users import UserStore
 from pipeline_sre.surfaces.web.app import console_app
-from pipeline_sre.surfaces.web.auth import UserStore
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
 PASSWORD = "alice-correct-horse-42"
 RUN_ID = "scheduled__2026-01-08T00:00:00+00:00"
@@ -81,21 +87,33 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "verify": [{"check": "run_succeeded"}, {"check": "no_new_failure", "minutes": 30}],
     }
     record = gov.propose(
-        "clear_failed_tasks", "sandbox", {"dag_id": "example_flaky_network", "dag_run_id": RUN_ID},
-        requested_by="mcp:agent", runbook_id="transient_network", plan=plan,
-    )  # fmt: skip
+        "clear_failed_tasks",
+        "sandbox",
+        {"dag_id": "example_flaky_network", "dag_run_id": RUN_ID},
+        requested_by="mcp:agent",
+        runbook_id="transient_network",
+        plan=plan,
+    )
     incident, _ = rt.incidents.open_or_join(
-        environment="sandbox", source="airflow", subject="example_flaky_network", signature="a1b2c3d4",
-        category="transient_network", severity="SEV3",
+        environment="sandbox",
+        source="airflow",
+        subject="example_flaky_network",
+        signature="a1b2c3d4",
+        category="transient_network",
+        severity="SEV3",
         title="example_flaky_network: transient_network in fetch_exchange_rates (ConnectionResetError)",
-        run_id=RUN_ID, task_id="fetch_exchange_rates",
+        run_id=RUN_ID,
+        task_id="fetch_exchange_rates",
         facts={
-            "tier": 2, "owner": "data-platform", "failed_tasks": ["fetch_exchange_rates"], "blocked_tasks": 2,
+            "tier": 2,
+            "owner": "data-platform",
+            "failed_tasks": ["fetch_exchange_rates"],
+            "blocked_tasks": 2,
             "exception": "ConnectionResetError",
             "evidence": "ConnectionResetError: [Errno 104] Connection reset by peer <script>alert(1)</script>",
             "confidence": 0.92,
         },
-    )  # fmt: skip
+    )
     for state in ("triaged", "diagnosed"):
         rt.incidents.advance(incident.id, state)
     rt.incidents.advance(incident.id, "proposed", action_id=record.id, runbook_id="transient_network")

@@ -126,9 +126,15 @@ def approve(rt: Runtime, action_id: str) -> None:
 
 
 def failed_run(dbx: FakeDatabricks, job_id: int = 11, **task: Any) -> int:
-    spec = {"task_key": "aggregate", "result_state": "FAILED", "cluster_id": "c-1",
-            "error": "java.lang.OutOfMemoryError: Java heap space", "error_trace": "java.lang.OutOfMemoryError: "
-            "Java heap space\n\tat org.apache.spark.sql.Dataset.collect(Dataset.scala:3000)\n", **task}  # fmt: skip
+    spec = {
+        "task_key": "aggregate",
+        "result_state": "FAILED",
+        "cluster_id": "c-1",
+        "error": "java.lang.OutOfMemoryError: Java heap space",
+        "error_trace": "java.lang.OutOfMemoryError: "
+        "Java heap space\n\tat org.apache.spark.sql.Dataset.collect(Dataset.scala:3000)\n",
+        **task,
+    }
     return int(dbx.add_run(job_id, [{"task_key": "ingest"}, spec])["run_id"])
 
 
@@ -200,8 +206,13 @@ async def test_repair_of_a_run_of_another_job_or_a_good_run_is_refused(dbx: Fake
 async def test_run_now_validated_and_idempotent(dbx: FakeDatabricks, rt: Runtime, client: Client) -> None:
     bad = await call(client, "propose_job_action", job_id=12, action="run_now", parameters={"date": "yesterday"})
     assert bad["decision"]["rule"] == "conf.schema" and "action" not in bad
-    extra = await call(client, "propose_job_action", job_id=12, action="run_now",
-                       parameters={"date": "2025-02-01", "drop_tables": True})  # fmt: skip
+    extra = await call(
+        client,
+        "propose_job_action",
+        job_id=12,
+        action="run_now",
+        parameters={"date": "2025-02-01", "drop_tables": True},
+    )
     assert extra["decision"]["rule"] == "conf.schema" and "drop_tables" in extra["decision"]["message"]
     sent_before = len(dbx.run_nows)
 
@@ -279,10 +290,13 @@ async def test_rollout_config_opens_exactly_one_pr(gh: FakeGitHub, rt: Runtime, 
     plan = await call(
         client,
         "rollout_config",
-        change={"json_merge_patch": {"new_cluster": {"num_workers": 8}}, "title": "nightly_sales: 8 workers",
-                "description": "Driver OOM on 4 workers"},
+        change={
+            "json_merge_patch": {"new_cluster": {"num_workers": 8}},
+            "title": "nightly_sales: 8 workers",
+            "description": "Driver OOM on 4 workers",
+        },
         target={"repo": "acme/pipelines", "path": "jobs/nightly_sales.json"},
-    )  # fmt: skip
+    )
     action_id = plan["action"]["id"]
     assert '-    "num_workers": 4' in plan["diff"] and '+    "num_workers": 8' in plan["diff"]
     assert plan["pull_request"]["body"]["head"] == f"pipeline-sre/{action_id}"
@@ -317,8 +331,12 @@ async def test_rollout_config_opens_exactly_one_pr(gh: FakeGitHub, rt: Runtime, 
 
 async def test_rollout_refuses_a_base_that_changed_since_approval(gh: FakeGitHub, rt: Runtime, client: Client) -> None:
     gh.add_repo("acme/pipelines", {"jobs/a.json": '{"x": 1}\n'})
-    plan = await call(client, "rollout_config", change={"content": '{"x": 2}\n', "title": "x=2"},
-                      target={"repo": "acme/pipelines", "path": "jobs/a.json"})  # fmt: skip
+    plan = await call(
+        client,
+        "rollout_config",
+        change={"content": '{"x": 2}\n', "title": "x=2"},
+        target={"repo": "acme/pipelines", "path": "jobs/a.json"},
+    )
     approve(rt, plan["action"]["id"])
     gh.set_file("acme/pipelines", "main", "jobs/a.json", '{"x": 5}\n')
     gh.writes.clear()

@@ -140,7 +140,7 @@ async def test_clear_failed_tasks_end_to_end(
         prevention = await call(client, "suggest_prevention_actions", incident_id=incident_id)
         assert any("retries" in a["idea"] for a in prevention["actions"])
         written = await call(client, "write_postmortem", incident_id=incident_id)
-        text = Path(written["markdown"]).read_text()
+        text = Path(written["path"]).read_text()
         assert "# Postmortem" in text and "transient_network" in text
         assert Path(written["json"]).is_file()
         listed = await call(client, "list_incidents", state="resolved")
@@ -153,21 +153,33 @@ async def test_trigger_dag_validates_conf_and_runs_once(
     healthy_run = next(r for d, r in sandbox.runs if d == "example_healthy")
     async with stdio_client(live_env) as client:
         bad = await call(
-            client, "propose_action", dag_id="example_healthy", run_id=healthy_run,
-            action="trigger_dag", conf={"batch_size": 5000},
-        )  # fmt: skip
+            client,
+            "propose_action",
+            dag_id="example_healthy",
+            run_id=healthy_run,
+            action="trigger_dag",
+            conf={"batch_size": 5000},
+        )
         assert bad["decision"]["rule"] == "conf.schema" and "action" not in bad
         assert "/batch_size" in json.dumps(bad["decision"])
         unknown = await call(
-            client, "propose_action", dag_id="example_healthy", run_id=healthy_run,
-            action="trigger_dag", conf={"drop_tables": True},
-        )  # fmt: skip
+            client,
+            "propose_action",
+            dag_id="example_healthy",
+            run_id=healthy_run,
+            action="trigger_dag",
+            conf={"drop_tables": True},
+        )
         assert unknown["decision"]["rule"] == "conf.schema"
 
         plan = await call(
-            client, "propose_action", dag_id="example_healthy", run_id=healthy_run,
-            action="trigger_dag", conf={"batch_size": 10},
-        )  # fmt: skip
+            client,
+            "propose_action",
+            dag_id="example_healthy",
+            run_id=healthy_run,
+            action="trigger_dag",
+            conf={"batch_size": 10},
+        )
         action_id = plan["action"]["id"]
         assert cli(live_env, "approvals", "approve", action_id, "--as", "bob").returncode == 0
 

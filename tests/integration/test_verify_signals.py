@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle import metrics, postmortem, respond, verify
-from pipeline_sre.lifecycle.incidents import utcnow
+from pipeline_sre.app import respond
+from pipeline_sre.lifecycle import metrics, postmortem, verify
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import default_detectors
 from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.store.incidents import utcnow
 from tests.integration.prometheus_plugin import PrometheusInfo, poll_until, prometheus  # noqa: F401
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]

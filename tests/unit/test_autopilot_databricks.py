@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle.incidents import utcnow
-from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics
+from pipeline_sre.app.operating_metrics import OperatingMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
+from pipeline_sre.store.incidents import utcnow
 from pipeline_sre.surfaces.autopilot import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
 from tests.fakes.databricks_api import FakeDatabricks
@@ -143,7 +143,7 @@ async def test_transient_failure_gets_a_repair_awaiting_approval_then_recovers(
     [(event, payload)] = events(rt)
     assert event == "approval_requested" and payload["id"] == incident_id and payload["kind"] == "repair_run"
     assert payload["call"]["path"] == "/api/2.2/jobs/runs/repair"
-    assert payload["how_to_approve"] == f"pipeline-sre approvals approve {action_id} --as NAME"
+    assert payload["how_to_approve"].startswith(f"pipeline-sre approvals approve {action_id}")
     assert fake.repairs == []  # proposed, never sent
     assert metric(pilot, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod") == 1
     assert metric(pilot, "pipeline_sre_actions_total", mode="proposed", kind="repair_run") == 1
@@ -197,24 +197,32 @@ async def test_a_flood_is_one_incident_and_a_run_is_handled_once(
     assert rt.incidents.get(incident.id).occurrences == 6 and len(rt.governance.list_pending()) == 1
 
 
-async def test_shadow_mode_writes_the_plan_only(rt: Runtime, fake: FakeDatabricks) -> None:
+async def test_shadow_mode_writes_the_plan_only_and_going_live_sees_every_failure(
+    rt: Runtime, fake: FakeDatabricks
+) -> None:
     pilot = Autopilot(rt, shadow=True, metrics=OperatingMetrics())
     try:
         fail(fake, TIMEOUT)
         fail(fake, NAME_ERROR)
         report = await pilot.cycle()
-        assert report.errors == [] and len(report.new_incidents) == 2, report
+        assert report.errors == [] and report.new_incidents == [] and len(report.shadow_plans) == 2, report
         assert report.proposed == [] and report.escalated == [] and report.postmortems == []
-        incidents = {i.category: i for i in rt.incidents.list()}
-        repair, bug = incidents["transient_network"], incidents["code_bug"]
-        assert repair.state == "proposed" and repair.action_id is None
-        assert repair.facts["plan"]["decision"]["rule"] == "autopilot.shadow"
-        assert bug.state == "proposed" and bug.facts["plan"]["decision"]["rule"] == "runbook.code_bug.escalate"
-        assert rt.governance.list_pending() == [] and fake.repairs == [] and events(rt) == []
+        assert rt.incidents.list() == [] and rt.governance.list_pending() == [] and fake.repairs == []
+        assert sorted(p["kind"] for p in report.shadow_plans) == ["escalate", "repair_run"]
+        plans = [r for r in rt.governance.audit.records() if r.event == "autopilot.shadow_plan"]
+        assert len(plans) == 2 and {r.actor for r in plans} == {"system:autopilot"}
         assert metric(pilot, "pipeline_sre_actions_total", mode="plan_only", kind="repair_run") == 1
         assert metric(pilot, "pipeline_sre_actions_total", mode="plan_only", kind="escalate") == 1
+        again = await pilot.cycle()  # shadow plans each failed run once
+        assert again.shadow_plans == [] and again.detected == 0
     finally:
         await pilot.aclose()
+    live = Autopilot(rt, metrics=OperatingMetrics())
+    try:
+        report = await live.cycle()
+        assert len(report.new_incidents) == 2 and len(report.proposed) == 1 and len(report.escalated) == 1, report
+    finally:
+        await live.aclose()
 
 
 async def test_a_workspace_that_is_down_is_an_error_of_its_environment(fake: FakeDatabricks) -> None:

@@ -21,9 +21,9 @@ import httpx
 import pytest
 import yaml
 
+from pipeline_sre.app.operating_metrics import OperatingMetrics
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle import verify
-from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.surfaces.autopilot import (
@@ -204,8 +204,9 @@ async def test_bad_airflow_pushes_say_what_is_wrong(
     response = await harness.client.post("/hooks/airflow", content=body, headers=AUTH)
     assert response.status_code == status, response.text
     assert response.json()["error"] == error and says in response.json()["message"]
-    assert any(f"refused {status} POST /hooks/airflow" in r.getMessage() and error in r.getMessage()
-               for r in caplog.records)  # fmt: skip
+    assert any(
+        f"refused {status} POST /hooks/airflow" in r.getMessage() and error in r.getMessage() for r in caplog.records
+    )
     assert harness.pilot.pushes["queued"] == 0
 
 
@@ -252,8 +253,10 @@ async def test_a_flood_of_1000_identical_failures_opens_one_incident(harness: Ha
     assert harness.pilot.pushes["duplicate"] >= 900  # most never reached the store
     # the run was triaged once: one run summary read, however many pushes
     assert harness.fake.count("GET /dags/{dag_id}/dagRuns/{run_id}") <= 3
-    assert metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network",
-                  environment="prod") == 1  # fmt: skip
+    assert (
+        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
+        == 1
+    )
     assert metric(harness.metrics, "pipeline_sre_actions_total", mode="proposed", kind="clear_failed_tasks") == 1
     # a poll cycle afterwards finds the same run already claimed
     report = await harness.pilot.cycle()
@@ -270,8 +273,10 @@ async def test_distinct_runs_with_the_same_failure_join_one_incident(harness: Ha
     assert await harness.pilot.drain(60)
     [incident] = harness.rt.incidents.list(limit=100)
     assert incident.occurrences == 20
-    assert metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network",
-                  environment="prod") == 1  # fmt: skip
+    assert (
+        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
+        == 1
+    )
 
 
 # -- Alertmanager -------------------------------------------------------------------------------------
@@ -290,8 +295,15 @@ def alert(name: str, status: str = "firing", **labels: str) -> dict[str, Any]:
 
 
 def am_body(*alerts: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"version": "4", "groupKey": "{}:{}", "status": "firing", "receiver": "pipeline-sre", "alerts": list(alerts),
-            "commonLabels": {}, **extra}  # fmt: skip
+    return {
+        "version": "4",
+        "groupKey": "{}:{}",
+        "status": "firing",
+        "receiver": "pipeline-sre",
+        "alerts": list(alerts),
+        "commonLabels": {},
+        **extra,
+    }
 
 
 async def test_alertmanager_firing_opens_then_joins_then_resolved_is_noted(harness: Harness) -> None:
@@ -303,32 +315,39 @@ async def test_alertmanager_firing_opens_then_joins_then_resolved_is_noted(harne
     )
     assert first.status_code == 200, first.text
     assert len(first.json()["opened"]) == 2 and first.json()["joined"] == 0
-    again = await c.post("/hooks/alertmanager", json=am_body(alert("DagFreshness", environment="prod", dag_id=DAG)),
-                         headers=AUTH)  # fmt: skip
+    again = await c.post(
+        "/hooks/alertmanager", json=am_body(alert("DagFreshness", environment="prod", dag_id=DAG)), headers=AUTH
+    )
     assert again.json() == {"opened": [], "joined": 1, "resolved_noted": 0, "resolved_unmatched": 0}
     incidents = {i.subject: i for i in harness.rt.incidents.list(limit=10)}
     freshness = incidents[DAG]
     assert freshness.source == "metric" and freshness.severity == "SEV2" and freshness.occurrences == 2
     assert freshness.category == "metric_alert" and freshness.title == "DagFreshness: DagFreshness is firing"
-    assert freshness.signature == alert_signature({"alertname": "DagFreshness", "severity": "critical",
-                                                   "dag_id": DAG, "environment": "prod"})  # fmt: skip
+    assert freshness.signature == alert_signature(
+        {"alertname": "DagFreshness", "severity": "critical", "dag_id": DAG, "environment": "prod"}
+    )
     assert incidents["DiskFull"].environment == "prod"  # the only environment, though no label names it
 
-    done = await c.post("/hooks/alertmanager", json=am_body(alert("DagFreshness", "resolved", dag_id=DAG,
-                        environment="prod")), headers=AUTH)  # fmt: skip
+    done = await c.post(
+        "/hooks/alertmanager",
+        json=am_body(alert("DagFreshness", "resolved", dag_id=DAG, environment="prod")),
+        headers=AUTH,
+    )
     assert done.json()["resolved_noted"] == 1
     assert harness.rt.incidents.get(freshness.id).facts["alert_status"] == "resolved"
     # the verify step of the next cycle sees it resolved; the quiet period then runs
     verdict = await verify.check_recovery(harness.rt, freshness.id)
     assert [c["rule"] for c in verdict["checks"]] == ["alert_resolved", "stays_clear"]
-    refired = await c.post("/hooks/alertmanager", json=am_body(alert("DagFreshness", environment="prod",
-                           dag_id=DAG)), headers=AUTH)  # fmt: skip
+    refired = await c.post(
+        "/hooks/alertmanager", json=am_body(alert("DagFreshness", environment="prod", dag_id=DAG)), headers=AUTH
+    )
     assert refired.json()["joined"] == 1
     assert harness.rt.incidents.get(freshness.id).facts["alert_status"] == "firing"  # no longer resolved
     stray = await c.post("/hooks/alertmanager", json=am_body(alert("Other", "resolved")), headers=AUTH)
     assert stray.json()["resolved_unmatched"] == 1
-    assert metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="metric_alert",
-                  environment="prod") == 2  # fmt: skip
+    assert (
+        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="metric_alert", environment="prod") == 2
+    )
 
 
 @pytest.mark.parametrize(
@@ -367,8 +386,10 @@ async def test_one_unreachable_environment_does_not_stop_the_cycle(tmp_path: Pat
         second = await pilot.cycle()
         assert second.new_incidents == [] and second.detected == 0
         # counted once, however many cycles see them
-        assert metric(metrics, "pipeline_sre_incidents_opened_total", category="transient_network",
-                      environment="prod") == 1  # fmt: skip
+        assert (
+            metric(metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
+            == 1
+        )
         assert metric(metrics, "pipeline_sre_incidents_escalated_total", category="code_bug", environment="prod") == 1
         assert metric(metrics, "pipeline_sre_autopilot_cycles_total", result="errors") == 2
     finally:
@@ -378,19 +399,23 @@ async def test_one_unreachable_environment_does_not_stop_the_cycle(tmp_path: Pat
 
 async def test_shadow_mode_only_writes_plans(tmp_path: Path) -> None:
     fake = small_fake()
-    rt = Runtime(settings_for(tmp_path, {"prod": "http://prod.airflow.test"}),
-                 transport=HostRouter({"prod.airflow.test": fake.transport()}))  # fmt: skip
+    rt = Runtime(
+        settings_for(tmp_path, {"prod": "http://prod.airflow.test"}),
+        transport=HostRouter({"prod.airflow.test": fake.transport()}),
+    )
     metrics = OperatingMetrics()
     pilot = Autopilot(rt, shadow=True, metrics=metrics)
     try:
         report = await pilot.cycle()
-        [incident] = rt.incidents.list()
-        assert report.new_incidents == [incident.id] and report.proposed == [] and report.postmortems == []
-        assert incident.state == "proposed" and incident.action_id is None
-        assert incident.facts["plan"]["decision"]["rule"] == "autopilot.shadow"
+        assert rt.incidents.list() == [] and report.new_incidents == [] and report.proposed == []
+        assert [p["kind"] for p in report.shadow_plans] == ["clear_failed_tasks"] and report.postmortems == []
         assert rt.governance.list_pending() == []
         assert metric(metrics, "pipeline_sre_actions_total", mode="plan_only", kind="clear_failed_tasks") == 1
         assert fake.cleared == [] and fake.triggered == []
+        live = await Autopilot(rt, metrics=OperatingMetrics()).cycle()  # going live sees what shadow saw
+        [incident] = rt.incidents.list()
+        assert live.new_incidents == [incident.id] and len(live.proposed) == 1
+        assert incident.state == "awaiting_approval" and incident.action_id == live.proposed[0]
     finally:
         await pilot.aclose()
         await rt.aclose()
@@ -428,11 +453,24 @@ def test_watch_stops_cleanly_on_sigterm(served_fake: tuple[FakeAirflow, str], tm
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline_sre", "watch", "--interval", "1", "--config", str(config),
-         "--http", f"127.0.0.1:{port}", "--insecure-local"],
-        env={k: v for k, v in env.items() if k != "PSRE_T_WEBHOOK"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "pipeline_sre",
+            "watch",
+            "--interval",
+            "1",
+            "--config",
+            str(config),
+            "--http",
+            f"127.0.0.1:{port}",
+            "--insecure-local",
+        ],
+        env={k: v for k, v in env.items() if k != "PSRE_T_WEBHOOK"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     try:
         assert proc.stderr is not None
         deadline = time.monotonic() + 60

@@ -25,10 +25,17 @@ def incident(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     rt = Runtime(load_settings(path))
     opened, _ = rt.incidents.open_or_join(
-        environment="dev", source="airflow", subject="etl_orders", signature="sig1", category="code_bug",
-        severity="SEV3", title="etl_orders: code_bug in transform ([red]KeyError[/])", run_id="manual__1",
-        task_id="transform", facts={"owner": "data", "evidence": "KeyError: 'amount'"},
-    )  # fmt: skip
+        environment="dev",
+        source="airflow",
+        subject="etl_orders",
+        signature="sig1",
+        category="code_bug",
+        severity="SEV3",
+        title="etl_orders: code_bug in transform ([red]KeyError[/])",
+        run_id="manual__1",
+        task_id="transform",
+        facts={"owner": "data", "evidence": "KeyError: 'amount'"},
+    )
     rt.incidents.advance(opened.id, "triaged")
     return path, opened.id
 

@@ -25,8 +25,9 @@ from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import ActionRow, ConsoleLoginFailureRow
+from pipeline_sre.store.users import LoginThrottle, UserStore
 from pipeline_sre.surfaces.web.app import console_app, mount_console
-from pipeline_sre.surfaces.web.auth import LoginThrottle, UserStore, sso_user
+from pipeline_sre.surfaces.web.auth import sso_user
 
 BASE = "https://testserver"
 SECRET_VALUE = "hunter2-very-secret-value"
@@ -369,10 +370,17 @@ def test_log_derived_text_is_escaped_and_redacted_on_every_page(rt: Runtime) -> 
     action_id = pending(rt)
     payload = "<script>alert('x')</script>"
     incident, _ = rt.incidents.open_or_join(
-        environment="dev", source="airflow", subject="etl_orders", signature="sig1", category="code_bug",
-        severity="SEV2", title=f"etl_orders: {payload}", run_id="run_1", task_id="load<img src=x onerror=alert(1)>",
+        environment="dev",
+        source="airflow",
+        subject="etl_orders",
+        signature="sig1",
+        category="code_bug",
+        severity="SEV2",
+        title=f"etl_orders: {payload}",
+        run_id="run_1",
+        task_id="load<img src=x onerror=alert(1)>",
         facts={"evidence": f"Traceback {payload} password={SECRET_VALUE}", "exception": payload, "owner": payload},
-    )  # fmt: skip
+    )
     rt.incidents.advance(incident.id, "proposed", action_id=action_id)
     client = browser(rt)
     login(client, "alice")
@@ -397,9 +405,17 @@ def test_log_derived_text_is_escaped_and_redacted_on_every_page(rt: Runtime) -> 
 def test_incident_filters(rt: Runtime) -> None:
     for sev, env_subject in (("SEV1", "etl_a"), ("SEV3", "etl_b")):
         rt.incidents.open_or_join(
-            environment="dev", source="airflow", subject=env_subject, signature=sev, category="oom", severity=sev,
-            title=f"{env_subject} failed", run_id=None, task_id=None, facts={},
-        )  # fmt: skip
+            environment="dev",
+            source="airflow",
+            subject=env_subject,
+            signature=sev,
+            category="oom",
+            severity=sev,
+            title=f"{env_subject} failed",
+            run_id=None,
+            task_id=None,
+            facts={},
+        )
     client = browser(rt)
     login(client, "alice")
     sev1 = client.get("/incidents?severity=SEV1").text
@@ -471,9 +487,10 @@ def test_users_cli(tmp_path: Path) -> None:
     config.write_text(json.dumps(make_settings(tmp_path).model_dump(mode="json", exclude={"source"})))
     runner = CliRunner()
     added = runner.invoke(
-        users_app, ["add", "carol", "--role", "approver", "--password-stdin", "-c", str(config)],
+        users_app,
+        ["add", "carol", "--role", "approver", "--password-stdin", "-c", str(config)],
         input="carol-password-1234\n",
-    )  # fmt: skip
+    )
     assert added.exit_code == 0, added.output
     assert "not in governance.approvers" in added.output
     short = runner.invoke(users_app, ["add", "dave", "--password-stdin", "-c", str(config)], input="short\n")

@@ -191,10 +191,18 @@ async def test_job_status_unknown_job(rt: Runtime) -> None:
 
 
 async def test_failed_runs_in_window_grouped_by_job(fake: FakeDatabricks, rt: Runtime) -> None:
-    old = fake.add_run(12, [{"task_key": "t", "result_state": "FAILED"}], start_ms=now_ms() - 5 * 3600_000,
-                       end_ms=now_ms() - 4 * 3600_000)  # fmt: skip
-    long_run = fake.add_run(12, [{"task_key": "t", "result_state": "FAILED"}], start_ms=now_ms() - 3 * 3600_000,
-                            end_ms=now_ms() - 10 * 60_000)  # fmt: skip
+    old = fake.add_run(
+        12,
+        [{"task_key": "t", "result_state": "FAILED"}],
+        start_ms=now_ms() - 5 * 3600_000,
+        end_ms=now_ms() - 4 * 3600_000,
+    )
+    long_run = fake.add_run(
+        12,
+        [{"task_key": "t", "result_state": "FAILED"}],
+        start_ms=now_ms() - 3 * 3600_000,
+        end_ms=now_ms() - 10 * 60_000,
+    )
     ok = fake.add_run(12, [{"task_key": "t"}])
     found = await dbx.failed_job_runs(rt, 60)
     ids = {r["run_id"] for r in found["runs"]}
@@ -207,14 +215,25 @@ async def test_failed_runs_in_window_grouped_by_job(fake: FakeDatabricks, rt: Ru
 
 async def test_diagnosis_driver_oom(fake: FakeDatabricks, rt: Runtime) -> None:
     start = now_ms() - 30 * 60_000
-    fake.add_event("c-drv", "DRIVER_NOT_RESPONDING", start + 60_000,
-                   driver_state_message="Driver is up but is not responsive, likely due to GC.")  # fmt: skip
+    fake.add_event(
+        "c-drv",
+        "DRIVER_NOT_RESPONDING",
+        start + 60_000,
+        driver_state_message="Driver is up but is not responsive, likely due to GC.",
+    )
     run = fake.add_run(
         11,
-        [{"task_key": "collect", "result_state": "FAILED", "cluster_id": "c-drv", "error_trace": OOM_TRACE,
-          "state_message": "The spark driver has stopped unexpectedly and is restarting."}],
+        [
+            {
+                "task_key": "collect",
+                "result_state": "FAILED",
+                "cluster_id": "c-drv",
+                "error_trace": OOM_TRACE,
+                "state_message": "The spark driver has stopped unexpectedly and is restarting.",
+            }
+        ],
         start_ms=start,
-    )  # fmt: skip
+    )
     out = await dbx.diagnose_job_run(rt, run["run_id"])
     task = out["tasks"][0]
     assert task["category"] == "oom" and task["task_key"] == "collect"
@@ -226,16 +245,25 @@ async def test_diagnosis_driver_oom(fake: FakeDatabricks, rt: Runtime) -> None:
 
 async def test_diagnosis_spot_loss_is_killed_external(fake: FakeDatabricks, rt: Runtime) -> None:
     start = now_ms() - 30 * 60_000
-    fake.add_event("c-spot", "NODES_LOST", start + 120_000,
-                   reason={"code": "SPOT_INSTANCE_TERMINATION", "type": "CLOUD_FAILURE",
-                           "parameters": {"instance_id": "i-0abc"}})  # fmt: skip
+    fake.add_event(
+        "c-spot",
+        "NODES_LOST",
+        start + 120_000,
+        reason={"code": "SPOT_INSTANCE_TERMINATION", "type": "CLOUD_FAILURE", "parameters": {"instance_id": "i-0abc"}},
+    )
     run = fake.add_run(
         12,
-        [{"task_key": "agg", "result_state": "FAILED", "cluster_id": "c-spot",
-          "error": "org.apache.spark.SparkException: Job aborted due to stage failure: ExecutorLostFailure "
-                   "(executor 3 exited caused by one of the running tasks) Reason: worker lost"}],
+        [
+            {
+                "task_key": "agg",
+                "result_state": "FAILED",
+                "cluster_id": "c-spot",
+                "error": "org.apache.spark.SparkException: Job aborted due to stage failure: ExecutorLostFailure "
+                "(executor 3 exited caused by one of the running tasks) Reason: worker lost",
+            }
+        ],
         start_ms=start,
-    )  # fmt: skip
+    )
     out = await dbx.diagnose_job_run(rt, run["run_id"])
     assert out["tasks"][0]["category"] == "killed_external", out
     assert out["runbook"]["id"] == "killed_external" and out["runbook"]["escalate"] is False
@@ -243,15 +271,28 @@ async def test_diagnosis_spot_loss_is_killed_external(fake: FakeDatabricks, rt: 
 
 async def test_diagnosis_launch_failure_is_resource_exhausted(fake: FakeDatabricks, rt: Runtime) -> None:
     start = now_ms() - 30 * 60_000
-    fake.add_event("c-launch", "TERMINATING", start + 30_000,
-                   reason={"code": "CLOUD_PROVIDER_LAUNCH_FAILURE", "type": "CLOUD_FAILURE",
-                           "parameters": {"aws_api_error_code": "InsufficientInstanceCapacity"}})  # fmt: skip
+    fake.add_event(
+        "c-launch",
+        "TERMINATING",
+        start + 30_000,
+        reason={
+            "code": "CLOUD_PROVIDER_LAUNCH_FAILURE",
+            "type": "CLOUD_FAILURE",
+            "parameters": {"aws_api_error_code": "InsufficientInstanceCapacity"},
+        },
+    )
     run = fake.add_run(
         13,
-        [{"task_key": "etl", "result_state": "INTERNAL_ERROR", "cluster_id": "c-launch",
-          "state_message": "Cluster 'c-launch' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE"}],
+        [
+            {
+                "task_key": "etl",
+                "result_state": "INTERNAL_ERROR",
+                "cluster_id": "c-launch",
+                "state_message": "Cluster 'c-launch' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE",
+            }
+        ],
         start_ms=start,
-    )  # fmt: skip
+    )
     out = await dbx.diagnose_job_run(rt, run["run_id"])
     assert out["tasks"][0]["category"] == "resource_exhausted", out
 
@@ -312,8 +353,9 @@ def test_resources_are_allowlistable_with_dag_globs() -> None:
 
     def target(params: dict[str, Any]) -> list[str]:
         parsed = spec.parse(params)
-        return [c.rule for c in engine.check_target("prod", "run_now", spec.resource(parsed), spec.conf(parsed))
-                if not c.ok]  # fmt: skip
+        return [
+            c.rule for c in engine.check_target("prod", "run_now", spec.resource(parsed), spec.conf(parsed)) if not c.ok
+        ]
 
     assert target({"job_id": 12, "job_parameters": {"date": "2025-01-01"}}) == []
     assert target({"job_id": 12, "job_parameters": {"date": "yesterday"}}) == ["conf.schema"]

@@ -76,11 +76,21 @@ async def rt(settings: Settings) -> Any:
 
 def test_config_shape_and_errors() -> None:
     with pytest.raises(ConfigError, match=r"github.repositories.0.repo: Value error, must be owner/name"):
-        parse_settings({"environments": {"p": {"airflow": {"url": "http://x"}}},
-                        "github": {"repositories": [{"repo": "../x", "paths": ["a"]}]}}, "t")  # fmt: skip
+        parse_settings(
+            {
+                "environments": {"p": {"airflow": {"url": "http://x"}}},
+                "github": {"repositories": [{"repo": "../x", "paths": ["a"]}]},
+            },
+            "t",
+        )
     with pytest.raises(ConfigError, match="list at least one path glob"):
-        parse_settings({"environments": {"p": {"airflow": {"url": "http://x"}}},
-                        "github": {"repositories": [{"repo": "a/b", "paths": []}]}}, "t")  # fmt: skip
+        parse_settings(
+            {
+                "environments": {"p": {"airflow": {"url": "http://x"}}},
+                "github": {"repositories": [{"repo": "a/b", "paths": []}]},
+            },
+            "t",
+        )
     conf = GitHubConfig(repositories=[{"repo": "Acme/Pipelines", "paths": ["jobs/*.json"]}])
     assert conf.api_url == "https://api.github.com" and conf.repository("acme/pipelines") is not None
 
@@ -113,8 +123,16 @@ def _action(params: dict[str, Any]) -> Action:
 
 def test_rollout_call_shows_the_exact_pr_and_diff() -> None:
     new = JOB_JSON.replace('"max_retries": 1', '"max_retries": 3')
-    action = _action({"repo": "acme/pipelines", "base": "main", "path": "jobs/nightly_sales.json", "title": "Retry 3x",
-                      "old_content": JOB_JSON, "new_content": new})  # fmt: skip
+    action = _action(
+        {
+            "repo": "acme/pipelines",
+            "base": "main",
+            "path": "jobs/nightly_sales.json",
+            "title": "Retry 3x",
+            "old_content": JOB_JSON,
+            "new_content": new,
+        }
+    )
     spec = get_kind("rollout_config")
     call = spec.describe_call(action)
     assert call["path"] == "/repos/acme/pipelines/pulls"
@@ -193,9 +211,11 @@ async def test_rollout_input_errors(gh: FakeGitHub, rt: Runtime) -> None:
 
 async def test_rollout_not_allowlisted_file_gets_a_refusal_decision(gh: FakeGitHub, rt: Runtime) -> None:
     out = await changes.rollout_config(
-        rt, {"content": "spark.a 2\n", "title": "t"}, {"repo": "acme/pipelines", "path": "spark/etl.conf"},
+        rt,
+        {"content": "spark.a 2\n", "title": "t"},
+        {"repo": "acme/pipelines", "path": "spark/etl.conf"},
         requested_by="mcp:test",
-    )  # fmt: skip
+    )
     assert out["decision"]["rule"] == "allowlist.dags" and "-spark.a 1" in out["diff"]
 
 
@@ -203,9 +223,11 @@ async def test_rollout_outside_configured_repos_is_refused_and_audited(gh: FakeG
     before = sum(gh.calls.values())
     with pytest.raises(PolicyRefusal) as err:
         await changes.rollout_config(
-            rt, {"content": "{}", "title": "t"}, {"repo": "acme/secret-infra", "path": "jobs/x.json"},
+            rt,
+            {"content": "{}", "title": "t"},
+            {"repo": "acme/secret-infra", "path": "jobs/x.json"},
             requested_by="mcp:test",
-        )  # fmt: skip
+        )
     assert err.value.rule == "github.target_not_configured"
     assert sum(gh.calls.values()) == before
     refused = [r for r in rt.governance.audit.records() if r.event == "action.refused"]

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_sre.errors import InvalidInput, NotFound
-from pipeline_sre.lifecycle.incidents import IncidentStore
 from pipeline_sre.store.db import Database
+from pipeline_sre.store.incidents import IncidentStore
 
 
 class Clock:
@@ -26,9 +26,17 @@ def store(tmp_path: Path) -> tuple[IncidentStore, Clock]:
 
 def open_one(store: IncidentStore, run_id: str, signature: str = "sig1"):  # type: ignore[no-untyped-def]
     return store.open_or_join(
-        environment="prod", source="airflow", subject="orders", signature=signature, category="oom",
-        severity="SEV2", title="orders: oom", run_id=run_id, task_id="load", facts={"tier": 1},
-    )  # fmt: skip
+        environment="prod",
+        source="airflow",
+        subject="orders",
+        signature=signature,
+        category="oom",
+        severity="SEV2",
+        title="orders: oom",
+        run_id=run_id,
+        task_id="load",
+        facts={"tier": 1},
+    )
 
 
 def test_same_dag_and_signature_join_one_incident(store: tuple[IncidentStore, Clock]) -> None:
@@ -62,9 +70,11 @@ def test_steps_are_timestamped_and_terminal_states_stay(store: tuple[IncidentSto
         s.advance(inc.id, state)
     done = s.get(inc.id)
     assert done.durations() == {
-        "time_to_triage_s": 60.0, "time_to_diagnose_s": 120.0, "time_to_mitigate_s": 600.0,
+        "time_to_triage_s": 60.0,
+        "time_to_diagnose_s": 120.0,
+        "time_to_mitigate_s": 600.0,
         "time_to_resolve_s": 1800.0,
-    }  # fmt: skip
+    }
     with pytest.raises(InvalidInput, match="only closing"):
         s.advance(inc.id, "executing")
     assert s.advance(inc.id, "closed").state == "closed"

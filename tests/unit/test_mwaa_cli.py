@@ -76,13 +76,31 @@ RUNS_V3 = [
     },
 ]
 STATES = [
-    {"dag_id": "etl_orders", "logical_date": "2026-01-05T02:00:00+00:00", "task_id": "extract", "state": "success",
-     "start_date": "2026-01-05T02:00:05+00:00", "end_date": "2026-01-05T02:01:05+00:00"},
-    {"dag_id": "etl_orders", "logical_date": "2026-01-05T02:00:00+00:00", "task_id": "load", "state": "failed",
-     "start_date": "2026-01-05T02:01:10+00:00", "end_date": "2026-01-05T02:09:58+00:00"},
-    {"dag_id": "etl_orders", "logical_date": "2026-01-05T02:00:00+00:00", "task_id": "publish",
-     "state": "upstream_failed", "start_date": "", "end_date": ""},
-]  # fmt: skip
+    {
+        "dag_id": "etl_orders",
+        "logical_date": "2026-01-05T02:00:00+00:00",
+        "task_id": "extract",
+        "state": "success",
+        "start_date": "2026-01-05T02:00:05+00:00",
+        "end_date": "2026-01-05T02:01:05+00:00",
+    },
+    {
+        "dag_id": "etl_orders",
+        "logical_date": "2026-01-05T02:00:00+00:00",
+        "task_id": "load",
+        "state": "failed",
+        "start_date": "2026-01-05T02:01:10+00:00",
+        "end_date": "2026-01-05T02:09:58+00:00",
+    },
+    {
+        "dag_id": "etl_orders",
+        "logical_date": "2026-01-05T02:00:00+00:00",
+        "task_id": "publish",
+        "state": "upstream_failed",
+        "start_date": "",
+        "end_date": "",
+    },
+]
 TRACEBACK = (
     'Traceback (most recent call last):\n  File "trigger_dag.py", line 119, in _trigger_dag\n'
     "airflow.exceptions.DagRunAlreadyExists: A DAG Run already exists for DAG etl_orders with run id {run}\n"
@@ -303,8 +321,17 @@ def test_failures_become_airflow_rest_statuses() -> None:
 def test_rows_take_the_rest_shape() -> None:
     v3 = run_row(RUNS_V3[2], "3")
     assert v3["dag_run_id"] == RUN_OLD and v3["logical_date"] is None and v3["run_after"] == "2026-01-04T02:00:00+00:00"
-    v2 = run_row({"dag_id": "d", "run_id": "r", "state": "failed", "execution_date": "2026-01-05T02:00:00+00:00",
-                  "start_date": "", "end_date": ""}, "2")  # fmt: skip
+    v2 = run_row(
+        {
+            "dag_id": "d",
+            "run_id": "r",
+            "state": "failed",
+            "execution_date": "2026-01-05T02:00:00+00:00",
+            "start_date": "",
+            "end_date": "",
+        },
+        "2",
+    )
     assert v2["execution_date"] == v2["logical_date"] == "2026-01-05T02:00:00+00:00" and v2["end_date"] is None
     started, never = task_row(STATES[1], "etl_orders", RUN_FAILED), task_row(STATES[2], "etl_orders", RUN_FAILED)
     assert started["try_number"] == 1 and started["note"] == TRY_NOTE and started["duration"] == 528.0
@@ -406,8 +433,15 @@ async def test_trigger_sends_run_id_conf_and_a_logical_date(stub: StubMwaa, web:
         sent.append(argv)
         if len(sent) > 1:
             return NOISE, TRACEBACK.format(run="psre_1")
-        run = {"conf": {"batch": 5}, "dag_id": "etl_orders", "dag_run_id": "psre_1", "state": "queued",
-               "logical_date": "2026-01-05 04:00:00.118210+00:00", "start_date": None, "end_date": None}  # fmt: skip
+        run = {
+            "conf": {"batch": 5},
+            "dag_id": "etl_orders",
+            "dag_run_id": "psre_1",
+            "state": "queued",
+            "logical_date": "2026-01-05 04:00:00.118210+00:00",
+            "start_date": None,
+            "end_date": None,
+        }
         return NOISE + json.dumps([run]), ""
 
     web.outputs["dags trigger"] = triggered

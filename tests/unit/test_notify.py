@@ -49,11 +49,14 @@ APPROVAL = {
     "opened": "2026-01-01T00:00:00Z",
     "action_id": "act_123",
     "kind": "clear_failed_tasks",
-    "call": {"method": "POST", "path": "/api/v2/dags/orders_daily/clearTaskInstances",
-             "body": {"dag_run_id": "manual__1", "only_failed": True}},
+    "call": {
+        "method": "POST",
+        "path": "/api/v2/dags/orders_daily/clearTaskInstances",
+        "body": {"dag_run_id": "manual__1", "only_failed": True},
+    },
     "risk": {"level": "low", "notes": "reruns only the failed task"},
-    "how_to_approve": "pipeline-sre approvals approve act_123 --as NAME",
-}  # fmt: skip
+    "how_to_approve": "pipeline-sre approvals approve act_123",
+}
 
 
 @dataclass
@@ -216,7 +219,7 @@ async def test_slack_posts_block_kit_with_the_action_call_risk_and_command(
     assert "`clear_failed_tasks`" in text and "act_123" in text
     assert "POST /api/v2/dags/orders_daily/clearTaskInstances" in text and "manual__1" in text
     assert "*Risk:* low" in text and "reruns only the failed task" in text
-    assert "pipeline-sre approvals approve act_123 --as NAME" in text
+    assert "pipeline-sre approvals approve act_123" in text
 
 
 async def test_slack_errors_become_notification_errors(hook: StandIn, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,8 +235,11 @@ async def test_slack_errors_become_notification_errors(hook: StandIn, monkeypatc
 
 
 def test_slack_blocks_escape_and_stay_within_limits() -> None:
-    payload = {**APPROVAL, "title": "<!channel> & friends", "call": {"method": "POST", "path": "/p",
-               "body": {"conf": "x" * 10_000}}}  # fmt: skip
+    payload = {
+        **APPROVAL,
+        "title": "<!channel> & friends",
+        "call": {"method": "POST", "path": "/p", "body": {"conf": "x" * 10_000}},
+    }
     _, blocks = slack_blocks("approval_requested", payload)
     text = json.dumps(blocks)
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp; friends" in text
@@ -244,10 +250,15 @@ def test_slack_blocks_escape_and_stay_within_limits() -> None:
 
 def test_slack_signal_incidents_carry_the_runbook_suggestions() -> None:
     payload = {
-        "id": "inc_3", "subject": "stage 12", "signal": {"evidence": "p95/p50 task time 14x <on stage 12>"},
-        "plan": {"plan": [{"title": "Enable adaptive skew join"}], "commands": ["spark-submit --status app-1"],
-                 "conf_deltas": [{"key": "spark.sql.adaptive.skewJoin.enabled", "proposed": "true"}]},
-    }  # fmt: skip
+        "id": "inc_3",
+        "subject": "stage 12",
+        "signal": {"evidence": "p95/p50 task time 14x <on stage 12>"},
+        "plan": {
+            "plan": [{"title": "Enable adaptive skew join"}],
+            "commands": ["spark-submit --status app-1"],
+            "conf_deltas": [{"key": "spark.sql.adaptive.skewJoin.enabled", "proposed": "true"}],
+        },
+    }
     text = json.dumps(slack_blocks("incident_opened", payload)[1])
     assert "14x &lt;on stage 12&gt;" in text and "1. Enable adaptive skew join" in text
     assert "spark.sql.adaptive.skewJoin.enabled=true" in text and "spark-submit --status app-1" in text
@@ -304,7 +315,7 @@ def test_slack_notifier_leaves_approval_requests_to_the_console_in_the_same_chan
 
     assert slack_events(None) is None  # no console posting: every event, as configured
     assert slack_events("C0APPROVALS") is None  # another channel: both posts are wanted
-    assert slack_events("C0ONCALL") == {"escalated", "resolved", "incident_opened"}  # buttons come from the console
+    assert slack_events("C0ONCALL") == {"escalated", "resolved", "incident_opened", "shadow_plan"}  # buttons: console
     assert slack_events("C0ONCALL", ["approval_requested", "escalated"]) == {"escalated"}
 
 

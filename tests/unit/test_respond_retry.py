@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_sre.app import respond
 from pipeline_sre.errors import BackendUnavailable
-from pipeline_sre.lifecycle import respond
 from tests.fakes.airflow_api import FakeAirflow
 from tests.unit.test_detect import _credentials, runtime_for  # noqa: F401 - the fake's login, autouse
 

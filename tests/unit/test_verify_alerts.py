@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle import respond, verify
-from pipeline_sre.lifecycle.incidents import utcnow
+from pipeline_sre.app import respond
+from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
 from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.store.incidents import utcnow
 
 
 @pytest.fixture
@@ -30,10 +31,17 @@ def rt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
 
 def alert_incident(rt: Runtime, **facts: Any) -> str:
     incident, _ = rt.incidents.open_or_join(
-        environment="prod", source="metric", subject="orders_daily", signature="am:1", category="metric_alert",
-        severity="SEV2", title="DagFreshness: orders_daily is stale", run_id=None, task_id=None,
+        environment="prod",
+        source="metric",
+        subject="orders_daily",
+        signature="am:1",
+        category="metric_alert",
+        severity="SEV2",
+        title="DagFreshness: orders_daily is stale",
+        run_id=None,
+        task_id=None,
         facts={"alert_status": "firing", **facts},
-    )  # fmt: skip
+    )
     return incident.id
 
 
@@ -49,8 +57,9 @@ async def test_resolved_alert_recovers_after_the_quiet_period(rt: Runtime) -> No
 
     resolved_at = utcnow()
     incident = rt.incidents.get(incident_id)
-    rt.incidents.mark(incident_id, facts={**incident.facts, "alert_status": "resolved",
-                                          "alert_resolved_at": iso(resolved_at)})  # fmt: skip
+    rt.incidents.mark(
+        incident_id, facts={**incident.facts, "alert_status": "resolved", "alert_resolved_at": iso(resolved_at)}
+    )
     quiet = await verify.check_recovery(rt, incident_id)
     assert quiet["verdict"] == "pending" and rules(quiet) == {"alert_resolved": True, "stays_clear": None}
 

@@ -10,14 +10,16 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle import databricks as dbx
-from pipeline_sre.lifecycle import postmortem, remediate, respond, verify
-from pipeline_sre.lifecycle.incidents import utcnow
+from pipeline_sre.app import operations, respond
+from pipeline_sre.governance.identity import Principal
+from pipeline_sre.lifecycle import postmortem, verify
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import parse_settings
+from pipeline_sre.store.incidents import utcnow
 from tests.fakes.databricks_api import FakeDatabricks, now_ms
 
 pytestmark = pytest.mark.anyio
+ONCALL = Principal("cli", "oncall")
 TOKEN_ENV = "PSRE_T_VERIFY_DBX_TOKEN"
 NIGHTLY, BACKFILL = 21, 22
 
@@ -84,9 +86,9 @@ def failed_run(fake: FakeDatabricks, job_id: int = NIGHTLY) -> int:
 async def executed(rt: Runtime, fake: FakeDatabricks, action: str = "repair_run", job_id: int = NIGHTLY) -> str:
     """A failed run, its incident, and the governed action proposed, approved and executed: the incident id."""
     run_id = failed_run(fake, job_id)
-    plan = await dbx.propose_job_action(rt, job_id, run_id, action, requested_by="oncall")
+    plan = await operations.propose_job_action(rt, ONCALL, job_id, run_id, action)
     rt.governance.approve(plan["action"]["id"], "alice", "ok")
-    done = await remediate.execute(rt, plan["action"]["id"], "oncall")
+    done = await operations.execute(rt, ONCALL, plan["action"]["id"])
     assert done["sent"] and done["incident_id"] == plan["incident_id"]
     incident_id: str = plan["incident_id"]
     assert rt.incidents.get(incident_id).state == "verifying"
@@ -196,7 +198,7 @@ async def test_no_executed_action_is_pending_and_a_denied_one_is_not_recovered(
     rt: Runtime, fake: FakeDatabricks
 ) -> None:
     run_id = failed_run(fake)
-    plan = await dbx.propose_job_action(rt, NIGHTLY, run_id, requested_by="oncall")
+    plan = await operations.propose_job_action(rt, ONCALL, NIGHTLY, run_id)
     incident_id = plan["incident_id"]
     rt.incidents.clock = lambda: later(600)  # no timeout before the fix was applied
     proposed = await verify.check_recovery(rt, incident_id)

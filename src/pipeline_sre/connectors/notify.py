@@ -168,6 +168,7 @@ TITLES = {
     "escalated": ":rotating_light: Escalated to a human",
     "resolved": ":white_check_mark: Resolved",
     "incident_opened": ":mag: Incident opened",
+    "shadow_plan": ":ghost: Shadow plan (nothing was done)",
 }
 SECTION_MAX = 2900  # Slack rejects section text over 3,000 characters
 
@@ -195,6 +196,15 @@ def _advice_text(payload: dict[str, Any]) -> str:
     return "\n".join(lines) or "*No runbook suggestions*"
 
 
+def _plan_text(plan: dict[str, Any]) -> str:
+    """A runbook plan as an approver reads it: the steps, impact and rollback."""
+    lines = [f"{i}. {_esc(step.get('title'))}" for i, step in enumerate(plan.get("steps") or [], 1)][:5]
+    for label, key in (("Impact", "impact"), ("Rollback", "rollback")):
+        if plan.get(key):
+            lines.append(f"*{label}:* {_esc(plan[key])}")
+    return "*Plan*\n" + "\n".join(lines)
+
+
 def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and Block Kit blocks for one event. Approval requests show the action, the exact call,
     the risk and the command that approves it."""
@@ -204,11 +214,15 @@ def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[st
     fields = [
         (label, payload[key])
         for label, key in (
-            ("Incident", "id"), ("Environment", "env"), ("Severity", "severity"), ("Category", "category"),
-            ("State", "state"), ("Occurrences", "occurrences"),
+            ("Incident", "id"),
+            ("Environment", "env"),
+            ("Severity", "severity"),
+            ("Category", "category"),
+            ("State", "state"),
+            ("Occurrences", "occurrences"),
         )
         if payload.get(key) not in (None, "")
-    ]  # fmt: skip
+    ]
     if fields:
         blocks.append(
             {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{_esc(v)}"} for k, v in fields[:10]]}
@@ -228,10 +242,17 @@ def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[st
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": _clip(f"*Exact call*\n```{_esc(call_text)}```")}}
         )
-        command = (
-            payload.get("how_to_approve") or f"pipeline-sre approvals approve {payload.get('action_id')} --as NAME"
-        )
+        if isinstance(payload.get("plan"), dict):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_plan_text(payload["plan"]))}})
+        command = payload.get("how_to_approve") or f"pipeline-sre approvals approve {payload.get('action_id')}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*To approve*\n```{_esc(command)}```"}})
+    elif event == "shadow_plan":
+        would = payload.get("would_propose")
+        what = f"*Would propose:* `{_esc(would)}` {_esc(json.dumps(payload.get('params'), default=str))}"
+        text = (what if would else "*Would escalate* (a rerun cannot fix this)") + " — shadow mode, nothing was done"
+        if isinstance(payload.get("plan"), dict):
+            text += "\n" + _plan_text(payload["plan"])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}})
     elif event == "incident_opened" and isinstance(payload.get("plan"), dict):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_advice_text(payload))}})
     elif event == "escalated" and payload.get("reason"):
@@ -301,10 +322,14 @@ def build_notifier(settings: Settings) -> FanOut:
             continue
         channels.append(
             WebhookNotifier(
-                url, secret=secret, timeout_seconds=hook.timeout_seconds, max_retries=hook.max_retries,
-                events=hook.events, name=f"webhook[{i}]:{urlsplit(url).hostname}",
+                url,
+                secret=secret,
+                timeout_seconds=hook.timeout_seconds,
+                max_retries=hook.max_retries,
+                events=hook.events,
+                name=f"webhook[{i}]:{urlsplit(url).hostname}",
             )
-        )  # fmt: skip
+        )
     if cfg.slack is not None:
         if not os.environ.get(cfg.slack.token_env):
             log.warning("notifications.slack: env var %s is empty; Slack posts will fail", cfg.slack.token_env)
@@ -314,8 +339,11 @@ def build_notifier(settings: Settings) -> FanOut:
             events = [e for e in (list(EVENTS) if events is None else events) if e != "approval_requested"]
         channels.append(
             SlackNotifier(
-                cfg.slack.channel, cfg.slack.token_env, base_url=cfg.slack.base_url,
-                timeout_seconds=cfg.slack.timeout_seconds, events=events,
+                cfg.slack.channel,
+                cfg.slack.token_env,
+                base_url=cfg.slack.base_url,
+                timeout_seconds=cfg.slack.timeout_seconds,
+                events=events,
             )
-        )  # fmt: skip
+        )
     return FanOut(channels)

@@ -127,14 +127,56 @@ def _parse_line(no: int, raw: str) -> _Line:
 # --------------------------------------------------------------------------------------------
 
 _TRIGGERS = (
-    "traceback", "exception", "error", "fatal", "critical", "severe", "throwable", "fail", "kill",
-    "signal", "sigterm", "exit code", "exit status", "exited", "return code", "non-zero", "terminat",
-    "timeout", "timed out", "oom", "out of memory", "heap space", "memory limit", "denied", "zombie",
-    "heartbeat", "preempt", "externally", "state_message", "result unavailable", "no space left",
-    "too many open files", "caused by", "max.poll", "rebalanc", "evict", "throttl", "rate exceeded",
-    "slowdown", "slow down", "expired", "unexpectedly", "credentials", "abort", "violat", "nosuch", "not exist",
-    "too many requests", "unrecognized",
-)  # fmt: skip
+    "traceback",
+    "exception",
+    "error",
+    "fatal",
+    "critical",
+    "severe",
+    "throwable",
+    "fail",
+    "kill",
+    "signal",
+    "sigterm",
+    "exit code",
+    "exit status",
+    "exited",
+    "return code",
+    "non-zero",
+    "terminat",
+    "timeout",
+    "timed out",
+    "oom",
+    "out of memory",
+    "heap space",
+    "memory limit",
+    "denied",
+    "zombie",
+    "heartbeat",
+    "preempt",
+    "externally",
+    "state_message",
+    "result unavailable",
+    "no space left",
+    "too many open files",
+    "caused by",
+    "max.poll",
+    "rebalanc",
+    "evict",
+    "throttl",
+    "rate exceeded",
+    "slowdown",
+    "slow down",
+    "expired",
+    "unexpectedly",
+    "credentials",
+    "abort",
+    "violat",
+    "nosuch",
+    "not exist",
+    "too many requests",
+    "unrecognized",
+)
 
 _TB_START = "Traceback (most recent call last)"
 _CHAIN_MARKERS = (
@@ -250,15 +292,24 @@ _JVM_FRAME_EXCLUDE = re.compile(r"^(?:java|javax|scala|sun|jdk|com\.sun|py4j)\."
 
 # kind refinement for tracebacks / stack traces / single lines
 _KIND_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("botocore", re.compile(r"botocore|boto3|An error occurred \(\w+\) when calling|NoCredentialsError"
-                            r"|Unable to locate credentials|ExpiredToken")),
+    (
+        "botocore",
+        re.compile(
+            r"botocore|boto3|An error occurred \(\w+\) when calling|NoCredentialsError"
+            r"|Unable to locate credentials|ExpiredToken"
+        ),
+    ),
     ("kafka", re.compile(r"kafka|CommitFailed|OffsetOutOfRange|max\.poll\.interval", re.IGNORECASE)),
-    ("databricks", re.compile(r"databricks|state_message|Run result unavailable|Cluster terminated",
-                              re.IGNORECASE)),
+    ("databricks", re.compile(r"databricks|state_message|Run result unavailable|Cluster terminated", re.IGNORECASE)),
     ("dbt", re.compile(r"\bdbt[.\s]|dbt\.exceptions")),
-    ("spark", re.compile(r"org\.apache\.spark|pyspark|SparkException|Py4JJavaError|ExecutorLostFailure"
-                         r"|Container killed by YARN|stage failure|Lost task|AnalysisException")),
-)  # fmt: skip
+    (
+        "spark",
+        re.compile(
+            r"org\.apache\.spark|pyspark|SparkException|Py4JJavaError|ExecutorLostFailure"
+            r"|Container killed by YARN|stage failure|Lost task|AnalysisException"
+        ),
+    ),
+)
 
 
 # --------------------------------------------------------------------------------------------

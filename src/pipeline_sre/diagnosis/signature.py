@@ -79,11 +79,14 @@ def signature_of(block: ErrorBlock) -> str:
 _DRAIN_MASKS: tuple[tuple[str, str], ...] = (
     (r"((?<=[^A-Za-z0-9])|^)[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://\S+((?=[^A-Za-z0-9])|$)", "URL"),
     (r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.){3}\d{1,3}(:\d+)?((?=[^A-Za-z0-9])|$)", "IP"),
-    (r"((?<=[^A-Za-z0-9])|^)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-     r"((?=[^A-Za-z0-9])|$)", "UUID"),
+    (
+        r"((?<=[^A-Za-z0-9])|^)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+        r"((?=[^A-Za-z0-9])|$)",
+        "UUID",
+    ),
     (r"((?<=[^A-Za-z0-9])|^)0x[0-9a-fA-F]+((?=[^A-Za-z0-9])|$)", "HEX"),
     (r"((?<=[^A-Za-z0-9])|^)([\-+]?\d+(\.\d+)?)((?=[^A-Za-z0-9])|$)", "NUM"),
-)  # fmt: skip
+)
 
 
 class TemplateMiner:

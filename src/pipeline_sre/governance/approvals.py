@@ -1,6 +1,7 @@
 """Which recorded approvals still count: bound to the action's digest, distinct, configured, not expired.
 
-Approvals come only from a channel the agent cannot drive (the CLI, `approvals approve ID --as NAME`).
+Approvals come only from a channel the agent cannot drive (the authenticated CLI, the console, Slack).
+The four-eyes rule compares people (`identity.same_person`), not the surface they used.
 There is deliberately no code path that turns an MCP elicitation answer into an approval.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline_sre.governance.identity import same_person
 from pipeline_sre.store.models import ApprovalRow
 
 
@@ -63,7 +65,7 @@ def evaluate(
             tampered += 1
         elif row.approver not in approvers:
             why = "approver is no longer configured"
-        elif row.approver.casefold() == requested_by.casefold():
+        elif same_person(row.approver, requested_by):
             why = "self-approval"
         elif row.approver in valid:
             why = "duplicate approver"

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import IO, Any, Literal, TypeAlias, cast
+from typing import IO, Any, TypeAlias, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
@@ -23,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance.actions import canonical_json, sha256_hex
+from pipeline_sre.governance.identity import ActorKind
 from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import GENESIS_HASH, AuditHeadRow, AuditRow
 
 AuditValue: TypeAlias = str | int | float | bool | Sequence["AuditValue"] | Mapping[str, "AuditValue"] | None
 Redactor = Callable[[str], str]
-# The channel a person or process acted through: an approval says whether it came from the CLI, console or Slack.
-ActorKind = Literal["mcp", "cli", "web", "slack", "system"]
 MAX_STRING = 2000
 _AUDIT = cast(Table, AuditRow.__table__)
 _HEAD = cast(Table, AuditHeadRow.__table__)

@@ -19,6 +19,7 @@ from jsonschema.validators import validator_for
 
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.governance import windows
+from pipeline_sre.governance.identity import same_person
 from pipeline_sre.settings.governance import ConfSchema, EnvironmentPolicy, GovernanceConfig, Mode
 
 
@@ -404,7 +405,7 @@ class PolicyEngine:
                     "governance.approvers or governance.environments.<env>.approvers",
                 )
             )
-        if approver.casefold() == requested_by.casefold():
+        if same_person(approver, requested_by):
             checks.append(
                 Check(
                     "approvals.self_approval",

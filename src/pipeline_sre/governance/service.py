@@ -31,7 +31,6 @@ from pipeline_sre.governance.actions import (
     new_action_id,
 )
 from pipeline_sre.governance.audit import (
-    ActorKind,
     AuditEvent,
     AuditLog,
     AuditValue,
@@ -40,6 +39,7 @@ from pipeline_sre.governance.audit import (
     utcnow,
 )
 from pipeline_sre.governance.execute import ActionExecutor, ExecutorRegistry
+from pipeline_sre.governance.identity import ActorKind
 from pipeline_sre.governance.policy import Decision, ExecuteFacts, PolicyEngine, PolicyRefusal
 from pipeline_sre.settings.governance import GovernanceConfig
 from pipeline_sre.store import repository as repo
@@ -47,7 +47,8 @@ from pipeline_sre.store.db import Database, open_database
 from pipeline_sre.store.models import ActionRow, ApprovalRow
 
 PENDING = ("proposed", "awaiting_approval", "approved")
-TERMINAL = ("succeeded", "failed", "denied", "expired", "refused")
+# cancelled: withdrawn before it ran (superseded by a new proposal, or its incident escalated or closed)
+TERMINAL = ("succeeded", "failed", "denied", "expired", "refused", "cancelled")
 ALL_STATES = ("proposed", "awaiting_approval", "approved", "executing", *TERMINAL)
 
 
@@ -680,6 +681,39 @@ class GovernanceService:
         except _Refused as r:
             raise self._refuse("deny", r.refusal, approver, actor_kind, action_id, digest) from None
 
+    def same_request(self, record: ActionRecord, kind: str, environment: str, params: dict[str, Any]) -> bool:
+        """Whether proposing (kind, environment, params) would ask for what `record` already asks."""
+        if record.action.kind != kind or record.action.environment != environment:
+            return False
+        try:
+            parsed = self._kind(kind).parse(params).model_dump(mode="json")
+        except InvalidInput:
+            return False
+        return canonical_json(parsed) == canonical_json(record.action.params)
+
+    def cancel(
+        self, action_id: str, actor: str, reason: str, *, actor_kind: ActorKind = "system"
+    ) -> ActionRecord | None:
+        """Withdraw a pending action (not yet executing): it can no longer be approved or executed. Returns
+        the cancelled record, or None when it had already left the pending states (nothing to withdraw)."""
+        with self.db.session(write=True) as s:
+            row = self._load(s, action_id, lock=True)
+            now = self._now()
+            if not repo.transition(s, action_id, PENDING, "cancelled", updated_at=now, finished_at=now):
+                return None
+            self._audit(
+                s,
+                "action.cancelled",
+                actor,
+                actor_kind,
+                action_id=action_id,
+                digest=row.digest,
+                result="cancelled",
+                detail={"reason": reason[:2000], "from_state": row.state},
+            )
+            s.expire_all()
+            return self._record(s, self._load(s, action_id))
+
     def _state_refusal(self, row: ActionRow, what: str) -> PolicyRefusal:
         hints = {
             "proposed": "request approval first",
@@ -691,6 +725,7 @@ class GovernanceService:
             "denied": "it was denied; propose a new action",
             "expired": "it expired; propose a new action",
             "refused": "it was refused; propose a new action",
+            "cancelled": "it was withdrawn (superseded, or its incident was escalated or closed); propose again",
         }
         rule = "action.already_executed" if row.state in ("executing", "succeeded", "failed") else "action.state"
         return PolicyRefusal(f"cannot {what} action {row.id}: it is {row.state}", rule, hints.get(row.state))

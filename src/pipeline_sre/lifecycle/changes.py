@@ -78,8 +78,9 @@ def _parse_change(change: Any) -> tuple[str | None, dict[str, Any] | None, str, 
         raise InvalidInput("change must be an object {content | json_merge_patch, title, description?}")
     unknown = sorted(set(change) - {"content", "json_merge_patch", "title", "description"})
     if unknown:
-        raise InvalidInput(f"unknown change key(s) {', '.join(unknown)}; allowed: content, json_merge_patch, title, "
-                           "description")  # fmt: skip
+        raise InvalidInput(
+            f"unknown change key(s) {', '.join(unknown)}; allowed: content, json_merge_patch, title, description"
+        )
     content, patch = change.get("content"), change.get("json_merge_patch")
     if (content is None) == (patch is None):
         raise InvalidInput("give exactly one of change.content (the whole new file) or change.json_merge_patch")

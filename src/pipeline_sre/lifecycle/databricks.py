@@ -18,9 +18,8 @@ from pipeline_sre.connectors.databricks import FAILED_RESULT_STATES, DatabricksC
 from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance import external_actions as _kinds  # noqa: F401 - registers the action kinds
-from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.compact import clip, fit
-from pipeline_sre.lifecycle.remediate import action_view, plan_of
+from pipeline_sre.lifecycle.remediate import Plan, plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import RERUN_ACTIONS, Runbook
 from pipeline_sre.settings.backends import DatabricksConnection
@@ -28,7 +27,6 @@ from pipeline_sre.settings.backends import DatabricksConnection
 STATUS_BYTES = 8000
 DIAGNOSIS_BYTES = 8000
 LIST_BYTES = 6000
-PROPOSAL_BYTES = 6000
 MAX_TASKS = 3
 TRACE_LINES = 80
 EVENT_WINDOW = timedelta(minutes=10)
@@ -422,18 +420,17 @@ def _latest_repair_id(run: dict[str, Any]) -> int | None:
     return int(latest["id"])
 
 
-async def propose_job_action(
+async def plan_job_action(
     rt: Runtime,
     job_id: Any,
     run_id: Any = None,
     action: str = "repair_run",
     parameters: Any = None,
     environment: str | None = None,
-    *,
-    requested_by: str,
-) -> dict[str, Any]:
-    """Propose repair_run (failed tasks of a failed run) or run_now (validated parameters) through
-    governance; returns the exact call and the decision it would get now. Nothing is sent."""
+) -> tuple[Plan, str | None, str]:
+    """The write asked for on a job: repair_run (failed tasks of a failed run) or run_now (validated
+    parameters). With a run id the run is diagnosed first (its incident opened or joined). Returns the plan,
+    the incident id (None without a run) and the environment. Nothing is stored or sent."""
     if action not in DATABRICKS_KINDS:
         raise InvalidInput(f"action must be one of {', '.join(DATABRICKS_KINDS)}; got {action!r}")
     job_id = check_id("job_id", job_id)
@@ -467,19 +464,8 @@ async def propose_job_action(
         if runbook.get("escalate"):
             out["decision"] = _escalation(str(runbook_id), root.get("category"))
             out["next"] = NO_WRITE
-            return out
-    action_id = await asyncio.to_thread(
-        _propose, rt, out, action, env, params, requested_by, incident_id=incident_id, runbook_id=runbook_id,
-        run_id=run_id,
-    )  # fmt: skip
-    if action_id is None:
-        return out
-    out["next"] = (
-        f"request_approval('{action_id}', reason); once a human approved it, {action}('{action_id}') executes it"
-    )
-    if incident_id is not None:
-        await asyncio.to_thread(_record_proposal, rt, incident_id, action_id, runbook_id)
-    return fit(out, PROPOSAL_BYTES, "diagnosis")
+            return Plan(out, str(runbook_id), None, {}), incident_id, env
+    return Plan(out, str(runbook_id or "unknown"), action, params), incident_id, env
 
 
 async def _repair_params(client: DatabricksClient, job_id: int, run_id: int) -> dict[str, Any]:
@@ -503,35 +489,6 @@ def _escalation(runbook_id: str, category: Any) -> dict[str, Any]:
     }
 
 
-def _propose(
-    rt: Runtime,
-    out: dict[str, Any],
-    kind: str,
-    env: str,
-    params: dict[str, Any],
-    requested_by: str,
-    *,
-    incident_id: str | None,
-    runbook_id: str | None,
-    run_id: int | None,
-    automated: bool = False,
-) -> str | None:
-    """Store the proposal through governance (blocking). `out` gets the action and the decision it would get
-    now, or the policy's refusal; returns the action id, None when refused."""
-    try:
-        record = rt.governance.propose(
-            kind, env, params, requested_by, incident_id=incident_id, automated=automated, runbook_id=runbook_id,
-            plan={"source": "databricks", "job_id": params["job_id"], "run_id": run_id},
-        )  # fmt: skip
-    except PolicyRefusal as refusal:
-        out["decision"] = refusal.to_dict()
-        out["next"] = "the policy refuses this action now; the refusal says what would allow it"
-        return None
-    out["action"] = action_view(record)
-    out["decision"] = out["action"].pop("decision", None)
-    return record.id
-
-
 def repair_kind(runbook: Runbook) -> str | None:
     """`repair_run` when the runbook reruns (its steps name the Airflow kinds; for a job, a repair of the failed
     tasks is the rerun), None when a rerun cannot fix the cause and a human must."""
@@ -540,12 +497,10 @@ def repair_kind(runbook: Runbook) -> str | None:
     return "repair_run"
 
 
-async def plan_repair(
-    rt: Runtime, diagnosis: dict[str, Any], *, requested_by: str, automated: bool = False, shadow: bool = False
-) -> dict[str, Any]:
+async def plan_repair(rt: Runtime, diagnosis: dict[str, Any]) -> Plan:
     """The runbook's plan for a run `diagnose_job_run` opened an incident for, shaped as the Airflow plan
-    (`remediate.plan_and_propose`) so the autopilot follows both alike. Unless `shadow`, a repair of the failed
-    tasks is stored as a proposal (never sent) when the runbook reruns."""
+    (`remediate.plan_for`) so the autopilot follows both alike: a repair of the failed tasks when the
+    runbook reruns, else an escalation. Nothing is stored or sent."""
     env, job_id, run_id = diagnosis["env"], int(diagnosis["job_id"]), int(diagnosis["run_id"])
     root = (diagnosis.get("tasks") or [{}])[0]
     category = root.get("category") or "unknown"
@@ -562,18 +517,6 @@ async def plan_repair(
     if kind is None:
         out["decision"] = _escalation(runbook.id, category)
         out["next"] = NO_WRITE
-    elif shadow:
-        out["decision"] = {"allowed": False, "rule": "autopilot.shadow", "message": "shadow mode: plan only"}
-    else:
-        params = await _repair_params(rt.clients.databricks(env), job_id, run_id)
-        await asyncio.to_thread(
-            _propose, rt, out, kind, env, params, requested_by, incident_id=diagnosis.get("incident_id"),
-            runbook_id=runbook.id, run_id=run_id, automated=automated,
-        )  # fmt: skip
-    return out
-
-
-def _record_proposal(rt: Runtime, incident_id: str, action_id: str, runbook_id: str | None) -> None:
-    incident = rt.incidents.get(incident_id)
-    if incident.state in ("detected", "triaged", "diagnosed"):
-        rt.incidents.advance(incident_id, "proposed", runbook_id=runbook_id, action_id=action_id)
+        return Plan(out, runbook.id, None, {})
+    params = await _repair_params(rt.clients.databricks(env), job_id, run_id)
+    return Plan(out, runbook.id, kind, params)

@@ -250,12 +250,13 @@ async def failure_frequency(
 
 
 def _verdict(entry: dict[str, Any], runs: list[Any]) -> dict[str, Any]:
-    """transient: a one-off that later runs got past; persistent: every recent run fails this way."""
+    """transient: a one-off that later runs got past; persistent: the last three finished runs failed this
+    way (triage's `persistent` too, so a DAG's first failure is `new` here and `first` there)."""
     sig_runs = set(entry["runs"])
     finished = [r for r in runs if r.state in ("success", "failed")]
     recent = finished[-3:]
     later = [r for r in finished if entry["last_end"] and r.end_date and r.end_date > entry["last_end"]]
-    if recent and all(r.run_id in sig_runs for r in recent) and len(sig_runs) >= min(3, len(finished)):
+    if len(recent) == 3 and all(r.run_id in sig_runs for r in recent):
         verdict = "persistent"
     elif len(sig_runs) == 1 and any(r.state == "success" for r in later):
         verdict = "transient"

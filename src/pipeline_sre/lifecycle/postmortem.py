@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.errors import NotFound, PipelineSreError
 from pipeline_sre.lifecycle import diagnose
 from pipeline_sre.lifecycle.compact import clip
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
+from pipeline_sre.store.incidents import Incident
 
 AUDIT_SCAN = 5000  # recent audit records searched for the incident's tool calls
 
@@ -41,9 +41,31 @@ def _audit_events(rt: Runtime, incident: Incident) -> list[dict[str, Any]]:
     return events
 
 
+def _incident_events(incident: Incident) -> list[dict[str, Any]]:
+    """The failure as captured at detection (Airflow keeps only a task's latest try, so after a clear this is
+    the only record of it), then each state change with who made it."""
+    facts = incident.facts
+    events: list[dict[str, Any]] = []
+    if facts.get("failed_at") or incident.steps.get("failed"):
+        what = f"run {facts.get('run_id') or incident.run_id} failed"
+        if facts.get("task_id"):
+            what += f": task {facts['task_id']} try {facts.get('try_number') or '?'}"
+        if facts.get("exception"):
+            what += f" raised {facts['exception']}"
+        events.append(_event(facts.get("failed_at") or incident.steps.get("failed"), what, "detection"))
+    if incident.transitions:
+        for move in incident.transitions:
+            events.append(_event(move.get("at"), f"incident {move.get('to')}", "incident", by=move.get("by")))
+    else:
+        events += [
+            _event(at, f"incident {state}", "incident") for state, at in incident.steps.items() if state != "failed"
+        ]
+    return events
+
+
 async def build_timeline(rt: Runtime, incident_id: str) -> dict[str, Any]:
     incident = rt.incidents.get(incident_id)
-    events = [_event(at, f"incident {state}", "incident") for state, at in incident.steps.items()]
+    events = _incident_events(incident)
     if incident.source == "airflow" and incident.run_id:
         client = rt.airflow(incident.environment)
         for run_id in dict.fromkeys(r for r in (incident.run_id, incident.latest_run_id) if r):
@@ -102,7 +124,9 @@ async def summarize_root_cause(rt: Runtime, incident_id: str) -> dict[str, Any]:
             freq = await diagnose.failure_frequency(rt, incident.subject, incident.task_id, 7, incident.environment)
             match = next((s for s in freq["signatures"] if s["signature"] == incident.signature), None)
             history = {k: match[k] for k in ("failures", "first_seen", "last_seen", "verdict")} if match else {}
-            history["failed_runs_7d"] = freq["failed_runs"]
+            # Airflow shows a cleared run by its latest try: one that recovered no longer reads as failed.
+            history["failed_runs_7d"] = max(freq["failed_runs"], incident.occurrences)
+            history["failed_runs_in_incident"] = incident.occurrences
         except PipelineSreError as err:
             history = {"unavailable": err.code}
     return {
@@ -154,27 +178,61 @@ async def suggest_prevention(rt: Runtime, incident_id: str) -> dict[str, Any]:
         )
     if incident.occurrences > 1:
         ideas.append(
-            {"idea": f"This failure repeated {incident.occurrences} times: fix the cause.", "because": "recurrence"}
+            {
+                "idea": f"{incident.occurrences} failed runs share this error: fix the cause, not the runs.",
+                "because": "recurrence",
+            }
         )
     unique = list({i["idea"]: i for i in ideas}.values())
     return {"incident": incident.summary(), "actions": unique[:8]}
 
 
-def _markdown(timeline: dict[str, Any], cause: dict[str, Any], prevention: dict[str, Any], inc: Incident) -> str:
+def _durations_text(durations: dict[str, float]) -> str:
+    names = {
+        "time_to_detect_s": "detect",
+        "time_to_triage_s": "triage",
+        "time_to_diagnose_s": "diagnose",
+        "time_to_mitigate_s": "mitigate",
+        "time_to_resolve_s": "resolve",
+    }
+    return ", ".join(f"{names.get(k, k)} {v:g} s" for k, v in durations.items()) or "n/a"
+
+
+def _pairs_text(values: dict[str, Any]) -> str:
+    def show(v: Any) -> str:
+        return ", ".join(map(str, v)) or "none" if isinstance(v, list) else str(v)
+
+    return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in values.items()) or "n/a"
+
+
+def _verification_lines(verdict: dict[str, Any] | None) -> list[str]:
+    if not verdict:
+        return ["- Verification: not run"]
+    marks = {True: "ok", False: "FAILED", None: "pending"}
+    lines = [f"- Verification: **{verdict.get('verdict')}** (checked {verdict.get('checked_at')})"]
+    lines += [
+        f"  - {marks.get(c.get('ok'), '?')}: {c.get('rule')}: {c.get('detail')}" for c in verdict.get("checks") or []
+    ]
+    return lines
+
+
+def _markdown(
+    timeline: dict[str, Any], cause: dict[str, Any], prevention: dict[str, Any], inc: Incident, action: str
+) -> str:
     lines = [
         f"# Postmortem: {inc.title}",
         "",
         f"- Incident: `{inc.id}` ({inc.environment}), severity {inc.severity}, state **{inc.state}**",
-        f"- Subject: `{inc.subject}`, first failing run `{inc.run_id}`, occurrences {inc.occurrences}",
-        f"- Durations: {', '.join(f'{k} {v}s' for k, v in timeline['durations'].items()) or 'n/a'}",
+        f"- Subject: `{inc.subject}`, first failing run `{inc.run_id}`, failed runs joined: {inc.occurrences}",
+        f"- Durations from the failure: {_durations_text(timeline['durations'])}",
         "",
         "## Root cause",
         "",
         f"- Category: **{cause['category']}** (signature `{cause['signature']}`, task `{cause['task_id']}`)",
         f"- Exception: `{cause['exception']}`",
         f"- Evidence: `{cause['evidence']}`",
-        f"- Frequency (7 days): {json.dumps(cause['frequency'])}",
-        f"- Blast radius: {json.dumps(cause['blast_radius'])}",
+        f"- Frequency (7 days): {_pairs_text(cause['frequency'])}",
+        f"- Blast radius: {_pairs_text(cause['blast_radius'])}",
         "",
         "## Timeline (UTC)",
         "",
@@ -182,11 +240,13 @@ def _markdown(timeline: dict[str, Any], cause: dict[str, Any], prevention: dict[
         "",
         "## What was done",
         "",
-        f"- Action: `{inc.action_id or 'none'}`; runbook `{inc.runbook_id or 'none'}`",
-        f"- Verification: {json.dumps(inc.verdict) if inc.verdict else 'not run'}",
+        f"- Action: {action}; runbook `{inc.runbook_id or 'none'}`",
+        *_verification_lines(inc.verdict),
     ]
     if inc.escalation_reason:
         lines.append(f"- Escalated: {inc.escalation_reason}")
+    if inc.close_reason:
+        lines.append(f"- Closed by hand: {inc.close_reason}")
     lines += ["", "## Prevention", "", *[f"- {a['idea']} _({a['because']})_" for a in prevention["actions"]], ""]
     return "\n".join(lines)
 
@@ -197,7 +257,9 @@ async def write_postmortem(rt: Runtime, incident_id: str) -> dict[str, Any]:
     prevention = await suggest_prevention(rt, incident_id)
     incident = rt.incidents.get(incident_id)
     redactor = rt.new_redactor()
-    markdown = redactor.redact(_markdown(timeline, cause, prevention, incident))
+    markdown = redactor.redact(
+        _markdown(timeline, cause, prevention, incident, await asyncio.to_thread(_action_text, rt, incident))
+    )
     twin = redactor.redact(
         json.dumps(
             {"incident": incident.to_dict(), "timeline": timeline, "root_cause": cause, "prevention": prevention},
@@ -211,7 +273,33 @@ async def write_postmortem(rt: Runtime, incident_id: str) -> dict[str, Any]:
     await asyncio.to_thread(_write_private, md_path, markdown)
     await asyncio.to_thread(_write_private, json_path, twin)
     rt.incidents.mark(incident_id, postmortem_path=str(md_path))
-    return {"incident_id": incident_id, "markdown": str(md_path), "json": str(json_path), "bytes": len(markdown)}
+    return {
+        "incident_id": incident_id,
+        "resource": f"postmortem://{incident_id}",
+        "path": str(md_path),
+        "json_path": str(json_path),
+        "bytes": len(markdown),
+        "markdown": markdown,
+    }
+
+
+def _action_text(rt: Runtime, incident: Incident) -> str:
+    if not incident.action_id:
+        return "none"
+    try:
+        record = rt.governance.get_action(incident.action_id)
+    except PipelineSreError:
+        return f"`{incident.action_id}`"
+    return f"`{record.action.kind}` `{record.id}` ({record.state}, requested by {record.action.requested_by})"
+
+
+def read_postmortem(rt: Runtime, incident_id: str) -> str:
+    """The written postmortem's Markdown (redacted when written, and once more as it is read)."""
+    incident = rt.incidents.get(incident_id)
+    path = rt.settings.resolved_data_dir() / "postmortems" / f"{incident.id}.md"
+    if not path.is_file():
+        raise NotFound(f"incident {incident.id} has no postmortem yet: call write_postmortem('{incident.id}')")
+    return rt.new_redactor().redact(path.read_text(encoding="utf-8"))
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -18,9 +18,9 @@ from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.governance.airflow_executors import airflow_executors
 from pipeline_sre.governance.external_actions import external_executors
 from pipeline_sre.governance.service import GovernanceService
-from pipeline_sre.lifecycle.incidents import IncidentStore
 from pipeline_sre.runbooks.loader import RunbookLibrary
 from pipeline_sre.settings.config import EnvironmentConfig, Settings
+from pipeline_sre.store.incidents import IncidentStore
 
 T = TypeVar("T")
 K = TypeVar("K")

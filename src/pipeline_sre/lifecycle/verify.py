@@ -13,7 +13,6 @@ from typing import Any
 from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance.service import ActionRecord
 from pipeline_sre.lifecycle import verify_databricks, verify_signals
-from pipeline_sre.lifecycle.incidents import TERMINAL, Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.triage import check_ids
 from pipeline_sre.lifecycle.verify_rules import (
@@ -27,6 +26,7 @@ from pipeline_sre.lifecycle.verify_rules import (
 )
 from pipeline_sre.models import DagRun, iso, parse_time
 from pipeline_sre.settings.config import VerifyConfig
+from pipeline_sre.store.incidents import TERMINAL, Incident
 
 
 def _run_view(rt: Runtime, env: str, run: DagRun) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def _alert_evidence(incident: Incident, rules: VerifyConfig, now: datetime) -> E
     return Evidence(checks, incident.opened_at, "detection")
 
 
-async def check_recovery(rt: Runtime, incident_id: str) -> dict[str, Any]:
+async def check_recovery(rt: Runtime, incident_id: str, *, by: str = "system:verify") -> dict[str, Any]:
     incident = rt.incidents.get(incident_id)
     rules = rt.settings.incidents.verify
     now = rt.incidents.clock()  # the store's clock, which also stamps the incident's steps
@@ -156,32 +156,20 @@ async def check_recovery(rt: Runtime, incident_id: str) -> dict[str, Any]:
     else:
         reason = f"{incident.source} incidents have no recovery rules: a human judges them (escalate if needed)"
         evidence = Evidence([check("source", None, reason)])
-    return _verdict(rt, incident, decide(evidence, rules, now), evidence, now)
+    return _verdict(rt, incident, decide(evidence, rules, now), evidence, now, by)
 
 
-def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime) -> dict[str, Any]:
+def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime, by: str) -> dict[str, Any]:
     verdict = {"verdict": state, "checked_at": iso(now), "checks": evidence.checks, **evidence.keep}
     if incident.state in TERMINAL:
         rt.incidents.mark(incident.id, verdict=verdict)
     elif state == "recovered":
         if incident.state != "verifying":
-            rt.incidents.advance(incident.id, "verifying")
-        rt.incidents.advance(incident.id, "resolved", verdict=verdict)
+            rt.incidents.advance(incident.id, "verifying", by=by)
+        rt.incidents.advance(incident.id, "resolved", by=by, verdict=verdict)
     else:
         rt.incidents.mark(incident.id, verdict=verdict)
     out: dict[str, Any] = {"incident_id": incident.id, **verdict}
     if state == "not_recovered":
         out["next"] = f"escalate('{incident.id}', reason): do not retry blindly"
     return out
-
-
-async def escalate(rt: Runtime, incident_id: str, reason: str, *, by: str) -> dict[str, Any]:
-    reason = rt.redact(reason.strip())[:2000]
-    if not reason:
-        raise InvalidInput("reason must say why a human is needed (what failed, what was tried)")
-    incident = rt.incidents.get(incident_id)
-    if incident.state == "escalated":
-        return {"incident": incident.summary(), "message": "already escalated"}
-    incident = rt.incidents.advance(incident_id, "escalated", escalation_reason=reason)
-    await rt.notifier.send("escalated", {**incident.summary(), "reason": reason, "by": by})
-    return {"incident": incident.summary(), "reason": reason, "notified": True}

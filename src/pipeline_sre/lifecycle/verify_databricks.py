@@ -13,10 +13,10 @@ from typing import Any
 from pipeline_sre.governance.external_actions import epoch_ms
 from pipeline_sre.governance.service import ActionRecord
 from pipeline_sre.lifecycle.databricks import is_failed
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, no_new_failure, run_check, tasks_check
 from pipeline_sre.settings.config import VerifyConfig
+from pipeline_sre.store.incidents import Incident
 
 ENDED_WITHOUT_RESULT = ("TERMINATED", "SKIPPED", "INTERNAL_ERROR")
 

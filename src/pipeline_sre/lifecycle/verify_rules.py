@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.settings.config import VerifyConfig
+from pipeline_sre.store.incidents import Incident
 
 QUIET_RULES = frozenset({"no_new_failure", "stays_clear"})
 

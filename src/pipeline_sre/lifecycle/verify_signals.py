@@ -12,11 +12,11 @@ import asyncio
 from datetime import datetime
 
 from pipeline_sre.lifecycle import metrics
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, quiet_check
 from pipeline_sre.models import iso
 from pipeline_sre.settings.config import VerifyConfig
+from pipeline_sre.store.incidents import Incident
 
 
 def _clock(rt: Runtime, incident: Incident) -> tuple[datetime, str]:

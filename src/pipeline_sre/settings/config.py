@@ -152,6 +152,12 @@ class ServerConfig(Model):
     max_result_bytes: int = Field(
         16_000, ge=1000, le=200_000, description="Cap on any tool answer (list_recent_failures keeps to 4 KB)"
     )
+    owner: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="The person the MCP clients of this server act for (default: the OS user running it). "
+        "Actions they propose are requested by this person, so this person cannot approve them (four eyes).",
+    )
 
 
 class VerifyConfig(Model):
@@ -222,8 +228,9 @@ class Settings(Model):
         names.update(self.notifications.secret_env_names())
         if self.github is not None and self.github.token_env:
             names.add(self.github.token_env)
-        names.update({self.console.session_secret_env, self.console.slack.signing_secret_env,
-                      self.console.slack.bot_token_env})  # fmt: skip
+        names.update(
+            {self.console.session_secret_env, self.console.slack.signing_secret_env, self.console.slack.bot_token_env}
+        )
         for env in self.environments.values():
             names.update(env.sensitive_env)
             names.update(n for n in (env.airflow.token_env, env.airflow.password_env) if n)

@@ -152,8 +152,10 @@ class IncidentRow(Base):
     runbook_id: Mapped[str | None] = mapped_column(String(128))
     facts_json: Mapped[str] = mapped_column(Text, default="{}")  # redacted triage + diagnosis
     steps_json: Mapped[str] = mapped_column(Text, default="{}")  # state -> first time entered
+    transitions_json: Mapped[str] = mapped_column(Text, default="[]")  # [{from, to, at, by}], in order
     verdict_json: Mapped[str | None] = mapped_column(Text)
     escalation_reason: Mapped[str | None] = mapped_column(Text)
+    close_reason: Mapped[str | None] = mapped_column(Text)
     postmortem_path: Mapped[str | None] = mapped_column(String(1000))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

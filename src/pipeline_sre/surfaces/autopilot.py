@@ -40,21 +40,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
-from pipeline_sre.lifecycle import triage
-from pipeline_sre.lifecycle.compact import clip
-from pipeline_sre.lifecycle.incidents import OPEN
-from pipeline_sre.lifecycle.operating_metrics import METRICS, OperatingMetrics
-from pipeline_sre.lifecycle.respond import (
+from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics
+from pipeline_sre.app.respond import (
     CycleReport,
     advance_open_incidents,
     detect_and_handle,
     handle_failed_run,
     polled_sources,
 )
+from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
+from pipeline_sre.lifecycle import triage
+from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import parse_time
 from pipeline_sre.settings.config import Settings
+from pipeline_sre.store.incidents import OPEN
 from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
 log = logging.getLogger("pipeline_sre.autopilot")
@@ -65,9 +65,16 @@ QUEUE_MAX = 10_000
 DRAIN_SECONDS = 10.0
 FAILED_STATES = ("failed", "upstream_failed")
 SEVERITY_LABELS = {
-    "critical": "SEV2", "page": "SEV2", "high": "SEV2", "error": "SEV3", "warning": "SEV3", "warn": "SEV3",
-    "info": "SEV4", "low": "SEV4", "none": "SEV4",
-}  # fmt: skip
+    "critical": "SEV2",
+    "page": "SEV2",
+    "high": "SEV2",
+    "error": "SEV3",
+    "warning": "SEV3",
+    "warn": "SEV3",
+    "info": "SEV4",
+    "low": "SEV4",
+    "none": "SEV4",
+}
 HOOKS = {"/hooks/airflow": "airflow", "/hooks/alertmanager": "alertmanager", "/metrics": "metrics"}
 
 
@@ -172,7 +179,7 @@ class Autopilot:
 
     async def _observe(self, report: CycleReport) -> None:
         try:
-            await asyncio.to_thread(self.metrics.observe_report, self.rt, report, shadow=self.shadow)
+            await asyncio.to_thread(self.metrics.observe_report, self.rt, report)
         except Exception:  # metrics are never worth a crash
             log.exception("updating operating metrics failed")
 
@@ -348,9 +355,11 @@ def _known_environment(settings: Settings, name: str) -> str:
     if name not in settings.environments:
         valid = ", ".join(settings.environments)
         raise Refused(
-            404, "unknown_environment", f"unknown environment {clip(name, 100)!r}; valid environments: {valid}",
+            404,
+            "unknown_environment",
+            f"unknown environment {clip(name, 100)!r}; valid environments: {valid}",
             valid=list(settings.environments),
-        )  # fmt: skip
+        )
     return name
 
 
@@ -405,10 +414,11 @@ def parse_alertmanager(data: Any, settings: Settings, default_env: str | None) -
         env = env or default_env or (next(iter(settings.environments)) if len(settings.environments) == 1 else None)
         if not env:
             raise Refused(
-                400, "missing_fields",
+                400,
+                "missing_fields",
                 f"alerts[{i}] has no environment: add an 'environment' label or ?environment= to the receiver URL; "
                 f"valid environments: {', '.join(settings.environments)}",
-            )  # fmt: skip
+            )
         out.append((_known_environment(settings, str(env)), alert))
     return out
 
@@ -425,8 +435,9 @@ def build_app(pilot: Autopilot, token: str | None) -> ASGIApp:
             status = pilot.enqueue(push)
         except Refused as refused:
             return refused.response()
-        return JSONResponse({"status": status, "environment": push.environment, "dag_id": push.dag_id,
-                             "run_id": push.run_id}, 202)  # fmt: skip
+        return JSONResponse(
+            {"status": status, "environment": push.environment, "dag_id": push.dag_id, "run_id": push.run_id}, 202
+        )
 
     async def alertmanager_hook(request: Request) -> Response:
         try:
@@ -500,9 +511,13 @@ class RefusalLog:
         if status >= 400:
             client = scope.get("client") or ("?", 0)
             log.warning(
-                "refused %d %s %s from %s: %s", status, scope.get("method"), clip(path, 200), client[0],
+                "refused %d %s %s from %s: %s",
+                status,
+                scope.get("method"),
+                clip(path, 200),
+                client[0],
                 body.decode("utf-8", "replace") or "(no body)",
-            )  # fmt: skip
+            )
 
 
 # -- watch ------------------------------------------------------------------------------------------

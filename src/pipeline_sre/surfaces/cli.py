@@ -17,11 +17,14 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline_sre.app import operations
 from pipeline_sre.errors import PipelineSreError
+from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
-from pipeline_sre.lifecycle import detect, diagnose, remediate, triage
+from pipeline_sre.lifecycle import detect, diagnose, triage
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, load_settings
+from pipeline_sre.surfaces.cli_identity import cli_principal
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
 
 T = TypeVar("T")
@@ -278,10 +281,8 @@ def frequency(
     emit(data, as_json, render)
 
 
-def _cli_user(name: str | None) -> str:
-    import getpass
-
-    return f"cli:{name or getpass.getuser()}"
+def _who(rt: Runtime) -> Principal:
+    return cli_principal(rt.governance.db)
 
 
 @app.command()
@@ -290,12 +291,13 @@ def propose(
     run_id: str,
     action: Annotated[str | None, typer.Option(help="Force clear_failed_tasks or trigger_dag")] = None,
     conf: Annotated[str | None, typer.Option(help="JSON conf for trigger_dag")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="Who asks (default: OS user)")] = None,
     env: EnvOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Diagnose a failed run and propose the runbook's smallest safe fix (changes nothing in Airflow)."""
+    """Diagnose a failed run and propose the runbook's smallest safe fix (changes nothing in Airflow).
+
+    Proposed by you: PIPELINE_SRE_TOKEN's user, else the OS user."""
     try:
         conf_obj = json.loads(conf) if conf is not None else None
     except ValueError:
@@ -304,9 +306,7 @@ def propose(
         fail("--conf must be a JSON object, e.g. '{\"batch_size\": 100}'")
     data = run_lifecycle(
         config,
-        lambda rt: remediate.propose_action(
-            rt, dag_id, run_id, env, requested_by=_cli_user(as_user), action=action, conf=conf_obj
-        ),
+        lambda rt: operations.propose(rt, _who(rt), dag_id, run_id, env, action=action, conf=conf_obj),
         "Diagnosing…",
     )
     emit(data, as_json, lambda d: render_proposal(console, d))
@@ -316,17 +316,15 @@ def propose(
 def request_approval(
     action_id: str,
     reason: Annotated[str, typer.Option(help="Impact, risk, rollback and verify steps")],
-    as_user: Annotated[str | None, typer.Option("--as", help="Who asks (default: OS user)")] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Ask for approval of a proposed action."""
+    """Ask for approval of a proposed action; its incident then awaits approval."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        rec = await asyncio.to_thread(
-            rt.governance.request_approval, action_id, reason, _cli_user(as_user), actor_kind="cli"
-        )
-        return remediate.action_view(rec)
+        out = await asyncio.to_thread(operations.request_approval, rt, _who(rt), action_id, reason)
+        action: dict[str, Any] = out["action"]
+        return action
 
     emit(run_lifecycle(config, go), as_json, lambda d: render_action(console, d))
 
@@ -334,15 +332,14 @@ def request_approval(
 @app.command()
 def execute(
     action_id: str,
-    as_user: Annotated[str | None, typer.Option("--as", help="Who executes (default: OS user)")] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Execute an approved action exactly once (dry_run mode only audits the exact call)."""
+    """Execute an approved action exactly once (dry_run mode only audits the exact call); its incident moves
+    on to verification."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        outcome = await rt.governance.execute(action_id, _cli_user(as_user), actor_kind="cli")
-        return outcome.to_dict()
+        return await operations.execute(rt, _who(rt), action_id)
 
     emit(run_lifecycle(config, go, "Executing…"), as_json, lambda d: render_outcome(console, d))
 

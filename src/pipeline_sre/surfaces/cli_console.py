@@ -64,7 +64,7 @@ def users_add(
     config: ConfigOpt = None,
 ) -> None:
     """Add a console user; the password is prompted for (twice) unless --password-stdin or --sso-only."""
-    from pipeline_sre.surfaces.web.auth import UserStore, check_name, check_role
+    from pipeline_sre.store.users import UserStore, check_name, check_role
 
     with _errors():
         check_name(name)
@@ -85,12 +85,38 @@ def users_add(
     typer.echo(f"{'updated' if replace else 'added'} {user.role} {user.name}{note}")
 
 
+@users_app.command("token")
+def users_token(
+    name: Annotated[str, typer.Argument(help="Your console user name")],
+    days: Annotated[int, typer.Option("--days", min=1, max=365, help="How long the token is valid")] = 30,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Issue a personal CLI token after checking NAME's console password; export it as PIPELINE_SRE_TOKEN.
+    Commands then act for NAME (approvals need it, or the password each time)."""
+    from pipeline_sre.store.users import UserStore
+    from pipeline_sre.surfaces.cli_identity import check_password, read_password
+
+    with _errors():
+        settings = _settings(config)
+        db = open_database(settings)
+        try:
+            password = read_password(password_stdin, f"Console password of {name}")
+            check_password(
+                db, name, password, settings.console.login_max_failures, settings.console.login_window_minutes * 60.0
+            )
+            token = UserStore(db).issue_token(name, days)
+        finally:
+            db.dispose()
+    typer.echo(token)
+
+
 @users_app.command("list")
 def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False, config: ConfigOpt = None
 ) -> None:
     """List console users (never their password hashes)."""
-    from pipeline_sre.surfaces.web.auth import UserStore
+    from pipeline_sre.store.users import UserStore
 
     with _errors():
         db = open_database(_settings(config))
@@ -112,7 +138,7 @@ def users_list(
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument()], config: ConfigOpt = None) -> None:
     """Remove a console user and end their sessions."""
-    from pipeline_sre.surfaces.web.auth import UserStore
+    from pipeline_sre.store.users import UserStore
 
     with _errors():
         db = open_database(_settings(config))

@@ -6,9 +6,10 @@ code 2; `audit verify` exits 1 when the chain is broken.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,12 +20,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline_sre.app import operations
 from pipeline_sre.diagnosis import Redactor
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance.audit import Checkpoint
 from pipeline_sre.governance.service import ActionRecord, GovernanceService
+from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import RunbookLibrary
 from pipeline_sre.settings.config import Settings, config_file_given, load_settings
+from pipeline_sre.surfaces.cli_identity import approver_principal
 
 approvals_app = typer.Typer(help="List, show, approve and deny proposed actions.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify, checkpoint and export the hash-chained audit log.", no_args_is_help=True)
@@ -206,37 +210,76 @@ def approvals_show(
             _show_record(rec)
 
 
-def _decide(fn: Callable[[GovernanceService], ActionRecord], config: Path | None, as_json: bool, verb: str) -> None:
-    with _errors(), _service(config) as svc:
-        rec = fn(svc)
-        if as_json:
-            _print_json(rec.to_dict())
-        else:
-            _console().print(f"{verb} {rec.id}: now {rec.state} ({_approvals_cell(rec)} approvals)", markup=False)
+def _decide(
+    action_id: str,
+    approve: bool,
+    as_name: str | None,
+    comment: str | None,
+    password_stdin: bool,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    """A signed-in approver's decision, through the same operation the console and Slack use."""
+    settings = get_settings(config)
+
+    async def go() -> ActionRecord:
+        rt = Runtime(settings)
+        try:
+            limits = settings.console
+            who = approver_principal(
+                rt.governance.db,
+                as_name,
+                password_stdin=password_stdin,
+                max_failures=limits.login_max_failures,
+                window_s=limits.login_window_minutes * 60.0,
+            )
+            return await asyncio.to_thread(operations.decide, rt, who, action_id, approve=approve, comment=comment)
+        finally:
+            await rt.aclose()
+
+    with _errors():
+        rec = asyncio.run(go())
+    if as_json:
+        _print_json(rec.to_dict())
+    else:
+        verb = "approved" if approve else "denied"
+        _console().print(f"{verb} {rec.id}: now {rec.state} ({_approvals_cell(rec)} approvals)", markup=False)
+
+
+AsOpt = Annotated[
+    str | None,
+    typer.Option("--as", help="Your console user name; you are asked for its password (not needed with a token)"),
+]
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the console password from the first line of stdin")
+]
 
 
 @approvals_app.command("approve")
 def approvals_approve(
     action_id: Annotated[str, typer.Argument(help="Action id (act_...)")],
-    approver: Annotated[str, typer.Option("--as", help="Your name, as listed in governance.approvers")],
+    as_name: AsOpt = None,
     comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    password_stdin: PasswordStdinOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Approve an action (bound to its digest: any change to the action voids the approval)."""
-    _decide(lambda svc: svc.approve(action_id, approver, comment, actor_kind="cli"), config, as_json, "approved")
+    """Approve an action (bound to its digest: any change to the action voids the approval). You prove who
+    you are with PIPELINE_SRE_TOKEN or your console password; you cannot approve what you requested."""
+    _decide(action_id, True, as_name, comment, password_stdin, config, as_json)
 
 
 @approvals_app.command("deny")
 def approvals_deny(
     action_id: Annotated[str, typer.Argument(help="Action id (act_...)")],
-    approver: Annotated[str, typer.Option("--as", help="Your name, as listed in governance.approvers")],
+    as_name: AsOpt = None,
     comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    password_stdin: PasswordStdinOpt = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Deny an action; it can no longer be approved or executed."""
-    _decide(lambda svc: svc.deny(action_id, approver, comment, actor_kind="cli"), config, as_json, "denied")
+    """Deny an action; it can no longer be approved or executed, and its incident goes to a human."""
+    _decide(action_id, False, as_name, comment, password_stdin, config, as_json)
 
 
 # -- audit --------------------------------------------------------------------------------------------

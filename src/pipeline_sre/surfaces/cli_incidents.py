@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 from typing import Annotated, Any
 
 import typer
 
-from pipeline_sre.lifecycle import postmortem, verify
+from pipeline_sre.app import operations
+from pipeline_sre.governance.identity import Principal
+from pipeline_sre.lifecycle import postmortem
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli import ConfigOpt, EnvOpt, JsonOpt, _table, console, emit, run_lifecycle
+from pipeline_sre.surfaces.cli_identity import cli_principal
+
+
+def _who(rt: Runtime) -> Principal:
+    return cli_principal(rt.governance.db)
+
 
 app = typer.Typer(help="Incidents: the unit of work from detection to postmortem.", no_args_is_help=True)
 
@@ -21,8 +28,22 @@ def _print(d: dict[str, Any]) -> None:
 
 
 def _show(d: dict[str, Any]) -> None:
-    fields = ["state", "severity", "category", "source", "subject", "run_id", "task_id", "signature", "occurrences",
-              "runbook_id", "action_id", "escalation_reason", "postmortem_path"]  # fmt: skip
+    fields = [
+        "state",
+        "severity",
+        "category",
+        "source",
+        "subject",
+        "run_id",
+        "task_id",
+        "signature",
+        "occurrences",
+        "runbook_id",
+        "action_id",
+        "escalation_reason",
+        "close_reason",
+        "postmortem_path",
+    ]
     rows = [[f, d[f]] for f in fields if d.get(f) not in (None, "")]
     rows += [[f"step {state}", at] for state, at in d["steps"].items()]
     rows += [[name, f"{secs} s"] for name, secs in d["durations"].items()]
@@ -74,7 +95,11 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
 @app.command("verify")
 def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
-    emit(run_lifecycle(config, lambda rt: verify.check_recovery(rt, incident_id), "Verifying…"), as_json, _verdict)
+    emit(
+        run_lifecycle(config, lambda rt: operations.verify_recovery(rt, _who(rt), incident_id), "Verifying…"),
+        as_json,
+        _verdict,
+    )
 
 
 @app.command()
@@ -84,9 +109,19 @@ def escalate(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Hand the incident to a human and notify."""
-    by = f"cli:{getpass.getuser()}"
-    emit(run_lifecycle(config, lambda rt: verify.escalate(rt, incident_id, reason, by=by)), as_json, _print)
+    """Hand the incident to a human and notify; its pending action is withdrawn."""
+    emit(run_lifecycle(config, lambda rt: operations.escalate(rt, _who(rt), incident_id, reason)), as_json, _print)
+
+
+@app.command()
+def close(
+    incident_id: str,
+    reason: Annotated[str, typer.Option(help="Why it can be closed (false alarm, fixed by hand, duplicate)")],
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Close an incident by hand with a reason; its pending action is withdrawn."""
+    emit(run_lifecycle(config, lambda rt: operations.close(rt, _who(rt), incident_id, reason)), as_json, _print)
 
 
 @app.command()

@@ -13,10 +13,12 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 from pipeline_sre import __version__
+from pipeline_sre.app import operations
+from pipeline_sre.app.operating_metrics import record_tool_call
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle import detect, diagnose, postmortem, remediate, triage, verify
+from pipeline_sre.governance.identity import Principal, os_user
+from pipeline_sre.lifecycle import detect, diagnose, postmortem, triage, verify
 from pipeline_sre.lifecycle.compact import clip, dumps
-from pipeline_sre.lifecycle.operating_metrics import record_tool_call
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.prompts import register_prompts
 
@@ -40,8 +42,8 @@ def _error(body: dict[str, Any]) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=dumps(body))], is_error=True)
 
 
-def caller_of(ctx: Context | None) -> str:
-    """The MCP client's self-declared name, as the audit's `who` for agent-side calls."""
+def client_name(ctx: Context | None) -> str:
+    """The MCP client's self-declared name: recorded with each audited call, never trusted as an identity."""
     name = "unknown"
     try:
         params = ctx.session.client_params if ctx is not None else None
@@ -49,7 +51,12 @@ def caller_of(ctx: Context | None) -> str:
             name = params.client_info.name
     except (AttributeError, ValueError):
         pass
-    return f"mcp:{clip(name, 60)}"
+    return clip(name, 60) or "unknown"
+
+
+def principal_of(rt: Runtime) -> Principal:
+    """Who MCP callers act for: the server's configured owner (server.owner), else the OS user running it."""
+    return Principal("mcp", rt.settings.server.owner or os_user())
 
 
 class ToolRegistrar:
@@ -58,9 +65,14 @@ class ToolRegistrar:
         self.rt = runtime
 
     def __call__(
-        self, title: str, description: str, annotations: ToolAnnotations, *, name: str | None = None,
+        self,
+        title: str,
+        description: str,
+        annotations: ToolAnnotations,
+        *,
+        name: str | None = None,
         audited: bool = False,
-    ) -> Callable[[ToolFn], ToolFn]:  # fmt: skip
+    ) -> Callable[[ToolFn], ToolFn]:
         def register(fn: ToolFn) -> ToolFn:
             tool_name = name or fn.__name__
             wrapped = self._guard(tool_name, fn, audited)
@@ -101,7 +113,8 @@ class ToolRegistrar:
 
     async def _audit(self, tool: str, kwargs: dict[str, Any], outcome: str) -> None:
         arguments = {k: clip(self.rt.redact(str(v)), 200) for k, v in kwargs.items() if k != "ctx" and v is not None}
-        actor = caller_of(kwargs.get("ctx"))
+        arguments["mcp_client"] = self.rt.redact(client_name(kwargs.get("ctx")))
+        actor = principal_of(self.rt).actor
         try:
             await asyncio.to_thread(
                 self.rt.governance.audit.tool_call, tool, actor, arguments=arguments, result=outcome
@@ -254,9 +267,7 @@ def build_server(runtime: Runtime) -> MCPServer:
         action: str | None = None,
         conf: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        return await remediate.propose_action(
-            rt, dag_id, run_id, environment, requested_by=caller_of(ctx), action=action, conf=conf
-        )
+        return await operations.propose(rt, principal_of(rt), dag_id, run_id, environment, action=action, conf=conf)
 
     @tool(
         "Ask a human to approve an action",
@@ -268,10 +279,10 @@ def build_server(runtime: Runtime) -> MCPServer:
         audited=True,
     )
     async def request_approval(action_id: str, reason: str, ctx: Context) -> dict[str, Any]:
-        return await asyncio.to_thread(remediate.request_approval, rt, action_id, reason, caller_of(ctx))
+        return await asyncio.to_thread(operations.request_approval, rt, principal_of(rt), action_id, reason)
 
     async def _execute(kind: str, action_id: str, ctx: Context) -> dict[str, Any]:
-        return await remediate.execute(rt, action_id, caller_of(ctx), kind)
+        return await operations.execute(rt, principal_of(rt), action_id, kind)
 
     @tool(
         "Rerun the failed tasks of a run (governed)",
@@ -302,7 +313,7 @@ def build_server(runtime: Runtime) -> MCPServer:
         READ,
     )
     async def get_action(action_id: str) -> dict[str, Any]:
-        return remediate.action_view(await asyncio.to_thread(rt.governance.get_action, action_id))
+        return await asyncio.to_thread(operations.get_action, rt, action_id)
 
     @tool(
         "Actions waiting for a human",
@@ -310,10 +321,7 @@ def build_server(runtime: Runtime) -> MCPServer:
         READ,
     )
     async def list_pending_approvals(environment: str | None = None) -> dict[str, Any]:
-        if environment is not None:
-            rt.environment(environment)
-        records = await asyncio.to_thread(rt.governance.list_pending, environment)
-        return {"count": len(records), "actions": [remediate.action_view(r) for r in records[:20]]}
+        return await asyncio.to_thread(operations.list_pending, rt, environment)
 
     _register_incident_tools(tool, rt)
     # These modules import this one's ToolRegistrar, so they are imported here rather than at the top.
@@ -323,6 +331,7 @@ def build_server(runtime: Runtime) -> MCPServer:
     register_signals(tool, rt)
     register_databricks_github(tool, rt)
     _register_runbook_resources(server, rt)
+    _register_incident_resources(server, rt)
     register_prompts(server)
     return server
 
@@ -336,10 +345,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
         READ,
     )
     async def list_incidents(state: str | None = None, environment: str | None = None) -> dict[str, Any]:
-        if environment is not None:
-            rt.environment(environment)
-        found = await asyncio.to_thread(rt.incidents.list, state, environment)
-        return {"count": len(found), "incidents": [i.summary() for i in found]}
+        return await asyncio.to_thread(operations.list_incidents, rt, state, environment)
 
     @tool(
         "One incident",
@@ -348,7 +354,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
         READ,
     )
     async def get_incident(incident_id: str) -> dict[str, Any]:
-        return (await asyncio.to_thread(rt.incidents.get, incident_id)).to_dict()
+        return await asyncio.to_thread(operations.get_incident, rt, incident_id)
 
     @tool(
         "Latest run of a DAG",
@@ -378,7 +384,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
         RECORD,
     )
     async def check_recovery_rules(incident_id: str) -> dict[str, Any]:
-        return await verify.check_recovery(rt, incident_id)
+        return await operations.verify_recovery(rt, principal_of(rt), incident_id)
 
     @tool(
         "Escalate to a human",
@@ -388,7 +394,17 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
         audited=True,
     )
     async def escalate(incident_id: str, reason: str, ctx: Context) -> dict[str, Any]:
-        return await verify.escalate(rt, incident_id, reason, by=caller_of(ctx))
+        return await operations.escalate(rt, principal_of(rt), incident_id, reason)
+
+    @tool(
+        "Close an incident",
+        "Closes an incident by hand with a `reason` (a false alarm, fixed outside pipeline-sre, a duplicate); "
+        "its pending action is withdrawn so nobody approves it. Closing is final.",
+        RECORD,
+        audited=True,
+    )
+    async def close_incident(incident_id: str, reason: str, ctx: Context) -> dict[str, Any]:
+        return await operations.close(rt, principal_of(rt), incident_id, reason)
 
     @tool(
         "Incident timeline",
@@ -419,26 +435,56 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Write the postmortem",
-        "Writes the postmortem (Markdown and its JSON twin) under the data dir from redacted data only, "
-        "scanned by the redactor once more before it is written; returns the paths.",
+        "Writes the postmortem (Markdown and its JSON twin) from redacted data only, scanned by the redactor "
+        "once more; returns its resource URI (postmortem://ID, readable by any MCP client) and its size. Read "
+        "the document with resources/read on that URI.",
         RECORD,
         audited=True,
     )
     async def write_postmortem(incident_id: str, ctx: Context) -> dict[str, Any]:
-        return await postmortem.write_postmortem(rt, incident_id)
+        written = await postmortem.write_postmortem(rt, incident_id)
+        return {k: written[k] for k in ("incident_id", "resource", "bytes")}
+
+
+def _register_incident_resources(server: MCPServer, rt: Runtime) -> None:
+    @server.resource(
+        "incident://{incident_id}",
+        name="incident",
+        title="One incident",
+        mime_type="application/json",
+        description="An incident: facts captured at detection, state changes with who made them, durations, verdict",
+    )
+    def incident(incident_id: str) -> str:
+        return dumps(operations.get_incident(rt, incident_id))
+
+    @server.resource(
+        "postmortem://{incident_id}",
+        name="postmortem",
+        title="A postmortem",
+        mime_type="text/markdown",
+        description="The postmortem of an incident as written by write_postmortem (Markdown, redacted)",
+    )
+    def postmortem_doc(incident_id: str) -> str:
+        return postmortem.read_postmortem(rt, incident_id)
 
 
 def _register_runbook_resources(server: MCPServer, rt: Runtime) -> None:
     @server.resource(
-        "runbook://index", name="runbooks", title="Runbooks", description="Every runbook with its match and risk",
+        "runbook://index",
+        name="runbooks",
+        title="Runbooks",
+        description="Every runbook with its match and risk",
         mime_type="application/json",
-    )  # fmt: skip
+    )
     def runbook_index() -> str:
         return dumps([rb.summary() for rb in rt.runbooks.all()])
 
     @server.resource(
-        "runbook://{runbook_id}", name="runbook", title="One runbook", mime_type="application/json",
+        "runbook://{runbook_id}",
+        name="runbook",
+        title="One runbook",
+        mime_type="application/json",
         description="A runbook: why, plan (smallest reversible step first), impact, risk, rollback, verify, prevention",
-    )  # fmt: skip
+    )
     def runbook(runbook_id: str) -> str:
         return dumps(rt.runbooks.get(runbook_id).to_dict())

@@ -6,10 +6,11 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 
-from pipeline_sre.lifecycle import changes, remediate
+from pipeline_sre.app import operations
+from pipeline_sre.lifecycle import changes
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.mcp_server import ENV_DOC, READ, RECORD, WRITE, ToolRegistrar, caller_of
+from pipeline_sre.surfaces.mcp_server import ENV_DOC, READ, RECORD, WRITE, ToolRegistrar, principal_of
 
 DBX_ENV_DOC = " environment: a configured environment with a `databricks` section; omit when only one is configured."
 
@@ -71,8 +72,8 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         parameters: dict[str, Any] | None = None,
         environment: str | None = None,
     ) -> dict[str, Any]:
-        return await dbx.propose_job_action(
-            rt, job_id, run_id, action, parameters, environment, requested_by=caller_of(ctx)
+        return await operations.propose_job_action(
+            rt, principal_of(rt), job_id, run_id, action, parameters, environment
         )
 
     @tool(
@@ -85,7 +86,7 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         audited=True,
     )
     async def repair_run(action_id: str, ctx: Context) -> dict[str, Any]:
-        return await remediate.execute(rt, action_id, caller_of(ctx), "repair_run")
+        return await operations.execute(rt, principal_of(rt), action_id, "repair_run")
 
     @tool(
         "Run a Databricks job now (governed)",
@@ -96,7 +97,7 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         audited=True,
     )
     async def run_now(action_id: str, ctx: Context) -> dict[str, Any]:
-        return await remediate.execute(rt, action_id, caller_of(ctx), "run_now")
+        return await operations.execute(rt, principal_of(rt), action_id, "run_now")
 
     @tool(
         "Propose a config change as a pull request",
@@ -112,7 +113,7 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
     async def rollout_config(
         change: dict[str, Any], target: dict[str, Any], ctx: Context, environment: str | None = None
     ) -> dict[str, Any]:
-        return await changes.rollout_config(rt, change, target, environment, requested_by=caller_of(ctx))
+        return await changes.rollout_config(rt, change, target, environment, requested_by=principal_of(rt).actor)
 
     @tool(
         "Open an approved config pull request (governed)",
@@ -124,4 +125,4 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         audited=True,
     )
     async def open_config_pr(action_id: str, ctx: Context) -> dict[str, Any]:
-        return await remediate.execute(rt, action_id, caller_of(ctx), "rollout_config")
+        return await operations.execute(rt, principal_of(rt), action_id, "rollout_config")

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipeline_sre.app.operating_metrics import METRICS
 from pipeline_sre.errors import ConfigError, InvalidInput
-from pipeline_sre.lifecycle.operating_metrics import METRICS
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings
 from pipeline_sre.surfaces.mcp_server import build_server

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.settings.config import load_settings
+from pipeline_sre.store.db import open_database
+from pipeline_sre.store.users import UserStore
 from pipeline_sre.surfaces.cli_governance import approvals_app, audit_app, runbooks_app
 
 runner = CliRunner()
@@ -48,8 +50,27 @@ def proposal(config: Path) -> str:
         svc.close()
 
 
-def cli(app: Any, *args: str) -> Any:
-    return runner.invoke(app, list(args))
+PASSWORDS = {"alice": "alice-long-password-1", "bob": "bob-long-password-22"}
+
+
+def add_users(config: Path) -> None:
+    db = open_database(load_settings(config))
+    try:
+        for name, password in PASSWORDS.items():
+            UserStore(db).add(name, "approver", password)
+    finally:
+        db.dispose()
+
+
+def cli(app: Any, *args: str, password: str | None = None) -> Any:
+    return runner.invoke(app, list(args), input=f"{password}\n" if password is not None else None)
+
+
+def decide(config: Path, verb: str, action_id: str, name: str, *extra: str, password: str | None = None) -> Any:
+    """An approver deciding at the CLI, proving who they are with their console password on stdin."""
+    given = PASSWORDS.get(name, "x" * 12) if password is None else password
+    args = (verb, action_id, "--as", name, "--password-stdin", *extra, "--config", str(config))
+    return cli(approvals_app, *args, password=given)
 
 
 def test_list_show_approve(config: Path) -> None:
@@ -60,28 +81,19 @@ def test_list_show_approve(config: Path) -> None:
     assert [a["id"] for a in json.loads(res.stdout)] == [action_id]
     res = cli(approvals_app, "show", action_id, "--config", str(config))
     assert res.exit_code == 0 and "clearTaskInstances" in res.stdout and "approvals.required" in res.stdout
-    res = cli(
-        approvals_app,
-        "approve",
-        action_id,
-        "--as",
-        "alice",
-        "--comment",
-        "go",
-        "--json",
-        "--config",
-        str(config),
-    )
+    add_users(config)
+    res = decide(config, "approve", action_id, "alice", "--comment", "go", "--json")
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["state"] == "approved"
 
 
 def test_errors_are_one_line_exit_2(config: Path) -> None:
     action_id = proposal(config)
-    res = cli(approvals_app, "approve", action_id, "--as", "agent:claude", "--config", str(config))
+    add_users(config)
+    res = decide(config, "approve", action_id, "agent:claude")
     assert res.exit_code == 2
     assert res.stderr.count("\n") == 1 and res.stderr.startswith("error: ")
-    assert "not a configured approver" in res.stderr
+    assert "wrong password" in res.stderr
     res = cli(approvals_app, "show", "act_nope", "--config", str(config))
     assert res.exit_code == 2 and "unknown action id" in res.stderr
     res = cli(approvals_app, "list", "--config", str(config.parent / "missing.yaml"))
@@ -91,10 +103,46 @@ def test_errors_are_one_line_exit_2(config: Path) -> None:
 
 def test_deny(config: Path) -> None:
     action_id = proposal(config)
-    res = cli(approvals_app, "deny", action_id, "--as", "bob", "-m", "no", "--config", str(config))
+    add_users(config)
+    res = decide(config, "deny", action_id, "bob", "-m", "no")
     assert res.exit_code == 0 and "denied" in res.stdout
-    res = cli(approvals_app, "approve", action_id, "--as", "alice", "--config", str(config))
+    res = decide(config, "approve", action_id, "alice")
     assert res.exit_code == 2 and "denied" in res.stderr
+
+
+def test_a_name_alone_proves_nothing(config: Path) -> None:
+    """`--as NAME` without NAME's password (or a token) is refused: one OS user cannot be alice, then bob."""
+    action_id = proposal(config)
+    add_users(config)
+    res = cli(approvals_app, "approve", action_id, "--config", str(config))
+    assert res.exit_code == 2 and "PIPELINE_SRE_TOKEN" in res.stderr
+    res = decide(config, "approve", action_id, "alice", password="not-alices-password")
+    assert res.exit_code == 2 and "wrong password" in res.stderr
+    res = cli(approvals_app, "approve", action_id, "--as", "alice", "--config", str(config))  # no terminal
+    assert res.exit_code == 2 and "password" in res.stderr
+    assert (
+        json.loads(cli(approvals_app, "show", action_id, "--json", "--config", str(config)).stdout)["approvals"] == []
+    )
+
+
+def test_token_identifies_the_approver(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline_sre.surfaces.cli_console import users_app
+
+    action_id = proposal(config)
+    add_users(config)
+    res = runner.invoke(
+        users_app, ["token", "bob", "--password-stdin", "--config", str(config)], input=PASSWORDS["bob"] + "\n"
+    )
+    assert res.exit_code == 0, res.output
+    monkeypatch.setenv("PIPELINE_SRE_TOKEN", res.stdout.strip())
+    res = cli(approvals_app, "approve", action_id, "--as", "alice", "--config", str(config))
+    assert res.exit_code == 2 and "belongs to 'bob'" in res.stderr
+    res = cli(approvals_app, "approve", action_id, "--json", "--config", str(config))
+    assert res.exit_code == 0, res.output
+    assert [a["approver"] for a in json.loads(res.stdout)["approvals"]] == ["bob"]
+    monkeypatch.setenv("PIPELINE_SRE_TOKEN", "forged")
+    res = cli(approvals_app, "approve", action_id, "--config", str(config))
+    assert res.exit_code == 2 and "not a valid token" in res.stderr
 
 
 def test_audit_verify_checkpoint_export(config: Path, tmp_path: Path) -> None:

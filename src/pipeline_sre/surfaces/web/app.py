@@ -35,21 +35,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline_sre.app import operations
 from pipeline_sre.errors import ConfigError, InvalidInput, NotFound, PipelineSreError
 from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
+from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ALL_STATES, GovernanceService
-from pipeline_sre.lifecycle import incidents as incidents_mod
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import ConsoleConfig
+from pipeline_sre.store import incidents as incidents_mod
+from pipeline_sre.store.users import LoginThrottle, SessionInfo, UserStore
 from pipeline_sre.surfaces.web.auth import (
     SECURE_SESSION_COOKIE,
     SESSION_COOKIE,
     CookieSigner,
-    LoginThrottle,
-    SessionInfo,
-    UserStore,
     client_address,
     csrf_ok,
     is_loopback_peer,
@@ -221,9 +221,14 @@ class Console:
                 response.delete_cookie(name, path="/", secure=self.cfg.secure_cookies, httponly=True, samesite="strict")
             else:
                 response.set_cookie(
-                    name, value, max_age=max_age, path="/", secure=self.cfg.secure_cookies, httponly=True,
+                    name,
+                    value,
+                    max_age=max_age,
+                    path="/",
+                    secure=self.cfg.secure_cookies,
+                    httponly=True,
                     samesite="strict",
-                )  # fmt: skip
+                )
         return response
 
     def refusal_page(self, ctx: Ctx, refused: Refused) -> Response:
@@ -358,9 +363,15 @@ class Console:
         ctx.cookies.append((LOGIN_COOKIE, nonce, 1800))
         next_url = _safe_next(request.query_params.get("next") or "/")
         return self.render(
-            ctx, "login.html", status, title="Sign in", message=message, login_token=self.signer.login_token(nonce),
-            next_url=next_url, sso=bool(self.cfg.trusted_header),
-        )  # fmt: skip
+            ctx,
+            "login.html",
+            status,
+            title="Sign in",
+            message=message,
+            login_token=self.signer.login_token(nonce),
+            next_url=next_url,
+            sso=bool(self.cfg.trusted_header),
+        )
 
     async def login_get(self, request: Request) -> Response:
         try:
@@ -443,11 +454,17 @@ class Console:
         rows = [redact_tree(i.summary(), self.rt.redact) for i in found if severity is None or i.severity == severity]
         pending = await self.run(self.gov.list_pending, None, ("awaiting_approval", "proposed"))
         return self.render(
-            ctx, "incidents.html", title="Incidents", incidents=rows, problems=problems,
-            environments=list(self.rt.settings.environments), states=incidents_mod.STATES, severities=SEVERITIES,
+            ctx,
+            "incidents.html",
+            title="Incidents",
+            incidents=rows,
+            problems=problems,
+            environments=list(self.rt.settings.environments),
+            states=incidents_mod.STATES,
+            severities=SEVERITIES,
             selected={"environment": env or "", "state": state or "", "severity": severity or ""},
             pending=[action_context(r, self.rt.redact) for r in pending],
-        )  # fmt: skip
+        )
 
     async def incident(self, ctx: Ctx) -> Response:
         incident_id = ctx.request.path_params["incident_id"]
@@ -468,9 +485,17 @@ class Console:
         plan = (action or {}).get("plan") or data.get("facts", {}).get("plan") or {}
         timeline = await self._timeline(inc)
         return self.render(
-            ctx, "incident.html", title=f"Incident {inc.id}", inc=data, action=action, plan=plan, timeline=timeline,
-            audit=audit, message=None, message_kind="",
-        )  # fmt: skip
+            ctx,
+            "incident.html",
+            title=f"Incident {inc.id}",
+            inc=data,
+            action=action,
+            plan=plan,
+            timeline=timeline,
+            audit=audit,
+            message=None,
+            message_kind="",
+        )
 
     async def _timeline(self, inc: incidents_mod.Incident) -> dict[str, Any]:
         """The postmortem timeline (Airflow + audit); only incident steps and the audit if Airflow is slow."""
@@ -504,9 +529,13 @@ class Console:
         states: tuple[str, ...] = (state,) if state in ALL_STATES else ("proposed", "awaiting_approval", "approved")
         records = await self.run(self.gov.list_pending, None, states)
         return self.render(
-            ctx, "actions.html", title="Actions", actions=[action_context(r, self.rt.redact) for r in records],
-            states=ALL_STATES, selected=state or "",
-        )  # fmt: skip
+            ctx,
+            "actions.html",
+            title="Actions",
+            actions=[action_context(r, self.rt.redact) for r in records],
+            states=ALL_STATES,
+            selected=state or "",
+        )
 
     async def action_page(self, ctx: Ctx, message: str | None = None, kind: str = "", status: int = 200) -> Response:
         action_id = ctx.request.path_params["action_id"]
@@ -519,10 +548,16 @@ class Console:
         incident = await self.run(self.rt.incidents.by_action, action_id)
         audit = await self.run(self._action_audit, action_id)
         return self.render(
-            ctx, "action.html", status, title=f"Action {action_id}", action=action_context(record, self.rt.redact),
-            audit=audit, incident=redact_tree(incident.summary(), self.rt.redact) if incident else None,
-            message=message, message_kind=kind,
-        )  # fmt: skip
+            ctx,
+            "action.html",
+            status,
+            title=f"Action {action_id}",
+            action=action_context(record, self.rt.redact),
+            audit=audit,
+            incident=redact_tree(incident.summary(), self.rt.redact) if incident else None,
+            message=message,
+            message_kind=kind,
+        )
 
     async def decide(self, ctx: Ctx, verb: str) -> Response:
         session = ctx.session
@@ -531,9 +566,11 @@ class Console:
         form = await self.form_of(ctx.request)  # cached by Starlette: read once in checked_post
         comment = _str(form.get("comment")).strip()[:MAX_COMMENT] or None
         # The approver is the signed-in user, always: nothing in the form can name someone else.
-        fn = self.gov.approve if verb == "approve" else self.gov.deny
+        who = Principal("web", session.user)
         try:
-            record = await self.run(lambda: fn(action_id, session.user, comment, actor_kind="web"))
+            record = await self.run(
+                lambda: operations.decide(self.rt, who, action_id, approve=verb == "approve", comment=comment)
+            )
         except PolicyRefusal as err:  # audited by the governance service
             hint = f" To allow: {err.allow_hint}." if err.allow_hint else ""
             status = 200 if ctx.request.headers.get("hx-request") else 409
@@ -586,9 +623,14 @@ class Console:
             return self.render(ctx, "error.html", 404, title="Not found", message=f"no incident {incident_id}", rule="")
         text = await self.run(self._postmortem_text, inc)
         return self.render(
-            ctx, "postmortem.html", title=f"Postmortem {inc.id}", inc=redact_tree(inc.summary(), self.rt.redact),
-            text=text, message=message, message_kind=kind,
-        )  # fmt: skip
+            ctx,
+            "postmortem.html",
+            title=f"Postmortem {inc.id}",
+            inc=redact_tree(inc.summary(), self.rt.redact),
+            text=text,
+            message=message,
+            message_kind=kind,
+        )
 
     async def postmortem_write(self, ctx: Ctx) -> Response:
         from pipeline_sre.lifecycle.postmortem import write_postmortem

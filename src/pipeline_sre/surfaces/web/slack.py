@@ -30,9 +30,11 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from pipeline_sre.app import operations
 from pipeline_sre.errors import BackendUnavailable, NotFound, PipelineSreError
 from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
+from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import SlackApprovalsConfig
@@ -278,26 +280,35 @@ class SlackActions:
                 partial(self._audit, refusal.rule, refusal.message, actor, _action_id_of(body))
             )
             return JSONResponse(
-                {"ok": False, "rule": refusal.rule, "response_type": "ephemeral", "replace_original": False,
-                 "text": f"Refused: {refusal.message}"},
+                {
+                    "ok": False,
+                    "rule": refusal.rule,
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                    "text": f"Refused: {refusal.message}",
+                },
                 refusal.status,
-            )  # fmt: skip
+            )
         return await self._decide(payload, user_id, approver, verb, action_id)
 
     async def _decide(
         self, payload: dict[str, Any], user_id: str, approver: str, verb: str, action_id: str
     ) -> JSONResponse:
-        gov = self.rt.governance
         comment = f"via Slack ({user_id})"
+        who = Principal("slack", approver)
         try:
-            decide = gov.approve if verb == APPROVE else gov.deny
-            record = await anyio.to_thread.run_sync(lambda: decide(action_id, approver, comment, actor_kind="slack"))
+            record = await anyio.to_thread.run_sync(
+                lambda: operations.decide(self.rt, who, action_id, approve=verb == APPROVE, comment=comment)
+            )
         except PolicyRefusal as err:  # already audited by the governance service
             hint = f" (to allow: {err.allow_hint})" if err.allow_hint else ""
             message: dict[str, Any] = {
-                "ok": False, "rule": err.rule, "response_type": "ephemeral", "replace_original": False,
+                "ok": False,
+                "rule": err.rule,
+                "response_type": "ephemeral",
+                "replace_original": False,
                 "text": f"Refused: {err.message}{hint}",
-            }  # fmt: skip
+            }
             return self._answer(payload, message, 200)
         except (NotFound, PipelineSreError) as err:
             return self._answer(
@@ -307,10 +318,12 @@ class SlackActions:
         done = "approved" if verb == APPROVE else "denied"
         note = f"{done.capitalize()} by {approver} via Slack; the action is now {record.state}."
         message = {
-            "ok": True, "replace_original": True, "state": record.state,
+            "ok": True,
+            "replace_original": True,
+            "state": record.state,
             "text": f"{action_id} {done} by {approver}: now {record.state}",
             "blocks": approval_blocks(view, console_url=self.console_url, note=note),
-        }  # fmt: skip
+        }
         return self._answer(payload, message, 200)
 
     def _answer(self, payload: dict[str, Any], message: dict[str, Any], status: int) -> JSONResponse:
@@ -425,9 +438,11 @@ class SlackPoster:
                 continue
             view = action_context(record, self.rt.redact)
             await self.client().chat_update(
-                channel=row.channel, ts=row.ts, text=f"{record.id} is {record.state}",
+                channel=row.channel,
+                ts=row.ts,
+                text=f"{record.id} is {record.state}",
                 blocks=approval_blocks(view, console_url=self.console_url, note=f"Now {record.state}."),
-            )  # fmt: skip
+            )
             await anyio.to_thread.run_sync(self._finalise, action_id)
             changed += 1
         return changed

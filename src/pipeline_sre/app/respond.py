@@ -15,17 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline_sre.app import operations
 from pipeline_sre.connectors.databricks import job_resource
 from pipeline_sre.errors import BackendUnavailable, PipelineSreError
+from pipeline_sre.governance.audit import AuditEvent, AuditValue
+from pipeline_sre.governance.identity import AUTOPILOT
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle import detect, diagnose, metrics, postmortem, remediate, triage, verify
-from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.metrics import Signal
+from pipeline_sre.lifecycle.remediate import Plan
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import iso
+from pipeline_sre.store.incidents import Incident
 
 log = logging.getLogger("pipeline_sre.respond")
-AUTOPILOT = "autopilot"
+SHADOW_PREFIX = "shadow:"  # shadow claims live apart from live ones: going live sees every failure again
 
 
 @dataclass(slots=True)
@@ -40,6 +44,7 @@ class CycleReport:
     resolved: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
     postmortems: list[str] = field(default_factory=list)
+    shadow_plans: list[dict[str, str]] = field(default_factory=list)  # {"where", "kind"}
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +57,7 @@ class CycleReport:
             "resolved": self.resolved,
             "escalated": self.escalated,
             "postmortems": self.postmortems,
+            "shadow_plans": self.shadow_plans,
             "errors": self.errors,
         }
 
@@ -59,47 +65,78 @@ class CycleReport:
 async def handle_failed_run(
     rt: Runtime, env: str, dag_id: str, run_id: str, *, shadow: bool = False, report: CycleReport | None = None
 ) -> Incident | None:
-    """Take one failed run through triage, diagnosis and a proposal; None if another pass already did."""
+    """Take one failed run through triage, diagnosis and a proposal; None if another pass already did (and
+    always None in shadow mode, which opens no incident)."""
     report = report or CycleReport()
-    if not await asyncio.to_thread(rt.incidents.claim_run, env, dag_id, run_id):
+    claim_subject = SHADOW_PREFIX + dag_id if shadow else dag_id
+    if not await asyncio.to_thread(rt.incidents.claim_run, env, claim_subject, run_id):
         return None
     report.detected += 1
-    async with _retry_on_outage(rt, env, dag_id, run_id):
+    async with _retry_on_outage(rt, env, claim_subject, run_id):
         summary = await triage.triage(rt, dag_id, run_id, env)
         errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
-    incident, joined = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors)
+    plan = remediate.plan_for(rt, env, summary, errors)
+    if shadow:
+        await _shadow_plan(rt, env, dag_id, run_id, plan, report)
+        return None
+    incident, joined = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=AUTOPILOT.actor)
     if joined:
         report.joined += 1
         return incident
     report.new_incidents.append(incident.id)
-    plan = await asyncio.to_thread(
-        remediate.plan_and_propose, rt, env, summary, errors, requested_by=AUTOPILOT, incident_id=incident.id,
-        automated=True, shadow=shadow,
-    )  # fmt: skip
-    return await _follow_plan(rt, incident.id, plan, f"{dag_id}/{run_id}", shadow=shadow, report=report)
+    result = await asyncio.to_thread(operations.propose_plan, rt, AUTOPILOT, incident.id, plan, env, automated=True)
+    return await _follow_plan(rt, incident.id, result, f"{dag_id}/{run_id}", report=report)
 
 
 async def handle_failed_job_run(
     rt: Runtime, env: str, job_id: int, run_id: int, *, shadow: bool = False, report: CycleReport | None = None
 ) -> Incident | None:
     """The same for a failed Databricks job run (diagnosed from its output and cluster events; the write is a
-    repair of its failed tasks); None if another pass already took it."""
+    repair of its failed tasks); None if another pass already took it, or in shadow mode."""
     report = report or CycleReport()
     subject = job_resource(job_id)  # "databricks:job/N": a DAG id has no ':' or '/', so the claims never collide
-    if not await asyncio.to_thread(rt.incidents.claim_run, env, subject, str(run_id)):
+    claim_subject = SHADOW_PREFIX + subject if shadow else subject
+    if not await asyncio.to_thread(rt.incidents.claim_run, env, claim_subject, str(run_id)):
         return None
     report.detected += 1
-    async with _retry_on_outage(rt, env, subject, str(run_id)):
-        diagnosis = await dbx.diagnose_job_run(rt, run_id, env)
+    async with _retry_on_outage(rt, env, claim_subject, str(run_id)):
+        diagnosis = await dbx.diagnose_job_run(rt, run_id, env, open_incident=not shadow)
+        plan = await dbx.plan_repair(rt, diagnosis) if diagnosis.get("tasks") else None
+    if plan is None:  # no failed task after all: nothing to act on
+        return None
+    if shadow:
+        await _shadow_plan(rt, env, subject, str(run_id), plan, report)
+        return None
     incident_id = diagnosis.get("incident_id")
-    if incident_id is None:  # no failed task after all: nothing to act on
+    if incident_id is None:
         return None
     if diagnosis["incident_joined"]:
         report.joined += 1
-        return rt.incidents.get(incident_id)
+        return await asyncio.to_thread(rt.incidents.get, incident_id)
     report.new_incidents.append(incident_id)
-    plan = await dbx.plan_repair(rt, diagnosis, requested_by=AUTOPILOT, automated=True, shadow=shadow)
-    return await _follow_plan(rt, incident_id, plan, f"{subject} run {run_id}", shadow=shadow, report=report)
+    result = await asyncio.to_thread(operations.propose_plan, rt, AUTOPILOT, incident_id, plan, env, automated=True)
+    return await _follow_plan(rt, incident_id, result, f"{subject} run {run_id}", report=report)
+
+
+async def _shadow_plan(rt: Runtime, env: str, subject: str, run_id: str, plan: Plan, report: CycleReport) -> None:
+    """Shadow mode: the plan is recorded (audit log) and posted, marked as shadow, so the team can judge it;
+    nothing is stored as an incident or a claim a live cycle would join, and no action is proposed."""
+    decision = plan.result.get("decision") or {}
+    entry: dict[str, AuditValue] = {
+        "environment": env,
+        "subject": subject,
+        "run_id": run_id,
+        "runbook": plan.runbook_id,
+        "category": (plan.result.get("diagnosis") or {}).get("category"),
+        "would_propose": plan.kind,
+        "params": plan.params,
+        "escalate": plan.kind is None,
+        "decision_rule": decision.get("rule"),
+    }
+    event = AuditEvent("autopilot.shadow_plan", AUTOPILOT.actor, AUTOPILOT.kind, detail=entry)
+    await asyncio.to_thread(rt.governance.audit.append, event)
+    report.shadow_plans.append({"where": f"{env}/{subject}/{run_id}", "kind": plan.kind or "escalate"})
+    await rt.notifier.send("shadow_plan", {**entry, "shadow": True, "plan": plan.result.get("plan")})
 
 
 @asynccontextmanager
@@ -114,26 +151,24 @@ async def _retry_on_outage(rt: Runtime, env: str, subject: str, run_id: str) -> 
 
 
 async def _follow_plan(
-    rt: Runtime, incident_id: str, plan: dict[str, Any], where: str, *, shadow: bool, report: CycleReport
+    rt: Runtime, incident_id: str, plan: dict[str, Any], where: str, *, report: CycleReport
 ) -> Incident:
-    """Record the runbook's plan on a new incident, then escalate it or ask a human to approve its write."""
-    incident = await asyncio.to_thread(remediate.record_plan, rt, incident_id, plan)
+    """Escalate a new incident whose plan has no write, or ask a human to approve its write."""
+    incident = await asyncio.to_thread(rt.incidents.get, incident_id)
     action = plan.get("action")
-    if shadow:
-        return incident
     if action is None:
         decision = plan.get("decision") or {}
         reason = decision.get("message") or "no safe automated action"
-        result = await verify.escalate(rt, incident.id, f"{decision.get('rule', 'no action')}: {reason}", by=AUTOPILOT)
+        result = await operations.escalate(rt, AUTOPILOT, incident.id, f"{decision.get('rule', 'no action')}: {reason}")
         report.escalated.append(incident.id)
         log.info("escalated %s: %s", incident.id, result["reason"])
-        return rt.incidents.get(incident.id)
+        return await asyncio.to_thread(rt.incidents.get, incident.id)
     reason = (
         f"{plan['diagnosis']['category']} in {where}: {plan['plan']['why']} Impact: {plan['plan']['impact']} "
         f"Risk: {plan['plan']['risk']['level']}. Rollback: {plan['plan']['rollback']}"
     )
-    await asyncio.to_thread(remediate.request_approval, rt, action["id"], reason, AUTOPILOT)
-    incident = rt.incidents.get(incident.id)
+    await asyncio.to_thread(operations.request_approval, rt, AUTOPILOT, action["id"], reason)
+    incident = await asyncio.to_thread(rt.incidents.get, incident.id)
     report.proposed.append(action["id"])
     await rt.notifier.send(
         "approval_requested",
@@ -143,7 +178,8 @@ async def _follow_plan(
             "kind": action["kind"],
             "call": action["call"],
             "risk": plan["plan"]["risk"],
-            "how_to_approve": f"pipeline-sre approvals approve {action['id']} --as NAME",
+            "plan": plan["plan"],
+            "how_to_approve": f"pipeline-sre approvals approve {action['id']} (or the console, or Slack)",
         },
     )
     return incident
@@ -162,7 +198,7 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
         if incident.postmortem_path is None:
             try:
                 written = await postmortem.write_postmortem(rt, incident.id)
-                report.postmortems.append(written["markdown"])
+                report.postmortems.append(written["path"])
             except PipelineSreError as err:
                 report.errors.append(f"{incident.id}: postmortem: {err.message}")
     return report
@@ -180,25 +216,25 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
     if incident.state == "awaiting_approval" and incident.action_id:
         record = await asyncio.to_thread(rt.governance.get_action, incident.action_id)
         if record.state in ("denied", "expired", "refused", "failed"):
-            await verify.escalate(rt, incident.id, f"action {record.id} was {record.state}", by=AUTOPILOT)
+            await operations.escalate(rt, AUTOPILOT, incident.id, f"action {record.id} was {record.state}")
             report.escalated.append(incident.id)
             return
         if record.state != "approved":
             return
-        outcome = await remediate.execute(rt, record.id, AUTOPILOT)
+        outcome = await operations.execute(rt, AUTOPILOT, record.id)
         if outcome["sent"]:  # in dry_run the exact call is audited and a human runs it or switches to live
             report.executed.append(record.id)
         return
     if incident.state == "executing":
-        rt.incidents.advance(incident.id, "verifying")
-    verdict = await verify.check_recovery(rt, incident.id)
+        rt.incidents.advance(incident.id, "verifying", by=AUTOPILOT.actor)
+    verdict = await verify.check_recovery(rt, incident.id, by=AUTOPILOT.actor)
     if verdict["verdict"] == "recovered":
         report.resolved.append(incident.id)
         await rt.notifier.send("resolved", rt.incidents.get(incident.id).summary())
     elif verdict["verdict"] == "not_recovered":
         failed = "; ".join(c["detail"] for c in verdict["checks"] if c["ok"] is False)
         after = "after the action" if incident.action_id else "and no action was taken"
-        await verify.escalate(rt, incident.id, f"not recovered {after}: {failed}", by=AUTOPILOT)
+        await operations.escalate(rt, AUTOPILOT, incident.id, f"not recovered {after}: {failed}")
         report.escalated.append(incident.id)
 
 

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle.databricks import repair_kind
-from pipeline_sre.lifecycle.incidents import Incident
-from pipeline_sre.lifecycle.verify import SIGNAL_SOURCE
+from pipeline_sre.store.incidents import Incident
 
 if TYPE_CHECKING:
-    from pipeline_sre.lifecycle.respond import CycleReport
+    from pipeline_sre.app.respond import CycleReport
     from pipeline_sre.lifecycle.runtime import Runtime
 
 log = logging.getLogger("pipeline_sre.metrics")
@@ -42,31 +40,42 @@ class OperatingMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.incidents_opened = Counter(
-            "pipeline_sre_incidents_opened", "Incidents opened, by category and environment",
-            ["category", "environment"], registry=r,
-        )  # fmt: skip
+            "pipeline_sre_incidents_opened",
+            "Incidents opened, by category and environment",
+            ["category", "environment"],
+            registry=r,
+        )
         self.time_to_resolve = Histogram(
-            "pipeline_sre_incident_time_to_resolve_seconds", "Detection to resolution of resolved incidents (MTTR)",
-            ["environment"], buckets=MINUTES, registry=r,
-        )  # fmt: skip
+            "pipeline_sre_incident_time_to_resolve_seconds",
+            "Detection to resolution of resolved incidents (MTTR)",
+            ["environment"],
+            buckets=MINUTES,
+            registry=r,
+        )
         self.escalations = Counter(
-            "pipeline_sre_incidents_escalated", "Incidents handed to a human, by category and environment",
-            ["category", "environment"], registry=r,
-        )  # fmt: skip
+            "pipeline_sre_incidents_escalated",
+            "Incidents handed to a human, by category and environment",
+            ["category", "environment"],
+            registry=r,
+        )
         self.fix_outcomes = Counter(
             "pipeline_sre_fix_outcomes",
             "Incidents closed after an executed action: resolved or escalated (success rate = resolved / all)",
-            ["outcome"], registry=r,
-        )  # fmt: skip
+            ["outcome"],
+            registry=r,
+        )
         self.actions = Counter(
             "pipeline_sre_actions",
             "Actions by mode: plan_only (shadow), proposed (awaiting approval), executed (sent to the backend)",
-            ["mode", "kind"], registry=r,
-        )  # fmt: skip
+            ["mode", "kind"],
+            registry=r,
+        )
         self.approval_latency = Histogram(
-            "pipeline_sre_approval_latency_seconds", "Approval requested to approved, for executed actions",
-            buckets=MINUTES, registry=r,
-        )  # fmt: skip
+            "pipeline_sre_approval_latency_seconds",
+            "Approval requested to approved, for executed actions",
+            buckets=MINUTES,
+            registry=r,
+        )
         self.tool_calls = Counter(
             "pipeline_sre_tool_calls", "MCP tool calls by tool and outcome", ["tool", "outcome"], registry=r
         )
@@ -75,9 +84,11 @@ class OperatingMetrics:
             "pipeline_sre_autopilot_cycle_seconds", "Duration of one autopilot cycle", buckets=SECONDS, registry=r
         )
         self.webhook_requests = Counter(
-            "pipeline_sre_webhook_requests", "Webhook intake requests by hook and HTTP status", ["hook", "status"],
+            "pipeline_sre_webhook_requests",
+            "Webhook intake requests by hook and HTTP status",
+            ["hook", "status"],
             registry=r,
-        )  # fmt: skip
+        )
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._remember = remember
 
@@ -136,29 +147,14 @@ class OperatingMetrics:
             waited = (record.approved_at - record.approval_requested_at).total_seconds()
             self.approval_latency.observe(max(0.0, waited))
 
-    def plan_only(self, rt: Runtime, incident: Incident) -> None:
-        """A shadow-mode plan: the write the runbook would have proposed, or `escalate`. Signal incidents
-        never get a write, so they have no plan to count."""
-        if incident.source.startswith(SIGNAL_SOURCE) or not self.first_time("plan_only", incident.id):
-            return
-        kind = "escalate"
-        if incident.runbook_id:
-            try:
-                runbook = rt.runbooks.get(incident.runbook_id)
-                if incident.source == "databricks":
-                    kind = repair_kind(runbook) or "escalate"
-                elif not runbook.escalate:
-                    kind = next((s.action for s in runbook.plan if s.action in WRITE_KINDS), "escalate")
-            except PipelineSreError:
-                kind = "unknown"
-        self.actions.labels("plan_only", kind).inc()
-
     # -- a whole cycle ----------------------------------------------------------------------------------
 
-    def observe_report(self, rt: Runtime, report: CycleReport, *, shadow: bool = False) -> None:
+    def observe_report(self, rt: Runtime, report: CycleReport) -> None:
         """Count what one cycle (or one pushed failure) did; blocking store reads, so run it in a thread."""
         for incident_id in report.new_incidents:
-            self._guarded(rt, incident_id, shadow)
+            self._guarded(rt, incident_id)
+        for plan in report.shadow_plans:  # shadow mode: the write the runbook would have proposed, or escalate
+            self.actions.labels("plan_only", plan["kind"]).inc()
         for action_id in report.proposed:
             self._safe(self.action_proposed, rt, action_id)
         for action_id in report.executed:
@@ -171,15 +167,13 @@ class OperatingMetrics:
             except PipelineSreError as err:
                 log.warning("metrics: incident %s unreadable: %s", incident_id, err.message)
 
-    def _guarded(self, rt: Runtime, incident_id: str, shadow: bool) -> None:
+    def _guarded(self, rt: Runtime, incident_id: str) -> None:
         try:
             incident = rt.incidents.get(incident_id)
         except PipelineSreError as err:
             log.warning("metrics: incident %s unreadable: %s", incident_id, err.message)
             return
         self.incident_opened(incident)
-        if shadow:
-            self.plan_only(rt, incident)
 
     def _safe(self, fn: Callable[[Runtime, str], None], rt: Runtime, action_id: str) -> None:
         try:

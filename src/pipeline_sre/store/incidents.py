@@ -1,5 +1,12 @@
-"""Incidents: opened on detection, deduplicated by subject + signature, and moved through the lifecycle
-with the time each step was first reached, so time to detect, triage, mitigate and resolve is measured."""
+"""Incidents: opened on detection, deduplicated by subject + signature, and moved through an explicit
+state machine: every transition is checked against the allowed ones under a row lock (compare-and-set),
+and recorded with its time and actor, so time to detect, triage, mitigate and resolve is measured.
+
+    detected -> triaged -> diagnosed -> proposed -> awaiting_approval -> executing -> verifying -> resolved
+    any open state -> escalated | closed;  resolved | escalated -> closed
+
+Moves go forward only (but for awaiting_approval -> proposed when a new proposal replaces the action
+being approved); entering the state an incident is already in only updates its fields."""
 
 from __future__ import annotations
 
@@ -20,11 +27,35 @@ from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import IncidentRow, IncidentRunRow
 
 STATES = (
-    "detected", "triaged", "diagnosed", "proposed", "awaiting_approval", "executing", "verifying",
-    "resolved", "escalated", "closed",
-)  # fmt: skip
+    "detected",
+    "triaged",
+    "diagnosed",
+    "proposed",
+    "awaiting_approval",
+    "executing",
+    "verifying",
+    "resolved",
+    "escalated",
+    "closed",
+)
 TERMINAL = ("resolved", "escalated", "closed")
 OPEN = tuple(s for s in STATES if s not in TERMINAL)
+FLOW = STATES[:8]  # the forward path, detected .. resolved
+
+
+def transition_refusal(current: str, target: str) -> str | None:
+    """Why `current -> target` is not a move of the state machine, or None when it is."""
+    if current == "closed":
+        return "a closed incident stays closed"
+    if current in TERMINAL:
+        return None if target == "closed" else f"only closing it is possible now (not {target})"
+    if target in ("escalated", "closed"):
+        return None
+    if (current, target) == ("awaiting_approval", "proposed"):
+        return None  # a new proposal replaced the action that was awaiting approval
+    if FLOW.index(target) < FLOW.index(current):
+        return f"it cannot go back to {target}"
+    return None
 
 
 def new_incident_id() -> str:
@@ -58,6 +89,8 @@ class Incident:
     escalation_reason: str | None
     postmortem_path: str | None
     opened_at: datetime
+    transitions: list[dict[str, Any]]
+    close_reason: str | None
 
     @classmethod
     def of(cls, row: IncidentRow) -> Incident:
@@ -83,19 +116,28 @@ class Incident:
             escalation_reason=row.escalation_reason,
             postmortem_path=row.postmortem_path,
             opened_at=row.opened_at,
+            transitions=json.loads(row.transitions_json or "[]"),
+            close_reason=row.close_reason,
         )
 
     def durations(self) -> dict[str, float]:
-        """Seconds from detection to each milestone reached: the incident's own MTTx figures."""
-        start = self.steps.get("detected")
+        """Seconds from the failure itself (when its run ended; detection when unknown) to each milestone
+        reached: the incident's own MTTx figures. Mitigation is the first executed action."""
+        start = self.steps.get("failed") or self.steps.get("detected")
         if not start:
             return {}
         t0 = datetime.fromisoformat(start)
-        marks = {"triage": "triaged", "diagnose": "diagnosed", "mitigate": "executing", "resolve": "resolved"}
+        marks = {
+            "detect": "detected",
+            "triage": "triaged",
+            "diagnose": "diagnosed",
+            "mitigate": "executing",
+            "resolve": "resolved",
+        }
         return {
-            f"time_to_{name}_s": round((datetime.fromisoformat(self.steps[state]) - t0).total_seconds(), 1)
+            f"time_to_{name}_s": max(0.0, round((datetime.fromisoformat(self.steps[state]) - t0).total_seconds(), 1))
             for name, state in marks.items()
-            if state in self.steps
+            if state in self.steps and (name != "detect" or "failed" in self.steps)
         }
 
     def summary(self) -> dict[str, Any]:
@@ -126,6 +168,8 @@ class Incident:
             "durations": self.durations(),
             "verdict": self.verdict,
             "escalation_reason": self.escalation_reason,
+            "close_reason": self.close_reason,
+            "transitions": self.transitions,
             "postmortem_path": self.postmortem_path,
         }
 
@@ -173,10 +217,14 @@ class IncidentStore:
         task_id: str | None,
         facts: dict[str, Any],
         detected_at: datetime | None = None,
+        failed_at: datetime | None = None,
+        by: str = "system:detect",
     ) -> tuple[Incident, bool]:
         """The open incident for the same subject and signature within the window, or a new one.
 
-        Returns (incident, joined)."""
+        `occurrences` counts distinct failed runs: the same run seen again (another surface, a retry)
+        joins without counting twice. `failed_at` is when the failure happened (its run's end), the start
+        of every duration. Returns (incident, joined)."""
         now = self.clock()
         key = f"{environment}|{source}|{subject}|{signature}"
         with self.db.session(write=True) as s:
@@ -188,13 +236,17 @@ class IncidentStore:
                 .limit(1)
             ).first()
             if row is not None:
-                row.occurrences += 1
+                if run_id is None or not self._has_run(s, row, run_id):
+                    row.occurrences += 1
                 row.latest_run_id = run_id or row.latest_run_id
                 row.updated_at = now
                 if run_id:
                     self._link_run(s, row, run_id)
                 return Incident.of(row), True
             stamp = (detected_at or now).isoformat()
+            steps = {"detected": stamp}
+            if failed_at is not None:
+                steps = {"failed": min(failed_at, detected_at or now).isoformat(), **steps}
             row = IncidentRow(
                 id=new_incident_id(),
                 environment=environment,
@@ -211,7 +263,8 @@ class IncidentStore:
                 task_id=task_id,
                 occurrences=1,
                 facts_json=json.dumps(facts, default=str),
-                steps_json=json.dumps({"detected": stamp}),
+                steps_json=json.dumps(steps),
+                transitions_json=json.dumps([{"to": "detected", "at": stamp, "by": by}]),
                 opened_at=now,
                 updated_at=now,
             )
@@ -220,6 +273,17 @@ class IncidentStore:
             if run_id:
                 self._link_run(s, row, run_id)
             return Incident.of(row), False
+
+    @staticmethod
+    def _has_run(s: Any, row: IncidentRow, run_id: str) -> bool:
+        if row.run_id == run_id or row.latest_run_id == run_id:
+            return True
+        return (
+            s.scalars(
+                select(IncidentRunRow.id).where(IncidentRunRow.incident_id == row.id, IncidentRunRow.run_id == run_id)
+            ).first()
+            is not None
+        )
 
     @staticmethod
     def _link_run(s: Any, row: IncidentRow, run_id: str) -> None:
@@ -233,22 +297,29 @@ class IncidentStore:
         if link is not None and link.incident_id is None:
             link.incident_id = row.id
 
-    def advance(self, incident_id: str, state: str, **fields: Any) -> Incident:
-        """Enter `state` (recording when it was first reached) and set fields; terminal states stay put."""
+    def advance(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> Incident:
+        """Move to `state` if the state machine allows it from the current one (checked under the row's
+        lock, so two replicas cannot both make the same move), recording when and by whom; then set fields.
+        Entering the current state again only sets the fields."""
         if state not in STATES:
             raise InvalidInput(f"unknown incident state {state!r}; states: {', '.join(STATES)}")
         now = self.clock()
         with self.db.session(write=True) as s:
             row = self._row(s, incident_id, lock=True)
-            if row.state in TERMINAL and state != "closed":
-                raise InvalidInput(f"incident {incident_id} is {row.state}; only closing it is possible now")
-            steps = json.loads(row.steps_json or "{}")
-            steps.setdefault(state, now.isoformat())
-            row.steps_json = json.dumps(steps)
-            row.state = state
+            if row.state != state:
+                refusal = transition_refusal(row.state, state)
+                if refusal:
+                    raise InvalidInput(f"incident {incident_id} is {row.state}: {refusal}")
+                steps = json.loads(row.steps_json or "{}")
+                steps.setdefault(state, now.isoformat())
+                row.steps_json = json.dumps(steps)
+                moves = json.loads(row.transitions_json or "[]")
+                moves.append({"from": row.state, "to": state, "at": now.isoformat(), "by": by})
+                row.transitions_json = json.dumps(moves)
+                row.state = state
+                if state in TERMINAL:
+                    row.closed_at = now
             row.updated_at = now
-            if state in TERMINAL:
-                row.closed_at = now
             for name, value in fields.items():
                 if name in ("facts", "verdict"):
                     value = json.dumps(value, default=str)
@@ -278,9 +349,12 @@ class IncidentStore:
             return Incident.of(row) if row else None
 
     def list(
-        self, state: str | None = None, environment: str | None = None, states: tuple[str, ...] | None = None,
+        self,
+        state: str | None = None,
+        environment: str | None = None,
+        states: tuple[str, ...] | None = None,
         limit: int = 50,
-    ) -> list[Incident]:  # fmt: skip
+    ) -> list[Incident]:
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown incident state {state!r}; states: {', '.join(STATES)}")
         query = select(IncidentRow).order_by(IncidentRow.opened_at.desc()).limit(limit)

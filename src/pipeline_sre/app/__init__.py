@@ -1,0 +1,1 @@
+"""The application layer: the operations every surface calls, and the autopilot's cycle built on them."""

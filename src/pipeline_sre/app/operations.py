@@ -1,0 +1,329 @@
+"""The one door: every surface (MCP, CLI, console, Slack, autopilot) proposes, asks for approval, decides,
+executes, verifies, escalates and closes through these operations, so an incident keeps one set of books
+whichever surface moved it.
+
+The rules kept here and nowhere else:
+- A proposal is always linked to its incident. Proposing again for the same failure returns the action
+  that is still pending (`reused`), or withdraws it, audibly, when a different write is asked for.
+- Asking for approval, deciding and executing move the linked incident on, from any surface.
+- Escalating or closing an incident withdraws its pending action, so nobody approves a dead plan.
+- Human-typed text (reasons, comments) is redacted before it is stored or returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pipeline_sre.errors import InvalidInput
+from pipeline_sre.governance.audit import AuditEvent
+from pipeline_sre.governance.identity import Principal
+from pipeline_sre.governance.policy import PolicyRefusal
+from pipeline_sre.governance.service import PENDING, ActionRecord
+from pipeline_sre.lifecycle import databricks as dbx
+from pipeline_sre.lifecycle import diagnose, remediate, triage, verify
+from pipeline_sre.lifecycle.compact import fit
+from pipeline_sre.lifecycle.remediate import Plan, action_view
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
+
+PROPOSAL_BYTES = 5000
+REASON_CHARS = 2000
+BEFORE_PROPOSAL = ("detected", "triaged", "diagnosed")
+
+
+def _text(rt: Runtime, value: str | None, what: str, *, required: bool = False) -> str | None:
+    cleaned = rt.redact((value or "").strip())[:REASON_CHARS]
+    if required and not cleaned:
+        raise InvalidInput(f"{what} must not be empty")
+    return cleaned or None
+
+
+# -- propose -----------------------------------------------------------------------------------------
+
+
+async def propose(
+    rt: Runtime,
+    who: Principal,
+    dag_id: str,
+    run_id: str,
+    environment: str | None = None,
+    *,
+    action: str | None = None,
+    conf: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Triage and diagnose an Airflow run, open (or join) its incident and propose the runbook's write."""
+    triage.check_ids(dag_id=dag_id, run_id=run_id)
+    remediate.check_request(action, conf)
+    env = rt.environment(environment)[0]
+    summary = await triage.triage(rt, dag_id, run_id, env)
+    errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
+    incident, _ = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=who.actor)
+    plan = remediate.plan_for(rt, env, summary, errors, action=action, conf=conf)
+    result = await asyncio.to_thread(propose_plan, rt, who, incident.id, plan, env)
+    result["incident_id"] = incident.id
+    return result
+
+
+async def propose_job_action(
+    rt: Runtime,
+    who: Principal,
+    job_id: Any,
+    run_id: Any = None,
+    action: str = "repair_run",
+    parameters: Any = None,
+    environment: str | None = None,
+) -> dict[str, Any]:
+    """Propose a Databricks repair_run (a failed run's failed tasks, linked to its incident) or run_now."""
+    plan, incident_id, env = await dbx.plan_job_action(rt, job_id, run_id, action, parameters, environment)
+    return await asyncio.to_thread(propose_plan, rt, who, incident_id, plan, env)
+
+
+def propose_plan(
+    rt: Runtime, who: Principal, incident_id: str | None, plan: Plan, env: str, *, automated: bool = False
+) -> dict[str, Any]:
+    """Store the plan's write as a proposal linked to the incident (or reuse the one still pending), and
+    record the plan on the incident. Blocking (store calls)."""
+    result = dict(plan.result)
+    incident = rt.incidents.get(incident_id) if incident_id else None
+    if plan.kind is None:
+        if incident is not None:
+            _record_plan(rt, who, incident, plan, None)
+        return fit(result, PROPOSAL_BYTES, "plan")
+    current = _linked_action(rt, incident) if incident is not None else None
+    if current is not None and current.state in ("executing", "succeeded"):
+        result["action"] = action_view(current)
+        result["decision"] = {
+            "allowed": False,
+            "rule": "incident.action_already_executed",
+            "message": f"action {current.id} already ran for this incident; a second rerun is not proposed",
+        }
+        result["next"] = f"check_recovery_rules('{incident_id}'); escalate if it did not recover"
+        return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
+    if current is not None and current.state in PENDING:
+        if rt.governance.same_request(current, plan.kind, env, plan.params):
+            result["action"] = action_view(current)
+            result["decision"] = result["action"].pop("decision", None)
+            result["reused"] = True
+            result["next"] = _next_for(current)
+            return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
+        rt.governance.cancel(current.id, who.actor, f"superseded by a new {plan.kind} proposal", actor_kind=who.kind)
+        result["superseded"] = current.id
+    try:
+        record = rt.governance.propose(
+            plan.kind,
+            env,
+            plan.params,
+            who.actor,
+            incident_id=incident.id if incident else None,
+            automated=automated,
+            runbook_id=plan.runbook_id,
+            plan=_stored_plan(plan),
+            actor_kind=who.kind,
+        )
+    except PolicyRefusal as refusal:
+        result["decision"] = refusal.to_dict()
+        result["next"] = "the policy refuses this action now; the refusal says what would allow it"
+        if incident is not None:
+            _record_plan(rt, who, incident, plan, None)
+        return fit(result, PROPOSAL_BYTES, "plan")
+    result["action"] = action_view(record)
+    result["decision"] = result["action"].pop("decision", None)
+    result["next"] = _next_for(record)
+    if incident is not None:
+        _record_plan(rt, who, rt.incidents.get(incident.id), plan, record.id)
+    return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
+
+
+def _stored_plan(plan: Plan) -> dict[str, Any]:
+    """What the approver sees wherever they look (console, CLI, Slack, get_action): the runbook's plan and
+    the diagnosis it answers."""
+    return {
+        **plan.result.get("plan", {}),
+        "diagnosis": plan.result.get("diagnosis"),
+        "severity": plan.result.get("severity"),
+    }
+
+
+def _without_plan_copy(result: dict[str, Any]) -> dict[str, Any]:
+    """The proposal shows the plan once, at top level; the action inside it need not repeat it."""
+    if isinstance(result.get("action"), dict):
+        result["action"].pop("plan", None)
+    return result
+
+
+def _next_for(record: ActionRecord) -> str:
+    if record.state == "proposed":
+        return f"request_approval('{record.id}', reason) and give the approval command to a human"
+    if record.state == "awaiting_approval":
+        return f"a human approves it (console, Slack or `pipeline-sre approvals approve {record.id}`)"
+    return f"{record.action.kind}('{record.id}') executes it"
+
+
+def _linked_action(rt: Runtime, incident: Incident) -> ActionRecord | None:
+    """The incident's action, if any (a new proposal replaces it only while it is still pending)."""
+    return rt.governance.get_action(incident.action_id) if incident.action_id else None
+
+
+def _record_plan(rt: Runtime, who: Principal, incident: Incident, plan: Plan, action_id: str | None) -> None:
+    """The incident keeps the plan's runbook and decision and, when one was stored, its action; it moves to
+    `proposed` (back from awaiting_approval when a new proposal replaced the one being approved)."""
+    if incident.state in TERMINAL:
+        return
+    facts = {**incident.facts, "plan": {"runbook": plan.runbook_id, "decision": plan.result.get("decision")}}
+    fields: dict[str, Any] = {"runbook_id": plan.runbook_id, "facts": facts}
+    if action_id is not None:
+        fields["action_id"] = action_id
+    replaces = action_id is not None and incident.state == "awaiting_approval"
+    if incident.state in BEFORE_PROPOSAL or replaces:
+        rt.incidents.advance(incident.id, "proposed", by=who.actor, **fields)
+    else:
+        rt.incidents.mark(incident.id, **fields)
+
+
+# -- approval ----------------------------------------------------------------------------------------
+
+
+def request_approval(rt: Runtime, who: Principal, action_id: str, reason: str) -> dict[str, Any]:
+    text = _text(rt, reason, "reason") or ""
+    rec = rt.governance.request_approval(action_id, text, who.actor, actor_kind=who.kind)
+    incident = _incident_of(rt, rec)
+    if incident is not None and incident.state in (*BEFORE_PROPOSAL, "proposed"):
+        rt.incidents.advance(incident.id, "awaiting_approval", by=who.actor, action_id=rec.id)
+    return {
+        "action": action_view(rec),
+        "incident_id": incident.id if incident else None,
+        "how_to_approve": (
+            f"a configured approver other than the requester approves it in the console, in Slack, or with "
+            f"`pipeline-sre approvals approve {rec.id}` (signed in: PIPELINE_SRE_TOKEN or a password prompt)"
+        ),
+        "then": f"call {rec.action.kind}('{rec.id}') once it is approved",
+    }
+
+
+def decide(rt: Runtime, who: Principal, action_id: str, *, approve: bool, comment: str | None) -> ActionRecord:
+    """An approver's decision. A denial hands the incident to a human (escalated): the plan was rejected."""
+    note = _text(rt, comment, "comment")
+    if approve:
+        return rt.governance.approve(action_id, who.name, note, actor_kind=who.kind)
+    record = rt.governance.deny(action_id, who.name, note, actor_kind=who.kind)
+    incident = _incident_of(rt, record)
+    if incident is not None and incident.state not in TERMINAL and incident.action_id == record.id:
+        reason = f"action {record.id} was denied by {who.name}" + (f": {note}" if note else "")
+        rt.incidents.advance(incident.id, "escalated", by=who.actor, escalation_reason=reason)
+    return record
+
+
+def _incident_of(rt: Runtime, record: ActionRecord) -> Incident | None:
+    incident = rt.incidents.by_action(record.id)
+    if incident is None and record.action.incident_id:
+        incident = rt.incidents.get(record.action.incident_id)
+    return incident
+
+
+# -- execute and verify ------------------------------------------------------------------------------
+
+
+async def execute(rt: Runtime, who: Principal, action_id: str, kind: str | None = None) -> dict[str, Any]:
+    """Execute through the governed path; the linked incident moves on to verification."""
+    outcome = await rt.governance.execute(action_id, who.actor, expected_kind=kind, actor_kind=who.kind)
+    record = await asyncio.to_thread(rt.governance.get_action, action_id)
+    incident = await asyncio.to_thread(_incident_of, rt, record)
+    if outcome.sent and incident is not None and incident.state not in TERMINAL:
+        await asyncio.to_thread(_executed, rt, incident, who, record.id)
+    out = outcome.to_dict()
+    out["incident_id"] = incident.id if incident else None
+    out["next"] = (
+        "verify: check_recovery_rules(incident_id) once the run has had time to finish"
+        if outcome.sent
+        else "dry_run mode: the exact call above was audited and NOT sent; an operator sets governance.mode: live"
+    )
+    return out
+
+
+def _executed(rt: Runtime, incident: Incident, who: Principal, action_id: str) -> None:
+    """The action ran: the incident records when mitigation started, then waits for verification."""
+    if FLOW.index(incident.state) < FLOW.index("executing"):
+        rt.incidents.advance(incident.id, "executing", by=who.actor, action_id=action_id)
+    rt.incidents.advance(incident.id, "verifying", by=who.actor, action_id=action_id)
+
+
+async def verify_recovery(rt: Runtime, who: Principal, incident_id: str) -> dict[str, Any]:
+    return await verify.check_recovery(rt, incident_id, by=who.actor)
+
+
+# -- hand over or close ------------------------------------------------------------------------------
+
+
+async def escalate(rt: Runtime, who: Principal, incident_id: str, reason: str) -> dict[str, Any]:
+    text = _text(rt, reason, "reason (what failed, what was tried)", required=True) or ""
+    incident = await asyncio.to_thread(rt.incidents.get, incident_id)
+    if incident.state == "escalated":
+        return {"incident": incident.summary(), "message": "already escalated"}
+    if incident.state == "closed":
+        raise InvalidInput(f"incident {incident_id} is closed; nothing to escalate")
+    cancelled = await asyncio.to_thread(_withdraw_pending, rt, who, incident, f"incident escalated: {text}")
+    incident = await asyncio.to_thread(
+        rt.incidents.advance, incident_id, "escalated", by=who.actor, escalation_reason=text
+    )
+    await rt.notifier.send("escalated", {**incident.summary(), "reason": text, "by": who.actor})
+    out: dict[str, Any] = {"incident": incident.summary(), "reason": text, "notified": True}
+    if cancelled:
+        out["cancelled_action"] = cancelled
+    return out
+
+
+async def close(rt: Runtime, who: Principal, incident_id: str, reason: str) -> dict[str, Any]:
+    """Close an incident by hand (a false alarm, fixed outside pipeline-sre, a duplicate), with the reason."""
+    text = _text(rt, reason, "reason (why it can be closed)", required=True) or ""
+    incident = await asyncio.to_thread(rt.incidents.get, incident_id)
+    if incident.state == "closed":
+        return {"incident": incident.summary(), "message": "already closed"}
+    cancelled = await asyncio.to_thread(_withdraw_pending, rt, who, incident, f"incident closed: {text}")
+    incident = await asyncio.to_thread(rt.incidents.advance, incident_id, "closed", by=who.actor, close_reason=text)
+    event = AuditEvent("incident.closed", who.actor, who.kind, detail={"incident_id": incident_id, "reason": text})
+    await asyncio.to_thread(rt.governance.audit.append, event)
+    out: dict[str, Any] = {"incident": incident.summary(), "reason": text}
+    if cancelled:
+        out["cancelled_action"] = cancelled
+    return out
+
+
+def _withdraw_pending(rt: Runtime, who: Principal, incident: Incident, reason: str) -> str | None:
+    if not incident.action_id:
+        return None
+    cancelled = rt.governance.cancel(incident.action_id, who.actor, reason, actor_kind=who.kind)
+    return cancelled.id if cancelled else None
+
+
+# -- views -------------------------------------------------------------------------------------------
+
+
+def get_action(rt: Runtime, action_id: str) -> dict[str, Any]:
+    return action_view(rt.governance.get_action(action_id))
+
+
+def list_pending(rt: Runtime, environment: str | None, limit: int = 20) -> dict[str, Any]:
+    if environment is not None:
+        rt.environment(environment)
+    records = rt.governance.list_pending(environment)
+    return {"count": len(records), "actions": [_pending_view(r) for r in records[:limit]]}
+
+
+def _pending_view(record: ActionRecord) -> dict[str, Any]:
+    view = action_view(record)
+    plan = view.pop("plan", None)
+    if isinstance(plan, dict) and plan.get("title"):
+        view["plan"] = {k: plan.get(k) for k in ("runbook", "title", "impact", "risk") if plan.get(k)}
+    return view
+
+
+def list_incidents(rt: Runtime, state: str | None, environment: str | None) -> dict[str, Any]:
+    if environment is not None:
+        rt.environment(environment)
+    found = rt.incidents.list(state, environment)
+    return {"count": len(found), "incidents": [i.summary() for i in found]}
+
+
+def get_incident(rt: Runtime, incident_id: str) -> dict[str, Any]:
+    return rt.incidents.get(incident_id).to_dict()
