@@ -51,6 +51,34 @@ def write_config(tmp: Path, info: SandboxInfo) -> tuple[Path, dict[str, str]]:
     return path, env
 
 
+APPROVER_PASSWORD = "approver-password-for-tests"
+
+
+def as_approver(env: dict[str, str], name: str) -> dict[str, str]:
+    """`env` signed in as console user NAME (an approver): created with a password, then a CLI token issued
+    for it the way a person does (`users token NAME`, password checked), exported as PIPELINE_SRE_TOKEN."""
+    run = [sys.executable, "-m", "pipeline_sre", "users"]
+    added = subprocess.run(
+        [*run, "add", name, "--role", "approver", "--password-stdin", "--replace"],
+        env=env,
+        input=APPROVER_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    token = subprocess.run(
+        [*run, "token", name, "--password-stdin"],
+        env=env,
+        input=APPROVER_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert token.returncode == 0, token.stderr
+    return {**env, "PIPELINE_SRE_TOKEN": token.stdout.strip()}
+
+
 def stdio_client(env: dict[str, str]) -> Client:
     params = StdioServerParameters(command=sys.executable, args=["-m", "pipeline_sre", "serve"], env=env)
     return Client(params, read_timeout_seconds=120)

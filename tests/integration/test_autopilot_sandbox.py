@@ -32,7 +32,7 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import SANDBOX_LEAKED_SECRETS, Sandbox, SandboxInfo
 from pipeline_sre.settings.config import load_settings
 from pipeline_sre.store.incidents import Incident
-from tests.integration.mcp_helpers import free_port, write_config
+from tests.integration.mcp_helpers import as_approver, free_port, write_config
 
 pytestmark = [pytest.mark.integration]
 
@@ -175,7 +175,9 @@ def test_autopilot_takes_failures_to_resolution_or_escalation(
         for action_id in (flaky.action_id, missing.action_id):
             stranger = cli(env, "approvals", "approve", action_id, "--as", "mallory")
             assert stranger.returncode == 2
-            approved = cli(env, "approvals", "approve", action_id, "--as", "alice", "--comment", "autopilot plan ok")
+            approved = cli(
+                as_approver(env, "alice"), "approvals", "approve", action_id, "--comment", "autopilot plan ok"
+            )
             assert approved.returncode == 0, approved.stderr
         # the upstream file arrives (what the on-call would chase), so the rerun can succeed
         with sandbox_manager.client() as client:

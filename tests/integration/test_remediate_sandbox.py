@@ -18,7 +18,7 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.sandbox import Sandbox, SandboxInfo
 from pipeline_sre.settings.config import load_settings
 from pipeline_sre.store import repository as repo
-from tests.integration.mcp_helpers import json_of, stdio_client, text_of, write_config
+from tests.integration.mcp_helpers import as_approver, json_of, stdio_client, text_of, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -112,8 +112,8 @@ async def test_clear_failed_tasks_end_to_end(
         assert wrong["rule"] == "action.kind_mismatch"
 
         stranger = cli(live_env, "approvals", "approve", action["id"], "--as", "mallory")
-        assert stranger.returncode == 2 and "not a configured approver" in stranger.stderr.lower()
-        approved = cli(live_env, "approvals", "approve", action["id"], "--as", "alice", "--comment", "ok")
+        assert stranger.returncode == 2 and "password" in stranger.stderr.lower()
+        approved = cli(as_approver(live_env, "alice"), "approvals", "approve", action["id"], "--comment", "ok")
         assert approved.returncode == 0, approved.stderr
 
         done = await call(client, "clear_failed_tasks", action_id=action["id"])
@@ -181,7 +181,7 @@ async def test_trigger_dag_validates_conf_and_runs_once(
             conf={"batch_size": 10},
         )
         action_id = plan["action"]["id"]
-        assert cli(live_env, "approvals", "approve", action_id, "--as", "bob").returncode == 0
+        assert cli(as_approver(live_env, "bob"), "approvals", "approve", action_id).returncode == 0
 
     # two processes race to execute the one approved action: exactly one Airflow run
     racers = [
@@ -233,7 +233,7 @@ async def test_not_allowlisted_and_dry_run(sandbox: SandboxInfo, live_env: dict[
         assert plan["decision"]["rule"] == "allowlist.dags" and "action" not in plan
         plan = await call(client, "propose_action", dag_id="example_flaky_network", run_id=flaky_run)
         action_id = plan["action"]["id"]
-        assert cli(env, "approvals", "approve", action_id, "--as", "alice").returncode == 0
+        assert cli(as_approver(env, "alice"), "approvals", "approve", action_id).returncode == 0
         dry = await call(client, "clear_failed_tasks", action_id=action_id)
         assert dry["sent"] is False and dry["mode"] == "dry_run" and dry["call"]["body"]["dag_run_id"] == flaky_run
     verify = cli(env, "audit", "verify")

@@ -161,7 +161,7 @@ async def test_signal_tools_are_registered_read_only_and_answer_typed_errors() -
     from mcp.server.mcpserver import MCPServer
 
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.mcp_server import ToolRegistrar
+    from pipeline_sre.surfaces.mcp_tooling import ToolRegistrar
     from pipeline_sre.surfaces.mcp_tools_signals import register_signals
 
     rt = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "t"))

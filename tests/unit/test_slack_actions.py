@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.store.slack import SlackMessages
 from pipeline_sre.surfaces.web.app import console_app
 from pipeline_sre.surfaces.web.slack import SlackPoster, approval_blocks, verify_request
 from pipeline_sre.surfaces.web.views import action_context
@@ -278,4 +279,4 @@ async def test_replicas_post_each_request_once_and_a_failed_post_is_retried(rt: 
     assert await replica_a.run_once() == 0  # already posted by the other replica
     assert [p["text"] for p in first.posted] == [] and action_id in second.posted[0]["text"]
     # the race itself: both replicas saw the request as unposted; the second claim loses
-    assert not replica_a._claim(action_id, "C0APPROVE")
+    assert not SlackMessages(rt.governance.db).claim(action_id, "C0APPROVE")

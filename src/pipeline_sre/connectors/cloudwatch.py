@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pipeline_sre.connectors.mwaa import aws_client, aws_error
+from pipeline_sre.connectors.aws import aws_client, aws_error
 from pipeline_sre.errors import NotFound, PipelineSreError
 from pipeline_sre.settings.backends import MwaaConnection
 

@@ -65,7 +65,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from pipeline_sre.connectors.mwaa import USER_AGENT_EXTRA, PathUnavailable, path_error
+from pipeline_sre.connectors.aws import USER_AGENT_EXTRA, PathUnavailable, path_error
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
 from pipeline_sre.models import parse_time
 from pipeline_sre.settings.backends import MwaaConnection

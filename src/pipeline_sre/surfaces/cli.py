@@ -7,99 +7,36 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from pipeline_sre.app import operations
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.governance.identity import Principal
-from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle import detect, diagnose, triage
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.settings.config import Settings, load_settings
-from pipeline_sre.surfaces.cli_identity import cli_principal
+from pipeline_sre.surfaces.cli_common import (
+    ConfigOpt,
+    EnvOpt,
+    JsonOpt,
+    console,
+    emit,
+    err_console,
+    fail,
+    run_lifecycle,
+    settings_from,
+    table,
+    who,
+)
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
 
-T = TypeVar("T")
 app = typer.Typer(
     name="pipeline-sre",
     help="Governed incident-response tools for data pipelines (MCP server, CLI, autopilot).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-# Piped output (scripts, CI logs) gets wide tables instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 140)
-err_console = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    str | None,
-    typer.Option("--config", "-c", help="YAML config (else $PIPELINE_SRE_CONFIG, ./pipeline-sre.yaml)"),
-]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment name (default: all / the only one)")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
-
-
-def fail(message: str) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {escape(message)}", markup=True, highlight=False)
-    raise typer.Exit(2)
-
-
-def settings_from(config: str | None) -> Settings:
-    try:
-        return load_settings(config)
-    except PipelineSreError as err:
-        fail(err.message)
-
-
-def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wait: str = "Asking Airflow…") -> T:
-    settings = settings_from(config)
-
-    async def go() -> T:
-        rt = Runtime(settings)
-        try:
-            return await fn(rt)
-        finally:
-            await rt.aclose()
-
-    try:
-        with console.status(wait) if sys.stderr.isatty() else _nullcontext():
-            return asyncio.run(go())
-    except PolicyRefusal as err:  # the rule and what would allow it, as the MCP tools give them
-        fail(f"refused by {err.rule}: {err}")
-    except PipelineSreError as err:
-        fail(err.message)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def emit(data: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    else:
-        render(data)
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    # Cells and titles carry log-derived text: plain Text, so "[...]" in a log is shown, never applied as markup.
-    table = Table(title=Text(title), title_justify="left", header_style="bold")
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    return table
 
 
 def _errors(data: dict[str, Any]) -> None:
@@ -133,7 +70,7 @@ def failures(
             for g in d["by_dag"]
         ]
         cols = ["env", "dag", "failures", "tier", "critical", "owner", "first failed task", "latest end"]
-        console.print(_table("By DAG", cols, rows))
+        console.print(table("By DAG", cols, rows))
         _errors(d)
 
     emit(data, as_json, render)
@@ -155,7 +92,7 @@ def runs(
 
     def render(d: dict[str, Any]) -> None:
         rows = [[r["env"], r["dag_id"], r["run_id"], r["end"], r["duration_s"]] for r in d["runs"]]
-        console.print(_table(f"Failed runs ({d['total']} in all)", ["env", "dag", "run", "end", "secs"], rows))
+        console.print(table(f"Failed runs ({d['total']} in all)", ["env", "dag", "run", "end", "secs"], rows))
         if d.get("cursor"):
             console.print(f"next page: --cursor {d['cursor']}", highlight=False)
         _errors(d)
@@ -170,7 +107,7 @@ def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = Fal
     emit(
         data,
         as_json,
-        lambda d: console.print(_table(f"{dag_id} / {run_id}", ["field", "value"], [[k, v] for k, v in d.items()])),
+        lambda d: console.print(table(f"{dag_id} / {run_id}", ["field", "value"], [[k, v] for k, v in d.items()])),
     )
 
 
@@ -190,9 +127,7 @@ def tasks(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False
             ]
             for t in d["tasks"]
         ]
-        console.print(
-            _table(f"Failed tasks of {dag_id} / {run_id}", ["task", "state", "try", "operator", "secs"], rows)
-        )
+        console.print(table(f"Failed tasks of {dag_id} / {run_id}", ["task", "state", "try", "operator", "secs"], rows))
 
     emit(data, as_json, render)
 
@@ -208,7 +143,7 @@ def triage_cmd(
         head = escape(f"{d['dag_id']} / {d['run_id']} ({d['env']})")
         console.print(f"[bold]{d['severity']}[/bold] {head}", highlight=False)
         rows = [[k, v] for k, v in d.items() if k not in ("severity", "dag_id", "run_id", "env")]
-        console.print(_table("Triage", ["field", "value"], rows))
+        console.print(table("Triage", ["field", "value"], rows))
 
     emit(data, as_json, render)
 
@@ -251,7 +186,7 @@ def errors(
             for t in d["tasks"]
         ]
         cols = ["task", "category", "conf", "exception", "evidence", "signature"]
-        console.print(_table(f"Errors in {dag_id} / {run_id}", cols, rows))
+        console.print(table(f"Errors in {dag_id} / {run_id}", cols, rows))
         if d.get("message"):
             console.print(d["message"], highlight=False)
 
@@ -276,13 +211,9 @@ def frequency(
             for s in d["signatures"]
         ]
         cols = ["signature", "category", "failures", "verdict", "first seen", "last seen"]
-        console.print(_table(f"{dag_id}: {d['failed_runs']} failed of {d['runs_in_lookback']} runs", cols, rows))
+        console.print(table(f"{dag_id}: {d['failed_runs']} failed of {d['runs_in_lookback']} runs", cols, rows))
 
     emit(data, as_json, render)
-
-
-def _who(rt: Runtime) -> Principal:
-    return cli_principal(rt.governance.db)
 
 
 @app.command()
@@ -306,7 +237,7 @@ def propose(
         fail("--conf must be a JSON object, e.g. '{\"batch_size\": 100}'")
     data = run_lifecycle(
         config,
-        lambda rt: operations.propose(rt, _who(rt), dag_id, run_id, env, action=action, conf=conf_obj),
+        lambda rt: operations.propose(rt, who(rt), dag_id, run_id, env, action=action, conf=conf_obj),
         "Diagnosing…",
     )
     emit(data, as_json, lambda d: render_proposal(console, d))
@@ -322,7 +253,7 @@ def request_approval(
     """Ask for approval of a proposed action; its incident then awaits approval."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        out = await asyncio.to_thread(operations.request_approval, rt, _who(rt), action_id, reason)
+        out = await asyncio.to_thread(operations.request_approval, rt, who(rt), action_id, reason)
         action: dict[str, Any] = out["action"]
         return action
 
@@ -339,7 +270,7 @@ def execute(
     on to verification."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        return await operations.execute(rt, _who(rt), action_id)
+        return await operations.execute(rt, who(rt), action_id)
 
     emit(run_lifecycle(config, go, "Executing…"), as_json, lambda d: render_outcome(console, d))
 

@@ -9,16 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from pipeline_sre.app import operations
-from pipeline_sre.governance.identity import Principal
 from pipeline_sre.lifecycle import postmortem
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.cli import ConfigOpt, EnvOpt, JsonOpt, _table, console, emit, run_lifecycle
-from pipeline_sre.surfaces.cli_identity import cli_principal
-
-
-def _who(rt: Runtime) -> Principal:
-    return cli_principal(rt.governance.db)
-
+from pipeline_sre.surfaces.cli_common import ConfigOpt, EnvOpt, JsonOpt, console, emit, run_lifecycle, table, who
 
 app = typer.Typer(help="Incidents: the unit of work from detection to postmortem.", no_args_is_help=True)
 
@@ -48,14 +41,14 @@ def _show(d: dict[str, Any]) -> None:
     rows += [[f"step {state}", at] for state, at in d["steps"].items()]
     rows += [[name, f"{secs} s"] for name, secs in d["durations"].items()]
     rows += [[f"fact {k}", v] for k, v in d["facts"].items() if k != "plan" and v not in (None, "", [])]
-    console.print(_table(f"{d['id']} ({d['env']}): {d['title']}", ["field", "value"], rows))
+    console.print(table(f"{d['id']} ({d['env']}): {d['title']}", ["field", "value"], rows))
     if d.get("verdict"):
         _verdict(d["verdict"])
 
 
 def _verdict(d: dict[str, Any]) -> None:
     rows = [[c["rule"], {True: "ok", False: "FAILED", None: "pending"}[c["ok"]], c["detail"]] for c in d["checks"]]
-    console.print(_table(f"Recovery: {d['verdict']} (checked {d['checked_at']})", ["rule", "result", "detail"], rows))
+    console.print(table(f"Recovery: {d['verdict']} (checked {d['checked_at']})", ["rule", "result", "detail"], rows))
     if d.get("next"):
         console.print(f"next: {d['next']}", highlight=False, markup=False)
 
@@ -77,7 +70,7 @@ def list_cmd(
 
     def render(d: dict[str, Any]) -> None:
         cols = ["id", "env", "subject", "state", "severity", "category", "occurrences", "opened"]
-        console.print(_table(f"{d['count']} incident(s)", cols, [[i[c] for c in cols] for i in d["incidents"]]))
+        console.print(table(f"{d['count']} incident(s)", cols, [[i[c] for c in cols] for i in d["incidents"]]))
 
     emit(run_lifecycle(config, go, "Reading incidents…"), as_json, render)
 
@@ -96,7 +89,7 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
 def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
     emit(
-        run_lifecycle(config, lambda rt: operations.verify_recovery(rt, _who(rt), incident_id), "Verifying…"),
+        run_lifecycle(config, lambda rt: operations.verify_recovery(rt, who(rt), incident_id), "Verifying…"),
         as_json,
         _verdict,
     )
@@ -110,7 +103,7 @@ def escalate(
     config: ConfigOpt = None,
 ) -> None:
     """Hand the incident to a human and notify; its pending action is withdrawn."""
-    emit(run_lifecycle(config, lambda rt: operations.escalate(rt, _who(rt), incident_id, reason)), as_json, _print)
+    emit(run_lifecycle(config, lambda rt: operations.escalate(rt, who(rt), incident_id, reason)), as_json, _print)
 
 
 @app.command()
@@ -121,7 +114,7 @@ def close(
     config: ConfigOpt = None,
 ) -> None:
     """Close an incident by hand with a reason; its pending action is withdrawn."""
-    emit(run_lifecycle(config, lambda rt: operations.close(rt, _who(rt), incident_id, reason)), as_json, _print)
+    emit(run_lifecycle(config, lambda rt: operations.close(rt, who(rt), incident_id, reason)), as_json, _print)
 
 
 @app.command()
@@ -130,7 +123,7 @@ def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = Non
 
     def render(d: dict[str, Any]) -> None:
         rows = [[e["at"], e["source"], e["what"]] for e in d["events"]]
-        console.print(_table(f"Timeline of {incident_id}", ["at", "source", "what"], rows))
+        console.print(table(f"Timeline of {incident_id}", ["at", "source", "what"], rows))
 
     emit(run_lifecycle(config, lambda rt: postmortem.build_timeline(rt, incident_id)), as_json, render)
 

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,28 +24,24 @@ from urllib.parse import parse_qs
 import anyio
 import httpx
 from slack_sdk.signature import Clock, SignatureVerifier
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pipeline_sre.app import operations
-from pipeline_sre.errors import BackendUnavailable, NotFound, PipelineSreError
+from pipeline_sre.errors import NotFound, PipelineSreError
 from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import SlackApprovalsConfig
-from pipeline_sre.store.db import Database
-from pipeline_sre.store.models import SlackMessageRow, SlackSeenRow
+from pipeline_sre.store.slack import PostedMessage, SlackMessages, remember
 from pipeline_sre.surfaces.web.views import action_context
 
 log = logging.getLogger("pipeline_sre.console.slack")
 
 MAX_AGE_S = 5 * 60
-SEEN_KEEP = timedelta(minutes=10)
 MAX_BODY = 64 * 1024
 SECTION_MAX = 2900
 RESPONSE_URL_PREFIX = "https://hooks.slack.com/"
@@ -201,21 +197,6 @@ def verify_request(secret: str, headers: Mapping[str, str], body: bytes, now: fl
     if not SignatureVerifier(secret, clock=_FixedClock(now)).is_valid(body, timestamp, signature):
         raise SlackRefusal("slack.bad_signature", "the request signature does not match the signing secret", 401)
     return signature
-
-
-def remember(db: Database, signature: str, now: datetime) -> bool:
-    """Record a handled signature; False when it was handled before (a replay)."""
-    try:
-        with db.session(write=True) as s:
-            s.execute(delete(SlackSeenRow).where(SlackSeenRow.seen_at < now - SEEN_KEEP))
-            if s.get(SlackSeenRow, signature[:80]) is not None:
-                return False
-            s.add(SlackSeenRow(signature=signature[:80], seen_at=now))
-    except BackendUnavailable as err:  # another replica stored the same signature at the same moment
-        if isinstance(err.__cause__, IntegrityError):
-            return False
-        raise
-    return True
 
 
 class SlackActions:
@@ -403,19 +384,16 @@ class SlackPoster:
         if not channel:
             return 0
 
-        def load() -> tuple[list[Any], dict[str, SlackMessageRow]]:
-            pending = gov.list_pending(states=["awaiting_approval"])
-            with db.session(write=False) as s:
-                rows = {
-                    r.action_id: r for r in s.scalars(select(SlackMessageRow).where(SlackMessageRow.final.is_(False)))
-                }
-            return pending, rows
+        messages = SlackMessages(db)
+
+        def load() -> tuple[list[Any], dict[str, PostedMessage]]:
+            return gov.list_pending(states=["awaiting_approval"]), messages.open()
 
         pending, posted = await anyio.to_thread.run_sync(load)
         changed = 0
         for record in pending:
             # Replicas race here: whoever inserts the row first posts; the others skip this request.
-            if record.id in posted or not await anyio.to_thread.run_sync(self._claim, record.id, channel):
+            if record.id in posted or not await anyio.to_thread.run_sync(messages.claim, record.id, channel):
                 continue
             view = action_context(record, self.rt.redact)
             text = f"Approval needed: {record.action.kind} in {record.action.environment} ({record.id})"
@@ -424,10 +402,10 @@ class SlackPoster:
                     channel=channel, text=text, blocks=approval_blocks(view, console_url=self.console_url)
                 )
             except BaseException:
-                await anyio.to_thread.run_sync(self._unclaim, record.id)  # let a later round post it
+                await anyio.to_thread.run_sync(messages.unclaim, record.id)  # let a later round post it
                 raise
             ts = str(reply.get("ts") or "")
-            await anyio.to_thread.run_sync(self._store, record.id, str(reply.get("channel") or channel), ts)
+            await anyio.to_thread.run_sync(messages.store, record.id, str(reply.get("channel") or channel), ts)
             changed += 1
         pending_ids = {r.id for r in pending}
         for action_id, row in posted.items():
@@ -443,40 +421,9 @@ class SlackPoster:
                 text=f"{record.id} is {record.state}",
                 blocks=approval_blocks(view, console_url=self.console_url, note=f"Now {record.state}."),
             )
-            await anyio.to_thread.run_sync(self._finalise, action_id)
+            await anyio.to_thread.run_sync(messages.finalise, action_id)
             changed += 1
         return changed
-
-    def _claim(self, action_id: str, channel: str) -> bool:
-        """Insert the message row before posting; False when another replica already has it."""
-        now = datetime.now(UTC)
-        row = SlackMessageRow(action_id=action_id, channel=channel[:64], ts="", final=False, posted_at=now)
-        try:
-            with self.rt.governance.db.session(write=True) as s:
-                s.add(row)
-        except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key means "taken"
-            if isinstance(err.__cause__, IntegrityError):
-                return False
-            raise
-        return True
-
-    def _unclaim(self, action_id: str) -> None:
-        with self.rt.governance.db.session(write=True) as s:
-            row = s.get(SlackMessageRow, action_id)
-            if row is not None and not row.ts:
-                s.delete(row)
-
-    def _store(self, action_id: str, channel: str, ts: str) -> None:
-        with self.rt.governance.db.session(write=True) as s:
-            row = s.get(SlackMessageRow, action_id)
-            if row is not None:
-                row.channel, row.ts, row.posted_at = channel[:64], ts[:32], datetime.now(UTC)
-
-    def _finalise(self, action_id: str) -> None:
-        with self.rt.governance.db.session(write=True) as s:
-            row = s.get(SlackMessageRow, action_id)
-            if row is not None:
-                row.final = True
 
     async def run_forever(self) -> None:
         while True:
