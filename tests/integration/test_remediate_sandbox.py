@@ -98,6 +98,9 @@ async def test_clear_failed_tasks_end_to_end(
         assert plan["diagnosis"]["category"] == "transient_network"
         action = plan["action"]
         assert action["kind"] == "clear_failed_tasks" and action["call"]["body"]["dag_run_id"] == run_id
+        again = await call(client, "propose_action", dag_id="example_flaky_network", run_id=run_id)
+        assert again["action"]["id"] == action["id"] and again["reused"] is True  # one action, one approval
+        assert again["incident_id"] == plan["incident_id"]
         # The decision it would get now: everything passes but the missing human approval.
         assert plan["decision"]["rule"] == "approvals.required" and plan["plan"]["rollback"]
         assert all(c["ok"] for c in plan["decision"]["checks"] if c["rule"] != "approvals.required")
@@ -140,9 +143,14 @@ async def test_clear_failed_tasks_end_to_end(
         prevention = await call(client, "suggest_prevention_actions", incident_id=incident_id)
         assert any("retries" in a["idea"] for a in prevention["actions"])
         written = await call(client, "write_postmortem", incident_id=incident_id)
-        text = Path(written["path"]).read_text()
+        assert written["resource"] == f"postmortem://{incident_id}" and "path" not in written
+        doc = await client.read_resource(written["resource"])
+        text = doc.contents[0].text
         assert "# Postmortem" in text and "transient_network" in text
-        assert Path(written["json"]).is_file()
+        # the failure itself survives the clear (Airflow keeps only the latest try) and the action is named
+        assert f"run {run_id} failed: task fetch_exchange_rates try 1" in text
+        assert f"`clear_failed_tasks` `{action['id']}` (succeeded" in text and "failed runs joined: 1" in text
+        assert "**recovered**" in text and "{" not in text.split("## Timeline")[0]
         listed = await call(client, "list_incidents", state="resolved")
         assert incident_id in {i["id"] for i in listed["incidents"]}
 

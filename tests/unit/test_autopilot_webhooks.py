@@ -21,6 +21,7 @@ import httpx
 import pytest
 import yaml
 
+from pipeline_sre.app.alerts import alert_signature
 from pipeline_sre.app.operating_metrics import OperatingMetrics
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle import verify
@@ -29,7 +30,6 @@ from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.surfaces.autopilot import (
     MAX_BODY_BYTES,
     Autopilot,
-    alert_signature,
     build_app,
     run_watch,
     webhook_token,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pipeline_sre.app import alerts as alerts_mod
 from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics
 from pipeline_sre.app.respond import (
     CycleReport,
@@ -52,9 +52,7 @@ from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
 from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.models import parse_time
 from pipeline_sre.settings.config import Settings
-from pipeline_sre.store.incidents import OPEN
 from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
 log = logging.getLogger("pipeline_sre.autopilot")
@@ -64,17 +62,6 @@ MAX_BODY_BYTES = 256 * 1024
 QUEUE_MAX = 10_000
 DRAIN_SECONDS = 10.0
 FAILED_STATES = ("failed", "upstream_failed")
-SEVERITY_LABELS = {
-    "critical": "SEV2",
-    "page": "SEV2",
-    "high": "SEV2",
-    "error": "SEV3",
-    "warning": "SEV3",
-    "warn": "SEV3",
-    "info": "SEV4",
-    "low": "SEV4",
-    "none": "SEV4",
-}
 HOOKS = {"/hooks/airflow": "airflow", "/hooks/alertmanager": "alertmanager", "/metrics": "metrics"}
 
 
@@ -248,81 +235,10 @@ class Autopilot:
 
     def ingest_alerts(self, alerts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         """Firing alerts open or join a `metric` incident; resolved ones are noted on it. Blocking (store)."""
-        out: dict[str, Any] = {"opened": [], "joined": 0, "resolved_noted": 0, "resolved_unmatched": 0}
-        for env, alert in alerts:
-            labels: dict[str, str] = alert["labels"]
-            subject, signature = alert_subject(labels), alert_signature(labels)
-            if alert["status"] == "resolved":
-                matched = self._note_resolved(env, subject, signature, alert)
-                out["resolved_noted" if matched else "resolved_unmatched"] += 1
-                continue
-            annotations = {k: self.rt.redact(_cut(str(v), 500)) for k, v in (alert.get("annotations") or {}).items()}
-            summary = annotations.get("summary") or annotations.get("description") or ""
-            title = f"{labels['alertname']}: {summary}" if summary else labels["alertname"]
-            incident, joined = self.rt.incidents.open_or_join(
-                environment=env,
-                source="metric",
-                subject=subject,
-                signature=signature,
-                category=_cut(labels.get("category") or "metric_alert", 64),
-                severity=self._severity(labels.get("severity")),
-                title=_cut(title, 300),
-                run_id=None,
-                task_id=labels.get("task_id"),
-                facts={
-                    "labels": {k: self.rt.redact(v) for k, v in labels.items()},
-                    "annotations": annotations,
-                    "alert_status": "firing",
-                    "starts_at": alert.get("startsAt"),
-                    "generator_url": alert.get("generatorURL"),
-                    "fingerprint": alert.get("fingerprint"),
-                },
-                detected_at=_parse_time(alert.get("startsAt")),
-            )
-            if joined:
-                out["joined"] += 1
-                if incident.facts.get("alert_status") != "firing":  # it fired again after a resolve
-                    self.rt.incidents.mark(incident.id, facts={**incident.facts, "alert_status": "firing"})
-            else:
-                out["opened"].append(incident.summary())
-                self.metrics.incident_opened(incident)
+        out, opened = alerts_mod.ingest_alerts(self.rt, alerts)
+        for incident in opened:
+            self.metrics.incident_opened(incident)
         return out
-
-    def _note_resolved(self, env: str, subject: str, signature: str, alert: dict[str, Any]) -> bool:
-        for incident in self.rt.incidents.list(None, env, OPEN, limit=500):
-            if incident.source == "metric" and incident.subject == subject and incident.signature == signature:
-                # Alertmanager's endsAt, or now when it sends none (the zero time "0001-01-01...")
-                ended = _parse_time(alert.get("endsAt")) or self.rt.incidents.clock()
-                facts = {**incident.facts, "alert_status": "resolved", "alert_resolved_at": ended.isoformat()}
-                self.rt.incidents.mark(incident.id, facts=facts)
-                log.info("alert resolved for incident %s (%s)", incident.id, subject)
-                return True
-        return False
-
-    def _severity(self, label: str | None) -> str:
-        if label and label.upper() in ("SEV1", "SEV2", "SEV3", "SEV4"):
-            return label.upper()
-        return SEVERITY_LABELS.get((label or "").lower(), self.rt.settings.severity.default)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def alert_subject(labels: dict[str, str]) -> str:
-    return labels.get("dag_id") or labels["alertname"]
-
-
-def alert_signature(labels: dict[str, str]) -> str:
-    """Stable across repeats of the same alert: alertname plus every label, sorted."""
-    text = labels["alertname"] + "\n" + "\n".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    return "am:" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _parse_time(value: Any) -> datetime | None:
-    """An Alertmanager timestamp; its zero time ("0001-01-01T00:00:00Z") means "not set"."""
-    parsed = parse_time(value)
-    return None if parsed is None or parsed.year == 1 else parsed
 
 
 # -- HTTP intake ------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from urllib.parse import quote, urlsplit
 
 import anyio
 import jinja2
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -42,6 +44,8 @@ from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ALL_STATES, GovernanceService
+from pipeline_sre.lifecycle.postmortem import build_timeline, write_postmortem
+from pipeline_sre.lifecycle.remediate import plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store import incidents as incidents_mod
@@ -65,6 +69,8 @@ HERE = Path(__file__).parent
 LOGIN_COOKIE = "psre_login"
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 MAX_COMMENT = 1000
+# Postmortems as HTML: raw HTML in the Markdown is escaped, never passed through (html=False).
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
 TIMELINE_TIMEOUT_S = 8.0
 AUDIT_PAGE = 100
 CSP = (
@@ -466,7 +472,7 @@ class Console:
             pending=[action_context(r, self.rt.redact) for r in pending],
         )
 
-    async def incident(self, ctx: Ctx) -> Response:
+    async def incident(self, ctx: Ctx, message: str | None = None, kind: str = "", status: int = 200) -> Response:
         incident_id = ctx.request.path_params["incident_id"]
         try:
             inc = await self.run(self.rt.incidents.get, incident_id)
@@ -482,25 +488,35 @@ class Console:
                 audit = await self.run(self._action_audit, inc.action_id)
             except NotFound:
                 action = None
-        plan = (action or {}).get("plan") or data.get("facts", {}).get("plan") or {}
+        plan = (action or {}).get("plan") or await self.run(self._runbook_plan, inc)
+        decision = (data.get("facts", {}).get("plan") or {}).get("decision") or {}
         timeline = await self._timeline(inc)
         return self.render(
             ctx,
             "incident.html",
+            status,
             title=f"Incident {inc.id}",
             inc=data,
             action=action,
             plan=plan,
+            decision=decision if not action else {},
             timeline=timeline,
             audit=audit,
-            message=None,
-            message_kind="",
+            message=message,
+            message_kind=kind,
         )
+
+    def _runbook_plan(self, inc: incidents_mod.Incident) -> dict[str, Any]:
+        """The runbook's plan for an incident with no action (escalate-only, or refused): what a human does."""
+        if not inc.runbook_id:
+            return {}
+        try:
+            return dict(redact_tree(plan_of(self.rt.runbooks.get(inc.runbook_id)), self.rt.redact))
+        except PipelineSreError:
+            return {}
 
     async def _timeline(self, inc: incidents_mod.Incident) -> dict[str, Any]:
         """The postmortem timeline (Airflow + audit); only incident steps and the audit if Airflow is slow."""
-        from pipeline_sre.lifecycle.postmortem import build_timeline
-
         note = None
         events: list[dict[str, Any]] = []
         try:
@@ -628,19 +644,31 @@ class Console:
             title=f"Postmortem {inc.id}",
             inc=redact_tree(inc.summary(), self.rt.redact),
             text=text,
+            html=Markup(MARKDOWN.render(text)) if text else None,
             message=message,
             message_kind=kind,
         )
 
     async def postmortem_write(self, ctx: Ctx) -> Response:
-        from pipeline_sre.lifecycle.postmortem import write_postmortem
-
         incident_id = ctx.request.path_params["incident_id"]
         try:
             written = await write_postmortem(self.rt, incident_id)
         except PipelineSreError as err:
             return await self.postmortem(ctx, f"Could not write the postmortem: {err.message}", "error")
         return await self.postmortem(ctx, f"Written ({written['bytes']} bytes).", "ok")
+
+    async def close_incident(self, ctx: Ctx) -> Response:
+        session = ctx.session
+        assert session is not None
+        form = await self.form_of(ctx.request)
+        reason = _str(form.get("reason")).strip()[:MAX_COMMENT]
+        try:
+            await operations.close(
+                self.rt, Principal("web", session.user), ctx.request.path_params["incident_id"], reason
+            )
+        except PipelineSreError as err:
+            return await self.incident(ctx, f"Not closed: {err.message}", "error", 400)
+        return await self.incident(ctx, f"Closed by {session.user}.", "ok")
 
     async def home(self, ctx: Ctx) -> Response:
         return self.finish(ctx, RedirectResponse(f"{self.base(ctx.request)}/incidents", 303))
@@ -666,6 +694,11 @@ class Console:
             Route(
                 "/incidents/{incident_id}/postmortem",
                 p(Console.postmortem_write, post=True, role="approver"),
+                methods=["POST"],
+            ),
+            Route(
+                "/incidents/{incident_id}/close",
+                p(Console.close_incident, post=True, role="approver"),
                 methods=["POST"],
             ),
             Route("/actions", p(Console.actions)),
