@@ -19,6 +19,16 @@ The default signal detectors assume these metric names (all configurable per det
   MSK open-monitoring setups that use it).
 * `pipeline_last_success_timestamp_seconds` {dataset}: Unix time of the last successful load of a
   dataset (the usual `*_last_success_timestamp_seconds` push convention).
+* `aws_kinesis_get_records_iterator_age_milliseconds_maximum` {stream_name}: Kinesis'
+  `GetRecords.IteratorAgeMilliseconds` (Maximum) as the Prometheus CloudWatch exporter names it.
+
+Runbook metric conditions name a quantity, not a raw series: each detector condition carries a `metric`
+name (the same quantity the detector measures), and `metrics` adds the quantities only verification reads
+(the slowest task of a stage, spill, heap use), each a PromQL query grouped by the labels it is joined on:
+
+* `spark_stage_task_duration_max` and `spark_stage_spill_bytes` {app, stage}: the slowest task of the stage
+  (seconds) and the bytes it spilled to disk (memory + disk spill of a SparkListener-based exporter);
+* `spark_executor_jvm_heap_used_bytes`, `spark_executor_jvm_heap_max_bytes` {app, executor}: JVM heap.
 """
 
 from __future__ import annotations
@@ -37,7 +47,10 @@ from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
 USER_AGENT = "pipeline-sre/0.1"
 RETRY_STATUS = frozenset({502, 503, 504})
 Op = Literal[">", ">=", "<", "<="]
-DetectorKind = Literal["spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "custom"]
+DetectorKind = Literal[
+    "spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "kinesis_iterator_age", "custom"
+]
+METRIC_NAME = r"^[a-z][a-z0-9_]{1,79}$"
 
 
 class _Model(BaseModel):
@@ -51,6 +64,16 @@ class SignalCondition(_Model):
     op: Op = ">"
     threshold: float
     label: str = Field("", description="Short name of the measured quantity, shown in evidence")
+    metric: str | None = Field(
+        None, pattern=METRIC_NAME, description="Name runbook metric conditions use for this quantity"
+    )
+
+
+class NamedMetric(_Model):
+    """A quantity runbook conditions can name: an instant PromQL query, one series per subject."""
+
+    name: str = Field(pattern=METRIC_NAME)
+    query: str = Field(min_length=1, description="PromQL; series are joined to a subject on the labels they share")
 
 
 class DetectorConfig(_Model):
@@ -80,6 +103,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=5,
                 label="p95/p50 task duration",
+                metric="spark_stage_task_duration_p95_over_p50",
             ),
             also=[
                 SignalCondition(
@@ -87,6 +111,7 @@ def default_detectors() -> list[DetectorConfig]:
                     op=">",
                     threshold=0.5,
                     label="shuffle read share of the top 5% tasks",
+                    metric="spark_stage_shuffle_read_top_tasks_share",
                 )
             ],
             runbook_id="spark_stage_skew",
@@ -102,6 +127,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=0.4,
                 label="GC time / CPU time",
+                metric="spark_executor_gc_time_ratio",
             ),
             runbook_id="oom",
             category="oom",
@@ -115,6 +141,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=100_000,
                 label="lag (messages)",
+                metric="kafka_consumergroup_lag",
             ),
             also=[
                 SignalCondition(
@@ -122,6 +149,7 @@ def default_detectors() -> list[DetectorConfig]:
                     op=">",
                     threshold=0,
                     label="lag growth (messages/s)",
+                    metric="kafka_consumergroup_lag_growth",
                 )
             ],
             runbook_id="kafka_consumer_lag",
@@ -136,9 +164,50 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=2 * 3600,
                 label="seconds since last success",
+                metric="data_age_seconds",
             ),
             runbook_id="upstream_missing",
             category="upstream_missing",
+        ),
+        DetectorConfig(
+            name="kinesis_iterator_age",
+            kind="kinesis_iterator_age",
+            subject_labels=["stream_name"],
+            condition=SignalCondition(
+                query=f"max by (stream_name) ({KINESIS_AGE})",
+                op=">",
+                threshold=KINESIS_AGE_THRESHOLD_MS,
+                label="iterator age (ms)",
+                metric="kinesis_iterator_age_ms",
+            ),
+            runbook_id="kinesis_iterator_age",
+            category="resource_exhausted",
+        ),
+    ]
+
+
+KINESIS_AGE = "aws_kinesis_get_records_iterator_age_milliseconds_maximum"
+KINESIS_AGE_THRESHOLD_MS = 60_000.0
+
+
+def default_metrics() -> list[NamedMetric]:
+    """Quantities runbook conditions read besides the detectors' own (names in the module doc)."""
+    return [
+        NamedMetric(name="spark_stage_task_duration_max", query="max by (app, stage) (spark_stage_task_duration_max)"),
+        NamedMetric(name="spark_stage_spill_bytes", query="max by (app, stage) (spark_stage_spill_bytes)"),
+        NamedMetric(
+            name="spark_app_gc_time_ratio",
+            query="sum by (app) (rate(spark_executor_gc_time_seconds_total[5m]))"
+            " / sum by (app) (rate(spark_executor_cpu_time_seconds_total[5m]))",
+        ),
+        NamedMetric(
+            name="spark_executor_heap_used_ratio",
+            query="max by (app, executor) (spark_executor_jvm_heap_used_bytes)"
+            " / max by (app, executor) (spark_executor_jvm_heap_max_bytes)",
+        ),
+        NamedMetric(
+            name="kinesis_iterator_age_growth",
+            query=f"max by (stream_name) (deriv({KINESIS_AGE}[10m]))",
         ),
     ]
 
@@ -154,6 +223,9 @@ class PrometheusConnection(_Model):
     max_series: int = Field(20, ge=1, le=200, description="Series summarised in full by get_metric")
     max_result_bytes: int = Field(4000, ge=1000, le=64_000, description="Cap on a get_metric answer")
     detectors: list[DetectorConfig] = Field(default_factory=default_detectors)
+    metrics: list[NamedMetric] = Field(
+        default_factory=default_metrics, description="Quantities runbook conditions name besides the detectors'"
+    )
 
     @field_validator("url")
     @classmethod

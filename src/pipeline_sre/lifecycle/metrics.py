@@ -26,6 +26,7 @@ from pipeline_sre.connectors.prometheus import (
     default_detectors,
 )
 from pipeline_sre.errors import InvalidInput, PipelineSreError
+from pipeline_sre.lifecycle import runbook_metrics
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import Runbook
@@ -212,6 +213,9 @@ def _prometheus(rt: Runtime, environment: str | None) -> tuple[str, PrometheusCo
     return env_name, conn
 
 
+prometheus_of = _prometheus
+
+
 def _check_query(query: str) -> None:
     if not query.strip():
         raise InvalidInput("query must be a PromQL expression; got an empty string")
@@ -393,7 +397,7 @@ async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[st
             errors.append({"environment": env, "error": outcome.code, "message": clip(outcome.message, 300) or ""})
             continue
         found, det_errors, dets = outcome
-        signals += [s.to_dict() for s in found]
+        signals += await _with_runbook_matches(rt, env, found)
         errors += [{"environment": env, **e} for e in det_errors]
         evaluated[env] = dets
     result: dict[str, Any] = {"count": len(signals), "signals": signals, "evaluated": evaluated}
@@ -404,6 +408,30 @@ async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[st
     if not names:
         result["message"] = "no environment has a prometheus section in its configuration"
     return fit(result, rt.settings.server.max_result_bytes, "signals")
+
+
+MAX_MATCHED_SIGNALS = 20  # runbook conditions are measured for at most this many signals per environment
+
+
+async def _with_runbook_matches(rt: Runtime, env: str, found: Sequence[Signal]) -> list[dict[str, Any]]:
+    """Each signal's dict, with the runbooks whose metric match conditions hold for its subject, as measured."""
+    out = [s.to_dict() for s in found]
+    runbooks = [rb for rb in rt.runbooks.all() if rb.match.metrics]
+    if not out or not runbooks or env not in rt.settings.environments:
+        return out
+    conn = rt.settings.environments[env].prometheus
+    if conn is None:
+        return out
+    queries = runbook_metrics.catalog(conn)
+    at = time.time()
+    async with PrometheusClient(env, conn) as client:
+        for sig, entry in zip(found[:MAX_MATCHED_SIGNALS], out, strict=False):
+            read = runbook_metrics.prometheus_reader(client, queries, sig.labels)
+            try:
+                entry["runbook_matches"] = await runbook_metrics.match_runbooks(read, runbooks, at)
+            except PipelineSreError as err:
+                entry["runbook_matches_error"] = clip(err.message, 200)
+    return out
 
 
 def open_signal_incidents(rt: Runtime, signals: Sequence[Signal], severity: str = "SEV3") -> list[dict[str, Any]]:
