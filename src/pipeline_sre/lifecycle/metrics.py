@@ -26,7 +26,7 @@ from pipeline_sre.connectors.prometheus import (
     default_detectors,
 )
 from pipeline_sre.errors import InvalidInput, PipelineSreError
-from pipeline_sre.lifecycle import runbook_metrics
+from pipeline_sre.lifecycle import conf_advice, runbook_metrics
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import Runbook
@@ -466,29 +466,6 @@ class ConfDelta:
 
 
 _CONF_DELTAS: dict[str, tuple[ConfDelta, ...]] = {
-    "spark_stage_skew": (
-        ConfDelta("spark.sql.adaptive.enabled", "true", "AQE must be on for skew-join handling."),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.enabled",
-            "true",
-            "Splits oversized shuffle partitions of a sort-merge join into smaller tasks.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.skewedPartitionFactor",
-            "3",
-            "A partition larger than 3x the median counts as skewed (default 5), catching milder hot keys.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes",
-            "128MB",
-            "Lets partitions from 128 MB (default 256 MB) be split.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.advisoryPartitionSizeInBytes",
-            "64MB",
-            "Target size of the split partitions.",
-        ),
-    ),
     "spark_gc_pressure": (
         ConfDelta("spark.executor.memory", "+50%", "More heap per executor lowers collection frequency.", 1.5),
         ConfDelta(
@@ -509,43 +486,31 @@ _CONF_DELTAS: dict[str, tuple[ConfDelta, ...]] = {
             "G1 with earlier concurrent marking avoids long full collections on large heaps.",
         ),
     ),
-    "kafka_consumer_lag": (
-        ConfDelta(
-            "spark.dynamicAllocation.maxExecutors",
-            "x2",
-            "A streaming consumer that cannot keep up needs more executors (up to the partition count).",
-            2.0,
-        ),
-        ConfDelta(
-            "spark.sql.shuffle.partitions",
-            "match the topic's partition count",
-            "One shuffle partition per Kafka partition avoids tiny tasks in every micro-batch.",
-        ),
-    ),
     "data_freshness": (),
 }
 _COMMANDS: dict[str, tuple[str, ...]] = {
-    "spark_stage_skew": (
-        "Spark UI > Stages > the slow stage: compare Max with Median task duration and Shuffle Read Size",
-        "SELECT key, count(*) FROM <input> GROUP BY key ORDER BY 2 DESC LIMIT 20  -- find the hot keys",
-    ),
     "spark_gc_pressure": ("Spark UI > Executors: GC Time column vs Task Time (red above 10%)",),
-    "kafka_consumer_lag": (
-        "kafka-consumer-groups.sh --bootstrap-server $BOOTSTRAP --describe --group <consumergroup>",
-        "Compare consumer count with the topic's partition count; look for frequent rebalances",
-    ),
     "data_freshness": (
         "list_recent_failures for the producing DAG, then triage its latest failed run",
         "Check that the producing DAG is unpaused and its last run is not stuck in queued/running",
     ),
 }
+KINDS = (
+    "spark_stage_skew",
+    "spark_gc_pressure",
+    "spark_oom",
+    "kafka_consumer_lag",
+    "kinesis_iterator_age",
+    "data_freshness",
+)
 _KEYWORDS: tuple[tuple[str, str], ...] = (
     (r"skew|straggler|hot key|p95.*p50|shuffle read", "spark_stage_skew"),
+    (r"out ?of ?memory|\boom\b|stopped unexpectedly|exit code 137|container killed", "spark_oom"),
     (r"\bgc\b|garbage|gc time|gc overhead|heap", "spark_gc_pressure"),
+    (r"kinesis|iterator ?age|getrecords", "kinesis_iterator_age"),
     (r"lag|consumer ?group|offsets? behind|kafka|msk", "kafka_consumer_lag"),
     (r"fresh|stale|sla|last success|late data", "data_freshness"),
 )
-_CONF_PAIR = re.compile(r"(spark\.[A-Za-z0-9_.]+)\s*[=:]\s*([^\s,;]+)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([kmgt]?)b?$", re.IGNORECASE)
 
 
@@ -561,8 +526,11 @@ def _scaled(current: str, factor: float) -> str | None:
     return str(max(1, round(value)))
 
 
-def _deltas(kind: str, rb: Runbook | None, current: Mapping[str, str]) -> list[dict[str, Any]]:
+def _deltas(kind: str, rb: Runbook | None, current: Mapping[str, str], problem: str = "") -> list[dict[str, Any]]:
     configured = getattr(rb, "conf_deltas", None) if rb is not None else None
+    computed = conf_advice.advice(kind, current, problem)
+    if computed is not None and not configured:
+        return conf_advice.entries(computed, current)
     base: Sequence[ConfDelta] = (
         [ConfDelta(str(d.key), str(d.value), str(getattr(d, "reason", ""))) for d in configured]
         if configured
@@ -591,14 +559,15 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
     if len(text) > 2000 or len(plan_context) > 8000:
         raise InvalidInput("problem must be at most 2000 characters and plan_context at most 8000")
     lowered = text.lower()
-    kind = next((k for k in _CONF_DELTAS if k in lowered.replace(" ", "_")), None)
+    kind = next((k for k in KINDS if k in lowered.replace(" ", "_")), None)
+    kind = kind or _RUNBOOK_KINDS.get(lowered.replace(" ", "_"))
     if kind is None:
         kind = next((k for pattern, k in _KEYWORDS if re.search(pattern, lowered)), None)
     reasons: list[str] = []
     rb: Runbook | None = None
     if kind is not None:
         reasons.append(f"problem text reads as {kind}")
-        rb_id = _runbook_for(rt, kind)
+        rb_id = _runbook_for(rt, kind, lowered)
         if rb_id:
             try:
                 rb = rt.runbooks.get(rb_id)
@@ -610,18 +579,18 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
             rb = matches[0].runbook
             reasons += list(matches[0].reasons)
     if kind is None and rb is None:
-        known = ", ".join(sorted(_CONF_DELTAS))
+        known = ", ".join(sorted(KINDS))
         raise InvalidInput(f"no runbook matches {clip(text, 80)!r}; describe the symptom or name one of: {known}")
-    current = {k: v for k, v in _CONF_PAIR.findall(plan_context)}
+    current = conf_advice.parse_context(plan_context)
     result: dict[str, Any] = {"problem": clip(text, 200), "kind": kind, "matched_because": reasons}
-    result.update(_advice(rb, kind, current))
+    result.update(_advice(rb, kind, current, text))
     if current:
         result["plan_context_conf"] = current
     result["note"] = "Suggestions only: a conf change is an owner change; use propose_action for anything that writes."
-    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "conf_deltas")
+    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "steps", "conf_deltas")
 
 
-def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str]) -> dict[str, Any]:
+def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str], problem: str = "") -> dict[str, Any]:
     """The runbook's plan, the Spark conf deltas (relative to `current`) and the diagnostic commands for a kind."""
     out: dict[str, Any] = {}
     if rb is not None:
@@ -635,9 +604,13 @@ def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str]) ->
             verify=[v.description or v.check for v in rb.verify],
             prevention=rb.prevention,
         )
-    out["conf_deltas"] = _deltas(kind or "", rb, current) if kind else []
+    out["conf_deltas"] = _deltas(kind or "", rb, current, problem) if kind else []
+    computed = conf_advice.advice(kind or "", current, problem)
+    if computed is not None:
+        out["steps"] = computed.steps
     configured_cmds = getattr(rb, "commands", None) if rb is not None else None
-    out["commands"] = list(configured_cmds) if configured_cmds else list(_COMMANDS.get(kind or "", ()))
+    default_cmds = computed.commands if computed is not None else _COMMANDS.get(kind or "", ())
+    out["commands"] = list(configured_cmds) if configured_cmds else list(default_cmds)
     return out
 
 
@@ -649,13 +622,18 @@ def signal_advice(rt: Runtime, sig: Signal) -> dict[str, Any]:
             rb = rt.runbooks.get(sig.runbook_id)
         except PipelineSreError:
             rb = None  # a detector naming a runbook that is gone still gets its kind's deltas and commands
-    advice = {"kind": sig.kind, **_advice(rb, sig.kind, {})}
+    advice = {"kind": sig.kind, **_advice(rb, sig.kind, {}, sig.evidence)}
     advice["note"] = "Suggestions only: a configuration change goes through rollout_config, approved by a human."
     return advice
 
 
-def _runbook_for(rt: Runtime, kind: str) -> str | None:
-    """The runbook a configured detector of this kind names, else the default detector's."""
+_RUNBOOK_KINDS = {"databricks_job_oom": "spark_oom", "oom": "spark_oom", "kafka_consumer": "kafka_consumer_lag"}
+
+
+def _runbook_for(rt: Runtime, kind: str, problem: str = "") -> str | None:
+    """The runbook a configured detector of this kind names, else the default detector's; OOM by its wording."""
+    if kind == "spark_oom":
+        return "databricks_job_oom" if re.search(r"databricks|driver", problem) else "oom"
     for env in rt.settings.environments.values():
         for det in env.prometheus.detectors if env.prometheus else []:
             if det.kind == kind and det.runbook_id:
