@@ -15,6 +15,7 @@ import yaml
 from platformdirs import user_data_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipeline_sre.connectors.cloudwatch_metrics import KinesisConnection
 from pipeline_sre.connectors.databricks import DatabricksConnection
 from pipeline_sre.connectors.github import GitHubConfig
 from pipeline_sre.connectors.mwaa import MwaaConnection
@@ -79,6 +80,7 @@ class EnvironmentConfig(_Model):
     )
     prometheus: PrometheusConnection | None = Field(None, description="Prometheus for get_metric and detectors")
     databricks: DatabricksConnection | None = Field(None, description="Databricks workspace for Jobs tools")
+    kinesis: KinesisConnection | None = Field(None, description="Kinesis iterator age from CloudWatch metrics")
     dags: list[DagMeta] = []
     sensitive_env: list[str] = Field(
         [], description="Env vars whose values are masked wherever they appear (connection passwords, ...)"

@@ -10,6 +10,7 @@ converting to arrays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import operator
 import re
@@ -26,7 +27,7 @@ from pipeline_sre.connectors.prometheus import (
     default_detectors,
 )
 from pipeline_sre.errors import InvalidInput, PipelineSreError
-from pipeline_sre.lifecycle import conf_advice, runbook_metrics
+from pipeline_sre.lifecycle import conf_advice, kinesis, runbook_metrics
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.runbooks.loader import Runbook
@@ -360,8 +361,53 @@ async def recheck_signal(rt: Runtime, env: str, detector: str, subject: str) -> 
     return _reading(det, values, key)
 
 
+async def kinesis_signals(rt: Runtime, env: str) -> list[Signal]:
+    """Streams whose latest CloudWatch iterator age is over the environment's kinesis.threshold_ms."""
+    threshold = kinesis.connection(rt, env).threshold_ms
+    out: list[Signal] = []
+    for stream, series in (await kinesis.stream_ages(rt, env)).items():
+        if not series or series[-1][1] <= threshold:
+            continue
+        growth = kinesis.slope(series[-10:])
+        trend_text = f"; growth {num(growth)} ms/s" if growth is not None else ""
+        out.append(
+            Signal(
+                kind=kinesis.KIND,
+                environment=env,
+                subject=f"stream_name={stream}",
+                value=series[-1][1],
+                threshold=threshold,
+                evidence=f"iterator age (ms) = {num(series[-1][1])} (threshold > {num(threshold)}){trend_text}",
+                runbook_id=kinesis.RUNBOOK,
+                detector=kinesis.CLOUDWATCH_DETECTOR,
+                labels={"stream_name": stream},
+                category=kinesis.CATEGORY,
+            )
+        )
+    return out
+
+
 async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:
-    """(signals, detector errors, detectors evaluated) for one environment with Prometheus configured."""
+    """(signals, detector errors, detectors evaluated) for one environment with Prometheus or Kinesis configured."""
+    conf = rt.settings.environments.get(env)
+    if conf is not None and conf.kinesis is not None:
+        try:
+            found = await kinesis_signals(rt, env)
+            failed: list[dict[str, str]] = []
+        except PipelineSreError as err:
+            found, failed = [], [{"detector": kinesis.CLOUDWATCH_DETECTOR, "error": err.code, "message": err.message}]
+        if conf.prometheus is None:
+            return found, failed, [kinesis.CLOUDWATCH_DETECTOR]
+        more, errors, names = await signals_for_prometheus(rt, env)
+        return (
+            sorted([*found, *more], key=lambda s: -s.value),
+            [*failed, *errors],
+            [*names, kinesis.CLOUDWATCH_DETECTOR],
+        )
+    return await signals_for_prometheus(rt, env)
+
+
+async def signals_for_prometheus(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:
     _, conn = _prometheus(rt, env)
     detectors = [d for d in conn.detectors if d.enabled]
     at = time.time()
@@ -384,9 +430,10 @@ async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[st
 async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[str, Any]:
     """Evaluate the configured detectors in one environment or every environment with Prometheus."""
     if environment is not None:
-        names = [_prometheus(rt, environment)[0]]
+        name, conf = rt.environment(environment)
+        names = [name if conf.kinesis is not None else _prometheus(rt, environment)[0]]
     else:
-        names = [n for n, e in rt.settings.environments.items() if e.prometheus is not None]
+        names = [n for n, e in rt.settings.environments.items() if e.prometheus is not None or e.kinesis is not None]
     skipped = [n for n in rt.selected(environment) if n not in names]
     results = await rt.each_environment(names, lambda env: signals_for(rt, env))
     signals: list[dict[str, Any]] = []
@@ -420,13 +467,17 @@ async def _with_runbook_matches(rt: Runtime, env: str, found: Sequence[Signal]) 
     if not out or not runbooks or env not in rt.settings.environments:
         return out
     conn = rt.settings.environments[env].prometheus
-    if conn is None:
-        return out
-    queries = runbook_metrics.catalog(conn)
     at = time.time()
-    async with PrometheusClient(env, conn) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(PrometheusClient(env, conn)) if conn is not None else None
+        queries = runbook_metrics.catalog(conn) if conn is not None else {}
         for sig, entry in zip(found[:MAX_MATCHED_SIGNALS], out, strict=False):
-            read = runbook_metrics.prometheus_reader(client, queries, sig.labels)
+            if sig.detector == kinesis.CLOUDWATCH_DETECTOR:
+                read = kinesis.cloudwatch_reader(rt, env, sig.labels)
+            elif client is not None:
+                read = runbook_metrics.prometheus_reader(client, queries, sig.labels)
+            else:
+                continue
             try:
                 entry["runbook_matches"] = await runbook_metrics.match_runbooks(read, runbooks, at)
             except PipelineSreError as err:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pipeline_sre.config import VerifyConfig
 from pipeline_sre.connectors.prometheus import PrometheusClient, default_detectors
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle import metrics, runbook_metrics
+from pipeline_sre.lifecycle import kinesis, metrics, runbook_metrics
 from pipeline_sre.lifecycle.incidents import Incident
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, quiet_check
@@ -54,6 +54,9 @@ def _runbook(rt: Runtime, incident: Incident, detector: str) -> Runbook | None:
 @contextlib.asynccontextmanager
 async def _reader(rt: Runtime, incident: Incident, detector: str) -> AsyncIterator[runbook_metrics.Reader]:
     subject = runbook_metrics.parse_subject(incident.subject)
+    if detector == kinesis.CLOUDWATCH_DETECTOR:
+        yield kinesis.cloudwatch_reader(rt, incident.environment, subject)
+        return
     env, conn = metrics.prometheus_of(rt, incident.environment)
     async with PrometheusClient(env, conn) as client:
         yield runbook_metrics.prometheus_reader(client, runbook_metrics.catalog(conn), subject)
