@@ -45,7 +45,7 @@ import httpx  # noqa: E402
 import yaml  # noqa: E402
 from tests.fakes.airflow_api import FakeAirflow, FakeDag  # noqa: E402
 
-from pipeline_sre.lifecycle.operating_metrics import OperatingMetrics  # noqa: E402
+from pipeline_sre.app.operating_metrics import OperatingMetrics  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
 from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
 from pipeline_sre.surfaces.autopilot import Autopilot  # noqa: E402
@@ -98,8 +98,19 @@ class FakeProcess:
     """The big fake in a child process, so its CPU does not share this process's GIL."""
 
     def __init__(self) -> None:
-        cmd = [sys.executable, "-m", "tests.fakes.airflow_api", "--dags", str(N_DAGS), "--runs", str(N_RUNS),
-               "--failed-last-hour", str(FAILED), "--seed", "5"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.fakes.airflow_api",
+            "--dags",
+            str(N_DAGS),
+            "--runs",
+            str(N_RUNS),
+            "--failed-last-hour",
+            str(FAILED),
+            "--seed",
+            "5",
+        ]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
@@ -226,10 +237,22 @@ class Soak:
             log_path = self.work / "watch.log"
             with log_path.open("w") as log_file:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "pipeline_sre", "watch", "--config", str(path), "--interval", "15",
-                     "--http", f"127.0.0.1:{port}"],
-                    env=env, stdout=subprocess.DEVNULL, stderr=log_file,
-                )  # fmt: skip
+                    [
+                        sys.executable,
+                        "-m",
+                        "pipeline_sre",
+                        "watch",
+                        "--config",
+                        str(path),
+                        "--interval",
+                        "15",
+                        "--http",
+                        f"127.0.0.1:{port}",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=log_file,
+                )
                 rt = Runtime(parse_settings(cfg, "bench"))
                 began = time.monotonic()
                 next_failure = began
@@ -275,12 +298,18 @@ class Soak:
             "postmortems": len(list((data_dir / "postmortems").glob("*.md"))),
             "exit_code": code,
             "metrics_lines": [
-                line for line in metrics.splitlines()
-                if line.startswith(("pipeline_sre_fix_outcomes_total", "pipeline_sre_actions_total",
-                                    "pipeline_sre_incident_time_to_resolve_seconds_count",
-                                    "pipeline_sre_approval_latency_seconds_count"))
+                line
+                for line in metrics.splitlines()
+                if line.startswith(
+                    (
+                        "pipeline_sre_fix_outcomes_total",
+                        "pipeline_sre_actions_total",
+                        "pipeline_sre_incident_time_to_resolve_seconds_count",
+                        "pipeline_sre_approval_latency_seconds_count",
+                    )
+                )
             ],
-        }  # fmt: skip
+        }
 
 
 def _free_port() -> int:
@@ -305,8 +334,10 @@ def cycle_section(rows: list[tuple[str, dict[str, Any]]]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows:
-        out.append(f"| {name} | {r['wall_s']:.2f} | {r['requests']:,} | {r['detected']} | {r['new']} | "
-                   f"{r['proposed']} | {r['escalated']} | {r['postmortems']} | {r['errors']} |")  # fmt: skip
+        out.append(
+            f"| {name} | {r['wall_s']:.2f} | {r['requests']:,} | {r['detected']} | {r['new']} | "
+            f"{r['proposed']} | {r['escalated']} | {r['postmortems']} | {r['errors']} |"
+        )
     first = rows[0][1]
     verdict = "yes" if first["wall_s"] < CYCLE_TARGET_S else "NO"
     per = first["wall_s"] / max(1, first["new"]) * 1000
@@ -342,7 +373,7 @@ def soak_section(r: dict[str, Any]) -> str:
         f"- Incidents by state at the end: {json.dumps(r['states'])}; postmortems written: {r['postmortems']}",
         "- Max RSS per minute (MB): " + ", ".join(f"{m}: {kb / 1024:.1f}" for m, kb in sorted(per_minute.items())),
         "- From /metrics at the end: " + "; ".join(f"`{line}`" for line in r["metrics_lines"]),
-    ]  # fmt: skip
+    ]
     return "\n".join(out) + "\n"
 
 

@@ -10,7 +10,12 @@ it started, the signals the detectors look for, each with a bad and a good subje
   backfill/events 2 x (500k - 2k/s) (high but draining: must NOT fire);
 * freshness: dataset orders succeeded a minute ago, ledger three hours ago (fires), plus the datasets a
   test puts in `exporter.last_success` (dataset -> Unix time), for as long as it keeps them there;
-* `psre_series{id="0".."999"}` = id (the 1,000-series cap), `psre_ramp{dir="up"|"down"}` = +-t.
+* `psre_series{id="0".."999"}` = id (the 1,000-series cap), `psre_ramp{dir="up"|"down"}` = +-t;
+* what runbook metric conditions read: the slowest task and spill of each stage above, JVM heap used/max
+  of the two executors (executor 1 at 97%), and Kinesis iterator age (stream clickstream 120 s + 1 s/s:
+  fires; orders_cdc 0.5 s);
+* the series a test puts in `exporter.extra` ((metric, labels) -> value as a function of t), for as long
+  as it keeps them there (a metric the exporter publishes anyway; labels new to it).
 
 Prometheus scrapes every second into a temporary TSDB and listens on 127.0.0.1 (random port). Tests
 skip with a clear message when /usr/bin/prometheus is absent (CI installs it: apt-get install prometheus).
@@ -44,6 +49,7 @@ class SignalsExporter(Collector):
     def __init__(self) -> None:
         self.started = time.time()
         self.last_success: dict[str, float] = {}
+        self.extra: dict[tuple[str, tuple[tuple[str, str], ...]], Callable[[float], float]] = {}
 
     def collect(self) -> Iterable[Metric]:
         t = time.time() - self.started
@@ -81,7 +87,30 @@ class SignalsExporter(Collector):
         ramp = GaugeMetricFamily("psre_ramp", "linear ramps", labels=["dir"])
         ramp.add_metric(["up"], 100 + t)
         ramp.add_metric(["down"], 500 - 5 * t)
-        yield from (p95, p50, share, gc, cpu, lag, fresh, series, ramp)
+        slowest = GaugeMetricFamily("spark_stage_task_duration_max", "slowest task (s)", labels=["app", "stage"])
+        spill = GaugeMetricFamily("spark_stage_spill_bytes", "bytes spilled", labels=["app", "stage"])
+        for app, stage, top_s, spilled in (
+            ("etl_orders", "3", 300.0, 5e9),
+            ("etl_orders", "4", 15.0, 0.0),
+            ("even_join", "7", 100.0, 0.0),
+        ):
+            slowest.add_metric([app, stage], top_s)
+            spill.add_metric([app, stage], spilled)
+        used = GaugeMetricFamily("spark_executor_jvm_heap_used_bytes", "heap used", labels=["app", "executor"])
+        heap = GaugeMetricFamily("spark_executor_jvm_heap_max_bytes", "heap max", labels=["app", "executor"])
+        for executor, ratio in (("1", 0.97), ("2", 0.5)):
+            used.add_metric(["etl_orders", executor], ratio * 8e9)
+            heap.add_metric(["etl_orders", executor], 8e9)
+        age = GaugeMetricFamily(
+            "aws_kinesis_get_records_iterator_age_milliseconds_maximum", "iterator age", labels=["stream_name"]
+        )
+        age.add_metric(["clickstream"], 120_000 + 1000 * t)
+        age.add_metric(["orders_cdc"], 500)
+        families = (p95, p50, share, gc, cpu, lag, fresh, series, ramp, slowest, spill, used, heap, age)
+        for (name, labels), value in list(self.extra.items()):
+            family = next(f for f in families if f.name == name)
+            family.add_metric([dict(labels)[k] for k in family.samples[0].labels], value(t))
+        yield from families
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ async def test_each_detector_fires_on_the_bad_subject_only(rt: Runtime) -> None:
         ("spark_gc_pressure", "app=etl_orders,executor=1"),
         ("kafka_consumer_lag", "consumergroup=billing,topic=invoices"),
         ("data_freshness", "dataset=ledger"),
+        ("kinesis_iterator_age", "stream_name=clickstream"),
     }
     by_kind = {s["kind"]: s for s in result["signals"]}
     skew = by_kind["spark_stage_skew"]

@@ -251,3 +251,17 @@ async def test_the_databricks_pass_can_be_switched_off(fake: FakeDatabricks) -> 
     finally:
         await pilot.aclose()
         await rt.aclose()
+
+
+async def test_driver_stopped_unexpectedly_gets_one_repair_not_an_escalation(
+    rt: Runtime, pilot: Autopilot, fake: FakeDatabricks
+) -> None:
+    fail(fake, "The spark driver has stopped unexpectedly and is restarting. Your notebook will be reattached.")
+    report = await pilot.cycle()
+    assert report.errors == [] and report.escalated == [], report
+    [incident_id] = report.new_incidents
+    [action_id] = report.proposed
+    incident = rt.incidents.get(incident_id)
+    assert incident.category == "oom" and incident.runbook_id == "databricks_job_oom"
+    assert rt.governance.get_action(action_id).action.kind == "repair_run"
+    assert [e for e, _ in events(rt)] == ["approval_requested"] and fake.repairs == []

@@ -239,13 +239,13 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
 
 
 def polled_sources(rt: Runtime, env: str) -> list[str]:
-    """What a cycle polls in one environment: Airflow always; Databricks and Prometheus when configured there
-    and not switched off under `autopilot`."""
+    """What a cycle polls in one environment: Airflow always; Databricks, and signals (Prometheus or Kinesis),
+    when configured there and not switched off under `autopilot`."""
     conf, options = rt.settings.environments[env], rt.settings.autopilot
     return [
         "airflow",
         *(["databricks"] if options.databricks and conf.databricks is not None else []),
-        *(["prometheus"] if options.signals and conf.prometheus is not None else []),
+        *(["prometheus"] if options.signals and (conf.prometheus is not None or conf.kinesis is not None) else []),
     ]
 
 

@@ -3,7 +3,7 @@ AWS errors turned into the product's typed errors (credential, throttling, acces
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, NotFound, PipelineSreError
 from pipeline_sre.settings.backends import MwaaConnection
@@ -46,17 +46,39 @@ THROTTLE_CODES = frozenset(
 PATH_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnknownOperationException"})
 
 
-def aws_client(environment: str, conn: MwaaConnection, service: Literal["mwaa", "logs"]) -> Any:
-    """A boto3 client with standard-mode retries and the connection's timeouts (blocking: use a thread)."""
+class AwsSettings(Protocol):
+    """What a boto3 client is built from: MwaaConnection, KinesisConnection."""
+
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def profile(self) -> str | None: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def max_attempts(self) -> int: ...
+
+
+def aws_client(
+    environment: str,
+    conn: AwsSettings,
+    service: Literal["mwaa", "logs", "cloudwatch"],
+    *,
+    endpoint: str | None = None,
+    section: str = "mwaa",
+) -> Any:
+    """A boto3 client with standard-mode retries and the connection's timeouts (blocking: use a thread).
+    An MwaaConnection names its own endpoints; `section` is the config section named in errors."""
     try:
         import boto3
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
     except ImportError:
         raise ConfigError(
-            f"environment '{environment}' uses Amazon MWAA, which needs boto3: pip install 'pipeline-sre[aws]'"
+            f"environment '{environment}' uses AWS ({section}), which needs boto3: pip install 'pipeline-sre[aws]'"
         ) from None
-    endpoint = conn.endpoint_url if service == "mwaa" else conn.logs_endpoint_url
+    if isinstance(conn, MwaaConnection):
+        endpoint = conn.endpoint_url if service == "mwaa" else conn.logs_endpoint_url
     config = Config(
         retries={"mode": "standard", "total_max_attempts": conn.max_attempts},
         connect_timeout=min(conn.timeout_seconds, 10.0),
@@ -72,7 +94,7 @@ def aws_client(environment: str, conn: MwaaConnection, service: Literal["mwaa", 
         raise ConfigError(f"environment '{environment}': AWS profile {conn.profile!r} is not configured") from None
     except NoRegionError:
         raise ConfigError(
-            f"environment '{environment}': no AWS region; set mwaa.region or AWS_REGION/AWS_DEFAULT_REGION"
+            f"environment '{environment}': no AWS region; set {section}.region or AWS_REGION/AWS_DEFAULT_REGION"
         ) from None
     except BotoCoreError as err:
         raise ConfigError(f"environment '{environment}': cannot set up AWS {service}: {type(err).__name__}") from None

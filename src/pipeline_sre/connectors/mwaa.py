@@ -72,9 +72,6 @@ def mwaa_airflow_connection(airflow: AirflowConnection, mwaa: MwaaConnection) ->
     return airflow.model_copy(update=update)
 
 
-# -- boto3 plumbing shared with the CloudWatch connector ----------------------------------------------
-
-
 # -- the transport ----------------------------------------------------------------------------------
 
 

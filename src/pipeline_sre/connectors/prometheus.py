@@ -19,6 +19,16 @@ The default signal detectors assume these metric names (all configurable per det
   MSK open-monitoring setups that use it).
 * `pipeline_last_success_timestamp_seconds` {dataset}: Unix time of the last successful load of a
   dataset (the usual `*_last_success_timestamp_seconds` push convention).
+* `aws_kinesis_get_records_iterator_age_milliseconds_maximum` {stream_name}: Kinesis'
+  `GetRecords.IteratorAgeMilliseconds` (Maximum) as the Prometheus CloudWatch exporter names it.
+
+Runbook metric conditions name a quantity, not a raw series: each detector condition carries a `metric`
+name (the same quantity the detector measures), and `metrics` adds the quantities only verification reads
+(the slowest task of a stage, spill, heap use), each a PromQL query grouped by the labels it is joined on:
+
+* `spark_stage_task_duration_max` and `spark_stage_spill_bytes` {app, stage}: the slowest task of the stage
+  (seconds) and the bytes it spilled to disk (memory + disk spill of a SparkListener-based exporter);
+* `spark_executor_jvm_heap_used_bytes`, `spark_executor_jvm_heap_max_bytes` {app, executor}: JVM heap.
 """
 
 from __future__ import annotations

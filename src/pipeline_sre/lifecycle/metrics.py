@@ -10,6 +10,7 @@ converting to arrays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import operator
 import re
@@ -20,6 +21,7 @@ from typing import Any
 
 from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import InvalidInput, PipelineSreError
+from pipeline_sre.lifecycle import conf_advice, kinesis, runbook_metrics
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import CATEGORIES
@@ -208,6 +210,9 @@ def _prometheus(rt: Runtime, environment: str | None) -> tuple[str, PrometheusCo
     return env_name, conn
 
 
+prometheus_of = _prometheus
+
+
 def _check_query(query: str) -> None:
     if not query.strip():
         raise InvalidInput("query must be a PromQL expression; got an empty string")
@@ -352,8 +357,53 @@ async def recheck_signal(rt: Runtime, env: str, detector: str, subject: str) -> 
     return _reading(det, values, key)
 
 
+async def kinesis_signals(rt: Runtime, env: str) -> list[Signal]:
+    """Streams whose latest CloudWatch iterator age is over the environment's kinesis.threshold_ms."""
+    threshold = kinesis.connection(rt, env).threshold_ms
+    out: list[Signal] = []
+    for stream, series in (await kinesis.stream_ages(rt, env)).items():
+        if not series or series[-1][1] <= threshold:
+            continue
+        growth = kinesis.slope(series[-10:])
+        trend_text = f"; growth {num(growth)} ms/s" if growth is not None else ""
+        out.append(
+            Signal(
+                kind=kinesis.KIND,
+                environment=env,
+                subject=f"stream_name={stream}",
+                value=series[-1][1],
+                threshold=threshold,
+                evidence=f"iterator age (ms) = {num(series[-1][1])} (threshold > {num(threshold)}){trend_text}",
+                runbook_id=kinesis.RUNBOOK,
+                detector=kinesis.CLOUDWATCH_DETECTOR,
+                labels={"stream_name": stream},
+                category=kinesis.CATEGORY,
+            )
+        )
+    return out
+
+
 async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:
-    """(signals, detector errors, detectors evaluated) for one environment with Prometheus configured."""
+    """(signals, detector errors, detectors evaluated) for one environment with Prometheus or Kinesis configured."""
+    conf = rt.settings.environments.get(env)
+    if conf is not None and conf.kinesis is not None:
+        try:
+            found = await kinesis_signals(rt, env)
+            failed: list[dict[str, str]] = []
+        except PipelineSreError as err:
+            found, failed = [], [{"detector": kinesis.CLOUDWATCH_DETECTOR, "error": err.code, "message": err.message}]
+        if conf.prometheus is None:
+            return found, failed, [kinesis.CLOUDWATCH_DETECTOR]
+        more, errors, names = await signals_for_prometheus(rt, env)
+        return (
+            sorted([*found, *more], key=lambda s: -s.value),
+            [*failed, *errors],
+            [*names, kinesis.CLOUDWATCH_DETECTOR],
+        )
+    return await signals_for_prometheus(rt, env)
+
+
+async def signals_for_prometheus(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[str, str]], list[str]]:
     _, conn = _prometheus(rt, env)
     detectors = [d for d in conn.detectors if d.enabled]
     at = time.time()
@@ -376,9 +426,10 @@ async def signals_for(rt: Runtime, env: str) -> tuple[list[Signal], list[dict[st
 async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[str, Any]:
     """Evaluate the configured detectors in one environment or every environment with Prometheus."""
     if environment is not None:
-        names = [_prometheus(rt, environment)[0]]
+        name, conf = rt.environment(environment)
+        names = [name if conf.kinesis is not None else _prometheus(rt, environment)[0]]
     else:
-        names = [n for n, e in rt.settings.environments.items() if e.prometheus is not None]
+        names = [n for n, e in rt.settings.environments.items() if e.prometheus is not None or e.kinesis is not None]
     skipped = [n for n in rt.selected(environment) if n not in names]
     results = await rt.each_environment(names, lambda env: signals_for(rt, env))
     signals: list[dict[str, Any]] = []
@@ -389,7 +440,7 @@ async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[st
             errors.append({"environment": env, "error": outcome.code, "message": clip(outcome.message, 300) or ""})
             continue
         found, det_errors, dets = outcome
-        signals += [s.to_dict() for s in found]
+        signals += await _with_runbook_matches(rt, env, found)
         errors += [{"environment": env, **e} for e in det_errors]
         evaluated[env] = dets
     result: dict[str, Any] = {"count": len(signals), "signals": signals, "evaluated": evaluated}
@@ -400,6 +451,34 @@ async def detect_signals(rt: Runtime, environment: str | None = None) -> dict[st
     if not names:
         result["message"] = "no environment has a prometheus section in its configuration"
     return fit(result, rt.settings.server.max_result_bytes, "signals")
+
+
+MAX_MATCHED_SIGNALS = 20  # runbook conditions are measured for at most this many signals per environment
+
+
+async def _with_runbook_matches(rt: Runtime, env: str, found: Sequence[Signal]) -> list[dict[str, Any]]:
+    """Each signal's dict, with the runbooks whose metric match conditions hold for its subject, as measured."""
+    out = [s.to_dict() for s in found]
+    runbooks = [rb for rb in rt.runbooks.all() if rb.match.metrics]
+    if not out or not runbooks or env not in rt.settings.environments:
+        return out
+    conn = rt.settings.environments[env].prometheus
+    at = time.time()
+    async with contextlib.AsyncExitStack() as stack:
+        client = await stack.enter_async_context(PrometheusClient(env, conn)) if conn is not None else None
+        queries = runbook_metrics.catalog(conn) if conn is not None else {}
+        for sig, entry in zip(found[:MAX_MATCHED_SIGNALS], out, strict=False):
+            if sig.detector == kinesis.CLOUDWATCH_DETECTOR:
+                read = kinesis.cloudwatch_reader(rt, env, sig.labels)
+            elif client is not None:
+                read = runbook_metrics.prometheus_reader(client, queries, sig.labels)
+            else:
+                continue
+            try:
+                entry["runbook_matches"] = await runbook_metrics.match_runbooks(read, runbooks, at)
+            except PipelineSreError as err:
+                entry["runbook_matches_error"] = clip(err.message, 200)
+    return out
 
 
 def open_signal_incidents(rt: Runtime, signals: Sequence[Signal], severity: str = "SEV3") -> list[dict[str, Any]]:
@@ -434,29 +513,6 @@ class ConfDelta:
 
 
 _CONF_DELTAS: dict[str, tuple[ConfDelta, ...]] = {
-    "spark_stage_skew": (
-        ConfDelta("spark.sql.adaptive.enabled", "true", "AQE must be on for skew-join handling."),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.enabled",
-            "true",
-            "Splits oversized shuffle partitions of a sort-merge join into smaller tasks.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.skewedPartitionFactor",
-            "3",
-            "A partition larger than 3x the median counts as skewed (default 5), catching milder hot keys.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.skewJoin.skewedPartitionThresholdInBytes",
-            "128MB",
-            "Lets partitions from 128 MB (default 256 MB) be split.",
-        ),
-        ConfDelta(
-            "spark.sql.adaptive.advisoryPartitionSizeInBytes",
-            "64MB",
-            "Target size of the split partitions.",
-        ),
-    ),
     "spark_gc_pressure": (
         ConfDelta("spark.executor.memory", "+50%", "More heap per executor lowers collection frequency.", 1.5),
         ConfDelta(
@@ -477,43 +533,31 @@ _CONF_DELTAS: dict[str, tuple[ConfDelta, ...]] = {
             "G1 with earlier concurrent marking avoids long full collections on large heaps.",
         ),
     ),
-    "kafka_consumer_lag": (
-        ConfDelta(
-            "spark.dynamicAllocation.maxExecutors",
-            "x2",
-            "A streaming consumer that cannot keep up needs more executors (up to the partition count).",
-            2.0,
-        ),
-        ConfDelta(
-            "spark.sql.shuffle.partitions",
-            "match the topic's partition count",
-            "One shuffle partition per Kafka partition avoids tiny tasks in every micro-batch.",
-        ),
-    ),
     "data_freshness": (),
 }
 _COMMANDS: dict[str, tuple[str, ...]] = {
-    "spark_stage_skew": (
-        "Spark UI > Stages > the slow stage: compare Max with Median task duration and Shuffle Read Size",
-        "SELECT key, count(*) FROM <input> GROUP BY key ORDER BY 2 DESC LIMIT 20  -- find the hot keys",
-    ),
     "spark_gc_pressure": ("Spark UI > Executors: GC Time column vs Task Time (red above 10%)",),
-    "kafka_consumer_lag": (
-        "kafka-consumer-groups.sh --bootstrap-server $BOOTSTRAP --describe --group <consumergroup>",
-        "Compare consumer count with the topic's partition count; look for frequent rebalances",
-    ),
     "data_freshness": (
         "list_recent_failures for the producing DAG, then triage its latest failed run",
         "Check that the producing DAG is unpaused and its last run is not stuck in queued/running",
     ),
 }
+KINDS = (
+    "spark_stage_skew",
+    "spark_gc_pressure",
+    "spark_oom",
+    "kafka_consumer_lag",
+    "kinesis_iterator_age",
+    "data_freshness",
+)
 _KEYWORDS: tuple[tuple[str, str], ...] = (
     (r"skew|straggler|hot key|p95.*p50|shuffle read", "spark_stage_skew"),
+    (r"out ?of ?memory|\boom\b|stopped unexpectedly|exit code 137|container killed", "spark_oom"),
     (r"\bgc\b|garbage|gc time|gc overhead|heap", "spark_gc_pressure"),
+    (r"kinesis|iterator ?age|getrecords", "kinesis_iterator_age"),
     (r"lag|consumer ?group|offsets? behind|kafka|msk", "kafka_consumer_lag"),
     (r"fresh|stale|sla|last success|late data", "data_freshness"),
 )
-_CONF_PAIR = re.compile(r"(spark\.[A-Za-z0-9_.]+)\s*[=:]\s*([^\s,;]+)")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([kmgt]?)b?$", re.IGNORECASE)
 
 
@@ -529,8 +573,11 @@ def _scaled(current: str, factor: float) -> str | None:
     return str(max(1, round(value)))
 
 
-def _deltas(kind: str, rb: Runbook | None, current: Mapping[str, str]) -> list[dict[str, Any]]:
+def _deltas(kind: str, rb: Runbook | None, current: Mapping[str, str], problem: str = "") -> list[dict[str, Any]]:
     configured = getattr(rb, "conf_deltas", None) if rb is not None else None
+    computed = conf_advice.advice(kind, current, problem)
+    if computed is not None and not configured:
+        return conf_advice.entries(computed, current)
     base: Sequence[ConfDelta] = (
         [ConfDelta(str(d.key), str(d.value), str(getattr(d, "reason", ""))) for d in configured]
         if configured
@@ -559,14 +606,15 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
     if len(text) > 2000 or len(plan_context) > 8000:
         raise InvalidInput("problem must be at most 2000 characters and plan_context at most 8000")
     lowered = text.lower()
-    kind = next((k for k in _CONF_DELTAS if k in lowered.replace(" ", "_")), None)
+    kind = next((k for k in KINDS if k in lowered.replace(" ", "_")), None)
+    kind = kind or _RUNBOOK_KINDS.get(lowered.replace(" ", "_"))
     if kind is None:
         kind = next((k for pattern, k in _KEYWORDS if re.search(pattern, lowered)), None)
     reasons: list[str] = []
     rb: Runbook | None = None
     if kind is not None:
         reasons.append(f"problem text reads as {kind}")
-        rb_id = _runbook_for(rt, kind)
+        rb_id = _runbook_for(rt, kind, lowered)
         if rb_id:
             try:
                 rb = rt.runbooks.get(rb_id)
@@ -578,18 +626,18 @@ def suggest_conf(rt: Runtime, problem: str, plan_context: str = "") -> dict[str,
             rb = matches[0].runbook
             reasons += list(matches[0].reasons)
     if kind is None and rb is None:
-        known = ", ".join(sorted(_CONF_DELTAS))
+        known = ", ".join(sorted(KINDS))
         raise InvalidInput(f"no runbook matches {clip(text, 80)!r}; describe the symptom or name one of: {known}")
-    current = {k: v for k, v in _CONF_PAIR.findall(plan_context)}
+    current = conf_advice.parse_context(plan_context)
     result: dict[str, Any] = {"problem": clip(text, 200), "kind": kind, "matched_because": reasons}
-    result.update(_advice(rb, kind, current))
+    result.update(_advice(rb, kind, current, text))
     if current:
         result["plan_context_conf"] = current
     result["note"] = "Suggestions only: a conf change is an owner change; use propose_action for anything that writes."
-    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "conf_deltas")
+    return fit(result, rt.settings.server.max_result_bytes, "prevention", "commands", "steps", "conf_deltas")
 
 
-def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str]) -> dict[str, Any]:
+def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str], problem: str = "") -> dict[str, Any]:
     """The runbook's plan, the Spark conf deltas (relative to `current`) and the diagnostic commands for a kind."""
     out: dict[str, Any] = {}
     if rb is not None:
@@ -603,9 +651,13 @@ def _advice(rb: Runbook | None, kind: str | None, current: Mapping[str, str]) ->
             verify=[v.description or v.check for v in rb.verify],
             prevention=rb.prevention,
         )
-    out["conf_deltas"] = _deltas(kind or "", rb, current) if kind else []
+    out["conf_deltas"] = _deltas(kind or "", rb, current, problem) if kind else []
+    computed = conf_advice.advice(kind or "", current, problem)
+    if computed is not None:
+        out["steps"] = computed.steps
     configured_cmds = getattr(rb, "commands", None) if rb is not None else None
-    out["commands"] = list(configured_cmds) if configured_cmds else list(_COMMANDS.get(kind or "", ()))
+    default_cmds = computed.commands if computed is not None else _COMMANDS.get(kind or "", ())
+    out["commands"] = list(configured_cmds) if configured_cmds else list(default_cmds)
     return out
 
 
@@ -617,13 +669,18 @@ def signal_advice(rt: Runtime, sig: Signal) -> dict[str, Any]:
             rb = rt.runbooks.get(sig.runbook_id)
         except PipelineSreError:
             rb = None  # a detector naming a runbook that is gone still gets its kind's deltas and commands
-    advice = {"kind": sig.kind, **_advice(rb, sig.kind, {})}
+    advice = {"kind": sig.kind, **_advice(rb, sig.kind, {}, sig.evidence)}
     advice["note"] = "Suggestions only: a configuration change goes through rollout_config, approved by a human."
     return advice
 
 
-def _runbook_for(rt: Runtime, kind: str) -> str | None:
-    """The runbook a configured detector of this kind names, else the default detector's."""
+_RUNBOOK_KINDS = {"databricks_job_oom": "spark_oom", "oom": "spark_oom", "kafka_consumer": "kafka_consumer_lag"}
+
+
+def _runbook_for(rt: Runtime, kind: str, problem: str = "") -> str | None:
+    """The runbook a configured detector of this kind names, else the default detector's; OOM by its wording."""
+    if kind == "spark_oom":
+        return "databricks_job_oom" if re.search(r"databricks|driver", problem) else "oom"
     for env in rt.settings.environments.values():
         for det in env.prometheus.detectors if env.prometheus else []:
             if det.kind == kind and det.runbook_id:

@@ -63,21 +63,17 @@ def plan_of(rb: Runbook) -> dict[str, Any]:
 
 
 def _facts(summary: dict[str, Any], root: dict[str, Any] | None) -> dict[str, Any]:
-    """The compact facts an incident keeps; triage and diagnosis already redacted them."""
-    keys = (
-        "severity",
-        "tier",
-        "business_critical",
-        "owner",
-        "failed_tasks",
-        "blocked_tasks",
-        "attempts",
-        "persistence",
-        "url",
-    )
-    facts = {k: summary.get(k) for k in keys}
+    """The compact facts an incident keeps, captured at detection so a later clear (Airflow keeps only a
+    task's latest try) cannot erase the failure: the failed try, its error and its log excerpt. Triage and
+    diagnosis already redacted them."""
+    keys = ("severity", "tier", "business_critical", "owner", "failed_tasks", "blocked_tasks", "attempts")
+    facts = {k: summary.get(k) for k in (*keys, "persistence", "url", "run_id")}
+    facts["failed_at"] = summary.get("end")
     if root:
-        facts.update({k: root.get(k) for k in ("exception", "message", "evidence", "confidence", "try_number")})
+        facts.update({k: root.get(k) for k in ("task_id", "exception", "message", "evidence", "confidence")})
+        facts["try_number"] = root.get("try_number")
+        if root.get("excerpt"):
+            facts["excerpt"] = clip(str(root["excerpt"]), 1500)
     return facts
 
 

@@ -37,18 +37,31 @@ class _Model(BaseModel):
 
 
 class MetricCondition(_Model):
+    """`metric op value`, or with `of: baseline`, `metric op value x (the metric when the incident opened)`:
+    `{metric: spark_stage_task_duration_max, op: "<", value: 0.5, of: baseline}` is "down by more than half".
+    Metric names are the quantities the Prometheus detectors and `prometheus.metrics` define."""
+
     metric: str
     op: Literal[">", ">=", "<", "<=", "=="]
     value: float
+    of: Literal["value", "baseline"] = "value"
     for_minutes: int = Field(0, ge=0, description="How long the condition must hold (the caller checks)")
 
-    def holds(self, metrics: Mapping[str, float]) -> bool:
+    def target(self, baseline: float | None = None) -> float | None:
+        """The number the observed value is compared with (None: relative, and no baseline is known)."""
+        if self.of == "value":
+            return self.value
+        return None if baseline is None else self.value * baseline
+
+    def holds(self, metrics: Mapping[str, float], baselines: Mapping[str, float] | None = None) -> bool:
         observed = metrics.get(self.metric)
-        return observed is not None and _OPS[self.op](float(observed), self.value)
+        target = self.target((baselines or {}).get(self.metric))
+        return observed is not None and target is not None and _OPS[self.op](float(observed), target)
 
     def describe(self) -> str:
         held = f" for {self.for_minutes}m" if self.for_minutes else ""
-        return f"{self.metric} {self.op} {self.value:g}{held}"
+        what = f"{self.value:g}" if self.of == "value" else f"{self.value:g} x baseline"
+        return f"{self.metric} {self.op} {what}{held}"
 
 
 class Match(_Model):

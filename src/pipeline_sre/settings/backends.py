@@ -100,7 +100,12 @@ class DatabricksConnection(Model):
 Op = Literal[">", ">=", "<", "<="]
 
 
-DetectorKind = Literal["spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "custom"]
+DetectorKind = Literal[
+    "spark_stage_skew", "spark_gc_pressure", "kafka_consumer_lag", "data_freshness", "kinesis_iterator_age", "custom"
+]
+
+
+METRIC_NAME = r"^[a-z][a-z0-9_]{1,79}$"
 
 
 class SignalCondition(Model):
@@ -110,6 +115,16 @@ class SignalCondition(Model):
     op: Op = ">"
     threshold: float
     label: str = Field("", description="Short name of the measured quantity, shown in evidence")
+    metric: str | None = Field(
+        None, pattern=METRIC_NAME, description="Name runbook metric conditions use for this quantity"
+    )
+
+
+class NamedMetric(Model):
+    """A quantity runbook conditions can name: an instant PromQL query, one series per subject."""
+
+    name: str = Field(pattern=METRIC_NAME)
+    query: str = Field(min_length=1, description="PromQL; series are joined to a subject on the labels they share")
 
 
 class DetectorConfig(Model):
@@ -139,6 +154,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=5,
                 label="p95/p50 task duration",
+                metric="spark_stage_task_duration_p95_over_p50",
             ),
             also=[
                 SignalCondition(
@@ -146,6 +162,7 @@ def default_detectors() -> list[DetectorConfig]:
                     op=">",
                     threshold=0.5,
                     label="shuffle read share of the top 5% tasks",
+                    metric="spark_stage_shuffle_read_top_tasks_share",
                 )
             ],
             runbook_id="spark_stage_skew",
@@ -161,6 +178,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=0.4,
                 label="GC time / CPU time",
+                metric="spark_executor_gc_time_ratio",
             ),
             runbook_id="oom",
             category="oom",
@@ -174,6 +192,7 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=100_000,
                 label="lag (messages)",
+                metric="kafka_consumergroup_lag",
             ),
             also=[
                 SignalCondition(
@@ -181,6 +200,7 @@ def default_detectors() -> list[DetectorConfig]:
                     op=">",
                     threshold=0,
                     label="lag growth (messages/s)",
+                    metric="kafka_consumergroup_lag_growth",
                 )
             ],
             runbook_id="kafka_consumer_lag",
@@ -195,9 +215,52 @@ def default_detectors() -> list[DetectorConfig]:
                 op=">",
                 threshold=2 * 3600,
                 label="seconds since last success",
+                metric="data_age_seconds",
             ),
             runbook_id="upstream_missing",
             category="upstream_missing",
+        ),
+        DetectorConfig(
+            name="kinesis_iterator_age",
+            kind="kinesis_iterator_age",
+            subject_labels=["stream_name"],
+            condition=SignalCondition(
+                query=f"max by (stream_name) ({KINESIS_AGE})",
+                op=">",
+                threshold=KINESIS_AGE_THRESHOLD_MS,
+                label="iterator age (ms)",
+                metric="kinesis_iterator_age_ms",
+            ),
+            runbook_id="kinesis_iterator_age",
+            category="resource_exhausted",
+        ),
+    ]
+
+
+KINESIS_AGE = "aws_kinesis_get_records_iterator_age_milliseconds_maximum"
+
+
+KINESIS_AGE_THRESHOLD_MS = 60_000.0
+
+
+def default_metrics() -> list[NamedMetric]:
+    """Quantities runbook conditions read besides the detectors' own (names in the module doc)."""
+    return [
+        NamedMetric(name="spark_stage_task_duration_max", query="max by (app, stage) (spark_stage_task_duration_max)"),
+        NamedMetric(name="spark_stage_spill_bytes", query="max by (app, stage) (spark_stage_spill_bytes)"),
+        NamedMetric(
+            name="spark_app_gc_time_ratio",
+            query="sum by (app) (rate(spark_executor_gc_time_seconds_total[5m]))"
+            " / sum by (app) (rate(spark_executor_cpu_time_seconds_total[5m]))",
+        ),
+        NamedMetric(
+            name="spark_executor_heap_used_ratio",
+            query="max by (app, executor) (spark_executor_jvm_heap_used_bytes)"
+            " / max by (app, executor) (spark_executor_jvm_heap_max_bytes)",
+        ),
+        NamedMetric(
+            name="kinesis_iterator_age_growth",
+            query=f"max by (stream_name) (deriv({KINESIS_AGE}[10m]))",
         ),
     ]
 
@@ -213,6 +276,9 @@ class PrometheusConnection(Model):
     max_series: int = Field(20, ge=1, le=200, description="Series summarised in full by get_metric")
     max_result_bytes: int = Field(4000, ge=1000, le=64_000, description="Cap on a get_metric answer")
     detectors: list[DetectorConfig] = Field(default_factory=default_detectors)
+    metrics: list[NamedMetric] = Field(
+        default_factory=default_metrics, description="Quantities runbook conditions name besides the detectors'"
+    )
 
     @field_validator("url")
     @classmethod
@@ -294,3 +360,24 @@ class GitHubConfig(Model):
 
     def repository(self, repo: str) -> GitHubRepository | None:
         return next((r for r in self.repositories if r.repo.casefold() == repo.casefold()), None)
+
+
+class KinesisConnection(Model):
+    """Kinesis streams watched through CloudWatch metrics."""
+
+    region: str | None = Field(None, description="AWS region (default: the profile's or AWS_REGION)")
+    profile: str | None = Field(None, description="Named profile; default: the standard credential chain")
+    endpoint_url: str | None = Field(None, description="CloudWatch endpoint override (VPC endpoint, tests)")
+    streams: list[str] = Field([], description="Stream names; empty: every stream reporting the iterator age")
+    threshold_ms: float = Field(60_000, gt=0, description="Iterator age (ms) above which a stream is behind")
+    period_seconds: int = Field(60, ge=60, le=3600, description="CloudWatch period of the Maximum statistic")
+    window_minutes: int = Field(15, ge=5, le=24 * 60, description="How far back detection reads the metric")
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+    max_attempts: int = Field(5, ge=1, le=20, description="botocore standard-mode attempts (first try included)")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v

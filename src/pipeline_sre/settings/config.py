@@ -17,7 +17,13 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
 from pipeline_sre.settings.autopilot import AutopilotConfig
-from pipeline_sre.settings.backends import DatabricksConnection, GitHubConfig, MwaaConnection, PrometheusConnection
+from pipeline_sre.settings.backends import (
+    DatabricksConnection,
+    GitHubConfig,
+    KinesisConnection,
+    MwaaConnection,
+    PrometheusConnection,
+)
 from pipeline_sre.settings.base import Model
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.settings.governance import (
@@ -73,6 +79,7 @@ class EnvironmentConfig(Model):
     )
     prometheus: PrometheusConnection | None = Field(None, description="Prometheus for get_metric and detectors")
     databricks: DatabricksConnection | None = Field(None, description="Databricks workspace for Jobs tools")
+    kinesis: KinesisConnection | None = Field(None, description="Kinesis iterator age from CloudWatch metrics")
     dags: list[DagMeta] = []
     sensitive_env: list[str] = Field(
         [], description="Env vars whose values are masked wherever they appear (connection passwords, ...)"

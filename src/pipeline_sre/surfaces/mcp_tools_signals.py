@@ -31,8 +31,10 @@ def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
         "Evaluates the configured signal detectors now, in one environment or every environment with "
         "Prometheus: Spark stage skew (p95/p50 task duration and shuffle read held by a few tasks), executor "
         "GC time over 40% of CPU time, Kafka/MSK consumer lag above its threshold AND rising (by consumer group "
-        "and topic), and data freshness (time since the last successful load). Each signal names its kind, "
-        "subject (labels), value, threshold, evidence and the runbook that applies; pass it to suggest_conf. "
+        "and topic), data freshness (time since the last successful load) and Kinesis iterator age (Prometheus "
+        "exporter, or CloudWatch for environments with a kinesis section). Each signal names its kind, "
+        "subject (labels), value, threshold, evidence and the runbook that applies, and `runbook_matches`: the "
+        "runbooks whose metric conditions hold for its subject, as measured; pass it to suggest_conf. "
         "Reading only: it opens no incident." + ENV_DOC,
         READ,
     )
@@ -41,12 +43,15 @@ def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Suggest a Spark / consumer configuration fix",
-        "For a metric problem (`problem`: a signal kind such as spark_stage_skew, spark_gc_pressure, "
-        "kafka_consumer_lag, data_freshness, or the symptom in words), returns the matching runbook's plan, why "
-        "it happens, risk, rollback and verify steps, Spark conf deltas with a reason each, and diagnostic "
-        "commands. `plan_context` may hold the job's current settings as key=value pairs (e.g. "
-        "'spark.executor.memory=4g spark.sql.shuffle.partitions=200'): deltas are then computed from them and "
-        "settings already as proposed are left out. Suggests only; it changes nothing.",
+        "For a metric problem (`problem`: a signal kind such as spark_stage_skew, spark_gc_pressure, spark_oom, "
+        "kafka_consumer_lag, kinesis_iterator_age, data_freshness, or the symptom in words, e.g. 'driver stopped "
+        "unexpectedly'), returns the matching runbook's plan, why it happens, risk, rollback and verify steps, "
+        "configuration deltas (Spark, Kafka consumer, Kinesis/Lambda) with a reason each, steps (broadcast / "
+        "repartition / salt for skew) and diagnostic commands. `plan_context` may hold the job's current "
+        "settings and facts as key=value pairs (e.g. 'spark.sql.shuffle.partitions=200 cores=64 small_side=80MB', "
+        "'partitions=24 consumers=6 poll_ms=240000', 'shards=4 ParallelizationFactor=1 records_per_s=2000 "
+        "record_ms=5'): deltas are then computed from them and settings already as proposed are left out. "
+        "Suggests only; it changes nothing.",
         READ,
     )
     async def suggest_conf(problem: str, plan_context: str = "") -> dict[str, Any]:

@@ -168,7 +168,7 @@ def test_audit_verify_checkpoint_export(config: Path, tmp_path: Path) -> None:
 
 def test_runbooks(config: Path) -> None:
     res = cli(runbooks_app, "list", "--json", "--config", str(config))
-    assert res.exit_code == 0 and len(json.loads(res.stdout)) == 18
+    assert res.exit_code == 0 and len(json.loads(res.stdout)) == 19
     res = cli(runbooks_app, "show", "code_bug", "--config", str(config))
     assert res.exit_code == 0 and "escalate" in res.stdout
     res = cli(runbooks_app, "show", "nope", "--config", str(config))

@@ -38,10 +38,10 @@ def test_every_plan_starts_reversible(lib: RunbookLibrary) -> None:
 def test_matching(lib: RunbookLibrary) -> None:
     best = lib.match(category="oom", signature_text="java.lang.OutOfMemoryError: Java heap space")[0]
     assert best.runbook.id == "oom" and best.score == 4
-    lag = lib.match(metrics={"kafka_consumer_lag": 250_000})
+    lag = lib.match(metrics={"kafka_consumergroup_lag": 250_000})
     assert lag[0].runbook.id == "kafka_consumer_lag" and "metric" in lag[0].reasons[0]
-    assert lib.match(metrics={"kafka_consumer_lag": 10}) == []
-    skew = lib.match(metrics={"spark_stage_task_duration_max_over_median": 20})
+    assert lib.match(metrics={"kafka_consumergroup_lag": 10}) == []
+    skew = lib.match(metrics={"spark_stage_task_duration_p95_over_p50": 20})
     assert skew[0].runbook.id == "spark_stage_skew"
     assert lib.match(signature_text="ModuleNotFoundError: No module named 'x'")[0].runbook.id == "dependency"
 

@@ -529,7 +529,11 @@ class Console:
                 note = (
                     f"Airflow could not be read ({err.code}): showing the incident's steps and its audit records only"
                 )
-            events = [{"at": at, "what": f"incident {state}", "source": "incident"} for state, at in inc.steps.items()]
+            events = [
+                {"at": at, "what": f"incident {state}", "source": "incident"}
+                for state, at in inc.steps.items()
+                if state != "failed"
+            ]
             if inc.action_id:
                 for rec in await self.run(self._action_audit, inc.action_id):
                     events.append({"at": rec["ts"], "what": rec["event"], "source": "audit", "actor": rec["actor"]})
