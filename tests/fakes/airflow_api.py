@@ -206,6 +206,7 @@ class FakeAirflow:
         self._last_start: list[int | None] = []
         self._run_cache: dict[int, str] = {}
         self._ti_state: dict[tuple[int, str], str | None] = {}
+        self._ti_note: dict[tuple[int, str], str] = {}  # Airflow 3 sets a clear's `note` on the cleared tries
         self._logs: dict[tuple[str, str, str, int], list[str]] = {}
         self.cleared: list[dict[str, Any]] = []
         self.triggered: list[dict[str, Any]] = []
@@ -260,6 +261,12 @@ class FakeAirflow:
         """
         with self._lock:
             self._faults.append(_Fault(n, 0, path, "drop"))
+
+    def lose_answer_next(self, n: int = 1, path: str | None = None) -> None:
+        """The next `n` matching requests take effect, then their answer is lost: in-process through
+        `transport()` the client sees httpx.ReadTimeout after the handler ran (a write that did happen)."""
+        with self._lock:
+            self._faults.append(_Fault(n, 0, path, "lose"))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -721,7 +728,7 @@ class FakeAirflow:
             "queued_when": _iso(start - 300 if start else None, z),
             "pid": 4000 + ti["pos"] if start else None,
             "executor_config": "{}",
-            "note": None,
+            "note": self._ti_note.get((idx, ti["task_id"])),
             "rendered_map_index": None,
             "rendered_fields": {},
             "trigger": None,
@@ -1420,6 +1427,8 @@ class FakeAirflow:
         if not dry_run:
             for t in tis:
                 self._ti_state[(idx, t["task_id"])] = None
+                if self.version == "3" and body.get("note"):
+                    self._ti_note[(idx, t["task_id"])] = str(body["note"])
             if body.get("reset_dag_runs", True):
                 self.set_run_state(idx, "queued", None)
             self.cleared.append({"dag_id": dag_id, "run_id": run_id, "task_ids": [t["task_id"] for t in tis]})
@@ -1536,8 +1545,11 @@ class FaultTransport(httpx.AsyncBaseTransport):
                 self.fake.total_requests += 1
                 self.fake.path_counts[raw_path] += 1
                 raise httpx.ConnectError("connection refused (FakeAirflow.drop_next)", request=request)
+            lose = self.fake._take_fault(raw_path, "lose")
             response = await self.inner.handle_async_request(request)
             await response.aread()
+            if lose:
+                raise httpx.ReadTimeout("the answer was lost (FakeAirflow.lose_answer_next)", request=request)
             return response
         finally:
             self.time_s += time.perf_counter() - began

@@ -57,6 +57,11 @@ async def propose(
     remediate.check_request(action, conf)
     env = rt.environment(environment)[0]
     summary = await triage.triage(rt, dag_id, run_id, env)
+    if summary["state"] != "failed" and action != "trigger_dag":
+        raise InvalidInput(
+            f"run {run_id} of {dag_id} is {summary['state']}, not failed: there is nothing to rerun "
+            "(a fix in progress is followed with check_recovery_rules)"
+        )
     errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
     incident, _ = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=who.actor)
     plan = remediate.plan_for(rt, env, summary, errors, action=action, conf=conf)
@@ -100,15 +105,16 @@ def propose_plan(
         }
         result["next"] = f"check_recovery_rules('{incident_id}'); escalate if it did not recover"
         return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
-    if current is not None and current.state in PENDING:
-        if rt.governance.same_request(current, plan.kind, env, plan.params):
-            result["action"] = action_view(current)
-            result["decision"] = result["action"].pop("decision", None)
-            result["reused"] = True
-            result["next"] = _next_for(current)
-            return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
-        rt.governance.cancel(current.id, who.actor, f"superseded by a new {plan.kind} proposal", actor_kind=who.kind)
-        result["superseded"] = current.id
+    if (
+        current is not None
+        and current.state in PENDING
+        and rt.governance.same_request(current, plan.kind, env, plan.params)
+    ):
+        result["action"] = action_view(current)
+        result["decision"] = result["action"].pop("decision", None)
+        result["reused"] = True
+        result["next"] = _next_for(current)
+        return fit(_without_plan_copy(result), PROPOSAL_BYTES, "plan")
     try:
         record = rt.governance.propose(
             plan.kind,
@@ -127,6 +133,9 @@ def propose_plan(
         if incident is not None:
             _record_plan(rt, who, incident, plan, None)
         return fit(result, PROPOSAL_BYTES, "plan")
+    if current is not None and current.state in PENDING:  # only once the new one stands
+        rt.governance.cancel(current.id, who.actor, f"superseded by {record.id} ({plan.kind})", actor_kind=who.kind)
+        result["superseded"] = current.id
     result["action"] = action_view(record)
     result["decision"] = result["action"].pop("decision", None)
     result["next"] = _next_for(record)

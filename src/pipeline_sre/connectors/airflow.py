@@ -26,6 +26,9 @@ from pipeline_sre.models import DagRun, Page, TaskInstance, iso
 from pipeline_sre.settings.config import AirflowConnection
 
 RETRY_STATUS = frozenset({500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Errors raised before the request left this process: safe to send again, whatever the method.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 TOKEN_REFRESH_MARGIN_S = 60.0
 USER_AGENT = "pipeline-sre/0.1"
 MAX_LINE_BYTES = 20_000  # one hostile 50 MB line must not be held whole
@@ -115,9 +118,17 @@ class AirflowClient:
     def _where(self) -> str:
         return f"Airflow in environment '{self.environment}' ({self.base_url})"
 
-    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        """Send with bounded retries (backoff + jitter) on connection errors and 5xx, never on 4xx."""
+    async def _send(
+        self, request: httpx.Request, *, stream: bool = False, safe_to_repeat: bool | None = None
+    ) -> httpx.Response:
+        """Send with bounded retries (backoff + jitter) on connection errors and 5xx, never on 4xx.
+
+        A write (POST, PATCH) is retried only when it cannot have reached Airflow (the connection was never
+        made): after a timeout or a 5xx it may have taken effect, and sending it again could clear a task a
+        second time. Its caller (governance) then looks in Airflow for the effect instead. A read sent as
+        POST (a token, a list with a body) says `safe_to_repeat`."""
         attempts = self.conn.max_retries + 1
+        idempotent = request.method in IDEMPOTENT_METHODS if safe_to_repeat is None else safe_to_repeat
         last: str = ""
         for attempt in range(attempts):
             if attempt:
@@ -126,18 +137,33 @@ class AirflowClient:
             self.request_count += 1
             try:
                 response = await self._http.send(request, stream=stream)
-            except httpx.TimeoutException:
-                last = f"timed out after {self.conn.timeout_seconds:g}s"
-                continue
-            except httpx.TransportError as err:
+            except NOT_SENT as err:
                 last = f"{type(err).__name__}"
                 continue
+            except httpx.TimeoutException:
+                last = f"timed out after {self.conn.timeout_seconds:g}s"
+                if idempotent:
+                    continue
+                raise BackendUnavailable(self._write_unknown(request, last)) from None
+            except httpx.TransportError as err:
+                last = f"{type(err).__name__}"
+                if idempotent:
+                    continue
+                raise BackendUnavailable(self._write_unknown(request, last)) from None
             if response.status_code in RETRY_STATUS:
                 last = f"HTTP {response.status_code}"
                 await response.aclose()
-                continue
+                if idempotent:
+                    continue
+                raise BackendUnavailable(self._write_unknown(request, last))
             return response
         raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+
+    def _write_unknown(self, request: httpx.Request, what: str) -> str:
+        return (
+            f"{self._where()} did not confirm {request.method} {request.url.path} ({what}); it was sent once and "
+            "not repeated, because it may have taken effect"
+        )
 
     async def _ensure_version(self) -> None:
         if self.version is not None:
@@ -161,7 +187,8 @@ class AirflowClient:
         response = await self._send(
             self._http.build_request(
                 "POST", "/auth/token", json={"username": self._username, "password": self._password}
-            )
+            ),
+            safe_to_repeat=True,  # a second token is harmless
         )
         if detecting and response.status_code in (404, 405):
             return False

@@ -1,0 +1,98 @@
+"""A governed write whose answer is lost (the clear happened, the client timed out) is never sent twice:
+the client does not repeat a POST that may have reached Airflow, and governance looks for the effect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline_sre.app import operations
+from pipeline_sre.errors import InvalidInput
+from pipeline_sre.governance.identity import Principal
+from pipeline_sre.governance.service import ActionFailed
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.settings.config import parse_settings
+from tests.fakes.airflow_api import FakeAirflow, FakeDag, HostRouter
+from tests.unit.test_autopilot_webhooks import DAG, NETWORK_ERROR, TASKS, add_failed_run
+
+pytestmark = pytest.mark.anyio
+REQUESTER, APPROVER = Principal("mcp", "bob"), Principal("web", "alice")
+
+
+@pytest.fixture(autouse=True)
+def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PSRE_T_USER", "admin")
+    monkeypatch.setenv("PSRE_T_PASS", "admin")
+
+
+def runtime(tmp: Path, fake: FakeAirflow, allow: tuple[str, ...] = ("*",)) -> Runtime:
+    settings = parse_settings(
+        {
+            "environments": {
+                "prod": {
+                    "airflow": {
+                        "url": "http://prod.airflow.test",
+                        "username_env": "PSRE_T_USER",
+                        "password_env": "PSRE_T_PASS",
+                        "max_retries": 3,
+                    }
+                }
+            },
+            "data_dir": str(tmp / "data"),
+            "governance": {
+                "mode": "live",
+                "approvers": ["alice"],
+                "environments": {"prod": {"allow_dags": list(allow), "required_approvals": 1}},
+            },
+        },
+        "test",
+    )
+    return Runtime(settings, transport=HostRouter({"prod.airflow.test": fake.transport()}))
+
+
+async def approved_clear(rt: Runtime) -> dict[str, Any]:
+    plan = await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
+    action: dict[str, Any] = plan["action"]
+    operations.request_approval(rt, REQUESTER, action["id"], "transient network error: rerun once")
+    operations.decide(rt, APPROVER, action["id"], approve=True, comment="ok")
+    return action
+
+
+@pytest.mark.parametrize("version", ["3", "2"])
+async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: str) -> None:
+    fake = FakeAirflow(version)
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    rt = runtime(tmp_path, fake)
+    try:
+        action = await approved_clear(rt)
+        fake.lose_answer_next(1, path="clearTaskInstances")
+        if version == "3":  # the clear's note names the action: governance finds the effect and records it
+            done = await operations.execute(rt, REQUESTER, action["id"])
+            record = rt.governance.get_action(action["id"])
+            assert done["sent"] and record.state == "succeeded" and record.result and "existing" in record.result
+            incident = rt.incidents.get(done["incident_id"])
+            assert incident.state == "verifying" and incident.action_id == action["id"]
+        else:  # Airflow 2 keeps no note: the outcome is unknown, so the action fails rather than run again
+            with pytest.raises(ActionFailed, match="not repeated"):
+                await operations.execute(rt, REQUESTER, action["id"])
+        assert len(fake.cleared) == 1  # exactly one effect either way
+        with pytest.raises(InvalidInput, match="not failed"):  # the cleared run is rerunning: no second clear
+            await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
+    finally:
+        await rt.aclose()
+
+
+async def test_reads_are_still_retried(tmp_path: Path) -> None:
+    fake = FakeAirflow("3")
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    rt = runtime(tmp_path, fake)
+    try:
+        fake.lose_answer_next(2, path="/dagRuns/manual__flood")
+        run = await rt.airflow("prod").get_dag_run(DAG, "manual__flood")
+        assert run.state == "failed"
+    finally:
+        await rt.aclose()
