@@ -43,7 +43,8 @@ from pipeline_sre.diagnosis import (  # noqa: E402
     diagnose_lines,
 )
 from pipeline_sre.diagnosis.classify import CATEGORIES  # noqa: E402
-from pipeline_sre.diagnosis.redact import load_secret_rules  # noqa: E402
+from pipeline_sre.diagnosis.redact import catalog_available, load_secret_rules  # noqa: E402
+from secret_sets import examples_from, gitleaks_folder  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 CORPUS = ROOT / "tests" / "data" / "logs"
@@ -358,7 +359,14 @@ def bench_extraction() -> dict[str, Any]:
 
 
 def _loghub_files() -> list[Path]:
-    return sorted((DATA / "loghub").glob("*_2k*.log_structured.csv"))
+    """The committed loghub samples plus any in ``$PIPELINE_SRE_LOGHUB_DIR`` (a folder of the loghub 2k
+    structured files, e.g. HDFS, Zookeeper, OpenStack from logpai/loghub, not stored here)."""
+    files = {p.name: p for p in (DATA / "loghub").glob("*_2k*.log_structured.csv")}
+    extra = os.environ.get("PIPELINE_SRE_LOGHUB_DIR")
+    if extra and Path(extra).is_dir():
+        for p in Path(extra).glob("*_2k*.log_structured.csv"):
+            files.setdefault(p.name, p)
+    return sorted(files.values())
 
 
 def _loghub_rows(path: Path) -> list[dict[str, str]]:
@@ -410,14 +418,16 @@ def _throughput_log(path: Path, mb: int) -> int:
     return size
 
 
-def bench_redaction(quick: bool) -> dict[str, Any]:
-    emit("## 3. Redaction")
-    emit()
-    # recall on scanner test-suite positives (two independent suites)
+# The broad gitleaks set was scored once with the redaction rules frozen at commit 733a49b, before any
+# change made after seeing it (gitleaks b58d3f102cf3a2c84cb7f923d05c25c9b1aed84b, 250 literal positives
+# of 37 rule files, 291 literal negatives). Kept here so the table always shows it beside today's figure.
+GITLEAKS_FIRST_RUN = {"with_catalog": (237, 250), "own_rules": (212, 250), "fps_unchanged": (167, 291)}
+
+
+def _suite_recall(red: Redactor) -> tuple[dict[str, list[int]], dict[str, list[int]], list[tuple[str, str, str]]]:
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     per_suite: dict[str, list[int]] = {}
     missed = []
-    red = Redactor()
     for suite, fname in SECRET_SUITES:
         counts = per_suite.setdefault(suite, [0, 0])
         for raw in (DATA / fname).read_text(encoding="utf-8").splitlines():
@@ -433,11 +443,51 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             counts[1] += 1
             if not hit:
                 missed.append((suite, det, ex[:70]))
+    return per, per_suite, missed
+
+
+def _gitleaks_broad(red: Redactor) -> dict[str, Any] | None:
+    folder = gitleaks_folder()
+    if folder is None:
+        return None
+    examples = examples_from(folder)
+    hit = tot = neg = neg_same = 0
+    families: set[str] = set()
+    missed: list[tuple[str, str]] = []
+    for e in examples:
+        out = red.redact(e.text)
+        if e.positive:
+            ok = out != e.text and "[REDACTED:" in out
+            hit += ok
+            tot += 1
+            families.add(e.rule)
+            if not ok:
+                missed.append((e.rule, e.text[:70]))
+        else:
+            neg += 1
+            neg_same += out == e.text
+    return {"hit": hit, "n": tot, "families": len(families), "neg": neg, "neg_same": neg_same, "missed": missed}
+
+
+def bench_redaction(quick: bool) -> dict[str, Any]:
+    emit("## 3. Redaction")
+    emit()
+    red = Redactor()
+    own = Redactor(catalog=False)
+    emit(
+        "Two layers: our rules (`rules/secrets.yaml` + multi-line state) and, underneath, the Kingfisher catalogue "
+        f"(`kingfisher-secret-scanner`, {'installed' if catalog_available() else 'NOT installed in this run'})."
+    )
+    emit()
+    per, per_suite, missed = _suite_recall(red)
+    own_per, _, _ = _suite_recall(own)
     tot_hit = sum(v[0] for v in per.values())
     tot = sum(v[1] for v in per.values())
+    own_hit = sum(v[0] for v in own_per.values())
     emit(
-        f"Recall on {tot} true positives from two public secret scanners' test suites: **{tot_hit / tot:.1%}** "
-        "(target >= 99%). An example counts as masked when the output differs and holds a `[REDACTED:` mask."
+        f"Recall on the {tot} positives of the two committed suites (the kinds this repository claims; the rules were "
+        f"written against them, so this is a tuned figure): **{tot_hit / tot:.1%}** ({own_hit / tot:.1%} with our rules "
+        "alone). An example counts as masked when the output differs and holds a `[REDACTED:` mask."
     )
     emit()
     table(
@@ -447,7 +497,6 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             for k, v in per_suite.items()
         ],
     )
-    table(["detector", "masked", "examples"], [[k, v[0], v[1]] for k, v in sorted(per.items())])
     if missed:
         emit("Not masked:")
         emit()
@@ -455,6 +504,57 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             ["suite", "detector", "example (first 70 chars)"],
             [[su, d, "`" + e.replace("|", "\\|") + "`"] for su, d, e in missed],
         )
+    broad = _gitleaks_broad(red)
+    broad_own = _gitleaks_broad(own)
+    fr = GITLEAKS_FIRST_RUN
+    if broad is not None and broad_own is not None:
+        emit(
+            f"Broad set: every literal true positive in gitleaks' rule files ({broad['n']} examples of "
+            f"{broad['families']} rule files; values gitleaks builds with generators are not included) and its "
+            f"{broad['neg']} literal false positives, read at run time from `$PIPELINE_SRE_GITLEAKS_RULES` (not stored "
+            "here). First run = scored once with the rules frozen at 733a49b, before looking at the set; tuned = "
+            "today, after five general gaps it showed were closed (curl `-u :pw` / `-u user:`, `-u user:pw` on a continuation line, Sidekiq bundle "
+            "credentials, a Sourcegraph key after its name, and a keyword + entropy rule narrowed to key names that "
+            "end in key/secret/token/signature so `API_VERSION=` and `X-API-Name` stay)."
+        )
+        emit()
+        table(
+            ["set", "first run (frozen rules)", "tuned (today)"],
+            [
+                [
+                    "gitleaks literal positives, with catalogue",
+                    f"{fr['with_catalog'][0]}/{fr['with_catalog'][1]} = {fr['with_catalog'][0] / fr['with_catalog'][1]:.1%}",
+                    f"{broad['hit']}/{broad['n']} = **{broad['hit'] / broad['n']:.1%}**",
+                ],
+                [
+                    "gitleaks literal positives, our rules alone",
+                    f"{fr['own_rules'][0]}/{fr['own_rules'][1]} = {fr['own_rules'][0] / fr['own_rules'][1]:.1%}",
+                    f"{broad_own['hit']}/{broad_own['n']} = {broad_own['hit'] / broad_own['n']:.1%}",
+                ],
+                [
+                    "gitleaks literal negatives left unchanged",
+                    f"{fr['fps_unchanged'][0]}/{fr['fps_unchanged'][1]}",
+                    f"{broad['neg_same']}/{broad['neg']}",
+                ],
+            ],
+        )
+        emit(
+            "The gitleaks negatives are near-misses of one rule's format (placeholders such as `AKIAXXXXXXXXXXXXXXXX`, "
+            "example keys, variable references); masking many of them is the safe side for logs, so they are shown, "
+            "not targeted. The negatives that matter for logs are the ordinary lines below."
+        )
+        emit()
+        if broad["missed"]:
+            table(
+                ["rule file", "not masked (first 70 chars)"],
+                [[r, "`" + t.replace("|", "\\|").replace("\n", " ") + "`"] for r, t in broad["missed"]],
+            )
+    else:
+        emit(
+            f"Broad set: not run (set `PIPELINE_SRE_GITLEAKS_RULES`). Recorded first run: "
+            f"{fr['with_catalog'][0]}/{fr['with_catalog'][1]} with the catalogue."
+        )
+        emit()
     # false positives on ordinary lines
     files = _loghub_files()
     unchanged = total = 0
@@ -483,19 +583,20 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as td:
         path = Path(td) / "redact.log"
         size = _throughput_log(path, mb)
-        r = Redactor()
-        t0 = time.perf_counter()
-        n_out = 0
-        with open(path, encoding="utf-8") as fh:
-            for chunk in r.redact_stream(fh):
-                n_out += len(chunk)
-        stream_s = time.perf_counter() - t0
+        timings: dict[str, float] = {}
+        for label, make in (("stream", Redactor), ("stream_own", lambda: Redactor(catalog=False))):
+            r = make()
+            t0 = time.perf_counter()
+            with open(path, encoding="utf-8") as fh:
+                for _chunk in r.redact_stream(fh):
+                    pass
+            timings[label] = time.perf_counter() - t0
         r2 = Redactor()
         t0 = time.perf_counter()
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 r2.redact_line(line)
-        line_s = time.perf_counter() - t0
+        timings["line"] = time.perf_counter() - t0
         # naive baseline on a 10 MB slice (it is slow), extrapolated as MB/s
         naive = NaiveRedactor()
         t0 = time.perf_counter()
@@ -508,17 +609,26 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
                     break
         naive_s = time.perf_counter() - t0
     mbs = size / 1e6
+    stream_s = timings["stream"]
+    line_s = timings["line"]
     table(
         ["method", "MB", "seconds", "MB/s", "target"],
         [
             [
-                "Redactor.redact_stream (batched prefilter)",
+                "Redactor.redact_stream, our rules + catalogue (the default)",
                 f"{mbs:.0f}",
                 f"{stream_s:.2f}",
                 f"{mbs / stream_s:.0f}",
-                ">= 50",
+                ">= 100",
             ],
-            ["Redactor.redact_line (line by line)", f"{mbs:.0f}", f"{line_s:.2f}", f"{mbs / line_s:.0f}", "-"],
+            [
+                "Redactor.redact_stream, our rules alone (catalog=False)",
+                f"{mbs:.0f}",
+                f"{timings['stream_own']:.2f}",
+                f"{mbs / timings['stream_own']:.0f}",
+                "-",
+            ],
+            ["Redactor.redact_line (line by line, with state)", f"{mbs:.0f}", f"{line_s:.2f}", f"{mbs / line_s:.0f}", "-"],
             [
                 "naive: every regex on every line",
                 f"{nb / 1e6:.0f}",
@@ -528,7 +638,13 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             ],
         ],
     )
+    emit(
+        "One core (the machine has 2, shared with other work, so figures vary by about 10% between runs). The "
+        "catalogue scans only the lines that hold a run of 16+ token characters, in one native call per batch."
+    )
+    emit()
     return {
+        "broad": broad,
         "recall": tot_hit / tot,
         "unchanged": unchanged / max(1, total),
         "stream_mbs": mbs / stream_s,

@@ -6,6 +6,7 @@ Uses the ``ahocorasick_rs`` automaton (one pass in Rust) when it is installed an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -111,14 +112,16 @@ class RunFinder:
         fs = list(finders)
         return RunFinder("".join(f.chars for f in fs), min(f.min_len for f in fs))
 
-    def starts(self, text: str) -> list[int]:
+    def starts(self, text: str, must: re.Pattern[bytes] | None = None) -> list[int]:
+        """Offsets where a run starts; with ``must``, only runs in which that pattern is found."""
         data = text.encode("utf-8", errors="surrogatepass")
         hay = data.translate(self._table)
         out: list[int] = []
         i = hay.find(self._needle)
         while i >= 0:
-            out.append(i)
             e = hay.find(b" ", i)
+            if must is None or must.search(data, i, len(data) if e < 0 else e) is not None:
+                out.append(i)
             if e < 0:
                 break
             i = hay.find(self._needle, e)
