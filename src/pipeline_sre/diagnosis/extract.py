@@ -133,7 +133,8 @@ _TRIGGERS = (
     "heartbeat", "preempt", "externally", "state_message", "result unavailable", "no space left",
     "too many open files", "caused by", "max.poll", "rebalanc", "evict", "throttl", "rate exceeded",
     "slowdown", "slow down", "expired", "unexpectedly", "credentials", "abort", "violat", "nosuch", "not exist",
-    "too many requests", "unrecognized",
+    "too many requests", "unrecognized", "not accepted any resources", "insufficient", "beyond physical",
+    "beyond virtual", "changed type", "unavailable", "active account", "reauthenticat",
 )  # fmt: skip
 
 _TB_START = "Traceback (most recent call last)"
@@ -206,8 +207,17 @@ _SPECIFIC = re.compile(
     r"|server closed the connection unexpectedly|password authentication failed|could not connect to server"
     r"|Connection refused|No space left on device|Too many open files|OutOfMemory|out of memory"
     r"|Permission denied|Access Denied|timed out|Timeout|Rate exceeded|Too Many Requests|Throttl|NoSuch\w+"
-    r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out",
+    r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out"
+    # failures that are not exceptions: scheduler/cluster/cloud CLI lines and WARN-level credential errors
+    r"|Initial job has not accepted any resources|InsufficientInstanceCapacity|InsufficientCapacity"
+    r"|running beyond (?:physical|virtual) memory limits|Auto offset commit failed|Offset commit .{0,20}failed"
+    r"|has changed type from \w+ to \w+|do not currently have an active account|Reauthentication required"
+    r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable",
     re.IGNORECASE,
+)
+# a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
+_TERMINATION_REASON = re.compile(
+    r"^\s*(?:Reason|reason|Last State|State)\s*:\s*\"?(?:OOMKilled|Evicted|Error|DeadlineExceeded)\b"
 )
 _NOISE = re.compile(
     r"Marking task as (?:FAILED|UP_FOR_RETRY|SUCCESS)|Failed to execute job \d+ for task"
@@ -702,7 +712,7 @@ class ErrorExtractor:
             blk.state = "msg0"
             self._open = blk
             return
-        d = _DBT_HEAD.match(c.strip()) if not c.startswith(" ") else None
+        d = _DBT_HEAD.match(c.strip()) if not c.startswith("\t") and len(c) - len(c.lstrip(" ")) <= 4 else None
         if d is not None:
             blk = _Open("dbt", ln, self._take_header(ln.no))
             blk.excs.append(_Exc(d.group("head"), [], [], 0))
@@ -756,6 +766,8 @@ class ErrorExtractor:
             self._weak = ln
         if _NOISE.search(c):
             tier = 0.5
+        elif _TERMINATION_REASON.search(c):
+            tier = 1.3  # "Reason: OOMKilled" says why; the "Exit Code: 137" next to it only says how
         elif _SIGNALS.search(c):
             tier = 1.2
         elif _SPECIFIC.search(c):
@@ -954,7 +966,13 @@ def _exc_from_text(c: str) -> tuple[str | None, str]:
     )
     if m2 is not None and m2.group("msg") is not None:
         return m2.group("type"), m2.group("msg").strip()
+    m3 = _DOTTED_EXC.match(s)  # "google.api_core.exceptions.BadRequest: 400 ..." (a class path at line start)
+    if m3 is not None:
+        return m3.group("type"), m3.group("msg").strip()
     return None, s
+
+
+_DOTTED_EXC = re.compile(r"(?P<type>(?:[a-z_][a-z0-9_]*\.){2,}[A-Z][A-Za-z0-9]+):\s(?P<msg>.*)$")
 
 
 def _finish(blk: _Open) -> _Cand | None:
@@ -1009,7 +1027,21 @@ def _finish(blk: _Open) -> _Cand | None:
         ev_idx = off + 1
     exc, msg = _exc_from_text(content)
     message = "\n".join([msg, *msg_lines[1:]]) if len(msg_lines) > 1 else msg
-    if _NOISE.search(content):
+    noise_head = _NOISE.search(content) is not None
+    if exc is None and len(lines) > off + 1:
+        # "Task failed with exception" / "ERROR - Something failed" followed by the exception itself on the
+        # next lines (no traceback): the exception line is the decisive one
+        for j in range(off + 1, min(len(lines), off + 6)):
+            if lines[j].level is not None:
+                break
+            t, m = _exc_from_text(lines[j].content)
+            if t is not None and not t.endswith("Warning"):
+                exc, ev_idx = t, j
+                message = "\n".join([m, *[x.content.strip() for x in lines[j + 1 :]]])
+                content = lines[j].content.strip()
+                noise_head = False
+                break
+    if noise_head:
         tier = 0.5
     elif blk.sub_kind == "databricks" or _SPECIFIC.search(content) or _SIGNALS.search(content):
         tier = 2.5
