@@ -64,6 +64,9 @@ SECRET_SUITES = (
     ("gitleaks/gitleaks", "secret_positives_gitleaks.txt"),
 )
 
+# Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
+BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
+
 OUT: list[str] = []
 
 
@@ -203,6 +206,8 @@ def bench_classification() -> dict[str, Any]:
     emit("## 1. Classification on real logs from public bug reports")
     emit()
     cases = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
+    fresh = yaml.safe_load((DATA / "fresh_batch4.yaml").read_text(encoding="utf-8"))["cases"]
+    cases = [*cases, *({**c, "batch": 4} for c in fresh)]
     rows_out = []
     confusion: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     ok = hi_wrong = base_ok = 0
@@ -238,7 +243,12 @@ def bench_classification() -> dict[str, Any]:
             ["wrong with confidence >= 0.8", f"{hiw:.1%} ({hi_wrong})", "n/a", "<= 5%"],
         ],
     )
-    batch_names = {1: "first set (batch 1)", 2: "added later (batch 2)", 3: "held out (batch 3)"}
+    batch_names = {
+        1: "first set (batch 1)",
+        2: "added later (batch 2)",
+        3: "held out (batch 3)",
+        4: "fresh held out (batch 4, tuned)",
+    }
     emit(
         "Per batch (batches 2 and 3 were gathered later with the issues search; each label was written from the "
         "thread's diagnosis before the classifier ran on the case):"
@@ -258,6 +268,22 @@ def bench_classification() -> dict[str, Any]:
         )
     batch_rows.append(["combined", n, f"{acc:.1%} ({ok})", f"{hiw:.1%} ({hi_wrong})", f"{bacc:.1%}"])
     table(["set", "cases", "top-1 accuracy", "wrong with conf >= 0.8", "keyword baseline"], batch_rows)
+    fr = BATCH4_FIRST_RUN
+    b4 = per_batch.get(4, [0, 0, 0, 0])
+    emit(
+        f"Batch 4 ({fr['n']} threads from bench/data/fresh_batch4.yaml, 64 repositories, all 14 categories) was gathered "
+        "after the rules were frozen at commit 2117822 and labelled from each thread's conclusion before any run. "
+        f"**First run: {fr['right']}/{fr['n']} ({fr['right'] / fr['n']:.1%}), {fr['hi_wrong']} wrong at >= 0.8 "
+        f"({fr['hi_wrong'] / fr['n']:.1%})** - the honest held-out figure. Tuned (today, after the general gaps it "
+        f"showed were closed): {b4[1]}/{b4[0]} ({b4[1] / max(1, b4[0]):.1%}), {b4[2]} wrong at >= 0.8. The gaps: "
+        "BigQuery's 403 `Exceeded rate limits` read as permission (a rate-limit reason now vetoes permission), "
+        "`Rate limits hit`, a JSON `jobRateLimitExceeded` body, PostgreSQL's `remaining connection slots` without an "
+        "error word, Kafka `Fetch offset N is out of range` at INFO, AWS Batch `Host EC2 Terminated`, BigQuery "
+        "`Not found: Table`, `has changed mode from REQUIRED to NULLABLE` and `Provided Schema does not match`, a "
+        "Snowflake timeout message with a stray quote, a tab-indented traceback, and ties between two capped "
+        "text-only rules now going to the rule with the higher confidence of its own."
+    )
+    emit()
     b3 = per_batch.get(3, [0, 0, 0, 0])
     for para in _history(b3[1], b3[0]):
         emit(para)

@@ -249,12 +249,13 @@ def classify(
             s = min(s, TEXT_ONLY_CAP)
         return s
 
+    # ties after the text-only cap go to the rule with the higher confidence of its own
     scored = sorted(
-        ((_score(c, s), c, r, ev) for c, (s, r, ev) in best.items()),
-        key=lambda t: t[0],
+        ((_score(c, s), s, c, r, ev) for c, (s, r, ev) in best.items()),
+        key=lambda t: (t[0], t[1]),
         reverse=True,
     )
-    top, cat, rule, ev = scored[0]
+    top, _raw, cat, rule, ev = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
     margin = top - second
     conf = top * (0.7 + 0.3 * min(1.0, margin / 0.25))

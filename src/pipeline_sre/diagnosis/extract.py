@@ -134,7 +134,8 @@ _TRIGGERS = (
     "too many open files", "caused by", "max.poll", "rebalanc", "evict", "throttl", "rate exceeded",
     "slowdown", "slow down", "expired", "unexpectedly", "credentials", "abort", "violat", "nosuch", "not exist",
     "too many requests", "unrecognized", "not accepted any resources", "insufficient", "beyond physical",
-    "beyond virtual", "changed type", "unavailable", "active account", "reauthenticat",
+    "beyond virtual", "changed type", "unavailable", "active account", "reauthenticat", "rate limit",
+    "connection slots", "out of range", "not found", "changed mode", "schema does not match",
 )  # fmt: skip
 
 _TB_START = "Traceback (most recent call last)"
@@ -212,7 +213,10 @@ _SPECIFIC = re.compile(
     r"|Initial job has not accepted any resources|InsufficientInstanceCapacity|InsufficientCapacity"
     r"|running beyond (?:physical|virtual) memory limits|Auto offset commit failed|Offset commit .{0,20}failed"
     r"|has changed type from \w+ to \w+|do not currently have an active account|Reauthentication required"
-    r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable",
+    r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable"
+    r"|exceeded rate limits|rateLimitExceeded|Rate limits? (?:hit|reached)|remaining connection slots are reserved"
+    r"|offset \S+ is out of range|Host EC2 (?:instance )?terminated|Not found: (?:Table|Dataset)"
+    r"|has changed mode from \w+ to \w+|Provided Schema does not match",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
@@ -328,6 +332,7 @@ class _Open:
         self.excs: list[_Exc] = []  # tracebacks in print order (py) / exceptions (jvm)
         self.sub_kind = kind
         self.indent = 0
+        self.indent_text = ""  # the exact leading whitespace of an indented traceback (spaces or tabs)
         self.add(first)
 
     def add(self, ln: _Line) -> int:
@@ -350,7 +355,7 @@ def _shape_ok(blk: _Open, ln: _Line) -> bool:
 
 
 def _dedent(blk: _Open, ln: _Line) -> _Line:
-    if blk.indent and ln.content.startswith(" " * blk.indent):
+    if blk.indent and ln.content.startswith(blk.indent_text or " " * blk.indent):
         return _Line(ln.no, ln.raw, ln.content[blk.indent :], ln.level, ln.record, ln.shape)
     return ln
 
@@ -698,9 +703,10 @@ class ErrorExtractor:
             blk = _Open("py", ln, self._take_header(ln.no))
             blk.excs.append(_Exc(None, [], [], -1))
             blk.state = "frames"
-            lead = len(c) - len(c.lstrip(" "))
-            if c.lstrip(" ").startswith(_TB_START) and lead:
+            lead = len(c) - len(c.lstrip(" \t"))
+            if c.lstrip(" \t").startswith(_TB_START) and lead:
                 blk.indent = lead  # an indented (quoted, nested) traceback: read it dedented
+                blk.indent_text = c[:lead]
             self._open = blk
             return
         if ln.level == "debug":
