@@ -271,8 +271,9 @@ def bench_classification() -> dict[str, Any]:
     fr = BATCH4_FIRST_RUN
     b4 = per_batch.get(4, [0, 0, 0, 0])
     emit(
-        f"Batch 4 ({fr['n']} threads from bench/data/fresh_batch4.yaml, 64 repositories, all 14 categories) was gathered "
-        "after the rules were frozen at commit 2117822 and labelled from each thread's conclusion before any run. "
+        f"Batch 4 ({fr['n']} threads from bench/data/fresh_batch4.yaml, 64 repositories, all 14 categories) was "
+        "gathered after the rules were frozen at commit 2117822 and labelled from each thread's conclusion before "
+        "any run. "
         f"**First run: {fr['right']}/{fr['n']} ({fr['right'] / fr['n']:.1%}), {fr['hi_wrong']} wrong at >= 0.8 "
         f"({fr['hi_wrong'] / fr['n']:.1%})** - the honest held-out figure. Tuned (today, after the general gaps it "
         f"showed were closed): {b4[1]}/{b4[0]} ({b4[1] / max(1, b4[0]):.1%}), {b4[2]} wrong at >= 0.8. The gaps: "
