@@ -58,6 +58,7 @@ DRAIN_PUBLISHED = {
     "Zookeeper": 0.9665,
     "BGL": 0.9625,
     "Apache": 1.0,
+    "OpenStack": 0.7325,
 }
 SECRET_SUITES = (
     ("Yelp/detect-secrets", "secret_positives.txt"),
