@@ -888,15 +888,40 @@ def _summary(r: dict[str, Any]) -> None:
             mark(c["accuracy"] >= 0.9),
         ],
         [
-            "wrong answers with confidence >= 0.8",
-            "<= 5%",
+            "wrong answers with confidence >= 0.8 (all batches, tuned)",
+            "<= 3%",
             f"{c['high_conf_wrong']:.1%}",
-            mark(c["high_conf_wrong"] <= 0.05),
+            mark(c["high_conf_wrong"] <= 0.03),
         ],
         ["decisive line in excerpt (buried)", ">= 95%", f"{e['buried']:.1%}", mark(e["buried"] >= 0.95)],
-        ["redaction recall (scanner positives)", ">= 99%", f"{red['recall']:.1%}", mark(red["recall"] >= 0.99)],
+        [
+            "redaction recall (committed scanner positives, tuned)",
+            ">= 99%",
+            f"{red['recall']:.1%}",
+            mark(red["recall"] >= 0.99),
+        ],
+        [
+            "redaction recall, broad gitleaks set (first run / tuned)",
+            ">= 99%",
+            (
+                f"{_ratio(*GITLEAKS_FIRST_RUN['with_catalog'])} / "
+                + (_ratio(red["broad"]["hit"], red["broad"]["n"]) if red.get("broad") else "not run")
+            ),
+            mark(bool(red.get("broad")) and red["broad"]["hit"] / red["broad"]["n"] >= 0.99),
+        ],
+        [
+            "classification, fresh batch 4 (first run / tuned)",
+            ">= 90%",
+            f"{_ratio(BATCH4_FIRST_RUN['right'], BATCH4_FIRST_RUN['n'])} / {c['per_batch'][4]['accuracy']:.1%}",
+            mark(BATCH4_FIRST_RUN["right"] / BATCH4_FIRST_RUN["n"] >= 0.9),
+        ],
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
-        ["redaction throughput", ">= 50 MB/s", f"{red['stream_mbs']:.0f} MB/s", mark(red["stream_mbs"] >= 50)],
+        [
+            "redaction throughput (stream, one core)",
+            ">= 100 MB/s",
+            f"{red['stream_mbs']:.0f} MB/s",
+            mark(red["stream_mbs"] >= 100),
+        ],
         [
             "200 MB extract_errors",
             "< 2 s, < 200 MB",
@@ -905,12 +930,68 @@ def _summary(r: dict[str, Any]) -> None:
         ],
         [
             "loghub grouping accuracy (full 2k files)",
-            ">= Drain (Hadoop 0.9475, Spark 0.92)",
+            ">= Drain on every sample",
             grp_text,
             mark(grp_ok),
         ],
     ]
     table(["target", "goal", "result", "status"], rows)
+
+
+def _readme(r: dict[str, Any]) -> None:
+    """The paragraph and table the main README's "Diagnosis" section is updated from."""
+    c, red, grp = r["classify"], r["redact"], r["group"]
+    b4 = c["per_batch"].get(4, {"accuracy": 0.0, "n": 0, "high_conf_wrong": 0.0})
+    fr = BATCH4_FIRST_RUN
+    broad = red.get("broad")
+    pub = grp.get("_published", {})
+    groups = ", ".join(
+        f"{f.split('_')[0]} {acc:.3f} (Drain {pub[f]})" for f, acc in grp.items() if f != "_published" and pub.get(f)
+    )
+    emit("## README figures (Diagnosis)")
+    emit()
+    emit(
+        "Every figure is shown beside the first run on data the rules had never seen. Classification: on a fresh "
+        f"batch of {fr['n']} real logs from public issue threads (14 categories, labelled from each thread's "
+        f"conclusion before any run, rules frozen first) the first run scored {fr['right'] / fr['n']:.1%} with "
+        f"{fr['hi_wrong'] / fr['n']:.1%} confidently wrong; after closing the general gaps it showed, "
+        f"{b4['accuracy']:.1%} on that batch and {c['accuracy']:.1%} on all {c['n']} logs. The first-run figure is the "
+        "one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
+        "Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed into "
+        "logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the Kingfisher "
+        "secret catalogue (488 provider formats, in-process)."
+    )
+    emit()
+    rows = [
+        [
+            "classification top-1, fresh batch (first run / tuned)",
+            f"{fr['right'] / fr['n']:.1%} / {b4['accuracy']:.1%} of {fr['n']}",
+        ],
+        ["classification top-1, all batches (tuned)", f"{c['accuracy']:.1%} of {c['n']}"],
+        [
+            "confidently wrong (>= 0.8), fresh first run / all tuned",
+            f"{fr['hi_wrong'] / fr['n']:.1%} / {c['high_conf_wrong']:.1%}",
+        ],
+        [
+            "secret recall, gitleaks literal positives (first run / tuned)",
+            f"{_ratio(*GITLEAKS_FIRST_RUN['with_catalog'])} / "
+            + (_ratio(broad["hit"], broad["n"]) if broad else "not run"),
+        ],
+        ["secret recall, committed scanner suites (tuned)", f"{red['recall']:.1%}"],
+        ["ordinary loghub lines left unchanged", f"{red['unchanged']:.2%}"],
+        ["redaction throughput, streaming, one core", f"{red['stream_mbs']:.0f} MB/s"],
+        ["template grouping vs Drain (loghub 2k)", groups or "not run"],
+    ]
+    table(["measure", "result"], rows)
+    emit(
+        "Limits of these figures: the fresh batch has 70 logs, not the 100+ aimed for; its decisive lines were not "
+        "labelled, so the decisive-line figure above is on our own corpus (the fresh logs are checked for the same "
+        "evidence with and without 10,000 noise lines in section 2's public row only for batches 1-3). The broad "
+        "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
+        "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
+        "are skipped. No learned classifier was added: the rules alone are measured."
+    )
+    emit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -939,6 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary[name] = fn()
     if not args.only:
         _summary(summary)
+        _readme(summary)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text("\n".join(OUT) + "\n", encoding="utf-8")
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")
