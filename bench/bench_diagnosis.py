@@ -42,8 +42,9 @@ from pipeline_sre.diagnosis import (  # noqa: E402
     TemplateMiner,
     diagnose_lines,
 )
-from pipeline_sre.diagnosis.redact import load_secret_rules  # noqa: E402
+from pipeline_sre.diagnosis.redact import catalog_available, load_secret_rules  # noqa: E402
 from pipeline_sre.models import CATEGORIES  # noqa: E402
+from secret_sets import examples_from, gitleaks_folder  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 CORPUS = ROOT / "tests" / "data" / "logs"
@@ -57,11 +58,15 @@ DRAIN_PUBLISHED = {
     "Zookeeper": 0.9665,
     "BGL": 0.9625,
     "Apache": 1.0,
+    "OpenStack": 0.7325,
 }
 SECRET_SUITES = (
     ("Yelp/detect-secrets", "secret_positives.txt"),
     ("gitleaks/gitleaks", "secret_positives_gitleaks.txt"),
 )
+
+# Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
+BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
 
 OUT: list[str] = []
 
@@ -202,6 +207,8 @@ def bench_classification() -> dict[str, Any]:
     emit("## 1. Classification on real logs from public bug reports")
     emit()
     cases = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
+    fresh = yaml.safe_load((DATA / "fresh_batch4.yaml").read_text(encoding="utf-8"))["cases"]
+    cases = [*cases, *({**c, "batch": 4} for c in fresh)]
     rows_out = []
     confusion: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     ok = hi_wrong = base_ok = 0
@@ -237,7 +244,12 @@ def bench_classification() -> dict[str, Any]:
             ["wrong with confidence >= 0.8", f"{hiw:.1%} ({hi_wrong})", "n/a", "<= 5%"],
         ],
     )
-    batch_names = {1: "first set (batch 1)", 2: "added later (batch 2)", 3: "held out (batch 3)"}
+    batch_names = {
+        1: "first set (batch 1)",
+        2: "added later (batch 2)",
+        3: "held out (batch 3)",
+        4: "fresh held out (batch 4, tuned)",
+    }
     emit(
         "Per batch (batches 2 and 3 were gathered later with the issues search; each label was written from the "
         "thread's diagnosis before the classifier ran on the case):"
@@ -257,6 +269,23 @@ def bench_classification() -> dict[str, Any]:
         )
     batch_rows.append(["combined", n, f"{acc:.1%} ({ok})", f"{hiw:.1%} ({hi_wrong})", f"{bacc:.1%}"])
     table(["set", "cases", "top-1 accuracy", "wrong with conf >= 0.8", "keyword baseline"], batch_rows)
+    fr = BATCH4_FIRST_RUN
+    b4 = per_batch.get(4, [0, 0, 0, 0])
+    emit(
+        f"Batch 4 ({fr['n']} threads from bench/data/fresh_batch4.yaml, 64 repositories, all 14 categories) was "
+        "gathered after the rules were frozen at commit 2117822 and labelled from each thread's conclusion before "
+        "any run. "
+        f"**First run: {fr['right']}/{fr['n']} ({fr['right'] / fr['n']:.1%}), {fr['hi_wrong']} wrong at >= 0.8 "
+        f"({fr['hi_wrong'] / fr['n']:.1%})** - the honest held-out figure. Tuned (today, after the general gaps it "
+        f"showed were closed): {b4[1]}/{b4[0]} ({b4[1] / max(1, b4[0]):.1%}), {b4[2]} wrong at >= 0.8. The gaps: "
+        "BigQuery's 403 `Exceeded rate limits` read as permission (a rate-limit reason now vetoes permission), "
+        "`Rate limits hit`, a JSON `jobRateLimitExceeded` body, PostgreSQL's `remaining connection slots` without an "
+        "error word, Kafka `Fetch offset N is out of range` at INFO, AWS Batch `Host EC2 Terminated`, BigQuery "
+        "`Not found: Table`, `has changed mode from REQUIRED to NULLABLE` and `Provided Schema does not match`, a "
+        "Snowflake timeout message with a stray quote, a tab-indented traceback, and ties between two capped "
+        "text-only rules now going to the rule with the higher confidence of its own."
+    )
+    emit()
     b3 = per_batch.get(3, [0, 0, 0, 0])
     for para in _history(b3[1], b3[0]):
         emit(para)
@@ -358,7 +387,14 @@ def bench_extraction() -> dict[str, Any]:
 
 
 def _loghub_files() -> list[Path]:
-    return sorted((DATA / "loghub").glob("*_2k*.log_structured.csv"))
+    """The committed loghub samples plus any in ``$PIPELINE_SRE_LOGHUB_DIR`` (a folder of the loghub 2k
+    structured files, e.g. HDFS, Zookeeper, OpenStack from logpai/loghub, not stored here)."""
+    files = {p.name: p for p in (DATA / "loghub").glob("*_2k*.log_structured.csv")}
+    extra = os.environ.get("PIPELINE_SRE_LOGHUB_DIR")
+    if extra and Path(extra).is_dir():
+        for p in Path(extra).glob("*_2k*.log_structured.csv"):
+            files.setdefault(p.name, p)
+    return sorted(files.values())
 
 
 def _loghub_rows(path: Path) -> list[dict[str, str]]:
@@ -410,14 +446,20 @@ def _throughput_log(path: Path, mb: int) -> int:
     return size
 
 
-def bench_redaction(quick: bool) -> dict[str, Any]:
-    emit("## 3. Redaction")
-    emit()
-    # recall on scanner test-suite positives (two independent suites)
+# The broad gitleaks set was scored once with the redaction rules frozen at commit 733a49b, before any
+# change made after seeing it (gitleaks b58d3f102cf3a2c84cb7f923d05c25c9b1aed84b, 250 literal positives
+# of 37 rule files, 291 literal negatives). Kept here so the table always shows it beside today's figure.
+GITLEAKS_FIRST_RUN = {"with_catalog": (237, 250), "own_rules": (212, 250), "fps_unchanged": (167, 291)}
+
+
+def _ratio(hit: int, n: int) -> str:
+    return f"{hit}/{n} = {hit / n:.1%}"
+
+
+def _suite_recall(red: Redactor) -> tuple[dict[str, list[int]], dict[str, list[int]], list[tuple[str, str, str]]]:
     per: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     per_suite: dict[str, list[int]] = {}
     missed = []
-    red = Redactor()
     for suite, fname in SECRET_SUITES:
         counts = per_suite.setdefault(suite, [0, 0])
         for raw in (DATA / fname).read_text(encoding="utf-8").splitlines():
@@ -433,11 +475,51 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             counts[1] += 1
             if not hit:
                 missed.append((suite, det, ex[:70]))
+    return per, per_suite, missed
+
+
+def _gitleaks_broad(red: Redactor) -> dict[str, Any] | None:
+    folder = gitleaks_folder()
+    if folder is None:
+        return None
+    examples = examples_from(folder)
+    hit = tot = neg = neg_same = 0
+    families: set[str] = set()
+    missed: list[tuple[str, str]] = []
+    for e in examples:
+        out = red.redact(e.text)
+        if e.positive:
+            ok = out != e.text and "[REDACTED:" in out
+            hit += ok
+            tot += 1
+            families.add(e.rule)
+            if not ok:
+                missed.append((e.rule, e.text[:70]))
+        else:
+            neg += 1
+            neg_same += out == e.text
+    return {"hit": hit, "n": tot, "families": len(families), "neg": neg, "neg_same": neg_same, "missed": missed}
+
+
+def bench_redaction(quick: bool) -> dict[str, Any]:
+    emit("## 3. Redaction")
+    emit()
+    red = Redactor()
+    own = Redactor(catalog=False)
+    emit(
+        "Two layers: our rules (`rules/secrets.yaml` + multi-line state) and, underneath, the Kingfisher catalogue "
+        f"(`kingfisher-secret-scanner`, {'installed' if catalog_available() else 'NOT installed in this run'})."
+    )
+    emit()
+    per, per_suite, missed = _suite_recall(red)
+    own_per, _, _ = _suite_recall(own)
     tot_hit = sum(v[0] for v in per.values())
     tot = sum(v[1] for v in per.values())
+    own_hit = sum(v[0] for v in own_per.values())
     emit(
-        f"Recall on {tot} true positives from two public secret scanners' test suites: **{tot_hit / tot:.1%}** "
-        "(target >= 99%). An example counts as masked when the output differs and holds a `[REDACTED:` mask."
+        f"Recall on the {tot} positives of the two committed suites (the kinds this repository claims; the rules "
+        f"were written against them, so this is a tuned figure): **{tot_hit / tot:.1%}** ({own_hit / tot:.1%} with "
+        "our rules alone). An example counts as masked when the output differs and holds a `[REDACTED:` mask."
     )
     emit()
     table(
@@ -447,7 +529,6 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             for k, v in per_suite.items()
         ],
     )
-    table(["detector", "masked", "examples"], [[k, v[0], v[1]] for k, v in sorted(per.items())])
     if missed:
         emit("Not masked:")
         emit()
@@ -455,6 +536,58 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             ["suite", "detector", "example (first 70 chars)"],
             [[su, d, "`" + e.replace("|", "\\|") + "`"] for su, d, e in missed],
         )
+    broad = _gitleaks_broad(red)
+    broad_own = _gitleaks_broad(own)
+    fr = GITLEAKS_FIRST_RUN
+    if broad is not None and broad_own is not None:
+        emit(
+            f"Broad set: every literal true positive in gitleaks' rule files ({broad['n']} examples of "
+            f"{broad['families']} rule files; values gitleaks builds with generators are not included) and its "
+            f"{broad['neg']} literal false positives, read at run time from `$PIPELINE_SRE_GITLEAKS_RULES` (not stored "
+            "here). First run = scored once with the rules frozen at 733a49b, before looking at the set; tuned = "
+            "today, after five general gaps it showed were closed (curl `-u :pw` / `-u user:`, `-u user:pw` on a "
+            "continuation line, Sidekiq bundle credentials, a Sourcegraph key after its name, and a keyword + "
+            "entropy rule narrowed to key names that end in key/secret/token/signature so `API_VERSION=` and "
+            "`X-API-Name` stay)."
+        )
+        emit()
+        table(
+            ["set", "first run (frozen rules)", "tuned (today)"],
+            [
+                [
+                    "gitleaks literal positives, with catalogue",
+                    _ratio(*fr["with_catalog"]),
+                    f"{broad['hit']}/{broad['n']} = **{broad['hit'] / broad['n']:.1%}**",
+                ],
+                [
+                    "gitleaks literal positives, our rules alone",
+                    _ratio(*fr["own_rules"]),
+                    f"{broad_own['hit']}/{broad_own['n']} = {broad_own['hit'] / broad_own['n']:.1%}",
+                ],
+                [
+                    "gitleaks literal negatives left unchanged",
+                    f"{fr['fps_unchanged'][0]}/{fr['fps_unchanged'][1]}",
+                    f"{broad['neg_same']}/{broad['neg']}",
+                ],
+            ],
+        )
+        emit(
+            "The gitleaks negatives are near-misses of one rule's format (placeholders such as `AKIAXXXXXXXXXXXXXXXX`, "
+            "example keys, variable references); masking many of them is the safe side for logs, so they are shown, "
+            "not targeted. The negatives that matter for logs are the ordinary lines below."
+        )
+        emit()
+        if broad["missed"]:
+            table(
+                ["rule file", "not masked (first 70 chars)"],
+                [[r, "`" + t.replace("|", "\\|").replace("\n", " ") + "`"] for r, t in broad["missed"]],
+            )
+    else:
+        emit(
+            f"Broad set: not run (set `PIPELINE_SRE_GITLEAKS_RULES`). Recorded first run: "
+            f"{fr['with_catalog'][0]}/{fr['with_catalog'][1]} with the catalogue."
+        )
+        emit()
     # false positives on ordinary lines
     files = _loghub_files()
     unchanged = total = 0
@@ -483,19 +616,20 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as td:
         path = Path(td) / "redact.log"
         size = _throughput_log(path, mb)
-        r = Redactor()
-        t0 = time.perf_counter()
-        n_out = 0
-        with open(path, encoding="utf-8") as fh:
-            for chunk in r.redact_stream(fh):
-                n_out += len(chunk)
-        stream_s = time.perf_counter() - t0
+        timings: dict[str, float] = {}
+        for label, make in (("stream", Redactor), ("stream_own", lambda: Redactor(catalog=False))):
+            r = make()
+            t0 = time.perf_counter()
+            with open(path, encoding="utf-8") as fh:
+                for _chunk in r.redact_stream(fh):
+                    pass
+            timings[label] = time.perf_counter() - t0
         r2 = Redactor()
         t0 = time.perf_counter()
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 r2.redact_line(line)
-        line_s = time.perf_counter() - t0
+        timings["line"] = time.perf_counter() - t0
         # naive baseline on a 10 MB slice (it is slow), extrapolated as MB/s
         naive = NaiveRedactor()
         t0 = time.perf_counter()
@@ -508,17 +642,32 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
                     break
         naive_s = time.perf_counter() - t0
     mbs = size / 1e6
+    stream_s = timings["stream"]
+    line_s = timings["line"]
     table(
         ["method", "MB", "seconds", "MB/s", "target"],
         [
             [
-                "Redactor.redact_stream (batched prefilter)",
+                "Redactor.redact_stream, our rules + catalogue (the default)",
                 f"{mbs:.0f}",
                 f"{stream_s:.2f}",
                 f"{mbs / stream_s:.0f}",
-                ">= 50",
+                ">= 100",
             ],
-            ["Redactor.redact_line (line by line)", f"{mbs:.0f}", f"{line_s:.2f}", f"{mbs / line_s:.0f}", "-"],
+            [
+                "Redactor.redact_stream, our rules alone (catalog=False)",
+                f"{mbs:.0f}",
+                f"{timings['stream_own']:.2f}",
+                f"{mbs / timings['stream_own']:.0f}",
+                "-",
+            ],
+            [
+                "Redactor.redact_line (line by line, with state)",
+                f"{mbs:.0f}",
+                f"{line_s:.2f}",
+                f"{mbs / line_s:.0f}",
+                "",
+            ],
             [
                 "naive: every regex on every line",
                 f"{nb / 1e6:.0f}",
@@ -528,7 +677,13 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
             ],
         ],
     )
+    emit(
+        "One core (the machine has 2, shared with other work, so figures vary by about 10% between runs). The "
+        "catalogue scans only the lines that hold a run of 16+ token characters, in one native call per batch."
+    )
+    emit()
     return {
+        "broad": broad,
         "recall": tot_hit / tot,
         "unchanged": unchanged / max(1, total),
         "stream_mbs": mbs / stream_s,
@@ -733,15 +888,40 @@ def _summary(r: dict[str, Any]) -> None:
             mark(c["accuracy"] >= 0.9),
         ],
         [
-            "wrong answers with confidence >= 0.8",
-            "<= 5%",
+            "wrong answers with confidence >= 0.8 (all batches, tuned)",
+            "<= 3%",
             f"{c['high_conf_wrong']:.1%}",
-            mark(c["high_conf_wrong"] <= 0.05),
+            mark(c["high_conf_wrong"] <= 0.03),
         ],
         ["decisive line in excerpt (buried)", ">= 95%", f"{e['buried']:.1%}", mark(e["buried"] >= 0.95)],
-        ["redaction recall (scanner positives)", ">= 99%", f"{red['recall']:.1%}", mark(red["recall"] >= 0.99)],
+        [
+            "redaction recall (committed scanner positives, tuned)",
+            ">= 99%",
+            f"{red['recall']:.1%}",
+            mark(red["recall"] >= 0.99),
+        ],
+        [
+            "redaction recall, broad gitleaks set (first run / tuned)",
+            ">= 99%",
+            (
+                f"{_ratio(*GITLEAKS_FIRST_RUN['with_catalog'])} / "
+                + (_ratio(red["broad"]["hit"], red["broad"]["n"]) if red.get("broad") else "not run")
+            ),
+            mark(bool(red.get("broad")) and red["broad"]["hit"] / red["broad"]["n"] >= 0.99),
+        ],
+        [
+            "classification, fresh batch 4 (first run / tuned)",
+            ">= 90%",
+            f"{_ratio(BATCH4_FIRST_RUN['right'], BATCH4_FIRST_RUN['n'])} / {c['per_batch'][4]['accuracy']:.1%}",
+            mark(BATCH4_FIRST_RUN["right"] / BATCH4_FIRST_RUN["n"] >= 0.9),
+        ],
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
-        ["redaction throughput", ">= 50 MB/s", f"{red['stream_mbs']:.0f} MB/s", mark(red["stream_mbs"] >= 50)],
+        [
+            "redaction throughput (stream, one core)",
+            ">= 100 MB/s",
+            f"{red['stream_mbs']:.0f} MB/s",
+            mark(red["stream_mbs"] >= 100),
+        ],
         [
             "200 MB extract_errors",
             "< 2 s, < 200 MB",
@@ -750,12 +930,68 @@ def _summary(r: dict[str, Any]) -> None:
         ],
         [
             "loghub grouping accuracy (full 2k files)",
-            ">= Drain (Hadoop 0.9475, Spark 0.92)",
+            ">= Drain on every sample",
             grp_text,
             mark(grp_ok),
         ],
     ]
     table(["target", "goal", "result", "status"], rows)
+
+
+def _readme(r: dict[str, Any]) -> None:
+    """The paragraph and table the main README's "Diagnosis" section is updated from."""
+    c, red, grp = r["classify"], r["redact"], r["group"]
+    b4 = c["per_batch"].get(4, {"accuracy": 0.0, "n": 0, "high_conf_wrong": 0.0})
+    fr = BATCH4_FIRST_RUN
+    broad = red.get("broad")
+    pub = grp.get("_published", {})
+    groups = ", ".join(
+        f"{f.split('_')[0]} {acc:.3f} (Drain {pub[f]})" for f, acc in grp.items() if f != "_published" and pub.get(f)
+    )
+    emit("## README figures (Diagnosis)")
+    emit()
+    emit(
+        "Every figure is shown beside the first run on data the rules had never seen. Classification: on a fresh "
+        f"batch of {fr['n']} real logs from public issue threads (14 categories, labelled from each thread's "
+        f"conclusion before any run, rules frozen first) the first run scored {fr['right'] / fr['n']:.1%} with "
+        f"{fr['hi_wrong'] / fr['n']:.1%} confidently wrong; after closing the general gaps it showed, "
+        f"{b4['accuracy']:.1%} on that batch and {c['accuracy']:.1%} on all {c['n']} logs. The first-run figure is the "
+        "one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
+        "Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed into "
+        "logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the Kingfisher "
+        "secret catalogue (488 provider formats, in-process)."
+    )
+    emit()
+    rows = [
+        [
+            "classification top-1, fresh batch (first run / tuned)",
+            f"{fr['right'] / fr['n']:.1%} / {b4['accuracy']:.1%} of {fr['n']}",
+        ],
+        ["classification top-1, all batches (tuned)", f"{c['accuracy']:.1%} of {c['n']}"],
+        [
+            "confidently wrong (>= 0.8), fresh first run / all tuned",
+            f"{fr['hi_wrong'] / fr['n']:.1%} / {c['high_conf_wrong']:.1%}",
+        ],
+        [
+            "secret recall, gitleaks literal positives (first run / tuned)",
+            f"{_ratio(*GITLEAKS_FIRST_RUN['with_catalog'])} / "
+            + (_ratio(broad["hit"], broad["n"]) if broad else "not run"),
+        ],
+        ["secret recall, committed scanner suites (tuned)", f"{red['recall']:.1%}"],
+        ["ordinary loghub lines left unchanged", f"{red['unchanged']:.2%}"],
+        ["redaction throughput, streaming, one core", f"{red['stream_mbs']:.0f} MB/s"],
+        ["template grouping vs Drain (loghub 2k)", groups or "not run"],
+    ]
+    table(["measure", "result"], rows)
+    emit(
+        "Limits of these figures: the fresh batch has 70 logs, not the 100+ aimed for; its decisive lines were not "
+        "labelled, so the decisive-line figure above is on our own corpus (the fresh logs are checked for the same "
+        "evidence with and without 10,000 noise lines in section 2's public row only for batches 1-3). The broad "
+        "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
+        "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
+        "are skipped. No learned classifier was added: the rules alone are measured."
+    )
+    emit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -784,6 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary[name] = fn()
     if not args.only:
         _summary(summary)
+        _readme(summary)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text("\n".join(OUT) + "\n", encoding="utf-8")
         print(f"\nwrote {RESULTS.relative_to(ROOT)}")

@@ -62,6 +62,7 @@ class Rule:
     match: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
     unless: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()
     description: str = ""
+    agrees: bool = True  # counts toward the agreement of several rules of one category
 
 
 def _patterns(raw: Any, rule_id: str) -> tuple[re.Pattern[str], ...]:
@@ -98,7 +99,15 @@ def _compile(raw: dict[str, Any]) -> Rule:
     match = _fields(raw.get("match"), rid)
     if not match:
         raise ValueError(f"classification rule {rid!r}: needs at least one field under match")
-    return Rule(rid, category, conf, match, _fields(raw.get("unless"), rid), str(raw.get("description", "")))
+    return Rule(
+        rid,
+        category,
+        conf,
+        match,
+        _fields(raw.get("unless"), rid),
+        str(raw.get("description", "")),
+        bool(raw.get("agrees", True)),
+    )
 
 
 def _parse(doc: str) -> list[Rule]:
@@ -202,7 +211,9 @@ def classify(
             if not ok:
                 continue
             score = rule.confidence * weight
-            agree.setdefault(rule.category, set()).add(rule.id)
+            ids = agree.setdefault(rule.category, set())
+            if rule.agrees:
+                ids.add(rule.id)
             if i == 0 and any(name in _TYPED_FIELDS for name, _ in rule.match):
                 typed.add(rule.category)
             if fname in ("exception", "message", "evidence", "root", "chain"):
@@ -217,17 +228,18 @@ def classify(
         return Classification("unknown", 0.0, ev, None)
 
     def _score(cat: str, s: float) -> float:
-        s = min(_MAX_CONFIDENCE, s + _AGREE_BONUS * min(2, len(agree[cat]) - 1))
+        s = min(_MAX_CONFIDENCE, s + _AGREE_BONUS * max(0, min(2, len(agree[cat]) - 1)))
         if cat not in typed and len(agree[cat]) < 2:
             s = min(s, TEXT_ONLY_CAP)
         return s
 
+    # ties after the text-only cap go to the rule with the higher confidence of its own
     scored = sorted(
-        ((_score(c, s), c, r, ev) for c, (s, r, ev) in best.items()),
-        key=lambda t: t[0],
+        ((_score(c, s), s, c, r, ev) for c, (s, r, ev) in best.items()),
+        key=lambda t: (t[0], t[1]),
         reverse=True,
     )
-    top, cat, rule, ev = scored[0]
+    top, _raw, cat, rule, ev = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
     margin = top - second
     conf = top * (0.7 + 0.3 * min(1.0, margin / 0.25))

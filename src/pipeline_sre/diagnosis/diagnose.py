@@ -48,11 +48,23 @@ def _cut_utf8(s: str, limit: int) -> str:
     return b[:limit].decode("utf-8", errors="ignore")
 
 
-def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES) -> str:
+def _find_exception_line(lines: list[str], exception: str) -> int:
+    """Index of the last line that states ``exception`` ("KeyError: 'x'", "Caused by: x.Y: z"), or -1."""
+    short = exception.rsplit(".", 1)[-1]
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        if exception in line or (short and short + ":" in line):
+            return i
+    return -1
+
+
+def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES, exception: str | None = None) -> str:
     """Whole lines of ``text`` around the evidence line, within ``limit`` UTF-8 bytes.
 
-    The evidence line comes first in priority; then the lines just before it (the innermost frames
-    of a traceback) and after it (a message continued on more lines), two before for one after.
+    The evidence line comes first in priority, then the line that states ``exception`` (when given and
+    found elsewhere in ``text``: a long traceback must not push the exception itself out); then the lines
+    just before the evidence (the innermost frames of a traceback) and after it (a message continued on
+    more lines), two before for one after. Lines left out between kept ones are marked with one ``…`` line.
     """
     limit = max(0, limit)
     lines = text.split("\n")
@@ -73,12 +85,25 @@ def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES) -> str:
     ev_line = _cut_utf8(lines[idx], limit)
     used = _utf8_len(ev_line)
     keep = {idx: ev_line}
+    if exception:
+        j = _find_exception_line(lines, exception)
+        if j >= 0 and j != idx:
+            ex_line = _cut_utf8(lines[j], max(0, (limit - used) - 8))
+            if ex_line:
+                keep[j] = ex_line
+                used += _utf8_len(ex_line) + 1 + 4  # its line break and a possible "…" line
     lo, hi = idx - 1, idx + 1
     turn = 0
     while lo >= 0 or hi < len(lines):
         take_up = (turn % 3 != 2 and lo >= 0) or hi >= len(lines)
         turn += 1
         j = lo if take_up else hi
+        if j in keep:
+            if take_up:
+                lo -= 1
+            else:
+                hi += 1
+            continue
         cost = _utf8_len(lines[j]) + 1
         if used + cost > limit:
             if take_up:
@@ -92,7 +117,14 @@ def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES) -> str:
             lo -= 1
         else:
             hi += 1
-    out = "\n".join(keep[i] for i in sorted(keep))
+    parts: list[str] = []
+    prev = None
+    for i in sorted(keep):
+        if prev is not None and i > prev + 1:
+            parts.append("…")
+        parts.append(keep[i])
+        prev = i
+    out = "\n".join(parts)
     return _cut_utf8(out, limit)
 
 
@@ -142,7 +174,7 @@ def diagnose_lines(
         exception=top.exception,
         message=_clean(red, top.message)[:_MESSAGE_CAP],
         evidence=evidence,
-        excerpt=build_excerpt(text, evidence, excerpt_bytes),
+        excerpt=build_excerpt(text, evidence, excerpt_bytes, top.exception),
         line_start=top.line_start,
         line_end=top.line_end,
         kind=top.kind,

@@ -176,6 +176,20 @@ _TRIGGERS = (
     "not exist",
     "too many requests",
     "unrecognized",
+    "not accepted any resources",
+    "insufficient",
+    "beyond physical",
+    "beyond virtual",
+    "changed type",
+    "unavailable",
+    "active account",
+    "reauthenticat",
+    "rate limit",
+    "connection slots",
+    "out of range",
+    "not found",
+    "changed mode",
+    "schema does not match",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -248,8 +262,20 @@ _SPECIFIC = re.compile(
     r"|server closed the connection unexpectedly|password authentication failed|could not connect to server"
     r"|Connection refused|No space left on device|Too many open files|OutOfMemory|out of memory"
     r"|Permission denied|Access Denied|timed out|Timeout|Rate exceeded|Too Many Requests|Throttl|NoSuch\w+"
-    r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out",
+    r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out"
+    # failures that are not exceptions: scheduler/cluster/cloud CLI lines and WARN-level credential errors
+    r"|Initial job has not accepted any resources|InsufficientInstanceCapacity|InsufficientCapacity"
+    r"|running beyond (?:physical|virtual) memory limits|Auto offset commit failed|Offset commit .{0,20}failed"
+    r"|has changed type from \w+ to \w+|do not currently have an active account|Reauthentication required"
+    r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable"
+    r"|exceeded rate limits|rateLimitExceeded|Rate limits? (?:hit|reached)|remaining connection slots are reserved"
+    r"|offset \S+ is out of range|Host EC2 (?:instance )?terminated|Not found: (?:Table|Dataset)"
+    r"|has changed mode from \w+ to \w+|Provided Schema does not match",
     re.IGNORECASE,
+)
+# a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
+_TERMINATION_REASON = re.compile(
+    r"^\s*(?:Reason|reason|Last State|State)\s*:\s*\"?(?:OOMKilled|Evicted|Error|DeadlineExceeded)\b"
 )
 _NOISE = re.compile(
     r"Marking task as (?:FAILED|UP_FOR_RETRY|SUCCESS)|Failed to execute job \d+ for task"
@@ -369,6 +395,7 @@ class _Open:
         self.excs: list[_Exc] = []  # tracebacks in print order (py) / exceptions (jvm)
         self.sub_kind = kind
         self.indent = 0
+        self.indent_text = ""  # the exact leading whitespace of an indented traceback (spaces or tabs)
         self.add(first)
 
     def add(self, ln: _Line) -> int:
@@ -391,7 +418,7 @@ def _shape_ok(blk: _Open, ln: _Line) -> bool:
 
 
 def _dedent(blk: _Open, ln: _Line) -> _Line:
-    if blk.indent and ln.content.startswith(" " * blk.indent):
+    if blk.indent and ln.content.startswith(blk.indent_text or " " * blk.indent):
         return _Line(ln.no, ln.raw, ln.content[blk.indent :], ln.level, ln.record, ln.shape)
     return ln
 
@@ -739,9 +766,10 @@ class ErrorExtractor:
             blk = _Open("py", ln, self._take_header(ln.no))
             blk.excs.append(_Exc(None, [], [], -1))
             blk.state = "frames"
-            lead = len(c) - len(c.lstrip(" "))
-            if c.lstrip(" ").startswith(_TB_START) and lead:
+            lead = len(c) - len(c.lstrip(" \t"))
+            if c.lstrip(" \t").startswith(_TB_START) and lead:
                 blk.indent = lead  # an indented (quoted, nested) traceback: read it dedented
+                blk.indent_text = c[:lead]
             self._open = blk
             return
         if ln.level == "debug":
@@ -753,7 +781,7 @@ class ErrorExtractor:
             blk.state = "msg0"
             self._open = blk
             return
-        d = _DBT_HEAD.match(c.strip()) if not c.startswith(" ") else None
+        d = _DBT_HEAD.match(c.strip()) if not c.startswith("\t") and len(c) - len(c.lstrip(" ")) <= 4 else None
         if d is not None:
             blk = _Open("dbt", ln, self._take_header(ln.no))
             blk.excs.append(_Exc(d.group("head"), [], [], 0))
@@ -807,6 +835,8 @@ class ErrorExtractor:
             self._weak = ln
         if _NOISE.search(c):
             tier = 0.5
+        elif _TERMINATION_REASON.search(c):
+            tier = 1.3  # "Reason: OOMKilled" says why; the "Exit Code: 137" next to it only says how
         elif _SIGNALS.search(c):
             tier = 1.2
         elif _SPECIFIC.search(c):
@@ -1005,7 +1035,13 @@ def _exc_from_text(c: str) -> tuple[str | None, str]:
     )
     if m2 is not None and m2.group("msg") is not None:
         return m2.group("type"), m2.group("msg").strip()
+    m3 = _DOTTED_EXC.match(s)  # "google.api_core.exceptions.BadRequest: 400 ..." (a class path at line start)
+    if m3 is not None:
+        return m3.group("type"), m3.group("msg").strip()
     return None, s
+
+
+_DOTTED_EXC = re.compile(r"(?P<type>(?:[a-z_][a-z0-9_]*\.){2,}[A-Z][A-Za-z0-9]+):\s(?P<msg>.*)$")
 
 
 def _finish(blk: _Open) -> _Cand | None:
@@ -1060,7 +1096,21 @@ def _finish(blk: _Open) -> _Cand | None:
         ev_idx = off + 1
     exc, msg = _exc_from_text(content)
     message = "\n".join([msg, *msg_lines[1:]]) if len(msg_lines) > 1 else msg
-    if _NOISE.search(content):
+    noise_head = _NOISE.search(content) is not None
+    if exc is None and len(lines) > off + 1:
+        # "Task failed with exception" / "ERROR - Something failed" followed by the exception itself on the
+        # next lines (no traceback): the exception line is the decisive one
+        for j in range(off + 1, min(len(lines), off + 6)):
+            if lines[j].level is not None:
+                break
+            t, m = _exc_from_text(lines[j].content)
+            if t is not None and not t.endswith("Warning"):
+                exc, ev_idx = t, j
+                message = "\n".join([m, *[x.content.strip() for x in lines[j + 1 :]]])
+                content = lines[j].content.strip()
+                noise_head = False
+                break
+    if noise_head:
         tier = 0.5
     elif blk.sub_kind == "databricks" or _SPECIFIC.search(content) or _SIGNALS.search(content):
         tier = 2.5

@@ -89,11 +89,19 @@ _DRAIN_MASKS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A line that starts with the client's address (access logs: "10.0.0.1 \"GET /x HTTP/1.1\" status: 200 ...",
+# sometimes a comma-separated proxy chain) would put every such line under one first token in Drain's
+# prefix tree, so a GET and a POST of the same shape end in one cluster. The address is taken off before
+# Drain sees the line and put back, as <IP>, in front of the template.
+_LEADING_ADDRESS = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?:,\s?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?)*[ \t]+(?=\S)")
+
+
 class TemplateMiner:
     """drain3's template miner without persistence. ``add(line)`` returns ``(cluster id, template)``.
 
     ``sim_th`` and ``depth`` are Drain's similarity threshold and parse-tree depth; the defaults
-    (0.4, 4) are drain3's. ``extra_delimiters`` are extra token separators.
+    (0.4, 4) are drain3's. ``extra_delimiters`` are extra token separators. A leading client address is
+    not used as the first key of the prefix tree (see ``_LEADING_ADDRESS``).
     """
 
     def __init__(
@@ -119,8 +127,12 @@ class TemplateMiner:
 
     def add(self, line: str) -> tuple[int, str]:
         text = line.rstrip("\r\n") if isinstance(line, str) else str(line)
+        lead = _LEADING_ADDRESS.match(text)
+        if lead is not None:
+            text = text[lead.end() :]
         result = self._miner.add_log_message(text[:8192])
-        return int(result["cluster_id"]), str(result["template_mined"])
+        template = str(result["template_mined"])
+        return int(result["cluster_id"]), ("<IP> " + template if lead is not None else template)
 
     def templates(self) -> list[tuple[int, str, int]]:
         """(id, template, size) of every cluster, as they stand now."""

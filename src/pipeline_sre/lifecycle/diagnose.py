@@ -104,7 +104,8 @@ async def task_log(
         result["message"] = f"no log for try {tries} (the log is empty or was not written)"
         return result
     redactor = rt.new_redactor()
-    text_lines = [strip_control(redactor.redact(display_line(line))) for line in raw]
+    # one redactor fed line by line keeps multi-line state (a key printed one line per event)
+    text_lines = [strip_control(redactor.redact_line(display_line(line))) for line in raw]
     body, cut = _tail_within("\n".join(text_lines), TASK_LOG_BYTES)
     result.update(
         lines_returned=body.count("\n") + 1,

@@ -70,9 +70,14 @@ async def evidence(rt: Runtime, incident: Incident, rules: VerifyConfig, now: da
     if metric_rules:
         async with _reader(rt, incident, detector) as read:
             checks, keep = await runbook_metrics.verify_checks(
-                read, metric_rules, started=started, detected=incident.opened_at, now=now,
-                quiet_minutes=rules.quiet_minutes, kept=incident.verdict or {},
-            )  # fmt: skip
+                read,
+                metric_rules,
+                started=started,
+                detected=incident.opened_at,
+                now=now,
+                quiet_minutes=rules.quiet_minutes,
+                kept=incident.verdict or {},
+            )
         return Evidence(checks, started, basis, keep)
     fires, measured = await metrics.recheck_signal(rt, incident.environment, detector, incident.subject)
     if fires is not False:

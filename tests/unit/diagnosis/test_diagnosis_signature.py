@@ -65,3 +65,15 @@ def test_template_miner_groups_lines() -> None:
     assert id1 == id2 and id3 != id1
     assert "<NUM>" in t2 and "<IP>" in t2
     assert m.templates()
+
+
+def test_access_lines_split_by_method_not_by_leading_address() -> None:
+    # OpenStack nova-api access lines (loghub shape): the client address must not be Drain's first key
+    from pipeline_sre.diagnosis import TemplateMiner
+
+    m = TemplateMiner()
+    get1 = m.add('10.11.10.1 "GET /v2/54fa/servers/detail HTTP/1.1" status: 200 len: 1893 time: 0.2477829')
+    post = m.add('10.11.10.1 "POST /v2/e974/os-server-external-events HTTP/1.1" status: 200 len: 380 time: 0.09')
+    get2 = m.add('10.11.10.1,10.11.21.138 "GET /v2/54fa/servers/detail HTTP/1.1" status: 200 len: 1893 time: 0.3')
+    assert get1[0] == get2[0] != post[0]
+    assert get2[1].startswith('<IP> "GET')
