@@ -47,3 +47,9 @@ class BackendRefused(PipelineSreError):
     """The backend answered with a client error (auth, bad request) that retrying will not fix."""
 
     code = "backend_refused"
+
+
+class BackendInvalidResponse(PipelineSreError):
+    """The backend answered, but not in the shape of its API (wrong URL, a proxy page, another service)."""
+
+    code = "backend_invalid_response"

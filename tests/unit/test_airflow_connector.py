@@ -14,7 +14,7 @@ import pytest
 
 from pipeline_sre.connectors import airflow as airflow_module
 from pipeline_sre.connectors.airflow import AirflowClient, capped_lines
-from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.errors import BackendInvalidResponse, BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.settings.config import AirflowConnection
 from tests.fakes.airflow_api import FakeAirflow, FakeDag
 
@@ -486,3 +486,30 @@ async def test_run_url_per_version(fake3: FakeAirflow) -> None:
     assert v2.run_url("d", "a+b") == f"{URL}/dags/d/grid?dag_run_id=a%2Bb"
     await client.aclose()
     await v2.aclose()
+
+
+@pytest.mark.parametrize("body", [{"detail": "ok"}, {"dag_runs": "none"}, ["not", "an", "object"], {"dag_runs": [1]}])
+async def test_a_foreign_200_is_an_error_not_zero_failures(body: Any) -> None:
+    """A proxy page or another API answering 200 must not read as "nothing failed"."""
+    client = mock_client(token_or(lambda request: httpx.Response(200, json=body)))
+    with pytest.raises(BackendInvalidResponse, match="without a 'dag_runs' list"):
+        await client.list_dag_runs(states=("failed",), limit=10)
+    await client.aclose()
+
+
+async def test_a_write_is_not_repeated_after_a_timeout() -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        raise httpx.ReadTimeout("slow answer", request=request)
+
+    client = mock_client(token_or(handler), max_retries=3)
+    with pytest.raises(BackendUnavailable, match="sent once and not repeated"):
+        await client.clear_task_instances("sales_orders", ODD_RUN_ID)
+    assert sent == ["POST"]
+    sent.clear()
+    with pytest.raises(BackendUnavailable, match="after 4 attempt"):
+        await client.get_dag_run("sales_orders", ODD_RUN_ID)
+    assert sent == ["GET"] * 4
+    await client.aclose()

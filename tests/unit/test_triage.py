@@ -156,3 +156,11 @@ async def test_unknown_environment_lists_valid_ones() -> None:
     with pytest.raises(UnknownEnvironment, match="unknown environment 'qa'; valid environments: prod"):
         await triage.triage(rt, "sales_orders", RUN, environment="qa")
     await rt.aclose()
+
+
+@pytest.mark.parametrize("bad", ["..", ".", "a/../b", "x/.", "run\nid"])
+def test_ids_that_would_change_the_request_path_are_refused(bad: str) -> None:
+    from pipeline_sre.lifecycle.triage import check_ids
+
+    with pytest.raises(InvalidInput):
+        check_ids(dag_id="etl", run_id=bad)

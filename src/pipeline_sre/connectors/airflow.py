@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
-from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
+from pipeline_sre.errors import BackendInvalidResponse, BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.models import DagRun, Page, TaskInstance, iso
 from pipeline_sre.settings.config import AirflowConnection
 
@@ -69,6 +69,15 @@ def _jwt_expiry(token: str) -> float | None:
         return float(exp) if isinstance(exp, int | float) else None
     except (IndexError, ValueError, UnicodeDecodeError):
         return None
+
+
+def _listing(data: Any, key: str, where: str) -> list[dict[str, Any]]:
+    """The list an Airflow collection answer holds under `key`. An answer without it (a proxy's login page
+    as JSON, a different API) is an error, never an empty list that would read as "nothing failed"."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise BackendInvalidResponse(f"{where} answered without a {key!r} list: not the Airflow API it should be")
+    return items
 
 
 class AirflowClient:
@@ -323,7 +332,7 @@ class AirflowClient:
             params.append(("end_date_lte", iso(end_lte) or ""))
         what = f"DAG {dag_id!r}" if dag_id != "~" else None
         data = await self._json("GET", f"/dags/{_q(dag_id)}/dagRuns", params=params, not_found=what)
-        runs = [DagRun.from_api(r) for r in data.get("dag_runs", [])]
+        runs = [DagRun.from_api(r) for r in _listing(data, "dag_runs", self._where())]
         return Page(items=runs, total=int(data.get("total_entries") or len(runs)), offset=offset, page_size=limit)
 
     async def get_dag_run(self, dag_id: str, run_id: str) -> DagRun:
@@ -362,7 +371,7 @@ class AirflowClient:
         data = await self._json("GET", "/dags", params=params)
         return {
             str(d.get("dag_id")): [t["name"] if isinstance(t, dict) else str(t) for t in d.get("tags") or []]
-            for d in data.get("dags", [])
+            for d in _listing(data, "dags", self._where())
         }
 
     async def downstream_dags(self, dag_id: str) -> list[str]:
@@ -371,7 +380,7 @@ class AirflowClient:
             raise BackendRefused(f"{self._where()}: the asset graph is read on Airflow 3 only")
         data = await self._json("GET", "/assets", params={"dag_ids": dag_id, "limit": self.conn.page_size})
         consumers: set[str] = set()
-        for asset in data.get("assets", []):
+        for asset in _listing(data, "assets", self._where()):
             producers = {t.get("dag_id") for t in asset.get("producing_tasks") or [] if isinstance(t, dict)}
             if dag_id in producers:
                 consumers |= {str(d.get("dag_id")) for d in asset.get("scheduled_dags") or [] if isinstance(d, dict)}
@@ -385,7 +394,7 @@ class AirflowClient:
         while True:
             params = {"limit": self.conn.page_size, "offset": offset}
             data = await self._json("GET", path, params=params, not_found=f"no run {run_id!r} of DAG {dag_id!r}")
-            batch = data.get("task_instances", [])
+            batch = _listing(data, "task_instances", self._where())
             out += [TaskInstance.from_api(t) for t in batch]
             offset += len(batch)
             if not batch or offset >= int(data.get("total_entries") or 0):
@@ -420,7 +429,7 @@ class AirflowClient:
             data = await self._json(
                 "POST", "/dags/~/dagRuns/~/taskInstances/list", json_body={**body, "page_offset": offset}
             )
-            batch = data.get("task_instances", [])
+            batch = _listing(data, "task_instances", self._where())
             for raw in batch:
                 ti = TaskInstance.from_api(raw)
                 if (ti.dag_id, ti.run_id) in wanted:
@@ -493,7 +502,7 @@ class AirflowClient:
         data = await self._json(
             "POST", f"/dags/{_q(dag_id)}/clearTaskInstances", json_body=body, not_found=f"no DAG {dag_id!r}"
         )
-        return [str(t.get("task_id")) for t in data.get("task_instances", [])]
+        return [str(t.get("task_id")) for t in _listing(data, "task_instances", self._where())]
 
     async def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], note: str | None = None) -> DagRun:
         body: dict[str, Any] = {"dag_run_id": run_id, "conf": conf}

@@ -22,6 +22,10 @@ def check_ids(**ids: str) -> None:
             raise InvalidInput(f"{name} must be a non-empty string")
         if len(value) > 250:
             raise InvalidInput(f"{name} is longer than Airflow allows (250 characters)")
+        if any(part in (".", "..") for part in value.split("/")):
+            raise InvalidInput(f"{name} must not be '.' or '..' or hold such a path segment; got {value!r}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise InvalidInput(f"{name} must not contain control characters")
 
 
 def ordered_failures(tis: list[TaskInstance]) -> list[TaskInstance]:

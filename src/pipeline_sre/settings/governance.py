@@ -117,7 +117,9 @@ class EnvironmentPolicy(Model):
 
 class GovernanceConfig(Model):
     mode: Mode = Field("dry_run", description="read_only: no writes; dry_run: show and audit the call; live: send")
-    approvers: list[str] = Field([], description="People who may approve or deny actions (CLI --as NAME)")
+    approvers: list[str] = Field(
+        [], description="People who may approve or deny actions (console users; the CLI proves who you are)"
+    )
     environments: dict[str, EnvironmentPolicy] = Field(
         {}, description="Per-environment policy; an environment not listed here is read-only"
     )
@@ -126,7 +128,7 @@ class GovernanceConfig(Model):
         300,
         ge=1,
         le=24 * 3600,
-        description="An action left executing longer than this is recovered at start-up",
+        description="An action left executing longer than this is recovered (at start-up and every autopilot cycle)",
     )
 
     @field_validator("approvers")
@@ -136,6 +138,17 @@ class GovernanceConfig(Model):
             if not name.strip() or name != name.strip():
                 raise ValueError(f"approver name {name!r} must be non-empty without surrounding spaces")
         return v
+
+    @model_validator(mode="after")
+    def _a_human_approves_live_writes(self) -> GovernanceConfig:
+        """In live mode every write needs at least one human approval: 0 would let an agent run writes alone."""
+        if self.mode == "live":
+            alone = sorted(name for name, policy in self.environments.items() if policy.required_approvals < 1)
+            if alone:
+                raise ValueError(
+                    f"mode live needs required_approvals of 1 or more; environments with 0: {', '.join(alone)}"
+                )
+        return self
 
 
 class StoreConfig(Model):

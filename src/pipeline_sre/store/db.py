@@ -61,7 +61,7 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(parsed.database).expanduser())
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -108,6 +108,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _private_file(path: Path) -> None:
+    """The store holds the audit trail and console sessions: only its owner reads it. SQLite gives its WAL
+    and shared-memory files the database file's mode, so they are private too."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
 
 
 def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:

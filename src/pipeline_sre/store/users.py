@@ -212,20 +212,20 @@ class UserStore:
 
 
 class LoginThrottle:
-    """Sliding-window count of failed logins per (client, user) and per client, kept in the store so
-    every replica refuses past the same limit (an in-memory count would multiply it by the replicas)."""
+    """Sliding-window count of failed logins per (client, user), kept in the store so every replica refuses
+    past the same limit (an in-memory count would multiply it by the replicas). The key is the pair, never
+    the address alone: many people behind one NAT or proxy must not lock each other out."""
 
     def __init__(
         self, db: Database, max_failures: int, window_s: float, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self.db = db
         self.max_failures = max_failures
-        self.per_client = max_failures * 4
         self.window = timedelta(seconds=window_s)
         self.clock = clock
 
-    def _keys(self, user: str) -> tuple[tuple[str, int], tuple[str, int]]:
-        return (user.casefold()[:64], self.max_failures), ("", self.per_client)
+    def _keys(self, user: str) -> tuple[tuple[str, int], ...]:
+        return ((user.casefold()[:64], self.max_failures),)
 
     def retry_after(self, client: str, user: str) -> int:
         """Seconds until a login for this client and user may be tried again; 0 when it may now."""

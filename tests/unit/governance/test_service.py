@@ -4,12 +4,14 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from pipeline_sre.errors import NotFound
 from pipeline_sre.governance.actions import canonical_json, is_action_id
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ActionFailed, GovernanceService
+from pipeline_sre.settings.governance import GovernanceConfig
 from tests.unit.governance.conftest import ServiceFactory
 from tests.unit.governance.fakes import Clock, Crash, FakeExecutor, run
 
@@ -112,10 +114,17 @@ def test_prod_needs_two_distinct_approvers(service: GovernanceService) -> None:
     assert service.approve(rec.id, "bob").state == "approved"
 
 
-def test_zero_required_approvals_goes_straight_to_approved(make_service: ServiceFactory) -> None:
-    svc = make_service(environments={"dev": {"allow_dags": ["*"], "required_approvals": 0}}, approvers=["alice"])
+def test_zero_required_approvals_goes_straight_to_approved_outside_live(make_service: ServiceFactory) -> None:
+    svc = make_service(
+        mode="dry_run", environments={"dev": {"allow_dags": ["*"], "required_approvals": 0}}, approvers=["alice"]
+    )
     rec = svc.propose("clear_failed_tasks", "dev", CLEAR, requested_by="agent")
     assert svc.request_approval(rec.id, "sandbox", "agent").state == "approved"
+
+
+def test_live_mode_refuses_zero_required_approvals() -> None:
+    with pytest.raises(ValidationError, match="required_approvals of 1 or more; environments with 0: dev"):
+        GovernanceConfig(mode="live", environments={"dev": {"allow_dags": ["*"], "required_approvals": 0}})
 
 
 # -- refusals ---------------------------------------------------------------------------------------

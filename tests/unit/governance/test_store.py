@@ -80,3 +80,16 @@ def test_compare_and_set_transition(tmp_path: Path) -> None:
         got = repo.get_action(s, "act_1")
         assert got is not None and got.state == "executing" and got.executed_at == T0
         assert got.created_at.tzinfo is not None
+
+
+def test_the_sqlite_store_is_private(tmp_path: Path) -> None:
+    from pipeline_sre.store.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'data' / 'state.db'}")
+    try:
+        with db.session(write=True) as s:
+            s.execute(text("CREATE TABLE t (x INTEGER)"))
+        for path in (tmp_path / "data").iterdir():
+            assert path.stat().st_mode & 0o077 == 0, f"{path.name} is readable by others"
+    finally:
+        db.dispose()
