@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle import metrics, respond, verify
+from pipeline_sre.app import respond
+from pipeline_sre.lifecycle import metrics, verify
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import default_metrics
 from pipeline_sre.settings.config import parse_settings
