@@ -5,11 +5,10 @@ Tables by default, `--json` for scripts. Errors are one line on stderr with exit
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,12 +16,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.governance.policy import PolicyRefusal
-from pipeline_sre.lifecycle import detect, diagnose, remediate, triage
-from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
+
+if TYPE_CHECKING:
+    from pipeline_sre.config import Settings
+    from pipeline_sre.lifecycle.runtime import Runtime
+
+# Start-up stays light (`--help`, `diagnose` and friends in well under a second): configuration, the
+# lifecycle services, governance and the connectors are imported inside the commands that use them.
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -49,6 +51,8 @@ def fail(message: str) -> NoReturn:
 
 
 def settings_from(config: str | None) -> Settings:
+    from pipeline_sre.config import load_settings
+
     try:
         return load_settings(config)
     except PipelineSreError as err:
@@ -56,6 +60,11 @@ def settings_from(config: str | None) -> Settings:
 
 
 def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wait: str = "Asking Airflow…") -> T:
+    import asyncio
+
+    from pipeline_sre.governance.policy import PolicyRefusal
+    from pipeline_sre.lifecycle.runtime import Runtime
+
     settings = settings_from(config)
 
     async def go() -> T:
@@ -112,6 +121,8 @@ def failures(
     config: ConfigOpt = None,
 ) -> None:
     """What failed in the last WINDOW minutes, grouped by DAG, most urgent first."""
+    from pipeline_sre.lifecycle import detect
+
     data = run_lifecycle(config, lambda rt: detect.recent_failures(rt, window, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -148,6 +159,8 @@ def runs(
     config: ConfigOpt = None,
 ) -> None:
     """Failed runs newest first, paginated."""
+    from pipeline_sre.lifecycle import detect
+
     data = run_lifecycle(config, lambda rt: detect.failed_runs(rt, dag, since, until, limit, cursor, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -163,6 +176,8 @@ def runs(
 @app.command("run")
 def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Summary of one DAG run."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.run_summary(rt, dag_id, run_id, env))
     emit(
         data,
@@ -174,6 +189,8 @@ def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = Fal
 @app.command()
 def tasks(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Failed and upstream_failed tasks of a run, root cause first."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.failed_tasks(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -199,6 +216,8 @@ def triage_cmd(
     dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
     """Severity, first failing task, attempts and persistence of a failed run."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.triage(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -222,6 +241,8 @@ def logs(
     config: ConfigOpt = None,
 ) -> None:
     """The redacted tail of a task log."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.task_log(rt, dag_id, run_id, task_id, try_number, lines, env))
     emit(
         data,
@@ -240,6 +261,8 @@ def errors(
     config: ConfigOpt = None,
 ) -> None:
     """The decisive error of each failed task, with category and signature."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.extract_errors(rt, dag_id, run_id, task_id, env), "Reading logs…")
 
     def render(d: dict[str, Any]) -> None:
@@ -265,6 +288,8 @@ def frequency(
     config: ConfigOpt = None,
 ) -> None:
     """Failures per error signature over the lookback, with a transient/recurring/persistent verdict."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.failure_frequency(rt, dag_id, task_id, days, env), "Reading logs…")
 
     def render(d: dict[str, Any]) -> None:
@@ -296,6 +321,8 @@ def propose(
     config: ConfigOpt = None,
 ) -> None:
     """Diagnose a failed run and propose the runbook's smallest safe fix (changes nothing in Airflow)."""
+    from pipeline_sre.lifecycle import remediate
+
     try:
         conf_obj = json.loads(conf) if conf is not None else None
     except ValueError:
@@ -321,8 +348,11 @@ def request_approval(
     config: ConfigOpt = None,
 ) -> None:
     """Ask for approval of a proposed action."""
+    from pipeline_sre.lifecycle import remediate
 
     async def go(rt: Runtime) -> dict[str, Any]:
+        import asyncio
+
         rec = await asyncio.to_thread(
             rt.governance.request_approval, action_id, reason, _cli_user(as_user), actor_kind="cli"
         )

@@ -11,13 +11,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipeline_sre.config import Settings, load_settings
 from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
-from pipeline_sre.store.db import open_database
+
+if TYPE_CHECKING:
+    from pipeline_sre.config import Settings
+    from pipeline_sre.store.db import Database
 
 users_app = typer.Typer(help="Local users of the approval console (approver or viewer).", no_args_is_help=True)
 
@@ -39,7 +41,15 @@ def _errors() -> Iterator[None]:
 
 
 def _settings(config: Path | None) -> Settings:
+    from pipeline_sre.config import load_settings  # imported here: `--help` stays fast
+
     return load_settings(config)
+
+
+def open_database(settings: Settings) -> Database:
+    from pipeline_sre.store.db import open_database as open_store
+
+    return open_store(settings)
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_sre.lifecycle import postmortem, verify
-from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli import ConfigOpt, EnvOpt, JsonOpt, _table, console, emit, run_lifecycle
+
+if TYPE_CHECKING:
+    from pipeline_sre.lifecycle.runtime import Runtime
 
 app = typer.Typer(help="Incidents: the unit of work from detection to postmortem.", no_args_is_help=True)
 
@@ -49,6 +49,8 @@ def list_cmd(
     """Incidents newest first."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
+        import asyncio
+
         if env is not None:
             rt.environment(env)
         found = await asyncio.to_thread(rt.incidents.list, state, env)
@@ -66,6 +68,8 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
     """One incident with its facts, steps and durations."""
 
     async def go(rt: Runtime) -> dict[str, Any]:
+        import asyncio
+
         return (await asyncio.to_thread(rt.incidents.get, incident_id)).to_dict()
 
     emit(run_lifecycle(config, go), as_json, _show)
@@ -74,6 +78,8 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
 @app.command("verify")
 def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
+    from pipeline_sre.lifecycle import verify
+
     emit(run_lifecycle(config, lambda rt: verify.check_recovery(rt, incident_id), "Verifying…"), as_json, _verdict)
 
 
@@ -85,6 +91,8 @@ def escalate(
     config: ConfigOpt = None,
 ) -> None:
     """Hand the incident to a human and notify."""
+    from pipeline_sre.lifecycle import verify
+
     by = f"cli:{getpass.getuser()}"
     emit(run_lifecycle(config, lambda rt: verify.escalate(rt, incident_id, reason, by=by)), as_json, _print)
 
@@ -92,6 +100,7 @@ def escalate(
 @app.command()
 def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The incident's timeline from the store, the audit log and Airflow."""
+    from pipeline_sre.lifecycle import postmortem
 
     def render(d: dict[str, Any]) -> None:
         rows = [[e["at"], e["source"], e["what"]] for e in d["events"]]
@@ -103,4 +112,6 @@ def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = Non
 @app.command("postmortem")
 def postmortem_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Write the postmortem (Markdown + JSON) under the data dir."""
+    from pipeline_sre.lifecycle import postmortem
+
     emit(run_lifecycle(config, lambda rt: postmortem.write_postmortem(rt, incident_id), "Writing…"), as_json, _print)
