@@ -549,6 +549,12 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
         "runs takes ~15 ms of the read. GET `limit` above 100 is cut to 100; the POST `page_limit` is not."
     )
     notes.append(
+        "Counting failing DAGs on the server is not exact: GET /dags's `dag_run_state` / `dag_run_end_date_*` "
+        "filters apply to each DAG's latest run (Airflow 3.3.2 builds the query with "
+        "`generate_dag_with_latest_run_query`), so a DAG that failed in the window and has run again since is "
+        "not counted; `dags_failing` and the per-DAG counts therefore come from the runs themselves."
+    )
+    notes.append(
         "narrow: one count (exact total) and the failing-DAG page, then one request per shown DAG (exact counts "
         "for those 8 only). It is the cheapest exact answer for the DAGs it shows, but it cannot order the "
         "non-critical DAGs by failures or count failing DAGs without the runs, so the tool reads the window "

@@ -19,14 +19,15 @@ PY=$SCALE_VENV/bin/python
 "$PY" "$LIB/fixture.py" shift --db "$SCALE_HOME/airflow.db"
 
 T=$(date +%s.%N)
-setsid airflow api-server >"$SCALE_ROOT/api-server.log" 2>&1 </dev/null &
+# Job control on: each background job leads a process group of its own, whose id is its pid ($!).
+# (setsid would fork when the caller already leads a group, and the recorded id would be a dead one.)
+set -m
+airflow api-server >"$SCALE_ROOT/api-server.log" 2>&1 </dev/null &
 api=$!
-setsid "$PY" "$LIB/proxy.py" "$PORT" "$((PORT + 1))" >"$SCALE_ROOT/proxy.log" 2>&1 </dev/null &
+"$PY" "$LIB/proxy.py" "$PORT" "$((PORT + 1))" >"$SCALE_ROOT/proxy.log" 2>&1 </dev/null &
 proxy=$!
-{
-  echo "api-server $(ps -o pgid= -p "$api" | tr -d ' ')"
-  echo "proxy $(ps -o pgid= -p "$proxy" | tr -d ' ')"
-} >"$SCALE_PIDS"
+set +m
+printf 'api-server %s\nproxy %s\n' "$api" "$proxy" >"$SCALE_PIDS"
 for _ in $(seq 600); do
   if ! kill -0 "$api" 2>/dev/null || ! kill -0 "$proxy" 2>/dev/null; then break; fi
   if curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/v2/version"; then
