@@ -49,7 +49,7 @@ import httpx  # noqa: E402
 from tests.fakes.airflow_api import FakeAirflow  # noqa: E402
 
 from pipeline_sre.config import Settings, parse_settings  # noqa: E402
-from pipeline_sre.connectors.airflow import AirflowClient  # noqa: E402
+from pipeline_sre.connectors.airflow import BATCH_PAGE_LIMIT, AirflowClient  # noqa: E402
 from pipeline_sre.lifecycle import detect, triage  # noqa: E402
 from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
@@ -220,8 +220,7 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
         detect.fit = timer.original  # type: ignore[assignment]
         best = min(warm, key=lambda m: m["wall_s"])
         total = best["value"]["total"]
-        page_size = rt.settings.environments["prod"].airflow.page_size
-        bound = math.ceil(FAILED / page_size) + 3
+        bound = math.ceil(FAILED / BATCH_PAGE_LIMIT) + 3
         ok_total = "yes" if total == FAILED and cold["value"]["total"] == FAILED else f"NO ({total})"
         first = await measure(lambda: detect.failed_runs(rt, limit=50))
         await rt.aclose()
@@ -250,7 +249,7 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
                 cold,
                 cold["value"],
                 cold["value"]["total"],
-                f"requests bound ceil({FAILED}/{page_size})+3 = {bound}",
+                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) batch lists + tags + tasks = {bound}",
             )
         )
         rows.append(
