@@ -219,7 +219,7 @@ async def test_batch_run_list_sends_documented_fields_and_is_not_capped(version:
     assert page.total == len(page.items) == 2500
     assert len(bodies) == 1
     # Airflow 2's DagRunsBatchFormSchema and Airflow 3's DAGRunsBatchBody both accept exactly these
-    assert set(bodies[0]) == {"order_by", "page_offset", "page_limit", "states", "end_date_gte", "end_date_lte"}
+    assert set(bodies[0]) == {"page_offset", "page_limit", "states", "end_date_gte", "end_date_lte"}
     assert bodies[0]["page_limit"] == airflow_module.BATCH_PAGE_LIMIT and bodies[0]["states"] == ["failed"]
     await client.aclose()
 

@@ -36,7 +36,10 @@ MAX_LINE_BYTES = 20_000  # one hostile 50 MB line must not be held whole
 # field (Airflow 2 and 3), so one request carries a whole detection window: ~0.9 KB a run, 4.5 MB at 5,000
 # (also under MWAA InvokeRestApi's answer size limit).
 BATCH_PAGE_LIMIT = 5000
-SCAN_CONCURRENCY = 2  # pages in flight while a window is read; the api-server has one worker by default
+# Pages in flight while a window is read. The api-server has one worker by default: two batch pages at once
+# overlap one's transfer and parsing with the other's rendering; small GET pages gain up to ~4 (bench_detect).
+SCAN_CONCURRENCY = 2
+GET_PAGE_CONCURRENCY = 4
 WINDOW_CACHE_SECONDS = 300.0  # a window read is topped up (not re-read) by a later call within this time
 
 
@@ -352,7 +355,9 @@ class AirflowClient:
     ) -> Page | None:
         """One page of `POST /dags/~/dagRuns/list` (Airflow 2.1+ and 3), or None when the server has no
         such route (404/405 before it ever answered one)."""
-        body: dict[str, Any] = {"order_by": order_by, "page_offset": offset, "page_limit": max(1, limit)}
+        body: dict[str, Any] = {"page_offset": offset, "page_limit": max(1, limit)}
+        if order_by != "id":  # the primary key is both versions' default order, and 2.0 has no order_by field
+            body["order_by"] = order_by
         wanted = list(states)
         if wanted:
             body["states"] = wanted
@@ -386,18 +391,18 @@ class AirflowClient:
         max_runs: int = 50_000,
         method: Literal["auto", "pages"] = "auto",
         page_limit: int = BATCH_PAGE_LIMIT,
-        concurrency: int = SCAN_CONCURRENCY,
+        concurrency: int | None = None,
         reuse: bool = True,
     ) -> Page:
         """Every run in `states` that ended in [start, end] (to the second), newest first, and the server's
         exact total; at most `max_runs` are read.
 
-        Through the batch list: one request up to `page_limit` runs, further pages `concurrency` at a time
-        (ordered by id, an order that later inserts cannot shift). A server without the batch list
-        (or `method="pages"`) is read by GET pages at its own page size, `concurrency` at a time. Within
-        WINDOW_CACHE_SECONDS of a complete read of a window that starts no later, only the runs that ended
-        since are fetched, together with one count that proves the merged set exact; otherwise, or when
-        the count disagrees (a run was cleared or re-run), the window is read again.
+        Through the batch list: one request up to `page_limit` runs, further pages `concurrency` (default
+        SCAN_CONCURRENCY) at a time, ordered by id, an order that later inserts cannot shift. A server without
+        the batch list (or `method="pages"`) is read by GET pages at its own page size, GET_PAGE_CONCURRENCY
+        at a time. Within WINDOW_CACHE_SECONDS of a complete read of a window that starts no later, only the
+        runs that ended since are fetched, together with one count that proves the merged set exact;
+        otherwise, or when the count disagrees (a run was cleared or re-run), the window is read again.
         """
         start, end = start.replace(microsecond=0), end.replace(microsecond=0)  # what the filters carry
         if reuse and method == "auto":
@@ -418,7 +423,7 @@ class AirflowClient:
         max_runs: int,
         method: Literal["auto", "pages"],
         page_limit: int,
-        concurrency: int,
+        concurrency: int | None,
     ) -> Page:
         first = None
         if method == "auto" and self._batch_runs is not False:
@@ -437,7 +442,8 @@ class AirflowClient:
             )
 
         offsets = range(len(first.items), min(first.total, max_runs), step)
-        pages = await _bounded(concurrency, (job(o) for o in offsets)) if first.items else []
+        width = concurrency or (SCAN_CONCURRENCY if strategy == "batch" else GET_PAGE_CONCURRENCY)
+        pages = await _bounded(width, (job(o) for o in offsets)) if first.items else []
         # A run cleared during the read shifts later pages by one: a run may then come twice, never lost
         # from the count (the total is the server's).
         unique = {(r.dag_id, r.run_id): r for p in (first, *pages) for r in p.items}
