@@ -444,8 +444,9 @@ class AirflowClient:
         offsets = range(len(first.items), min(first.total, max_runs), step)
         width = concurrency or (SCAN_CONCURRENCY if strategy == "batch" else GET_PAGE_CONCURRENCY)
         pages = await _bounded(width, (job(o) for o in offsets)) if first.items else []
-        # A run cleared during the read shifts later pages by one: a run may then come twice, never lost
-        # from the count (the total is the server's).
+        # A run that leaves or re-enters the window during a read of several pages shifts the later ones:
+        # a run may come twice (kept once) or be missed. The total stays the server's, and a read whose runs
+        # fall short of it is not kept for a top-up.
         unique = {(r.dag_id, r.run_id): r for p in (first, *pages) for r in p.items}
         runs = sorted(unique.values(), key=_newest_first, reverse=True)
         return Page(
