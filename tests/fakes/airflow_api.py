@@ -9,8 +9,9 @@ Behaviour follows Airflow 3.3.2's OpenAPI spec and route code where it matters t
 sorts get the primary key as tiebreaker in the direction of the first sort key, and NULLs sort first on
 a descending sort (PostgreSQL); an expired JWT is 401 "Token Expired" while an invalid one (wrong
 signature, e.g. after the api-server's secret changed) is 403 "Invalid JWT token"; the batch
-task-instance list does NOT cap `page_limit`. Airflow 2 mode validates query parameters strictly on
-the list endpoints and only sorts `/dags` by `dag_id`, as Airflow 2.10 does.
+lists (`POST /dags/~/dagRuns/list`, `POST .../taskInstances/list`) do NOT cap `page_limit`. Airflow 2
+mode validates query parameters strictly on the list endpoints and only sorts `/dags` by `dag_id`, as
+Airflow 2.10 does.
 
 Runs are indexed (per state, per DAG, per DAG x state; sorted by end_date desc, id desc) so that a page
 of a single-state listing costs O(log n + page) and the fake never dominates a benchmark.
@@ -175,6 +176,7 @@ class FakeAirflow:
         max_page_limit: int = 100,
         token_lifetime: float = 3600.0,
         cap_batch_page_limit: bool = False,
+        serve_run_batch: bool = True,
         nulls_first_on_desc: bool = True,
         log_lines: int = 60,
         auth_required: bool = True,
@@ -187,6 +189,7 @@ class FakeAirflow:
         self.max_page_limit = max_page_limit
         self.token_lifetime = token_lifetime
         self.cap_batch_page_limit = cap_batch_page_limit
+        self.serve_run_batch = serve_run_batch  # False: POST /dags/~/dagRuns/list answers 404 (a gateway's block)
         self.nulls_first_on_desc = nulls_first_on_desc
         self.log_lines = log_lines
         self.auth_required = auth_required
@@ -939,6 +942,11 @@ class FakeAirflow:
             handler = {"GET": self._h_runs, "POST": self._h_trigger}.get(method)
             return f"{method} /dags/{dn}/dagRuns", handler, (d,)
         r = seg[3]
+        if n == 4 and r == "list" and method == "POST":
+            batch: Callable[..., Any] | None = self._h_runs_batch if self.serve_run_batch else None
+            if d != "~":  # Airflow 3 types the path's dag_id as Literal["~"]; Airflow 2 routes only ~
+                batch = self._h_runs_batch_not_tilde if self.serve_run_batch else None
+            return f"POST /dags/{dn}/dagRuns/list", batch, (d,)
         rn = "~" if r == "~" else "{run_id}"
         base = f"/dags/{dn}/dagRuns/{rn}"
         if n == 4:
@@ -1111,21 +1119,10 @@ class FakeAirflow:
     async def _h_run(self, request: Request, dag_id: str, run_id: str) -> Response:
         return self._json(self._render_run(self._run_or_404(dag_id, run_id)))
 
-    _RUN_FILTERS_V1 = (
-        "limit",
-        "offset",
-        "execution_date_gte",
-        "execution_date_lte",
-        "start_date_gte",
-        "start_date_lte",
-        "end_date_gte",
-        "end_date_lte",
-        "updated_at_gte",
-        "updated_at_lte",
-        "state",
-        "order_by",
-        "fields",
+    _RUN_DATES_V1 = tuple(
+        f"{f}_{op}" for f in ("execution_date", "start_date", "end_date", "updated_at") for op in ("gte", "lte")
     )
+    _RUN_FILTERS_V1 = ("limit", "offset", *_RUN_DATES_V1, "state", "order_by", "fields")
 
     async def _h_runs(self, request: Request, dag_id: str) -> Response:
         params = self._params(request, self._RUN_FILTERS_V1)
@@ -1156,7 +1153,20 @@ class FakeAirflow:
         order = params.get("order_by", ["id"])
         if self.version == "2":
             order = order[-1:]
-        groups = [(dag, s) for s in states] if states else [(dag, None)]
+        return self._list_runs(dag, states, gte, lte, predicates, order, offset, limit)
+
+    def _list_runs(
+        self,
+        dag: int | None,
+        states: list[str] | None,
+        gte: int | None,
+        lte: int | None,
+        predicates: list[Callable[[_Run], bool]],
+        order: list[str],
+        offset: int,
+        limit: int,
+    ) -> Response:
+        groups: list[tuple[int | None, str | None]] = [(dag, s) for s in states] if states else [(dag, None)]
         dated = gte is not None or lte is not None
         if order in (["-end_date"], ["end_date"]) and not predicates:
             total = sum(self._range_len(g, gte, lte) + (0 if dated else len(self._nulls.get(g, []))) for g in groups)
@@ -1168,6 +1178,82 @@ class FakeAirflow:
             total = len(rows)
             page = self._sort_runs(rows, order)[offset : offset + limit]
         return self._runs_page(page, total)
+
+    # Body fields of the batch run list: Airflow 3.3's DAGRunsBatchBody (extra fields are a 422) and
+    # Airflow 2.10's DagRunsBatchFormSchema (unknown fields are a 400).
+    _RUN_BATCH_RANGES_V3 = ("run_after", "logical_date", "start_date", "end_date", "duration")
+    _RUN_BATCH_V1 = ("order_by", "page_offset", "page_limit", "dag_ids", "states", *_RUN_DATES_V1)
+
+    async def _h_runs_batch_not_tilde(self, request: Request, dag_id: str) -> Response:
+        if self.version == "2":
+            raise HttpError(404, "Not Found")
+        raise HttpError(
+            422,
+            [{"type": "literal_error", "loc": ["path", "dag_id"], "msg": "Input should be '~'", "input": dag_id}],
+        )
+
+    async def _h_runs_batch(self, request: Request, dag_id: str) -> Response:
+        bad = 422 if self.version == "3" else 400
+        try:
+            body = json.loads(await request.body() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            raise HttpError(bad, "body must be a JSON object") from None
+        if self.version == "3":
+            known = {"order_by", "page_offset", "page_limit", "dag_ids", "states", "conf_contains"}
+            known |= {f"{f}_{op}" for f in self._RUN_BATCH_RANGES_V3 for op in ("gte", "gt", "lte", "lt")}
+        else:
+            known = set(self._RUN_BATCH_V1)
+        unknown = sorted(set(body) - known)
+        if unknown:
+            raise HttpError(bad, f"unknown field(s) in body: {unknown}")
+
+        def number(name: str, default: int, low: int) -> int:
+            value = body.get(name, default)
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise HttpError(bad, f"{name} must be an integer >= {low}; got {value!r}")
+            return value
+
+        offset = number("page_offset", 0, 0)
+        limit = number("page_limit", 100, 0 if self.version == "3" else 1)  # not capped by maximum_page_limit
+
+        def when(name: str) -> int | None:
+            value = body.get(name)
+            if value is None:
+                return None
+            try:
+                parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise HttpError(bad, f"{name} must be a datetime; got {value!r}") from None
+            if parsed.tzinfo is None:  # AwareDatetime (3) / validate_istimezone (2)
+                raise HttpError(bad, f"{name} must carry a timezone; got {value!r}")
+            return int(parsed.timestamp() * 1000)
+
+        states = body.get("states") or None
+        for state in states or []:
+            if state not in RUN_STATES:
+                raise HttpError(bad, f"Invalid value for state: {state!r}")
+        gte, lte = when("end_date_gte"), when("end_date_lte")
+        gt, lt = when("end_date_gt"), when("end_date_lt")
+        if gt is not None:
+            gte = max(gte or 0, gt + 1)
+        if lt is not None:
+            lte = min(lte if lte is not None else END_MAX, lt - 1)
+        predicates: list[Callable[[_Run], bool]] = []
+        dag_ids = body.get("dag_ids")
+        if dag_ids:
+            wanted = {self.dag_index[d] for d in dag_ids if d in self.dag_index}
+            predicates.append(lambda r: r.dag in wanted)
+        logical = "logical_date" if self.version == "3" else "execution_date"
+        for prefix, attr in (("start_date", "start"), (logical, "logical")):
+            low, high = when(f"{prefix}_gte"), when(f"{prefix}_lte")
+            if low is not None:
+                predicates.append(lambda r, a=attr, v=low: getattr(r, a) is not None and getattr(r, a) >= v)
+            if high is not None:
+                predicates.append(lambda r, a=attr, v=high: getattr(r, a) is not None and getattr(r, a) <= v)
+        order = body.get("order_by") or "id"
+        return self._list_runs(None, states, gte, lte, predicates, [str(order)], offset, limit)
 
     def _iter_desc(
         self, groups: list[tuple[int | None, str | None]], gte: int | None, lte: int | None

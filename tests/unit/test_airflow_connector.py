@@ -201,6 +201,51 @@ async def test_pagination_at_server_cap_fake() -> None:
     await client.aclose()
 
 
+@pytest.mark.parametrize("version", ["2", "3"])
+async def test_batch_run_list_sends_documented_fields_and_is_not_capped(version: str) -> None:
+    bodies: list[dict[str, Any]] = []
+    shapes = recorded(f"v{version}_dag_runs_page.json")["dag_runs"]
+    runs = [{**shapes[i % len(shapes)], "dag_run_id": f"scheduled__{i}"} for i in range(2500)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json=recorded("v3_token.json"))
+        assert request.method == "POST" and request.url.path == f"/api/v{int(version) - 1}/dags/~/dagRuns/list"
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"dag_runs": runs, "total_entries": 2500})
+
+    client = mock_client(handler, version=version)
+    page = await client.runs_ending_between(NOW - timedelta(hours=1), NOW)
+    assert page.total == len(page.items) == 2500
+    assert len(bodies) == 1
+    # Airflow 2's DagRunsBatchFormSchema and Airflow 3's DAGRunsBatchBody both accept exactly these
+    assert set(bodies[0]) == {"page_offset", "page_limit", "states", "end_date_gte", "end_date_lte"}
+    assert bodies[0]["page_limit"] == airflow_module.BATCH_PAGE_LIMIT and bodies[0]["states"] == ["failed"]
+    await client.aclose()
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+async def test_fake_batch_run_list_follows_the_documented_shape(version: str) -> None:
+    fake = small_fake(version)
+    headers = {"Authorization": "Bearer " + fake.issue_token()} if version == "3" else {}
+    auth = None if version == "3" else httpx.BasicAuth("admin", "admin")
+    api = f"/api/v{int(version) - 1}"
+    bad = 422 if version == "3" else 400
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=URL, headers=headers, auth=auth) as http:
+        ok = await http.post(f"{api}/dags/~/dagRuns/list", json={"states": ["failed"], "page_limit": 1000})
+        assert ok.status_code == 200
+        body = ok.json()
+        assert body["total_entries"] == len(body["dag_runs"]) > 0  # page_limit above maximum_page_limit: not capped
+        unknown = await http.post(f"{api}/dags/~/dagRuns/list", json={"state": ["failed"]})
+        assert unknown.status_code == bad
+        naive = await http.post(f"{api}/dags/~/dagRuns/list", json={"end_date_gte": "2026-01-01T00:00:00"})
+        assert naive.status_code == bad
+        zero = await http.post(f"{api}/dags/~/dagRuns/list", json={"page_limit": 0})
+        assert zero.status_code == (200 if version == "3" else 400)
+        one_dag = await http.post(f"{api}/dags/sales_orders/dagRuns/list", json={})
+        assert one_dag.status_code == (422 if version == "3" else 404)
+
+
 async def test_failed_tasks_for_runs_matches_recorded_pairs() -> None:
     bodies: list[dict[str, Any]] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -68,9 +69,10 @@ async def test_recent_failures_total_is_exact_in_few_requests(estate: tuple[Runt
     result = await detect.recent_failures(rt, 60)
 
     assert result["total"] == 420
-    # detection/auth (1) + ceil(total / page) pages + failed-task batch (1) + tags (1)
-    assert fake.total_requests <= math.ceil(420 / 100) + 3
-    assert fake.count("GET /dags/~/dagRuns") == math.ceil(420 / 100)
+    # detection/auth (1) + the window in one batch-list request (1) + failed-task batch (1) + tags (1)
+    assert fake.total_requests <= 4
+    assert fake.count("POST /dags/~/dagRuns/list") == 1
+    assert fake.count("GET /dags/~/dagRuns") == 0
     assert size(result) <= detect.RECENT_FAILURES_BYTES <= 4096
     failing_dags = {
         fake.dags[r.dag].dag_id
@@ -89,13 +91,74 @@ async def test_recent_failures_total_is_exact_in_few_requests(estate: tuple[Runt
 
 
 async def test_recent_failures_pages_by_what_the_server_returns() -> None:
-    """page_size 100 asked, maximum_page_limit 40 served: the walk still sees every run once."""
-    fake = FakeAirflow.generate(n_dags=50, n_runs=2000, failed_last_hour=170, seed=5, max_page_limit=40)
+    """No batch list (a gateway blocks it); page_size 100 asked, maximum_page_limit 40 served: the GET
+    pages still see every run once."""
+    fake = FakeAirflow.generate(
+        n_dags=50, n_runs=2000, failed_last_hour=170, seed=5, max_page_limit=40, serve_run_batch=False
+    )
     rt = runtime_for({"prod": fake}, page_size=100)
     result = await detect.recent_failures(rt, 60)
     assert result["total"] == 170
     assert fake.count("GET /dags/~/dagRuns") == math.ceil(170 / 40)
-    assert fake.total_requests <= math.ceil(170 / 40) + 3
+    assert fake.count("POST /dags/~/dagRuns/list") == 1  # the 404 that chose the GET pages, asked once
+    assert fake.total_requests <= math.ceil(170 / 40) + 4
+    hour_ago = fake.generated_at - 3600_000
+    failing = {fake.dags[r.dag].dag_id for r in fake.runs if r.state == "failed" and r.end and r.end >= hour_ago}
+    assert result["dags_failing"] == len(failing)
+    fake.reset_counters()
+    again = await detect.recent_failures(rt, 60)
+    assert again["total"] == 170
+    assert fake.count("POST /dags/~/dagRuns/list") == 0, "a missing batch list is remembered"
+    await rt.aclose()
+
+
+async def test_window_read_in_batch_pages_is_exact_and_newest_first(estate: tuple[Runtime, FakeAirflow]) -> None:
+    rt, fake = estate
+    start, end = window(60)
+    client = rt.airflow("prod")
+    page = await client.runs_ending_between(start, end, page_limit=100, concurrency=3)
+    assert page.total == 420 and len(page.items) == 420
+    assert len({(r.dag_id, r.run_id) for r in page.items}) == 420
+    assert fake.count("POST /dags/~/dagRuns/list") == math.ceil(420 / 100)
+    ends = [r.end_date for r in page.items]
+    assert ends == sorted(ends, reverse=True)  # type: ignore[type-var]
+    assert page.extra["strategy"] == "batch"
+
+    capped = await client.runs_ending_between(start, end, max_runs=150, page_limit=100, reuse=False)
+    assert capped.total == 420 and len(capped.items) == 200  # reading stops at the cap; the total stays exact
+
+
+async def test_a_later_call_tops_up_the_window_and_stays_exact() -> None:
+    fake = FakeAirflow.generate(n_dags=40, n_runs=2000, failed_last_hour=150, seed=8)
+    rt = runtime_for({"prod": fake})
+    first = await detect.recent_failures(rt, 60)
+    assert first["total"] == 150
+
+    # a new failure: the top-up reads only what ended since, plus one count
+    dag = fake.dags[0].dag_id
+    fake.add_run(dag, "manual__new", "failed", end=datetime.now(UTC))
+    await asyncio.sleep(1.0)  # windows are sent to the second: let the next one cover the new end
+    fake.reset_counters()
+    second = await detect.recent_failures(rt, 60)
+    assert second["total"] == 151
+    assert fake.count("POST /dags/~/dagRuns/list") == 2
+    assert second["newest_runs"][0]["run_id"] == "manual__new"
+    client = rt.airflow("prod")
+    start, end = window(60)
+    merged = await client.runs_ending_between(start, end)
+    assert merged.extra["strategy"] == "top-up"
+    assert merged.items[0].run_id == "manual__new"
+    assert len(merged.items) == merged.total == 151
+
+    # a failed run cleared and now running: the count disagrees with the held runs, so the window is read again
+    recent = fake.generated_at - 3000_000
+    gone = next(i for i, r in enumerate(fake.runs) if r.state == "failed" and r.end and r.end >= recent)
+    fake.set_run_state(gone, "running", None)
+    fake.reset_counters()
+    third = await client.runs_ending_between(start, datetime.now(UTC))
+    assert third.extra["strategy"] == "batch"
+    assert third.total == len(third.items) == 150
+    assert fake.count("POST /dags/~/dagRuns/list") == 3  # top-up + count, then the full read
     await rt.aclose()
 
 
@@ -160,6 +223,7 @@ async def test_recent_failures_on_airflow2() -> None:
     result = await detect.recent_failures(rt, 60)
     assert "errors" not in result
     assert result["total"] == 30
+    assert fake.count("POST /dags/~/dagRuns/list") == 1  # Airflow 2.1+ serves the batch list on /api/v1
     await rt.aclose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -35,18 +36,8 @@ class _DagGroup:
 
 
 async def _scan_environment(rt: Runtime, env: str, start: datetime, end: datetime) -> dict[str, Any]:
-    client = rt.airflow(env)
-    first = await client.list_dag_runs(end_gte=start, end_lte=end)
-    runs = list(first.items)
-    # The server may cap the page below what we asked for: page by what it actually returned.
-    step = max(1, len(first.items))
-    offsets = range(len(runs), min(first.total, MAX_SCAN_RUNS), step)
-    for offset in offsets:
-        page = await client.list_dag_runs(end_gte=start, end_lte=end, offset=offset, limit=step)
-        runs += page.items
-        if not page.items:
-            break
-    return {"total": first.total, "runs": runs}
+    page = await rt.airflow(env).runs_ending_between(start, end, max_runs=MAX_SCAN_RUNS)
+    return {"total": page.total, "runs": page.items}
 
 
 def _group(env: str, runs: list[DagRun]) -> list[_DagGroup]:
@@ -80,10 +71,10 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
     start = end - timedelta(minutes=window_minutes)
 
     async def one(env: str) -> dict[str, Any]:
-        scan = await _scan_environment(rt, env, start, end)
         client = rt.airflow(env)
         env_cfg = rt.environment(env)[1]
-        tags = await client.tags_of_failing_dags(start) if scan["runs"] else {}
+        # The tags page does not depend on the runs: it is fetched while they are read.
+        scan, tags = await asyncio.gather(_scan_environment(rt, env, start, end), client.tags_of_failing_dags(start))
         groups = [(g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in _group(env, scan["runs"])]
         groups.sort(key=_urgency)
         newest = [(env, r, _meta(env_cfg, r.dag_id, tags.get(r.dag_id))) for r in scan["runs"][:NEWEST_RUNS_SHOWN]]

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from pipeline_sre.app import operations
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle import detect, diagnose, triage
-from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli_common import (
     ConfigOpt,
     EnvOpt,
@@ -30,6 +27,12 @@ from pipeline_sre.surfaces.cli_common import (
     who,
 )
 from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
+
+if TYPE_CHECKING:
+    from pipeline_sre.lifecycle.runtime import Runtime
+
+# Start-up stays light (`--help`, `diagnose` and friends): configuration, the lifecycle services,
+# governance, the store and the connectors are imported inside the commands that use them.
 
 app = typer.Typer(
     name="pipeline-sre",
@@ -52,6 +55,8 @@ def failures(
     config: ConfigOpt = None,
 ) -> None:
     """What failed in the last WINDOW minutes, grouped by DAG, most urgent first."""
+    from pipeline_sre.lifecycle import detect
+
     data = run_lifecycle(config, lambda rt: detect.recent_failures(rt, window, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -88,6 +93,8 @@ def runs(
     config: ConfigOpt = None,
 ) -> None:
     """Failed runs newest first, paginated."""
+    from pipeline_sre.lifecycle import detect
+
     data = run_lifecycle(config, lambda rt: detect.failed_runs(rt, dag, since, until, limit, cursor, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -103,6 +110,8 @@ def runs(
 @app.command("run")
 def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Summary of one DAG run."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.run_summary(rt, dag_id, run_id, env))
     emit(
         data,
@@ -114,6 +123,8 @@ def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = Fal
 @app.command()
 def tasks(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Failed and upstream_failed tasks of a run, root cause first."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.failed_tasks(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -137,6 +148,8 @@ def triage_cmd(
     dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
     """Severity, first failing task, attempts and persistence of a failed run."""
+    from pipeline_sre.lifecycle import triage
+
     data = run_lifecycle(config, lambda rt: triage.triage(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
@@ -160,6 +173,8 @@ def logs(
     config: ConfigOpt = None,
 ) -> None:
     """The redacted tail of a task log."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.task_log(rt, dag_id, run_id, task_id, try_number, lines, env))
     emit(
         data,
@@ -178,6 +193,8 @@ def errors(
     config: ConfigOpt = None,
 ) -> None:
     """The decisive error of each failed task, with category and signature."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.extract_errors(rt, dag_id, run_id, task_id, env), "Reading logs…")
 
     def render(d: dict[str, Any]) -> None:
@@ -203,6 +220,8 @@ def frequency(
     config: ConfigOpt = None,
 ) -> None:
     """Failures per error signature over the lookback, with a transient/recurring/persistent verdict."""
+    from pipeline_sre.lifecycle import diagnose
+
     data = run_lifecycle(config, lambda rt: diagnose.failure_frequency(rt, dag_id, task_id, days, env), "Reading logs…")
 
     def render(d: dict[str, Any]) -> None:
@@ -229,6 +248,8 @@ def propose(
     """Diagnose a failed run and propose the runbook's smallest safe fix (changes nothing in Airflow).
 
     Proposed by you: PIPELINE_SRE_TOKEN's user, else the OS user."""
+    from pipeline_sre.app import operations
+
     try:
         conf_obj = json.loads(conf) if conf is not None else None
     except ValueError:
@@ -251,6 +272,7 @@ def request_approval(
     config: ConfigOpt = None,
 ) -> None:
     """Ask for approval of a proposed action; its incident then awaits approval."""
+    from pipeline_sre.app import operations
 
     async def go(rt: Runtime) -> dict[str, Any]:
         out = await asyncio.to_thread(operations.request_approval, rt, who(rt), action_id, reason)
@@ -268,6 +290,7 @@ def execute(
 ) -> None:
     """Execute an approved action exactly once (dry_run mode only audits the exact call); its incident moves
     on to verification."""
+    from pipeline_sre.app import operations
 
     async def go(rt: Runtime) -> dict[str, Any]:
         return await operations.execute(rt, who(rt), action_id)

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,11 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.governance.identity import Principal
-from pipeline_sre.governance.policy import PolicyRefusal
-from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.settings.config import Settings, load_settings
-from pipeline_sre.surfaces.cli_identity import cli_principal
+
+if TYPE_CHECKING:  # imported inside the functions that need them, so the CLI starts light
+    from pipeline_sre.governance.identity import Principal
+    from pipeline_sre.lifecycle.runtime import Runtime
+    from pipeline_sre.settings.config import Settings
 
 T = TypeVar("T")
 
@@ -50,6 +50,8 @@ def fail(message: str) -> NoReturn:
 
 
 def settings_from(config: str | None) -> Settings:
+    from pipeline_sre.settings.config import load_settings
+
     try:
         return load_settings(config)
     except PipelineSreError as err:
@@ -57,6 +59,9 @@ def settings_from(config: str | None) -> Settings:
 
 
 def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wait: str = "Asking Airflow…") -> T:
+    from pipeline_sre.governance.policy import PolicyRefusal
+    from pipeline_sre.lifecycle.runtime import Runtime
+
     settings = settings_from(config)
 
     async def go() -> T:
@@ -102,4 +107,6 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 def who(rt: Runtime) -> Principal:
     """The person a command acts for (PIPELINE_SRE_TOKEN's user, else the OS user)."""
+    from pipeline_sre.surfaces.cli_identity import cli_principal
+
     return cli_principal(rt.governance.db)

@@ -11,13 +11,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
-from pipeline_sre.settings.config import Settings, load_settings
-from pipeline_sre.store.db import open_database
+
+if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
+    from pipeline_sre.settings.config import Settings
 
 users_app = typer.Typer(help="Local users of the approval console (approver or viewer).", no_args_is_help=True)
 
@@ -39,6 +40,8 @@ def _errors() -> Iterator[None]:
 
 
 def _settings(config: Path | None) -> Settings:
+    from pipeline_sre.settings.config import load_settings
+
     return load_settings(config)
 
 
@@ -64,6 +67,7 @@ def users_add(
     config: ConfigOpt = None,
 ) -> None:
     """Add a console user; the password is prompted for (twice) unless --password-stdin or --sso-only."""
+    from pipeline_sre.store.db import open_database
     from pipeline_sre.store.users import UserStore, check_name, check_role
 
     with _errors():
@@ -94,6 +98,7 @@ def users_token(
 ) -> None:
     """Issue a personal CLI token after checking NAME's console password; export it as PIPELINE_SRE_TOKEN.
     Commands then act for NAME (approvals need it, or the password each time)."""
+    from pipeline_sre.store.db import open_database
     from pipeline_sre.store.users import UserStore
     from pipeline_sre.surfaces.cli_identity import check_password, read_password
 
@@ -116,6 +121,7 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False, config: ConfigOpt = None
 ) -> None:
     """List console users (never their password hashes)."""
+    from pipeline_sre.store.db import open_database
     from pipeline_sre.store.users import UserStore
 
     with _errors():
@@ -138,6 +144,7 @@ def users_list(
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument()], config: ConfigOpt = None) -> None:
     """Remove a console user and end their sessions."""
+    from pipeline_sre.store.db import open_database
     from pipeline_sre.store.users import UserStore
 
     with _errors():

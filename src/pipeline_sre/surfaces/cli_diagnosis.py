@@ -16,7 +16,7 @@ from typing import Annotated, BinaryIO, TextIO
 
 import typer
 
-from pipeline_sre.diagnosis import Redactor, TemplateMiner, diagnose_lines
+# pipeline_sre.diagnosis is imported inside each command: `--help` does not pay for it.
 
 app = typer.Typer(help="Diagnose, redact and template log files (offline, no network).", no_args_is_help=True)
 
@@ -55,6 +55,8 @@ def diagnose_cmd(
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
 ) -> None:
     """Find the decisive error in FILE and classify it."""
+    from pipeline_sre.diagnosis import diagnose_lines
+
     stream = _open_binary(file)
     try:
         with stream:
@@ -83,6 +85,8 @@ def redact_cmd(
     file: Annotated[Path | None, typer.Argument(help="File to redact; standard input when omitted.")] = None,
 ) -> None:
     """Mask secrets, streaming line by line to standard output."""
+    from pipeline_sre.diagnosis import Redactor
+
     red = Redactor()
     out: TextIO = sys.stdout
     if file is None:
@@ -107,6 +111,8 @@ def signatures_cmd(
     file: Annotated[Path, typer.Argument(help="Log file whose lines to group into templates.")],
 ) -> None:
     """Print `<template id>\\t<template>` for every line of FILE (drain3 templates)."""
+    from pipeline_sre.diagnosis import TemplateMiner
+
     miner = TemplateMiner()
     stream = _open_binary(file)
     out = sys.stdout

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,15 +20,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_sre.app import operations
-from pipeline_sre.diagnosis import Redactor
 from pipeline_sre.errors import InvalidInput, PipelineSreError
-from pipeline_sre.governance.audit import Checkpoint
-from pipeline_sre.governance.service import ActionRecord, GovernanceService
-from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.runbooks.loader import RunbookLibrary
-from pipeline_sre.settings.config import Settings, config_file_given, load_settings
-from pipeline_sre.surfaces.cli_identity import approver_principal
+
+if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
+    from pipeline_sre.governance.audit import Checkpoint
+    from pipeline_sre.governance.service import ActionRecord, GovernanceService
+    from pipeline_sre.runbooks.loader import RunbookLibrary
+    from pipeline_sre.settings.config import Settings
 
 approvals_app = typer.Typer(help="List, show, approve and deny proposed actions.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify, checkpoint and export the hash-chained audit log.", no_args_is_help=True)
@@ -39,6 +37,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def get_settings(config: Path | None) -> Settings:
+    from pipeline_sre.settings.config import load_settings
+
     return load_settings(config)
 
 
@@ -64,6 +64,9 @@ def _errors() -> Iterator[None]:
 
 @contextmanager
 def _service(config: Path | None) -> Iterator[GovernanceService]:
+    from pipeline_sre.diagnosis import Redactor
+    from pipeline_sre.governance.service import GovernanceService
+
     settings = get_settings(config)
     svc = GovernanceService.from_settings(settings, redact=Redactor(settings.sensitive_values()).redact)
     try:
@@ -220,6 +223,10 @@ def _decide(
     as_json: bool,
 ) -> None:
     """A signed-in approver's decision, through the same operation the console and Slack use."""
+    from pipeline_sre.app import operations
+    from pipeline_sre.lifecycle.runtime import Runtime
+    from pipeline_sre.surfaces.cli_identity import approver_principal
+
     settings = get_settings(config)
 
     async def go() -> ActionRecord:
@@ -286,6 +293,8 @@ def approvals_deny(
 
 
 def _read_checkpoint(path: Path) -> Checkpoint:
+    from pipeline_sre.governance.audit import Checkpoint
+
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
@@ -355,6 +364,9 @@ def audit_export(
 
 
 def _library(config: Path | None) -> RunbookLibrary:
+    from pipeline_sre.runbooks.loader import RunbookLibrary
+    from pipeline_sre.settings.config import config_file_given
+
     if not config_file_given(config):  # the built-in runbooks need no configuration to be read
         return RunbookLibrary.load(None)
     return RunbookLibrary.load(get_settings(config).governance.runbooks_dir)

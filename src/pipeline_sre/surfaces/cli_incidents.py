@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_sre.app import operations
-from pipeline_sre.lifecycle import postmortem
-from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.surfaces.cli_common import ConfigOpt, EnvOpt, JsonOpt, console, emit, run_lifecycle, table, who
+
+if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
+    from pipeline_sre.lifecycle.runtime import Runtime
 
 app = typer.Typer(help="Incidents: the unit of work from detection to postmortem.", no_args_is_help=True)
 
@@ -88,6 +88,8 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
 @app.command("verify")
 def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
+    from pipeline_sre.app import operations
+
     emit(
         run_lifecycle(config, lambda rt: operations.verify_recovery(rt, who(rt), incident_id), "Verifying…"),
         as_json,
@@ -103,6 +105,8 @@ def escalate(
     config: ConfigOpt = None,
 ) -> None:
     """Hand the incident to a human and notify; its pending action is withdrawn."""
+    from pipeline_sre.app import operations
+
     emit(run_lifecycle(config, lambda rt: operations.escalate(rt, who(rt), incident_id, reason)), as_json, _print)
 
 
@@ -114,12 +118,15 @@ def close(
     config: ConfigOpt = None,
 ) -> None:
     """Close an incident by hand with a reason; its pending action is withdrawn."""
+    from pipeline_sre.app import operations
+
     emit(run_lifecycle(config, lambda rt: operations.close(rt, who(rt), incident_id, reason)), as_json, _print)
 
 
 @app.command()
 def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The incident's timeline from the store, the audit log and Airflow."""
+    from pipeline_sre.lifecycle import postmortem
 
     def render(d: dict[str, Any]) -> None:
         rows = [[e["at"], e["source"], e["what"]] for e in d["events"]]
@@ -131,4 +138,6 @@ def timeline(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = Non
 @app.command("postmortem")
 def postmortem_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Write the postmortem (Markdown + JSON) under the data dir."""
+    from pipeline_sre.lifecycle import postmortem
+
     emit(run_lifecycle(config, lambda rt: postmortem.write_postmortem(rt, incident_id), "Writing…"), as_json, _print)

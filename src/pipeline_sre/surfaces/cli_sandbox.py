@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipeline_sre.sandbox import DEFAULT_PORT, Sandbox, SandboxError, SandboxStatus
+if TYPE_CHECKING:  # the sandbox package (httpx, process management) is imported by the commands only
+    from pipeline_sre.sandbox import SandboxError, SandboxStatus
 
 app = typer.Typer(help="Run a local Apache Airflow 3 sandbox with example failing pipelines.", no_args_is_help=True)
 console = Console()
@@ -20,7 +21,9 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Defaults to $PIPELINE_SRE_DATA_DIR or the user data dir."),
 ]
-PortOpt = Annotated[int, typer.Option("--port", help="api-server port on 127.0.0.1.")]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help="api-server port on 127.0.0.1 (default: the sandbox's, 28080).")
+]
 
 
 def _fail(exc: SandboxError) -> typer.Exit:
@@ -31,14 +34,16 @@ def _fail(exc: SandboxError) -> typer.Exit:
 @app.command()
 def up(
     data_dir: DataDirOpt = None,
-    port: PortOpt = DEFAULT_PORT,
+    port: PortOpt = None,
     trigger: Annotated[bool, typer.Option(help="Trigger one run of each example DAG.")] = True,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the example runs finish.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for start-up (and runs).")] = 240,
     as_json: Annotated[bool, typer.Option("--json", help="Print the sandbox info as JSON.")] = False,
 ) -> None:
     """Install (once), start and seed the sandbox; returns at once if it is already running."""
-    sandbox = Sandbox(data_dir, port)
+    from pipeline_sre.sandbox import DEFAULT_PORT, Sandbox, SandboxError
+
+    sandbox = Sandbox(data_dir, DEFAULT_PORT if port is None else port)
     try:
         with console.status("starting the sandbox", spinner="dots") as spinner:
             info = sandbox.up(
@@ -81,12 +86,14 @@ def _print_status(status: SandboxStatus) -> None:
 @app.command()
 def status(
     data_dir: DataDirOpt = None,
-    port: PortOpt = DEFAULT_PORT,
+    port: PortOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Show whether the sandbox processes run, its URL, DAG count and the latest example runs."""
+    from pipeline_sre.sandbox import DEFAULT_PORT, Sandbox, SandboxError
+
     try:
-        current = Sandbox(data_dir, port).status()
+        current = Sandbox(data_dir, DEFAULT_PORT if port is None else port).status()
     except SandboxError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -98,6 +105,8 @@ def status(
 @app.command()
 def down(data_dir: DataDirOpt = None) -> None:
     """Stop every sandbox process (safe to run when already stopped)."""
+    from pipeline_sre.sandbox import Sandbox, SandboxError
+
     try:
         with console.status("stopping the sandbox", spinner="dots"):
             Sandbox(data_dir).down()
