@@ -18,3 +18,12 @@ pytest_plugins = ["tests.integration.sandbox_plugin", "tests.integration.prometh
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own data dir, whatever this machine's environment says: nothing is read from
+    or written to a user's store, config or token."""
+    monkeypatch.setenv("PIPELINE_SRE_DATA_DIR", str(tmp_path / "psre-data"))
+    for name in ("PIPELINE_SRE_CONFIG", "PIPELINE_SRE_DATABASE_URL", "PIPELINE_SRE_TOKEN", "PIPELINE_SRE_AIRFLOW_URL"):
+        monkeypatch.delenv(name, raising=False)

@@ -50,9 +50,73 @@ def test_same_dag_and_signature_join_one_incident(store: tuple[IncidentStore, Cl
     assert s.get(first.id).latest_run_id == "r49"
     other, joined = open_one(s, "r50", signature="sig2")
     assert not joined and other.id != first.id
-    clock.now += timedelta(hours=2)  # outside the dedup window: a new incident
+    clock.now += timedelta(hours=2)  # still open: the same failure joins it, however old it is
     later, joined = open_one(s, "r51")
+    assert joined and later.id == first.id
+    again, joined = open_one(s, "r51")  # the same run seen again does not count twice
+    assert joined and s.get(first.id).occurrences == 50
+
+
+def test_an_escalated_incident_absorbs_the_same_failure_within_the_window(store: tuple[IncidentStore, Clock]) -> None:
+    """Escalate-only failures (code bugs, schema, permissions) page once: the human has it."""
+    s, clock = store
+    first, _ = open_one(s, "r1")
+    s.advance(first.id, "escalated", by="system:autopilot", escalation_reason="code bug")
+    again, joined = open_one(s, "r2")
+    assert joined and again.id == first.id and s.get(first.id).occurrences == 2
+    clock.now += timedelta(hours=2)  # escalated longer ago than the window: a new incident
+    later, joined = open_one(s, "r3")
     assert not joined and later.id != first.id
+
+
+def test_one_open_incident_per_key_even_when_inserts_race(store: tuple[IncidentStore, Clock]) -> None:
+    """The unique index is the guarantee: a second open incident for a key cannot be stored."""
+    from pipeline_sre.errors import BackendUnavailable
+    from pipeline_sre.store.models import IncidentRow
+
+    s, clock = store
+    first, _ = open_one(s, "r1")
+    with pytest.raises(BackendUnavailable), s.db.session(write=True) as session:
+        row = session.get(IncidentRow, first.id)
+        assert row is not None
+        session.add(
+            IncidentRow(
+                id="inc_duplicate",
+                environment="prod",
+                source="airflow",
+                subject="orders",
+                dedup_key=row.dedup_key,
+                state="detected",
+                severity="SEV2",
+                category="oom",
+                signature="sig1",
+                title="dup",
+                occurrences=1,
+                opened_at=clock.now,
+                updated_at=clock.now,
+            )
+        )
+
+
+def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'claims.db'}")
+    db.upgrade()
+    now = [datetime(2026, 12, 3, 8, 0, tzinfo=UTC)]
+    a, b = (
+        IncidentStore(
+            db, dedup_window=timedelta(hours=1), clock=lambda: now[0], owner=name, claim_lease=timedelta(minutes=5)
+        )
+        for name in ("replica-a", "replica-b")
+    )
+    assert a.claim_run("prod", "orders", "r1")  # replica a claims, then dies before opening an incident
+    assert not b.claim_run("prod", "orders", "r1")
+    now[0] += timedelta(minutes=6)
+    assert b.claim_run("prod", "orders", "r1")  # the lease ran out: b takes the run over
+    assert not a.claim_run("prod", "orders", "r1")
+    now[0] += timedelta(minutes=6)
+    b.finish_run("prod", "orders", "r1")  # handled without an incident: nothing left to take over
+    assert not a.claim_run("prod", "orders", "r1")
+    db.dispose()
 
 
 def test_each_run_is_claimed_once(store: tuple[IncidentStore, Clock]) -> None:

@@ -257,6 +257,20 @@ def _executed(rt: Runtime, incident: Incident, who: Principal, action_id: str) -
     rt.incidents.advance(incident.id, "verifying", by=who.actor, action_id=action_id)
 
 
+async def recover_stuck(rt: Runtime, who: Principal) -> list[ActionRecord]:
+    """Actions left `executing` past their lease (their process died, or their result could not be
+    saved): the backend is asked first, nothing is sent twice; their incidents then move on as if the
+    action had just run. Every replica calls this each cycle, not only at start-up."""
+    recovered = await rt.governance.recover_executing(caller=who.actor)
+    for record in recovered:
+        incident = await asyncio.to_thread(_incident_of, rt, record)
+        if incident is None or incident.state in TERMINAL:
+            continue
+        if record.state == "succeeded":
+            await asyncio.to_thread(_executed, rt, incident, who, record.id)
+    return recovered
+
+
 async def verify_recovery(rt: Runtime, who: Principal, incident_id: str) -> dict[str, Any]:
     return await verify.check_recovery(rt, incident_id, by=who.actor)
 
@@ -272,11 +286,12 @@ async def escalate(rt: Runtime, who: Principal, incident_id: str, reason: str) -
     if incident.state == "closed":
         raise InvalidInput(f"incident {incident_id} is closed; nothing to escalate")
     cancelled = await asyncio.to_thread(_withdraw_pending, rt, who, incident, f"incident escalated: {text}")
-    incident = await asyncio.to_thread(
-        rt.incidents.advance, incident_id, "escalated", by=who.actor, escalation_reason=text
+    incident, moved = await asyncio.to_thread(
+        rt.incidents.move, incident_id, "escalated", by=who.actor, escalation_reason=text
     )
-    await rt.notifier.send("escalated", {**incident.summary(), "reason": text, "by": who.actor})
-    out: dict[str, Any] = {"incident": incident.summary(), "reason": text, "notified": True}
+    if moved:  # replicas racing to escalate page once
+        await rt.notifier.send("escalated", {**incident.summary(), "reason": text, "by": who.actor})
+    out: dict[str, Any] = {"incident": incident.summary(), "reason": text, "notified": moved}
     if cancelled:
         out["cancelled_action"] = cancelled
     return out

@@ -78,6 +78,7 @@ async def handle_failed_run(
     plan = remediate.plan_for(rt, env, summary, errors)
     if shadow:
         await _shadow_plan(rt, env, dag_id, run_id, plan, report)
+        await asyncio.to_thread(rt.incidents.finish_run, env, claim_subject, run_id)
         return None
     incident, joined = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=AUTOPILOT.actor)
     if joined:
@@ -102,10 +103,10 @@ async def handle_failed_job_run(
     async with _retry_on_outage(rt, env, claim_subject, str(run_id)):
         diagnosis = await dbx.diagnose_job_run(rt, run_id, env, open_incident=not shadow)
         plan = await dbx.plan_repair(rt, diagnosis) if diagnosis.get("tasks") else None
-    if plan is None:  # no failed task after all: nothing to act on
-        return None
-    if shadow:
-        await _shadow_plan(rt, env, subject, str(run_id), plan, report)
+    if plan is None or shadow:
+        if plan is not None:
+            await _shadow_plan(rt, env, subject, str(run_id), plan, report)
+        await asyncio.to_thread(rt.incidents.finish_run, env, claim_subject, str(run_id))  # nothing to act on
         return None
     incident_id = diagnosis.get("incident_id")
     if incident_id is None:
@@ -141,8 +142,9 @@ async def _shadow_plan(rt: Runtime, env: str, subject: str, run_id: str, plan: P
 
 @asynccontextmanager
 async def _retry_on_outage(rt: Runtime, env: str, subject: str, run_id: str) -> AsyncIterator[None]:
-    """A backend outage before the incident exists releases the run's claim: the next cycle tries it again
-    instead of losing the failure. Other errors keep the claim (retrying would fail the same way)."""
+    """A backend outage before the incident exists releases the run's claim, so the next cycle tries it again
+    at once (were the release lost too, the claim's lease runs out and any replica takes the run over).
+    Other errors keep the claim (retrying would fail the same way)."""
     try:
         yield
     except BackendUnavailable:
@@ -188,6 +190,10 @@ async def _follow_plan(
 async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None) -> CycleReport:
     """Move every open incident one step on: execute what humans approved, verify, close the loop."""
     report = report or CycleReport()
+    for record in await operations.recover_stuck(rt, AUTOPILOT):
+        report.errors += (
+            [f"{record.id}: recovered after its executor stopped: {record.state}"] if record.state == "failed" else []
+        )
     acted_on = await asyncio.to_thread(rt.incidents.list, None, None, ("awaiting_approval", "executing", "verifying"))
     for incident in [*acted_on, *await asyncio.to_thread(_metrics_without_action, rt)]:
         try:
@@ -195,7 +201,7 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
         except PipelineSreError as err:
             report.errors.append(f"{incident.id}: {err.code}: {err.message}")
     for incident in await asyncio.to_thread(rt.incidents.list, None, None, ("resolved", "escalated")):
-        if incident.postmortem_path is None:
+        if incident.postmortem_path is None and await asyncio.to_thread(rt.incidents.claim_postmortem, incident.id):
             try:
                 written = await postmortem.write_postmortem(rt, incident.id)
                 report.postmortems.append(written["path"])
@@ -228,7 +234,7 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
     if incident.state == "executing":
         rt.incidents.advance(incident.id, "verifying", by=AUTOPILOT.actor)
     verdict = await verify.check_recovery(rt, incident.id, by=AUTOPILOT.actor)
-    if verdict["verdict"] == "recovered":
+    if verdict["verdict"] == "recovered" and verdict.get("resolved_now"):  # one replica resolves and notifies
         report.resolved.append(incident.id)
         await rt.notifier.send("resolved", rt.incidents.get(incident.id).summary())
     elif verdict["verdict"] == "not_recovered":

@@ -73,7 +73,10 @@ class Runtime:
     def incidents(self) -> IncidentStore:
         if self._incidents is None:
             window = timedelta(minutes=self.settings.incidents.dedup_window_minutes)
-            self._incidents = IncidentStore(self.governance.db, dedup_window=window)
+            lease = timedelta(seconds=self.settings.incidents.claim_lease_seconds)
+            self._incidents = IncidentStore(
+                self.governance.db, dedup_window=window, owner=self.governance.instance_id, claim_lease=lease
+            )
         return self._incidents
 
     @property

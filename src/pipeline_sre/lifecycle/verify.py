@@ -161,15 +161,18 @@ async def check_recovery(rt: Runtime, incident_id: str, *, by: str = "system:ver
 
 def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime, by: str) -> dict[str, Any]:
     verdict = {"verdict": state, "checked_at": iso(now), "checks": evidence.checks, **evidence.keep}
+    resolved_now = False
     if incident.state in TERMINAL:
         rt.incidents.mark(incident.id, verdict=verdict)
     elif state == "recovered":
         if incident.state != "verifying":
             rt.incidents.advance(incident.id, "verifying", by=by)
-        rt.incidents.advance(incident.id, "resolved", by=by, verdict=verdict)
+        resolved_now = rt.incidents.move(incident.id, "resolved", by=by, verdict=verdict)[1]
     else:
         rt.incidents.mark(incident.id, verdict=verdict)
     out: dict[str, Any] = {"incident_id": incident.id, **verdict}
+    if state == "recovered" and incident.state not in TERMINAL:
+        out["resolved_now"] = resolved_now
     if state == "not_recovered":
         out["next"] = f"escalate('{incident.id}', reason): do not retry blindly"
     return out

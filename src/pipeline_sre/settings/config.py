@@ -178,9 +178,19 @@ class VerifyConfig(Model):
 
 class IncidentsConfig(Model):
     dedup_window_minutes: int = Field(
-        24 * 60, ge=1, le=30 * 24 * 60, description="The same DAG and signature within this joins the open incident"
+        24 * 60,
+        ge=1,
+        le=30 * 24 * 60,
+        description="The same DAG and signature joins the open incident, or one escalated within this window",
     )
     verify: VerifyConfig = VerifyConfig()
+    claim_lease_seconds: int = Field(
+        300,
+        ge=10,
+        le=24 * 3600,
+        description="A replica's claim on a failed run lapses after this unless it opened or joined an incident; "
+        "another replica then takes the run over (a replica that died mid-claim loses nothing)",
+    )
 
 
 class Settings(Model):

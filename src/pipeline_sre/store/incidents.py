@@ -16,31 +16,22 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline_sre.errors import BackendUnavailable, InvalidInput, NotFound
 from pipeline_sre.models import iso
 from pipeline_sre.store.db import Database
-from pipeline_sre.store.models import IncidentRow, IncidentRunRow
+from pipeline_sre.store.models import OPEN_INCIDENT_STATES, IncidentRow, IncidentRunRow
 
-STATES = (
-    "detected",
-    "triaged",
-    "diagnosed",
-    "proposed",
-    "awaiting_approval",
-    "executing",
-    "verifying",
-    "resolved",
-    "escalated",
-    "closed",
-)
 TERMINAL = ("resolved", "escalated", "closed")
-OPEN = tuple(s for s in STATES if s not in TERMINAL)
+OPEN = OPEN_INCIDENT_STATES
+STATES = (*OPEN, *TERMINAL)
 FLOW = STATES[:8]  # the forward path, detected .. resolved
+WRITING = "writing:"  # postmortem_path while one replica writes it
 
 
 def transition_refusal(current: str, target: str) -> str | None:
@@ -175,21 +166,70 @@ class Incident:
 
 
 class IncidentStore:
-    def __init__(self, db: Database, *, dedup_window: timedelta, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        dedup_window: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+        owner: str = "local",
+        claim_lease: timedelta = timedelta(minutes=5),
+    ) -> None:
         self.db = db
         self.dedup_window = dedup_window
         self.clock = clock
+        self.owner = owner[:128]
+        self.claim_lease = claim_lease
 
     def claim_run(self, environment: str, subject: str, run_id: str) -> bool:
-        """True for the first caller that sees this failed run; False for every later one (any replica)."""
+        """True for the one caller that takes this failed run now: the first to see it, or a replica taking
+        over a claim whose owner let its lease run out without opening or joining an incident (it died, or
+        the store was down). False for everyone else. Releasing a claim is never needed for correctness."""
+        now = self.clock()
         try:
             with self.db.session(write=True) as s:
-                s.add(IncidentRunRow(environment=environment, subject=subject, run_id=run_id, seen_at=self.clock()))
-        except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key is the answer
-            if isinstance(err.__cause__, IntegrityError):
-                return False
-            raise
-        return True
+                s.add(
+                    IncidentRunRow(
+                        environment=environment,
+                        subject=subject,
+                        run_id=run_id,
+                        seen_at=now,
+                        claimed_by=self.owner,
+                        lease_until=now + self.claim_lease,
+                    )
+                )
+            return True
+        except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key means "claimed"
+            if not isinstance(err.__cause__, IntegrityError):
+                raise
+        with self.db.session(write=True) as s:  # compare-and-set: only one replica wins an expired lease
+            taken = s.connection().execute(
+                update(IncidentRunRow)
+                .where(
+                    IncidentRunRow.environment == environment,
+                    IncidentRunRow.subject == subject,
+                    IncidentRunRow.run_id == run_id,
+                    IncidentRunRow.incident_id.is_(None),
+                    IncidentRunRow.lease_until.is_not(None),
+                    IncidentRunRow.lease_until < now,
+                )
+                .values(claimed_by=self.owner, lease_until=now + self.claim_lease)
+            )
+            return bool(taken.rowcount)
+
+    def finish_run(self, environment: str, subject: str, run_id: str) -> None:
+        """The run was handled without an incident (shadow mode, nothing to act on): no lease to take over."""
+        with self.db.session(write=True) as s:
+            s.execute(
+                update(IncidentRunRow)
+                .where(
+                    IncidentRunRow.environment == environment,
+                    IncidentRunRow.subject == subject,
+                    IncidentRunRow.run_id == run_id,
+                    IncidentRunRow.incident_id.is_(None),
+                )
+                .values(lease_until=None)
+            )
 
     def release_run(self, environment: str, subject: str, run_id: str) -> None:
         """Undo a claim that led to no incident (the backend failed mid-way), so a later pass retries it."""
@@ -220,21 +260,70 @@ class IncidentStore:
         failed_at: datetime | None = None,
         by: str = "system:detect",
     ) -> tuple[Incident, bool]:
-        """The open incident for the same subject and signature within the window, or a new one.
+        """The open incident for the same subject and signature, or the one escalated within the dedup window
+        (a human has it: the same failure again joins it and pages nobody), or a new one. At most one
+        incident per key is open (a unique index): when two replicas race to open it, the loser joins.
 
         `occurrences` counts distinct failed runs: the same run seen again (another surface, a retry)
         joins without counting twice. `failed_at` is when the failure happened (its run's end), the start
         of every duration. Returns (incident, joined)."""
+        join = partial(
+            self._open_or_join,
+            environment=environment,
+            source=source,
+            subject=subject,
+            signature=signature,
+            category=category,
+            severity=severity,
+            title=title,
+            run_id=run_id,
+            task_id=task_id,
+            facts=facts,
+            detected_at=detected_at,
+            failed_at=failed_at,
+            by=by,
+        )
+        try:
+            return join()
+        except BackendUnavailable as err:
+            if not isinstance(err.__cause__, IntegrityError):
+                raise
+        return join()  # another replica opened it a moment ago: join that one
+
+    def _open_or_join(
+        self,
+        *,
+        environment: str,
+        source: str,
+        subject: str,
+        signature: str,
+        category: str,
+        severity: str,
+        title: str,
+        run_id: str | None,
+        task_id: str | None,
+        facts: dict[str, Any],
+        detected_at: datetime | None,
+        failed_at: datetime | None,
+        by: str,
+    ) -> tuple[Incident, bool]:
         now = self.clock()
         key = f"{environment}|{source}|{subject}|{signature}"
         with self.db.session(write=True) as s:
             row = s.scalars(
                 select(IncidentRow)
                 .where(IncidentRow.dedup_key == key, IncidentRow.state.in_(OPEN))
-                .where(IncidentRow.opened_at >= now - self.dedup_window)
                 .order_by(IncidentRow.opened_at.desc())
                 .limit(1)
             ).first()
+            if row is None:
+                row = s.scalars(
+                    select(IncidentRow)
+                    .where(IncidentRow.dedup_key == key, IncidentRow.state == "escalated")
+                    .where(IncidentRow.closed_at >= now - self.dedup_window)
+                    .order_by(IncidentRow.closed_at.desc())
+                    .limit(1)
+                ).first()
             if row is not None:
                 if run_id is None or not self._has_run(s, row, run_id):
                     row.occurrences += 1
@@ -298,15 +387,20 @@ class IncidentStore:
             link.incident_id = row.id
 
     def advance(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> Incident:
-        """Move to `state` if the state machine allows it from the current one (checked under the row's
-        lock, so two replicas cannot both make the same move), recording when and by whom; then set fields.
-        Entering the current state again only sets the fields."""
+        """Move to `state` if the state machine allows it from the current one, recording when and by whom;
+        then set fields. Entering the current state again only sets the fields."""
+        return self.move(incident_id, state, by=by, **fields)[0]
+
+    def move(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> tuple[Incident, bool]:
+        """`advance`, and whether this call made the move: checked under the row's lock, so when replicas
+        race only one of them moves (and only that one notifies, writes, pages)."""
         if state not in STATES:
             raise InvalidInput(f"unknown incident state {state!r}; states: {', '.join(STATES)}")
         now = self.clock()
         with self.db.session(write=True) as s:
             row = self._row(s, incident_id, lock=True)
-            if row.state != state:
+            moved = row.state != state
+            if moved:
                 refusal = transition_refusal(row.state, state)
                 if refusal:
                     raise InvalidInput(f"incident {incident_id} is {row.state}: {refusal}")
@@ -325,7 +419,26 @@ class IncidentStore:
                     value = json.dumps(value, default=str)
                     name += "_json"
                 setattr(row, name, value)
-            return Incident.of(row)
+            return Incident.of(row), moved
+
+    def claim_postmortem(self, incident_id: str) -> bool:
+        """One replica writes an incident's postmortem: True for the caller that takes the job (a job
+        abandoned for longer than the claim lease may be taken again)."""
+        now = self.clock()
+        with self.db.session(write=True) as s:
+            taken = s.connection().execute(
+                update(IncidentRow)
+                .where(IncidentRow.id == incident_id)
+                .where(
+                    IncidentRow.postmortem_path.is_(None)
+                    | (
+                        IncidentRow.postmortem_path.like(WRITING + "%")
+                        & (IncidentRow.updated_at < now - self.claim_lease)
+                    )
+                )
+                .values(postmortem_path=WRITING + self.owner, updated_at=now)
+            )
+            return bool(taken.rowcount)
 
     def mark(self, incident_id: str, **fields: Any) -> Incident:
         """Set fields without a state change (the latest verdict, the postmortem path)."""

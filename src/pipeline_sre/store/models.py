@@ -16,11 +16,15 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 GENESIS_HASH = "0" * 64
+# An incident's open states, in the order of its lifecycle (store.incidents adds the terminal ones).
+OPEN_INCIDENT_STATES = ("detected", "triaged", "diagnosed", "proposed", "awaiting_approval", "executing", "verifying")
+OPEN_INCIDENT_SQL = "state IN (" + ", ".join(f"'{s}'" for s in OPEN_INCIDENT_STATES) + ")"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -164,6 +168,14 @@ class IncidentRow(Base):
     __table_args__ = (
         Index("ix_incidents_dedup", "dedup_key", "state"),
         Index("ix_incidents_state_env", "state", "environment"),
+        # One open incident per key, whatever the replicas race (migration 0005 creates it).
+        Index(
+            "uq_incidents_open_key",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text(OPEN_INCIDENT_SQL),
+            postgresql_where=text(OPEN_INCIDENT_SQL),
+        ),
     )
 
 
@@ -178,6 +190,8 @@ class IncidentRunRow(Base):
     run_id: Mapped[str] = mapped_column(String(255))
     incident_id: Mapped[str | None] = mapped_column(String(32), index=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the replica handling it until lease_until
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("environment", "subject", "run_id", name="uq_incident_runs"),)
 

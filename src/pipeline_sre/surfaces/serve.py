@@ -15,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipeline_sre.app import operations
 from pipeline_sre.app.operating_metrics import METRICS
 from pipeline_sre.errors import ConfigError, InvalidInput
+from pipeline_sre.governance.identity import Principal
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings
 from pipeline_sre.surfaces.mcp_server import build_server
@@ -31,7 +33,7 @@ def _log_to_stderr() -> None:
 
 async def recover_on_startup(runtime: Runtime) -> None:
     """Actions left `executing` by a crashed process: look in the backend before doing anything again."""
-    recovered = await runtime.governance.recover_executing()
+    recovered = await operations.recover_stuck(runtime, Principal("system", "recovery"))
     for record in recovered:
         log.warning("recovered action %s left executing: now %s", record.id, record.state)
 
