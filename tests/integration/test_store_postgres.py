@@ -151,6 +151,26 @@ def _audit_child(n: int, go: Any) -> None:
     svc.close()
 
 
+def _open_or_join_child(keys: int, go: Any, out: Any) -> None:
+    """One replica opening or joining an incident for each key, as fast as it can, all at once."""
+    from datetime import timedelta
+
+    from pipeline_sre.store.incidents import IncidentStore
+
+    svc = _service()
+    store = IncidentStore(svc.db, dedup_window=timedelta(hours=1), owner=f"replica-{os.getpid()}")
+    go.wait(10)
+    opened = 0
+    for key in range(keys):
+        _, joined = store.open_or_join(
+            environment="dev", source="airflow", subject=f"dag_{key}", signature="sig", category="oom",
+            severity="SEV3", title="race", run_id=f"run-{os.getpid()}", task_id=None, facts={},
+        )  # fmt: skip  # one call, its arguments read as the incident it opens
+        opened += not joined
+    out.put(opened)
+    svc.close()
+
+
 # -- tests --------------------------------------------------------------------------------------------
 
 
@@ -256,3 +276,23 @@ def test_concurrent_audit_writers_never_fork(pg: None) -> None:
         assert report.records == 180
     finally:
         svc.close()
+
+
+def test_replicas_racing_open_one_incident_per_key(pg: None) -> None:
+    """Three processes call open-or-join for the same 20 keys at the same moment: one open incident per key
+    (the partial unique index; the loser of an insert race joins), every run counted once."""
+    _service().close()  # migrate once, before the race
+    go, out = SPAWN.Event(), SPAWN.Queue()
+    children = [SPAWN.Process(target=_open_or_join_child, args=(20, go, out)) for _ in range(3)]
+    for child in children:
+        child.start()
+    time.sleep(1.5)
+    go.set()
+    for child in children:
+        child.join(60)
+    assert sum(out.get(timeout=5) for _ in children) == 20
+    with psycopg.connect(_libpq(PG_URL)) as conn:
+        rows = conn.execute(
+            "SELECT dedup_key, count(*), sum(occurrences) FROM incidents WHERE state = 'detected' GROUP BY dedup_key"
+        ).fetchall()
+    assert len(rows) == 20 and all(n == 1 and occ == 3 for _, n, occ in rows), rows
