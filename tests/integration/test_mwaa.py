@@ -329,9 +329,10 @@ async def test_tail_reads_the_last_200_lines_in_at_most_two_calls(moto_logs: str
 async def test_runtime_hooks_read_cloudwatch_for_mwaa_environments(moto_logs: str, loaded_stream: str) -> None:
     rt = Runtime(settings_for({"name": ENV_NAME, "region": "us-east-1", "logs_endpoint_url": moto_logs}))
     try:
-        tail, seen = await mwaa_log_tail(rt, "aws", "etl_orders", RUN_ID, "load", 2, 50)
+        logs = rt.clients.task_logs("aws")  # the reader the runtime chose for an MWAA environment
+        tail, seen = await mwaa_log_tail(logs, "etl_orders", RUN_ID, "load", 2, 50)
         assert tail[-1] == f"line {EVENTS - 1}" and len(tail) == 50 and seen is None
-        lines = [line async for line in mwaa_log_lines(rt, "aws", "etl_orders", RUN_ID, "publish", 1)]
+        lines = [line async for line in mwaa_log_lines(logs, "etl_orders", RUN_ID, "publish", 1)]
         assert lines[-1] == "INFO - Marking task as FAILED"
     finally:
         await rt.aclose()

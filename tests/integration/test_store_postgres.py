@@ -179,7 +179,7 @@ def test_migrations_upgrade_empty_postgres(pg: None) -> None:
     try:
         svc.db.upgrade()  # a second upgrade is a no-op
         with psycopg.connect(_libpq(PG_URL)) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0005",)
             assert conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone() == (0,)
     finally:
         svc.close()
