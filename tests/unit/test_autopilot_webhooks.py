@@ -487,3 +487,25 @@ def test_watch_stops_cleanly_on_sigterm(served_fake: tuple[FakeAirflow, str], tm
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_each_cycle_is_a_heartbeat_on_metrics_and_in_the_store(tmp_path: Path) -> None:
+    from pipeline_sre.app import operations
+
+    fake = small_fake()
+    rt = Runtime(
+        settings_for(tmp_path, {"prod": "http://prod.airflow.test"}),
+        transport=HostRouter({"prod.airflow.test": fake.transport()}),
+    )
+    metrics = OperatingMetrics()
+    pilot = Autopilot(rt, metrics=metrics)
+    try:
+        await pilot.cycle()
+        await pilot.cycle()
+        [replica] = operations.replicas(rt)
+        assert replica.instance_id == rt.governance.instance_id and replica.role == "watch" and replica.cycles == 2
+        text = metrics.render().decode()
+        assert f'pipeline_sre_replica_heartbeat_age_seconds{{instance="{replica.instance_id}",role="watch"}}' in text
+    finally:
+        await pilot.aclose()
+        await rt.aclose()

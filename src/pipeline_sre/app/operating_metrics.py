@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.store.incidents import Incident
+from pipeline_sre.store.replicas import Replica
 
 if TYPE_CHECKING:
     from pipeline_sre.app.respond import CycleReport
@@ -89,8 +91,19 @@ class OperatingMetrics:
             ["hook", "status"],
             registry=r,
         )
+        self.replica_age = Gauge(
+            "pipeline_sre_replica_heartbeat_age_seconds",
+            "Seconds since each replica sharing the store last completed a cycle",
+            ["instance", "role"],
+            registry=r,
+        )
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._remember = remember
+
+    def observe_replicas(self, replicas: list[Replica], now: datetime) -> None:
+        self.replica_age.clear()
+        for replica in replicas:
+            self.replica_age.labels(replica.instance_id, replica.role).set(round(replica.age_seconds(now), 1))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

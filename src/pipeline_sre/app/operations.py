@@ -26,6 +26,7 @@ from pipeline_sre.lifecycle.compact import fit
 from pipeline_sre.lifecycle.remediate import Plan, action_view
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
+from pipeline_sre.store.replicas import Heartbeats, Replica
 
 PROPOSAL_BYTES = 5000
 REASON_CHARS = 2000
@@ -340,6 +341,17 @@ def _pending_view(record: ActionRecord) -> dict[str, Any]:
     if isinstance(plan, dict) and plan.get("title"):
         view["plan"] = {k: plan.get(k) for k in ("runbook", "title", "impact", "risk") if plan.get(k)}
     return view
+
+
+def heartbeat(rt: Runtime, role: str) -> list[Replica]:
+    """Record that this replica is alive; returns every replica sharing the store, newest heartbeat first."""
+    beats = Heartbeats(rt.governance.db)
+    beats.beat(rt.governance.instance_id, role)
+    return beats.replicas()
+
+
+def replicas(rt: Runtime) -> list[Replica]:
+    return Heartbeats(rt.governance.db).replicas()
 
 
 def list_incidents(rt: Runtime, state: str | None, environment: str | None) -> dict[str, Any]:

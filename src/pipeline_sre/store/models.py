@@ -257,3 +257,15 @@ class ConsoleLoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (Index("ix_console_login_failures_key", "client", "user_key", "at"),)
+
+
+class ReplicaHeartbeatRow(Base):
+    """Each running replica (`watch`, `serve`) says it is alive every cycle; the console and /metrics show them."""
+
+    __tablename__ = "replica_heartbeats"
+
+    instance_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cycles: Mapped[int] = mapped_column(Integer, default=0)

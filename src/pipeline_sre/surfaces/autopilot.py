@@ -40,6 +40,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline_sre.app import alerts as alerts_mod
+from pipeline_sre.app import operations
 from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics
 from pipeline_sre.app.respond import (
     CycleReport,
@@ -138,6 +139,11 @@ class Autopilot:
         seconds = time.perf_counter() - began
         self.cycles += 1
         self.last_cycle_at = time.time()
+        try:
+            alive = await asyncio.to_thread(operations.heartbeat, self.rt, "watch")
+            self.metrics.observe_replicas(alive, datetime.now(UTC))
+        except PipelineSreError as err:  # the store is down: the next cycle says it again
+            report.errors.append(f"heartbeat: {err.message}")
         await self._observe(report)
         self.metrics.cycle_seconds.observe(seconds)
         self.metrics.cycles.labels("crashed" if crashed else "errors" if report.errors else "ok").inc()

@@ -19,7 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -459,6 +459,11 @@ class Console:
         found = await self.run(lambda: self.rt.incidents.list(state=state, environment=env, limit=200))
         rows = [redact_tree(i.summary(), self.rt.redact) for i in found if severity is None or i.severity == severity]
         pending = await self.run(self.gov.list_pending, None, ("awaiting_approval", "proposed"))
+        now = datetime.now(UTC)
+        replicas = [
+            {"id": r.instance_id, "role": r.role, "age_s": round(r.age_seconds(now)), "cycles": r.cycles}
+            for r in await self.run(operations.replicas, self.rt)
+        ]
         return self.render(
             ctx,
             "incidents.html",
@@ -470,6 +475,7 @@ class Console:
             severities=SEVERITIES,
             selected={"environment": env or "", "state": state or "", "severity": severity or ""},
             pending=[action_context(r, self.rt.redact) for r in pending],
+            replicas=replicas,
         )
 
     async def incident(self, ctx: Ctx, message: str | None = None, kind: str = "", status: int = 200) -> Response:

@@ -1,6 +1,7 @@
 """Incidents: every state change with its time and actor, the reason an incident was closed by hand, at
 most one open incident per dedup key (a partial unique index, on SQLite and PostgreSQL alike), and claims
-on failed runs with an owner and a lease (a replica that dies mid-claim loses nothing).
+on failed runs with an owner and a lease (a replica that dies mid-claim loses nothing), and a heartbeat per
+replica.
 
 Revision ID: 0005
 Revises: 0004
@@ -44,9 +45,18 @@ def upgrade() -> None:
     with op.batch_alter_table("incident_runs") as batch:
         batch.add_column(sa.Column("claimed_by", sa.String(128)))
         batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True)))
+    op.create_table(
+        "replica_heartbeats",
+        sa.Column("instance_id", sa.String(128), primary_key=True),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cycles", sa.Integer(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("replica_heartbeats")
     with op.batch_alter_table("incident_runs") as batch:
         batch.drop_column("lease_until")
         batch.drop_column("claimed_by")
