@@ -119,8 +119,9 @@ def claim_existing_failures(manager: Sandbox, env: dict[str, str]) -> int:
     with manager.client() as client:
         runs = client.get("/api/v2/dags/~/dagRuns", state="failed", limit=1000)["dag_runs"]
     with runtime(env) as rt:
-        for run in runs:
+        for run in runs:  # claimed and finished: no lease for a replica to take over later
             rt.incidents.claim_run("sandbox", run["dag_id"], run["dag_run_id"])
+            rt.incidents.finish_run("sandbox", run["dag_id"], run["dag_run_id"])
     return len(runs)
 
 

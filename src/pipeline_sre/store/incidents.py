@@ -217,6 +217,18 @@ class IncidentStore:
             )
             return bool(taken.rowcount)
 
+    def run_handled(self, environment: str, subject: str, run_id: str) -> bool:
+        """Whether a failed run has been taken all the way to an incident (opened or joined)."""
+        with self.db.session(write=False) as s:
+            linked = s.scalars(
+                select(IncidentRunRow.incident_id).where(
+                    IncidentRunRow.environment == environment,
+                    IncidentRunRow.subject == subject,
+                    IncidentRunRow.run_id == run_id,
+                )
+            ).first()
+            return linked is not None
+
     def finish_run(self, environment: str, subject: str, run_id: str) -> None:
         """The run was handled without an incident (shadow mode, nothing to act on): no lease to take over."""
         with self.db.session(write=True) as s:
