@@ -31,7 +31,6 @@ import json
 import math
 import random
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -149,7 +148,7 @@ class _Fault:
     remaining: int
     status: int
     path: str | None
-    kind: Literal["status", "drop"]
+    kind: Literal["status", "drop", "lose"]
 
 
 @dataclass
@@ -165,6 +164,14 @@ class _Run:
     first_fail: int = -1
     conf: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+
+
+def _at_least(attr: str, bound: Any) -> Callable[[Any], bool]:
+    return lambda run: getattr(run, attr) is not None and getattr(run, attr) >= bound
+
+
+def _at_most(attr: str, bound: Any) -> Callable[[Any], bool]:
+    return lambda run: getattr(run, attr) is not None and getattr(run, attr) <= bound
 
 
 class FakeAirflow:
@@ -939,8 +946,8 @@ class FakeAirflow:
         if seg[2] != "dagRuns":
             return f"{method} /dags/{dn}/{'/'.join(seg[2:])}", None, ()
         if n == 3:
-            handler = {"GET": self._h_runs, "POST": self._h_trigger}.get(method)
-            return f"{method} /dags/{dn}/dagRuns", handler, (d,)
+            runs_handler = {"GET": self._h_runs, "POST": self._h_trigger}.get(method)
+            return f"{method} /dags/{dn}/dagRuns", runs_handler, (d,)
         r = seg[3]
         if n == 4 and r == "list" and method == "POST":
             batch: Callable[..., Any] | None = self._h_runs_batch if self.serve_run_batch else None
@@ -1097,7 +1104,7 @@ class FakeAirflow:
             self._time(params, "dag_run_end_date_lte"),
         )
         if run_states or end_gte is not None or end_lte is not None:
-            wanted = run_states or [None]
+            wanted: list[str | None] = [*run_states] if run_states else [None]
             selected = [
                 d
                 for d in selected
@@ -1144,9 +1151,9 @@ class FakeAirflow:
         for prefix, attr in (("start_date", "start"), (logical, "logical")):
             low, high = self._time(params, f"{prefix}_gte"), self._time(params, f"{prefix}_lte")
             if low is not None:
-                predicates.append(lambda r, a=attr, v=low: getattr(r, a) is not None and getattr(r, a) >= v)
+                predicates.append(_at_least(attr, low))
             if high is not None:
-                predicates.append(lambda r, a=attr, v=high: getattr(r, a) is not None and getattr(r, a) <= v)
+                predicates.append(_at_most(attr, high))
         if "run_type" in params:
             kinds = set(params["run_type"])
             predicates.append(lambda r: r.run_type in kinds)
@@ -1249,9 +1256,9 @@ class FakeAirflow:
         for prefix, attr in (("start_date", "start"), (logical, "logical")):
             low, high = when(f"{prefix}_gte"), when(f"{prefix}_lte")
             if low is not None:
-                predicates.append(lambda r, a=attr, v=low: getattr(r, a) is not None and getattr(r, a) >= v)
+                predicates.append(_at_least(attr, low))
             if high is not None:
-                predicates.append(lambda r, a=attr, v=high: getattr(r, a) is not None and getattr(r, a) <= v)
+                predicates.append(_at_most(attr, high))
         order = body.get("order_by") or "id"
         return self._list_runs(None, states, gte, lte, predicates, [str(order)], offset, limit)
 
@@ -1692,4 +1699,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

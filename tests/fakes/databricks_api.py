@@ -171,7 +171,8 @@ class FakeDatabricks:
             ],
         }
         if failed:
-            run["status"]["termination_details"] = {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR"}
+            status: dict[str, Any] = run["status"]  # type: ignore[assignment]  # the run dict is built above
+            status["termination_details"] = {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR"}
         self.runs[run_id] = run
         return run
 

@@ -304,17 +304,13 @@ async def test_rollout_config_opens_exactly_one_pr(gh: FakeGitHub, rt: Runtime, 
     approve(rt, action_id)
 
     # Crash after the commit, before the pull request: the retry reuses branch and commit.
-    original = GitHubClient.create_pull
-
     async def crash(self: GitHubClient, repo: str, **kw: Any) -> dict[str, Any]:
         raise Crash()
 
-    GitHubClient.create_pull = crash
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GitHubClient, "create_pull", crash)
         with pytest.raises(Crash):
             await call(client, "open_config_pr", action_id=action_id)
-    finally:
-        GitHubClient.create_pull = original
     await asyncio.sleep(1.1)
     recovered = await rt.governance.recover_executing()
     assert [r.state for r in recovered] == ["succeeded"]

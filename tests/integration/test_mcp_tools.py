@@ -62,7 +62,8 @@ async def test_stdio_detect_and_triage(sandbox: SandboxInfo, server_env: dict[st
             "get_failed_tasks",
             "triage",
         ):
-            assert tools[name].annotations is not None and tools[name].annotations.read_only_hint
+            annotations = tools[name].annotations
+            assert annotations is not None and annotations.read_only_hint
             assert len(tools[name].description or "") > 80
 
         recent = await call(client, "list_recent_failures", window_minutes=120)

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto.server import ThreadedMotoServer
 
 from pipeline_sre.connectors.airflow import AirflowClient
@@ -277,7 +277,7 @@ def loaded_stream(moto_logs: str) -> Iterator[str]:
     long_stream = stream_name("etl_orders", RUN_ID, "load", 2)
     logs.create_log_stream(logGroupName=group, logStreamName=long_stream)
     for start in range(0, EVENTS, 2500):
-        batch = [{"timestamp": base + i, "message": f"line {i}"} for i in range(start, start + 2500)]
+        batch: list[Any] = [{"timestamp": base + i, "message": f"line {i}"} for i in range(start, start + 2500)]
         logs.put_log_events(logGroupName=group, logStreamName=long_stream, logEvents=batch)
     short = stream_name("etl_orders", RUN_ID, "publish", 1)
     logs.create_log_stream(logGroupName=group, logStreamName=short)
@@ -346,7 +346,10 @@ def _inject(logs: CloudWatchTaskLogs, code: str, status: int) -> list[int]:
         seen.append(1)
         body = f'{{"__type":"{code}","message":"refused by the test"}}'.encode()
         return AWSResponse(
-            request.url, status, {"x-amzn-RequestId": "t", "Content-Type": "application/json"}, _Raw(body)
+            request.url,
+            status,
+            HTTPHeaders.from_dict({"x-amzn-RequestId": "t", "Content-Type": "application/json"}),
+            _Raw(body),
         )
 
     logs.client.meta.events.register("before-send.cloudwatch-logs.GetLogEvents", respond)

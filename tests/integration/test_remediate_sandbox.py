@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from mcp.types import TextResourceContents
 
 from pipeline_sre.governance.actions import run_id_for
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -145,7 +146,9 @@ async def test_clear_failed_tasks_end_to_end(
         written = await call(client, "write_postmortem", incident_id=incident_id)
         assert written["resource"] == f"postmortem://{incident_id}" and "path" not in written
         doc = await client.read_resource(written["resource"])
-        text = doc.contents[0].text
+        [content] = doc.contents
+        assert isinstance(content, TextResourceContents)
+        text = content.text
         assert "# Postmortem" in text and "transient_network" in text
         # the failure itself survives the clear (Airflow keeps only the latest try) and the action is named
         assert f"run {run_id} failed: task fetch_exchange_rates try 1" in text

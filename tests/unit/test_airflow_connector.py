@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -312,8 +313,8 @@ async def test_token_refreshed_before_expiry(fake3: FakeAirflow, monkeypatch: py
     client = client_for(fake3)
     await client.list_dag_runs()
     first_auth = fake3.requests[-1].authorization
-    real_time = airflow_module.time.time
-    monkeypatch.setattr(airflow_module.time, "time", lambda: real_time() + 40)  # exp is now 50 s away
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 40)  # exp is now 50 s away
     await client.list_dag_runs()
     assert fake3.count("POST /auth/token") == 2
     assert fake3.status_counts[401] == 0  # refreshed proactively, not after a rejection

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_sre.errors import ConfigError, UnknownEnvironment
-from pipeline_sre.settings.config import load_settings, meta_from_tags, parse_settings
+from pipeline_sre.settings.config import Settings, load_settings, meta_from_tags, parse_settings
 
 GOOD = """
 environments:
@@ -81,8 +81,7 @@ def test_severity_rules() -> None:
     assert sev.classify(3, False, 10)[0] == "SEV4"
 
 
-def load_settings_from_text():  # type: ignore[no-untyped-def]
-    from pipeline_sre.settings.config import parse_settings
+def load_settings_from_text() -> Settings:
 
     return parse_settings({"environments": {"x": {"airflow": {"url": "http://a"}}}}, "test")
 

@@ -109,9 +109,8 @@ TRACEBACK = (
 
 def _client_error(code: str, operation: str) -> ClientError:
     status = 403 if "Denied" in code or "Expired" in code else 400
-    return ClientError(
-        {"Error": {"Code": code, "Message": "by the test"}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
-    )
+    response: Any = {"Error": {"Code": code, "Message": "by the test"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, operation)
 
 
 class StubMwaa:

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline_sre.app import respond
 from pipeline_sre.errors import BackendUnavailable
+from pipeline_sre.lifecycle import detect
 from tests.fakes.airflow_api import FakeAirflow
 from tests.unit.test_detect import _credentials, runtime_for  # noqa: F401 - the fake's login, autouse
 
@@ -20,7 +21,7 @@ async def test_an_outage_mid_triage_releases_the_claim(tmp_path: Path, monkeypat
     fake = FakeAirflow.generate(n_dags=5, n_runs=50, failed_last_hour=1, seed=3)
     rt = runtime_for({"prod": fake})
     try:
-        page = (await respond.detect.failed_runs(rt, environment="prod", limit=1))["runs"][0]
+        page = (await detect.failed_runs(rt, environment="prod", limit=1))["runs"][0]
         dag_id, run_id = page["dag_id"], page["run_id"]
         fake.fail_next(2, 503, path="/taskInstances")  # every attempt the client makes: the backend is down
         with pytest.raises(BackendUnavailable):

@@ -4,7 +4,7 @@ the client does not repeat a POST that may have reached Airflow, and governance 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -61,7 +61,7 @@ async def approved_clear(rt: Runtime) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("version", ["3", "2"])
-async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: str) -> None:
+async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: Literal["2", "3"]) -> None:
     fake = FakeAirflow(version)
     fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
     add_failed_run(fake, "manual__flood", NETWORK_ERROR)

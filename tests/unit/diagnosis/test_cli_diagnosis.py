@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from diag_testutil import LOGS
 from typer.testing import CliRunner
 
 from pipeline_sre.surfaces.cli_diagnosis import app
+from tests.unit.diagnosis.diag_testutil import LOGS
 
 runner = CliRunner()
 

@@ -4,10 +4,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from diag_testutil import LOGS, load_expected, read_lines
 
 from pipeline_sre.diagnosis import Classification, ErrorBlock, classify, diagnose_lines, extract_errors, load_rules
 from pipeline_sre.models import CATEGORIES
+from tests.unit.diagnosis.diag_testutil import LOGS, load_expected, read_lines
 
 
 @pytest.fixture(scope="module")

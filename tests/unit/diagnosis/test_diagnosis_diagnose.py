@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import json
 
-from diag_testutil import read_lines
-
 from pipeline_sre.diagnosis import Redactor, diagnose_lines
+from tests.unit.diagnosis.diag_testutil import read_lines
 
 SECRET = "S3cr3t-Pa55w0rd!"
 

@@ -4,9 +4,9 @@ import resource
 from typing import Any
 
 import pytest
-from diag_testutil import LOGS, load_expected, read_lines
 
 from pipeline_sre.diagnosis import ErrorBlock, extract_errors
+from tests.unit.diagnosis.diag_testutil import LOGS, load_expected, read_lines
 
 CORPUS = sorted(p.name for p in LOGS.iterdir() if p.suffix in (".log", ".jsonl"))
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from diag_testutil import read_lines
-
 from pipeline_sre.diagnosis import ErrorExtractor, classify, diagnose_lines, extract_errors
 from pipeline_sre.diagnosis.extract import EVIDENCE_CAP, MSG_CONT_MAX
+from tests.unit.diagnosis.diag_testutil import read_lines
 
 _TS = "2024-06-18 22:41:{:02d},{:03d}"
 

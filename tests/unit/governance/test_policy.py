@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_invalid_schema_is_rejected_at_start(tmp_path: Path) -> None:
 
 def test_approve_checks(tmp_path: Path) -> None:
     pe = engine(tmp_path)
-    kw = dict(environment="dev", kind="clear_failed_tasks", resource="etl_a", conf=None)
+    kw: dict[str, Any] = {"environment": "dev", "kind": "clear_failed_tasks", "resource": "etl_a", "conf": None}
     assert pe.approve_decision(**kw, approver="alice", requested_by="agent", already_approved_by=()).allowed
     assert pe.approve_decision(**kw, approver="zed", requested_by="agent", already_approved_by=()).rule == (
         "approvals.approver_not_configured"
@@ -134,7 +135,7 @@ def test_days_parsing() -> None:
 
 
 def test_window_in_time_zone_with_dst() -> None:
-    w = [ChangeWindow(days="mon-fri", start="09:00", end="17:00", tz="Europe/Berlin")]  # type: ignore[arg-type]
+    w = [ChangeWindow(days="mon-fri", start="09:00", end="17:00", tz="Europe/Berlin")]
     assert windows.is_open(w, datetime(2025, 1, 8, 8, 0, tzinfo=UTC))  # 09:00 CET
     assert not windows.is_open(w, datetime(2025, 1, 8, 7, 59, tzinfo=UTC))
     assert windows.is_open(w, datetime(2025, 7, 9, 7, 0, tzinfo=UTC))  # 09:00 CEST
@@ -144,7 +145,7 @@ def test_window_in_time_zone_with_dst() -> None:
 
 
 def test_overnight_window() -> None:
-    w = [ChangeWindow(days="fri", start="22:00", end="02:00", tz="UTC")]  # type: ignore[arg-type]
+    w = [ChangeWindow(days="fri", start="22:00", end="02:00", tz="UTC")]
     assert windows.is_open(w, datetime(2025, 1, 10, 23, 0, tzinfo=UTC))  # Fri 23:00
     assert windows.is_open(w, datetime(2025, 1, 11, 1, 59, tzinfo=UTC))  # Sat 01:59 belongs to Friday
     assert not windows.is_open(w, datetime(2025, 1, 11, 23, 0, tzinfo=UTC))  # Sat 23:00
