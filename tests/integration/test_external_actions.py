@@ -21,7 +21,7 @@ from pipeline_sre.connectors.github import GitHubClient
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import parse_settings
 from pipeline_sre.surfaces.mcp_tooling import ToolRegistrar
-from pipeline_sre.surfaces.mcp_tools_external import register_databricks_github
+from pipeline_sre.surfaces.mcp_tools_external import register_databricks, register_github
 from tests.fakes.databricks_api import FakeDatabricks
 from tests.fakes.github_api import FakeGitHub
 from tests.unit.governance.fakes import Crash
@@ -98,7 +98,8 @@ async def rt(
 @pytest.fixture
 async def client(rt: Runtime) -> AsyncIterator[Client]:
     server = MCPServer(name="pipeline-sre-test")
-    register_databricks_github(ToolRegistrar(server, rt), rt)
+    register_databricks(ToolRegistrar(server, rt), rt)
+    register_github(ToolRegistrar(server, rt), rt)
     async with Client(server) as c:
         yield c
 

@@ -63,10 +63,13 @@ class TcpGate:
 
     def _accept(self) -> None:
         while not self._stop:
-            ready, _, _ = select.select([self._server], [], [], 0.2)
-            if not ready:
-                continue
-            client, _ = self._server.accept()
+            try:
+                ready, _, _ = select.select([self._server], [], [], 0.2)
+                if not ready:
+                    continue
+                client, _ = self._server.accept()
+            except OSError:  # closed under us at the end of the test
+                return
             if not self.open:
                 client.close()
                 continue
@@ -290,7 +293,9 @@ def test_replicas_under_faults_handle_every_failure_once(
                 continue
             after = tries_of(sandbox_manager, *run)
             cleared = (record.result or {}).get("cleared_tasks") or []
-            for task in cleared:  # exactly one effect: one more try, never two
+            ran = [task for task in cleared if before[run][task] >= 1]  # upstream_failed tasks never ran
+            assert ran, (record.id, cleared)
+            for task in ran:  # exactly one effect: the failed task ran one more try, never two
                 assert after[task] == before[run][task] + 1, (record.id, task, before[run][task], after[task])
         print(
             f"\nfaults: {replicas.kills} kills, {store_gate.cuts} store cuts, {airflow_gate.cuts} Airflow cuts in "

@@ -162,11 +162,12 @@ async def test_signal_tools_are_registered_read_only_and_answer_typed_errors() -
 
     from pipeline_sre.lifecycle.runtime import Runtime
     from pipeline_sre.surfaces.mcp_tooling import ToolRegistrar
-    from pipeline_sre.surfaces.mcp_tools_signals import register_signals
+    from pipeline_sre.surfaces.mcp_tools_signals import register_conf_advice, register_signals
 
     rt = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "t"))
     server = MCPServer(name="t")
     register_signals(ToolRegistrar(server, rt), rt)
+    register_conf_advice(ToolRegistrar(server, rt), rt)
     tools = {t.name: t for t in await server.list_tools()}
     assert set(tools) == {"get_metric", "detect_signals", "suggest_conf"}
     for t in tools.values():
@@ -177,3 +178,19 @@ async def test_signal_tools_are_registered_read_only_and_answer_typed_errors() -
     detected = await server.call_tool("detect_signals", {})
     assert '"count":0' in detected.content[0].text  # type: ignore[union-attr]
     await rt.aclose()
+
+
+@pytest.mark.anyio
+async def test_only_configured_backends_are_listed_and_the_list_stays_lean() -> None:
+    import json
+
+    from pipeline_sre.lifecycle.runtime import Runtime
+    from pipeline_sre.surfaces.mcp_server import build_server
+
+    rt = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "t"))
+    tools = await build_server(rt).list_tools()
+    names = {t.name for t in tools}
+    assert not names & {"get_metric", "detect_signals", "get_job_status", "repair_run", "rollout_config"}
+    assert {"list_recent_failures", "propose_action", "close_incident", "suggest_conf"} <= names
+    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]))
+    assert size <= 15_000, f"tools/list with Airflow only is {size} bytes"

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, TextContent, Tool, ToolAnnotations
 
 from pipeline_sre.app.operating_metrics import record_tool_call
 from pipeline_sre.errors import PipelineSreError
@@ -23,9 +23,6 @@ log = logging.getLogger("pipeline_sre.mcp")
 
 
 ToolFn = Callable[..., Awaitable[dict[str, Any]]]
-
-
-ENV_DOC = " environment: a configured environment name; omit when only one is configured."
 
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -120,3 +117,35 @@ class ToolRegistrar:
             )
         except Exception:
             log.exception("could not audit the call of %s", tool)
+
+
+def compact_schema(schema: Any) -> Any:
+    """The same JSON Schema in fewer bytes: without the `title` pydantic adds to every object and property
+    (it repeats the name, and costs an agent's context on every tools/list), and with an `anyOf` of plain
+    types written as a list of types. Property names (even one called "title") stay."""
+    if isinstance(schema, list):
+        return [compact_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title":
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = compact_schema(value)
+    simple = out.get("anyOf")
+    if isinstance(simple, list) and all(isinstance(s, dict) and set(s) == {"type"} for s in simple):
+        out["type"] = [s["type"] for s in simple]  # {"anyOf": [{"type": "string"}, {"type": "null"}]}, said shorter
+        del out["anyOf"]
+    return out
+
+
+class LeanServer(MCPServer):
+    """MCPServer whose tools/list carries compact input schemas (validation still uses the full ones)."""
+
+    async def list_tools(self) -> list[Tool]:
+        return [
+            t.model_copy(update={"input_schema": compact_schema(t.input_schema)}) for t in await super().list_tools()
+        ]

@@ -10,12 +10,14 @@ from pipeline_sre.app import operations
 from pipeline_sre.lifecycle import changes
 from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.mcp_tooling import ENV_DOC, READ, RECORD, WRITE, ToolRegistrar, principal_of
+from pipeline_sre.surfaces.mcp_tooling import READ, RECORD, WRITE, ToolRegistrar, principal_of
 
 DBX_ENV_DOC = " environment: a configured environment with a `databricks` section; omit when only one is configured."
 
 
-def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
+def register_databricks(tool: ToolRegistrar, rt: Runtime) -> None:
+    """Databricks Jobs tools: listed only when an environment has a Databricks workspace."""
+
     @tool(
         "Databricks job status",
         "The last run of a Databricks job (`job_id`, an integer): life-cycle and result state, state message, "
@@ -33,7 +35,7 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         "INTERNAL_ERROR) and ENDED in the last "
         "`window_minutes` (1-10080), across the workspaces of all environments when `environment` is omitted: "
         "grouped by job with count, severity, tier, owner and the latest run (id, state message, URL), plus the "
-        "newest runs. A workspace that is down is reported under `errors`; the others still answer." + ENV_DOC,
+        "newest runs. A workspace that is down is reported under `errors`; the others still answer.",
         READ,
     )
     async def list_failed_job_runs(window_minutes: int = 60, environment: str | None = None) -> dict[str, Any]:
@@ -99,6 +101,10 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
     async def run_now(action_id: str, ctx: Context) -> dict[str, Any]:
         return await operations.execute(rt, principal_of(rt), action_id, "run_now")
 
+
+def register_github(tool: ToolRegistrar, rt: Runtime) -> None:
+    """Config changes as pull requests: listed only when a `github:` section is configured."""
+
     @tool(
         "Propose a config change as a pull request",
         "Proposes (sends nothing) a pull request that changes ONE config file (job JSON, Spark conf, DAG conf). "
@@ -106,7 +112,7 @@ def register_databricks_github(tool: ToolRegistrar, rt: Runtime) -> None:
         "configured repository and match its path globs, otherwise it is refused and audited. `change` = "
         "{content: the whole new file text | json_merge_patch: an RFC 7386 patch of a JSON file, title, "
         "description?}. Returns the exact pull request it would open (branch pipeline-sre/<action id>), the "
-        "unified diff, the action id and the policy decision." + ENV_DOC,
+        "unified diff, the action id and the policy decision.",
         RECORD,
         audited=True,
     )

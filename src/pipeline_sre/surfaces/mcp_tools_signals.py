@@ -7,10 +7,12 @@ from typing import Any
 
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.mcp_tooling import ENV_DOC, READ, ToolRegistrar
+from pipeline_sre.surfaces.mcp_tooling import READ, ToolRegistrar
 
 
 def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
+    """Metric tools: listed only when an environment has Prometheus or Kinesis."""
+
     @tool(
         "Metric summary (PromQL)",
         "Runs a PromQL range query over the last `window` (e.g. 30s, 5m, 1h; at most 7d) at `step` (default: "
@@ -18,7 +20,7 @@ def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
         "SUMMARY per series, never raw points: last, min, max, mean, p50, p95, trend (up/down/flat) and change "
         "(least-squares change over the window relative to the mean), the largest last values first, at most "
         "20 series and 4 KB, plus `series_total` and an `overall` line covering every series. Invalid PromQL "
-        "returns invalid_input with Prometheus' own message." + ENV_DOC,
+        "returns invalid_input with Prometheus' own message.",
         READ,
     )
     async def get_metric(
@@ -35,23 +37,23 @@ def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
         "exporter, or CloudWatch for environments with a kinesis section). Each signal names its kind, "
         "subject (labels), value, threshold, evidence and the runbook that applies, and `runbook_matches`: the "
         "runbooks whose metric conditions hold for its subject, as measured; pass it to suggest_conf. "
-        "Reading only: it opens no incident." + ENV_DOC,
+        "Reading only: it opens no incident.",
         READ,
     )
     async def detect_signals(environment: str | None = None) -> dict[str, Any]:
         return await metrics.detect_signals(rt, environment)
 
+
+def register_conf_advice(tool: ToolRegistrar, rt: Runtime) -> None:
+    """Spark, Kafka and Kinesis configuration advice: needs no backend, always listed."""
+
     @tool(
         "Suggest a Spark / consumer configuration fix",
-        "For a metric problem (`problem`: a signal kind such as spark_stage_skew, spark_gc_pressure, spark_oom, "
-        "kafka_consumer_lag, kinesis_iterator_age, data_freshness, or the symptom in words, e.g. 'driver stopped "
-        "unexpectedly'), returns the matching runbook's plan, why it happens, risk, rollback and verify steps, "
-        "configuration deltas (Spark, Kafka consumer, Kinesis/Lambda) with a reason each, steps (broadcast / "
-        "repartition / salt for skew) and diagnostic commands. `plan_context` may hold the job's current "
-        "settings and facts as key=value pairs (e.g. 'spark.sql.shuffle.partitions=200 cores=64 small_side=80MB', "
-        "'partitions=24 consumers=6 poll_ms=240000', 'shards=4 ParallelizationFactor=1 records_per_s=2000 "
-        "record_ms=5'): deltas are then computed from them and settings already as proposed are left out. "
-        "Suggests only; it changes nothing.",
+        "Configuration advice for a metric problem (`problem`: spark_stage_skew, spark_gc_pressure, spark_oom, "
+        "kafka_consumer_lag, kinesis_iterator_age, data_freshness, or the symptom in words): the runbook's "
+        "plan, risk, rollback, verify, conf deltas with a reason each, steps and commands. `plan_context`: "
+        "current settings and facts as key=value (e.g. 'spark.sql.shuffle.partitions=200 cores=64 "
+        "small_side=80MB') to compute deltas from. Changes nothing.",
         READ,
     )
     async def suggest_conf(problem: str, plan_context: str = "") -> dict[str, Any]:
