@@ -280,3 +280,20 @@ async def test_replicas_post_each_request_once_and_a_failed_post_is_retried(rt: 
     assert [p["text"] for p in first.posted] == [] and action_id in second.posted[0]["text"]
     # the race itself: both replicas saw the request as unposted; the second claim loses
     assert not SlackMessages(rt.governance.db).claim(action_id, "C0APPROVE")
+
+
+def test_a_post_claimed_by_a_replica_that_died_is_taken_over(rt: Runtime) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline_sre.store.models import SlackMessageRow
+    from pipeline_sre.store.slack import POST_LEASE
+
+    action_id = pending(rt)
+    messages = SlackMessages(rt.governance.db)
+    assert messages.claim(action_id, "C0APPROVE")  # this replica dies before it stores the posted message
+    assert not messages.claim(action_id, "C0APPROVE")
+    with rt.governance.db.session(write=True) as s:
+        row = s.get(SlackMessageRow, action_id)
+        assert row is not None
+        row.posted_at = datetime.now(UTC) - POST_LEASE - timedelta(seconds=1)
+    assert messages.claim(action_id, "C0APPROVE")  # the lease ran out: another replica posts it

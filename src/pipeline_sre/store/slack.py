@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pipeline_sre.errors import BackendUnavailable
@@ -14,6 +14,7 @@ from pipeline_sre.store.db import Database
 from pipeline_sre.store.models import SlackMessageRow, SlackSeenRow
 
 SEEN_KEEP = timedelta(minutes=10)  # Slack's signatures are refused after 5 minutes anyway
+POST_LEASE = timedelta(minutes=2)  # a post takes a second; a claim this old belongs to a replica that died
 
 
 def remember(db: Database, signature: str, now: datetime) -> bool:
@@ -49,17 +50,29 @@ class SlackMessages:
             return {r.action_id: PostedMessage(r.action_id, r.channel, r.ts) for r in rows}
 
     def claim(self, action_id: str, channel: str) -> bool:
-        """Insert the message row before posting; False when another replica already has it."""
+        """Insert the message row before posting; False when another replica already has it. A claim whose
+        replica never stored the posted message (it died mid-post) lapses after POST_LEASE: then another
+        replica takes it over and posts."""
         now = datetime.now(UTC)
         row = SlackMessageRow(action_id=action_id, channel=channel[:64], ts="", final=False, posted_at=now)
         try:
             with self.db.session(write=True) as s:
                 s.add(row)
+            return True
         except BackendUnavailable as err:  # the store wraps driver errors; a duplicate key means "taken"
-            if isinstance(err.__cause__, IntegrityError):
-                return False
-            raise
-        return True
+            if not isinstance(err.__cause__, IntegrityError):
+                raise
+        with self.db.session(write=True) as s:
+            taken = s.connection().execute(
+                update(SlackMessageRow)
+                .where(
+                    SlackMessageRow.action_id == action_id,
+                    SlackMessageRow.ts == "",
+                    SlackMessageRow.posted_at < now - POST_LEASE,
+                )
+                .values(posted_at=now, channel=channel[:64])
+            )
+            return bool(taken.rowcount)
 
     def unclaim(self, action_id: str) -> None:
         with self.db.session(write=True) as s:
