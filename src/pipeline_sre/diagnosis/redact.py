@@ -283,6 +283,15 @@ def catalog_available() -> bool:
     return _catalog() is not None
 
 
+def _mask_with_catalog(text: str) -> str:
+    """The catalogue's masks, compiled only once some text has a token-like run to scan: a command that
+    redacts a small ordinary log starts without paying for it."""
+    if not _CATALOG_RUN.starts(text, _DIGIT):
+        return text
+    catalog = _catalog()
+    return catalog.mask(text) if catalog is not None else text
+
+
 # -- multi-line state ----------------------------------------------------------------------------
 
 # "password":   /  password:  /  "client_secret" =   at the end of a line: the value is on the next line
@@ -366,15 +375,14 @@ class Redactor:
                 self._by_keyword.setdefault(k, []).append(i)
         self._unkeyed = tuple(i for i, r in enumerate(self._rules) if r.prefilter or r.run is not None)
         self._index = {id(r): i for i, r in enumerate(self._rules)}
-        use_catalog = (rules is None) if catalog is None else catalog
-        self._catalog: _Catalog | None = _catalog() if use_catalog else None
+        self._use_catalog = (rules is None) if catalog is None else catalog
         self._state = _State()
 
     # -- public API -------------------------------------------------------------------------
 
     @property
     def uses_catalog(self) -> bool:
-        return self._catalog is not None
+        return self._use_catalog and catalog_available()
 
     def redact(self, text: str) -> str:
         """Mask every secret in ``text`` (any number of lines). Stateless across calls."""
@@ -397,8 +405,8 @@ class Redactor:
                 out, self._state = self._redact_block(body, self._state)
                 return out + nl
             out = self._redact_line(body, self._state)
-            if self._catalog is not None:
-                out = self._catalog.mask(out)
+            if self._use_catalog:
+                out = _mask_with_catalog(out)
             return out + nl
         except Exception:  # pragma: no cover - defensive
             return self._safe_fallback(line)
@@ -444,8 +452,8 @@ class Redactor:
 
     def _redact_block(self, text: str, state: _State) -> tuple[str, _State]:
         out, state = self._redact_own(text, state.copy())
-        if self._catalog is not None:
-            out = self._catalog.mask(out)
+        if self._use_catalog:
+            out = _mask_with_catalog(out)
         return out, state
 
     def _redact_own(self, text: str, state: _State) -> tuple[str, _State]:
