@@ -30,6 +30,7 @@ from pipeline_sre.store.replicas import Heartbeats, Replica
 
 PROPOSAL_BYTES = 5000
 REASON_CHARS = 2000
+TRIAGE_BYTES = 2000
 BEFORE_PROPOSAL = ("detected", "triaged", "diagnosed")
 
 
@@ -191,11 +192,30 @@ def _record_plan(rt: Runtime, who: Principal, incident: Incident, plan: Plan, ac
         rt.incidents.mark(incident.id, **fields)
 
 
+# -- composite views ---------------------------------------------------------------------------------
+
+
+async def triage_with_error(rt: Runtime, dag_id: str, run_id: str, environment: str | None) -> dict[str, Any]:
+    """Triage and the decisive error in one answer: what an agent always asks for next (the excerpt stays
+    behind extract_errors)."""
+    summary = await triage.triage(rt, dag_id, run_id, environment)
+    if summary["state"] != "failed":
+        return summary
+    errors = await diagnose.extract_errors(rt, dag_id, run_id, None, summary["env"])
+    if errors["tasks"]:
+        root = errors["tasks"][0]
+        keep = ("task_id", "category", "confidence", "exception", "message", "signature")
+        summary["decisive_error"] = {k: root.get(k) for k in keep if root.get(k) is not None}
+        summary["next"] = "propose_action(dag_id, run_id) for the runbook's plan, or extract_errors for the excerpt"
+    return fit(summary, TRIAGE_BYTES, "tags", "failed_tasks")
+
+
 # -- approval ----------------------------------------------------------------------------------------
 
 
-def request_approval(rt: Runtime, who: Principal, action_id: str, reason: str) -> dict[str, Any]:
-    text = _text(rt, reason, "reason") or ""
+def request_approval(rt: Runtime, who: Principal, action_id: str, reason: str | None = None) -> dict[str, Any]:
+    """Ask a human to approve; without a `reason`, the one the stored plan gives (why, impact, risk, rollback)."""
+    text = _text(rt, reason, "reason") or _reason_from_plan(rt.governance.get_action(action_id))
     rec = rt.governance.request_approval(action_id, text, who.actor, actor_kind=who.kind)
     incident = _incident_of(rt, rec)
     if incident is not None and incident.state in (*BEFORE_PROPOSAL, "proposed"):
@@ -209,6 +229,20 @@ def request_approval(rt: Runtime, who: Principal, action_id: str, reason: str) -
         ),
         "then": f"call {rec.action.kind}('{rec.id}') once it is approved",
     }
+
+
+def _reason_from_plan(record: ActionRecord) -> str:
+    plan = record.plan or {}
+    diagnosis = plan.get("diagnosis") or {}
+    risk = plan.get("risk") or {}
+    parts = [
+        f"{diagnosis.get('category', 'failure')} in {record.action.params.get('dag_id', record.action.environment)}",
+        str(plan.get("why") or "").strip(),
+        f"Impact: {plan['impact']}" if plan.get("impact") else "",
+        f"Risk: {risk.get('level')}" if isinstance(risk, dict) and risk.get("level") else "",
+        f"Rollback: {plan['rollback']}" if plan.get("rollback") else "",
+    ]
+    return " ".join(p for p in parts if p)[:REASON_CHARS] or f"{record.action.kind} {record.id}"
 
 
 def decide(rt: Runtime, who: Principal, action_id: str, *, approve: bool, comment: str | None) -> ActionRecord:

@@ -7,7 +7,7 @@ Databricks in `verify_databricks`, metric signals in `verify_signals`) and reach
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_sre.errors import InvalidInput
@@ -159,6 +159,18 @@ async def check_recovery(rt: Runtime, incident_id: str, *, by: str = "system:ver
     return _verdict(rt, incident, decide(evidence, rules, now), evidence, now, by)
 
 
+RECHECK = timedelta(seconds=60)  # a run still going: its state may change any time
+
+
+def _next_check(evidence: Evidence, now: datetime) -> datetime:
+    """The end of the last quiet period still running, or a minute from now while a run is still going."""
+    waiting = [c for c in evidence.checks if c.get("ok") is None]
+    quiet_ends = [end for c in waiting if (end := parse_time(c.get("until"))) is not None]
+    if quiet_ends and len(quiet_ends) == len(waiting):
+        return max(quiet_ends)
+    return now + RECHECK
+
+
 def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime, by: str) -> dict[str, Any]:
     verdict = {"verdict": state, "checked_at": iso(now), "checks": evidence.checks, **evidence.keep}
     resolved_now = False
@@ -171,6 +183,8 @@ def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, no
     else:
         rt.incidents.mark(incident.id, verdict=verdict)
     out: dict[str, Any] = {"incident_id": incident.id, **verdict}
+    if state == "pending":  # when looking again can change the answer, so nobody polls blindly
+        out["next_check_at"] = iso(_next_check(evidence, now))
     if state == "recovered" and incident.state not in TERMINAL:
         out["resolved_now"] = resolved_now
     if state == "not_recovered":

@@ -55,9 +55,12 @@ def tasks_check(incident: Incident, outcome: Mapping[str, bool | None]) -> dict[
 
 def quiet_check(rule: str, since: datetime, now: datetime, quiet_minutes: int, what: str) -> dict[str, Any]:
     """No `what` for quiet_minutes after `since`: None while the period runs, then True."""
-    left = since + timedelta(minutes=quiet_minutes) - now
+    until = since + timedelta(minutes=quiet_minutes)
+    left = until - now
     if left.total_seconds() > 0:
-        return check(rule, None, f"quiet period: {math.ceil(left.total_seconds() / 60)} min left")
+        pending = check(rule, None, f"quiet period: {math.ceil(left.total_seconds() / 60)} min left")
+        pending["until"] = until.isoformat(timespec="seconds")
+        return pending
     return check(rule, True, f"no {what} for {quiet_minutes} min after recovery")
 
 

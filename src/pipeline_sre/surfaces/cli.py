@@ -268,7 +268,9 @@ def propose(
 @app.command("request-approval")
 def request_approval(
     action_id: str,
-    reason: Annotated[str, typer.Option(help="Impact, risk, rollback and verify steps")],
+    reason: Annotated[
+        str | None, typer.Option(help="Impact, risk, rollback and verify steps (default: from the stored plan)")
+    ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:

@@ -86,13 +86,14 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Triage a failed run",
-        "A failed run in under 1.5 KB: severity SEV1-4 with the deciding rule, first failing task, attempts, "
-        "recent failures of the DAG, consecutive failed runs, owner. Use it before diagnosing or proposing.",
+        "A failed run in under 2 KB: severity SEV1-4 with the deciding rule, first failing task, attempts, "
+        "recent failures, owner, and the decisive error (category, exception, message, signature).",
         READ,
         name="triage",
+        audited=True,
     )
     async def triage_run(dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
-        return await triage.triage(rt, dag_id, run_id, environment)
+        return await operations.triage_with_error(rt, dag_id, run_id, environment)
 
     # -- diagnose (reads logs: audited) -------------------------------------------------------------
 
@@ -168,13 +169,13 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Ask a human to approve an action",
-        "Records an approval request for a proposed action with your `reason` (impact, risk, rollback, verify)."
-        " A human approves outside MCP (console, Slack, CLI); nobody approves their own request, and any change"
-        " to the action voids approvals.",
+        "Asks a human to approve a proposed action; `reason` defaults to the stored plan's why, impact, risk "
+        "and rollback. A human approves outside MCP (console, Slack, CLI), never the requester; any change "
+        "voids approvals.",
         RECORD,
         audited=True,
     )
-    async def request_approval(action_id: str, reason: str, ctx: Context) -> dict[str, Any]:
+    async def request_approval(action_id: str, ctx: Context, reason: str | None = None) -> dict[str, Any]:
         return await asyncio.to_thread(operations.request_approval, rt, principal_of(rt), action_id, reason)
 
     async def _execute(kind: str, action_id: str, ctx: Context) -> dict[str, Any]:
@@ -274,9 +275,9 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Did the fix work?",
-        "Evaluates the recovery rules of an incident (the action's run and the failed tasks succeeded, no new "
-        "failure within the quiet period): recovered | pending | not_recovered, a reason per rule; recovered "
-        "resolves it. not_recovered: escalate, never retry blindly.",
+        "Recovery rules of an incident (the action's run and failed tasks succeeded, no new failure in the "
+        "quiet period): recovered | pending | not_recovered with a reason each; recovered resolves it. pending "
+        "carries next_check_at: call again then. not_recovered: escalate.",
         RECORD,
     )
     async def check_recovery_rules(incident_id: str) -> dict[str, Any]:

@@ -173,3 +173,18 @@ async def test_a_refused_proposal_does_not_block_the_next(tmp_path: Path, fake: 
         assert done["incident_id"] == incident.id and allowed.incidents.get(incident.id).state == "verifying"
     finally:
         await allowed.aclose()
+
+
+async def test_an_agent_needs_few_calls(rt: Runtime, fake: FakeAirflow) -> None:
+    """Triage brings the decisive error, the approval reason comes from the stored plan, and a pending
+    verification says when to look again."""
+    triaged = await operations.triage_with_error(rt, DAG, RUN, "prod")
+    assert triaged["decisive_error"]["category"] == "transient_network" and len(str(triaged)) < 2500
+    plan = await operations.propose(rt, who("mcp", "bob"), DAG, RUN, "prod")
+    asked = operations.request_approval(rt, who("mcp", "bob"), plan["action"]["id"])
+    reason = asked["action"]["approval_reason"]
+    assert reason.startswith("transient_network in orders_daily") and "Rollback:" in reason
+    operations.decide(rt, who("web", "alice"), plan["action"]["id"], approve=True, comment=None)
+    await operations.execute(rt, who("mcp", "bob"), plan["action"]["id"])
+    verdict = await operations.verify_recovery(rt, who("mcp", "bob"), plan["incident_id"])
+    assert verdict["verdict"] == "pending" and verdict["next_check_at"] > verdict["checked_at"]
