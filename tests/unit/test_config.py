@@ -96,3 +96,23 @@ def test_unknown_keys_in_every_section_name_the_allowed_ones() -> None:
     with pytest.raises(ConfigError) as err:
         parse_settings({"environments": {"p": env}}, "test.yaml")
     assert "environments.p.mwaa.bogus: unknown key; allowed keys: name, region" in err.value.message
+
+
+def test_a_policy_only_file_applies_to_the_quick_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINE_SRE_AIRFLOW_URL", "http://127.0.0.1:8080")
+    path = tmp_path / "pipeline-sre.yaml"
+    path.write_text("governance:\n  mode: dry_run\n  approvers: [alice]\n  environments:\n    default: {allow_dags: ['*']}\n")
+    settings = load_settings(path)
+    assert list(settings.environments) == ["default"]
+    assert settings.environments["default"].airflow.url == "http://127.0.0.1:8080"
+    assert settings.governance.approvers == ["alice"]
+
+
+def test_config_before_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline_sre.surfaces.cli import app
+
+    missing = tmp_path / "missing.yaml"
+    res = CliRunner().invoke(app, ["--config", str(missing), "failures"])
+    assert res.exit_code == 2 and "missing.yaml" in res.output

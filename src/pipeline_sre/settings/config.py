@@ -320,6 +320,13 @@ def load_file(path: Path) -> Settings:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"invalid YAML in {path}{where}") from None
+    if isinstance(data, dict) and "environments" not in data:
+        # A file that only sets policy (governance:, incidents:, ...) applies to the quick start's
+        # environments: the env vars' `default`, else the running local sandbox.
+        quick = from_env() or from_sandbox()
+        if quick is not None:
+            environments = {name: env.model_dump(exclude_defaults=True) for name, env in quick.environments.items()}
+            data = {"environments": environments, **data}
     return parse_settings(data, str(path))
 
 

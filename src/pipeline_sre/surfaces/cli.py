@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -46,6 +47,13 @@ app = typer.Typer(
 def _errors(data: dict[str, Any]) -> None:
     for e in data.get("errors", []):
         err_console.print(f"[yellow]{escape(e['environment'])}[/yellow]: {escape(e['message'])}", highlight=False)
+
+
+@app.callback()
+def _everywhere(config: ConfigOpt = None) -> None:
+    """`--config` before the command (`pipeline-sre --config FILE failures`) works like after it."""
+    if config is not None:
+        os.environ["PIPELINE_SRE_CONFIG"] = config
 
 
 @app.command()

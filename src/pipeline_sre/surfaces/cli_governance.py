@@ -170,6 +170,7 @@ def approvals_list(
                 "denied",
                 "expired",
                 "refused",
+                "cancelled",
             )
         )
         records = svc.list_pending(environment=environment, states=states)
@@ -179,21 +180,18 @@ def approvals_list(
         if not records:
             _console().print("no pending actions")
             return
-        table = Table(title="actions")
-        table.add_column("id", no_wrap=True)
-        for col in ("state", "env", "kind", "target", "requested by", "approvals", "created"):
-            table.add_column(col)
+        # Four two-line columns: readable in an 80-column terminal.
+        table = Table(title="actions", show_lines=True)
+        table.add_column("action", no_wrap=True)
+        for col in ("state", "target", "requested"):
+            table.add_column(col, overflow="fold")
         for r in records:
             _add_row(
                 table,
-                r.id,
-                r.state,
-                r.action.environment,
-                r.action.kind,
-                _target(r),
-                r.action.requested_by,
-                _approvals_cell(r),
-                f"{r.action.created_at:%Y-%m-%d %H:%M}",
+                f"{r.id}\n{r.action.kind}",
+                f"{r.state}\n{_approvals_cell(r)} approvals",
+                f"{_target(r)}\n{r.action.environment}",
+                f"{r.action.requested_by}\n{r.action.created_at:%Y-%m-%d %H:%M}",
             )
         _console().print(table)
 
