@@ -101,7 +101,9 @@ def test_unknown_keys_in_every_section_name_the_allowed_ones() -> None:
 def test_a_policy_only_file_applies_to_the_quick_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIPELINE_SRE_AIRFLOW_URL", "http://127.0.0.1:8080")
     path = tmp_path / "pipeline-sre.yaml"
-    path.write_text("governance:\n  mode: dry_run\n  approvers: [alice]\n  environments:\n    default: {allow_dags: ['*']}\n")
+    path.write_text(
+        "governance:\n  mode: dry_run\n  approvers: [alice]\n  environments:\n    default: {allow_dags: ['*']}\n"
+    )
     settings = load_settings(path)
     assert list(settings.environments) == ["default"]
     assert settings.environments["default"].airflow.url == "http://127.0.0.1:8080"

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
 
 import typer
 
 # pipeline_sre.diagnosis is imported inside each command: `--help` does not pay for it.
+
+if TYPE_CHECKING:
+    from pipeline_sre.diagnosis import Diagnosis
 
 app = typer.Typer(help="Diagnose, redact and template log files (offline, no network).", no_args_is_help=True)
 
@@ -51,18 +54,46 @@ def _text_lines(stream: BinaryIO) -> Iterator[str]:
 
 @app.command("diagnose")
 def diagnose_cmd(
-    file: Annotated[Path, typer.Argument(help="Log file to diagnose.")],
+    files: Annotated[list[Path], typer.Argument(help="Log file(s), or a directory of them.")],
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.text,
 ) -> None:
-    """Find the decisive error in FILE and classify it."""
+    """Find the decisive error in FILE and classify it. Several files, or a directory, print one JSON
+    line per file (`file` plus the fields of --format json, or `error`), for pipelines."""
+    if len(files) == 1 and not files[0].is_dir():
+        _diagnose_one(files[0], fmt)
+        return
+    paths = [p for f in files for p in (sorted(x for x in f.iterdir() if x.is_file()) if f.is_dir() else [f])]
+    if not paths:
+        raise _fail(f"{', '.join(map(str, files))}: no files to diagnose")
+    failed = False
+    for path in paths:
+        try:
+            row = {"file": str(path), **_diagnosis_json(path)}
+        except typer.Exit:
+            row, failed = {"file": str(path), "error": "unreadable"}, True
+        typer.echo(json.dumps(row, ensure_ascii=False))
+    if failed:
+        raise typer.Exit(2)
+
+
+def _diagnosis_json(file: Path) -> dict[str, object]:
+    data = _diagnose(file).to_dict()
+    return {k: data[k] for k in _JSON_FIELDS}
+
+
+def _diagnose(file: Path) -> Diagnosis:
     from pipeline_sre.diagnosis import diagnose_lines
 
     stream = _open_binary(file)
     try:
         with stream:
-            diag = diagnose_lines(_text_lines(stream))
+            return diagnose_lines(_text_lines(stream))
     except OSError as exc:
         raise _fail(f"{file}: read failed ({exc.strerror or exc})") from None
+
+
+def _diagnose_one(file: Path, fmt: OutputFormat) -> None:
+    diag = _diagnose(file)
     data = diag.to_dict()
     if fmt is OutputFormat.json:
         typer.echo(json.dumps({k: data[k] for k in _JSON_FIELDS}, ensure_ascii=False, indent=2))

@@ -38,8 +38,8 @@ def test_bad_input_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     assert len(res.stderr.strip().splitlines()) == 1
-    res = runner.invoke(app, ["diagnose", str(tmp_path)])
-    assert res.exit_code == 2 and "directory" in res.stderr
+    res = runner.invoke(app, ["diagnose", str(tmp_path)])  # a directory with no files in it
+    assert res.exit_code == 2 and "no files to diagnose" in res.stderr
     res = runner.invoke(app, ["signatures", str(tmp_path)])
     assert res.exit_code == 2
 
@@ -70,3 +70,18 @@ def test_signatures() -> None:
     first = [ln.split("\t", 1) for ln in lines[:3]]
     assert all(len(x) == 2 and x[0].isdigit() for x in first)
     assert first[0][0] == first[1][0]  # the repeated "Poking for key" lines share a template
+
+
+def test_diagnose_several_files_prints_json_lines(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline_sre.surfaces.cli_diagnosis import app as diagnosis_app
+
+    (tmp_path / "a.log").write_text('Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: "a"\n')
+    (tmp_path / "b.log").write_text("java.lang.OutOfMemoryError: Java heap space\n")
+    res = CliRunner().invoke(diagnosis_app, ["diagnose", str(tmp_path)])
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.exit_code == 0 and [Path(r["file"]).name for r in rows] == ["a.log", "b.log"]
+    assert [r["category"] for r in rows] == ["code_bug", "oom"]
+    res = CliRunner().invoke(diagnosis_app, ["diagnose", str(tmp_path / "a.log"), str(tmp_path / "nope.log")])
+    assert res.exit_code == 2 and json.loads(res.stdout.splitlines()[-1])["error"] == "unreadable"
