@@ -13,10 +13,12 @@ The rules kept here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_sre.errors import InvalidInput
-from pipeline_sre.governance.audit import AuditEvent
+from pipeline_sre.governance.anchors import Anchor, AnchorLog
+from pipeline_sre.governance.audit import AuditEvent, Checkpoint, VerifyReport
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import PENDING, ActionRecord
@@ -375,6 +377,36 @@ def _pending_view(record: ActionRecord) -> dict[str, Any]:
     if isinstance(plan, dict) and plan.get("title"):
         view["plan"] = {k: plan.get(k) for k in ("runbook", "title", "impact", "risk") if plan.get(k)}
     return view
+
+
+def anchor_log(rt: Runtime) -> AnchorLog:
+    config = rt.settings.governance.audit_anchor
+    return AnchorLog(config.file or rt.settings.resolved_data_dir() / "audit-anchors.jsonl", config.key())
+
+
+def anchor_audit(rt: Runtime, *, only_if_due: bool = False) -> Anchor | None:
+    """Write the audit head to the anchor file outside the store (when due, if `only_if_due`)."""
+    log = anchor_log(rt)
+    if only_if_due:
+        last = log.last_at()
+        every = timedelta(minutes=rt.settings.governance.audit_anchor.every_minutes)
+        if last is not None and datetime.now(UTC) - last < every:
+            return None
+    return log.append(rt.governance.audit.head())
+
+
+def verify_audit(rt: Runtime, checkpoint: Checkpoint | None = None) -> VerifyReport:
+    """The hash chain checked against every valid anchor outside the store (and `checkpoint`, if given).
+    An anchor line whose signature does not verify is itself a problem."""
+    anchors = anchor_log(rt).read()
+    report = rt.governance.audit.verify(checkpoint, [a.checkpoint for a in anchors if a.valid])
+    for bad in (a for a in anchors if not a.valid):
+        report.fail(None, f"an anchor line ({bad.at}) does not verify: forged, or signed with another key")
+    good = [a for a in anchors if a.valid]
+    if good:
+        last = good[-1]
+        report.last_anchor = {**last.checkpoint.to_dict(), "at": last.at, "signed": last.signed}
+    return report
 
 
 def heartbeat(rt: Runtime, role: str) -> list[Replica]:

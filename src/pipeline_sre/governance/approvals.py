@@ -7,6 +7,8 @@ There is deliberately no code path that turns an MCP elicitation answer into an 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +46,12 @@ class ApprovalStatus:
     tampered: int
 
 
+def approval_mac(key: bytes, action_id: str, digest: str, approver: str, decision: str) -> str:
+    """Binds an approval to the action's digest with a key kept outside the store: rewriting an action's
+    params, call and digest together (and the approval's digest) no longer yields a valid approval."""
+    return hmac.new(key, f"{action_id}|{digest}|{approver}|{decision}".encode(), hashlib.sha256).hexdigest()
+
+
 def evaluate(
     rows: Sequence[ApprovalRow],
     *,
@@ -52,6 +60,7 @@ def evaluate(
     approvers: frozenset[str],
     ttl: timedelta,
     now: datetime,
+    key: bytes | None = None,
 ) -> ApprovalStatus:
     views: list[ApprovalView] = []
     valid: list[str] = []
@@ -62,6 +71,11 @@ def evaluate(
             why = "denied"
         elif row.digest != digest:
             why = "given for a different version of the action (it changed after approval)"
+            tampered += 1
+        elif key is not None and not hmac.compare_digest(
+            row.mac or "", approval_mac(key, row.action_id, row.digest, row.approver, row.decision)
+        ):
+            why = "its signature does not match (the action or the approval was rewritten in the store)"
             tampered += 1
         elif row.approver not in approvers:
             why = "approver is no longer configured"

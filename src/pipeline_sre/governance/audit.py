@@ -139,6 +139,8 @@ class VerifyReport:
     last_hash: str = GENESIS_HASH
     head: Checkpoint | None = None
     checkpoint: Checkpoint | None = None
+    anchors: int = 0
+    last_anchor: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
 
@@ -157,6 +159,8 @@ class VerifyReport:
             "last_hash": self.last_hash,
             "head": self.head.to_dict() if self.head else None,
             "checkpoint": self.checkpoint.to_dict() if self.checkpoint else None,
+            "anchors": self.anchors,
+            "last_anchor": self.last_anchor,
             "first_bad_seq": self.first_bad_seq,
             "problems": self.problems,
         }
@@ -279,12 +283,14 @@ class AuditLog:
             n += 1
         return n
 
-    def verify(self, checkpoint: Checkpoint | None = None) -> VerifyReport:
-        """Walk the whole chain; report edits, deletions, reordering, insertions and a cut tail."""
-        report = VerifyReport(checkpoint=checkpoint)
+    def verify(self, checkpoint: Checkpoint | None = None, anchors: Sequence[Checkpoint] = ()) -> VerifyReport:
+        """Walk the whole chain; report edits, deletions, reordering, insertions and a cut tail. Each
+        checkpoint (a given one, and the anchors kept outside the store) must still be in the chain."""
+        report = VerifyReport(checkpoint=checkpoint, anchors=len(anchors))
         expected_seq = 1
         prev = GENESIS_HASH
-        checkpoint_seen = False
+        pinned = {c.seq: c.hash for c in ([*anchors, checkpoint] if checkpoint else anchors) if c.seq > 0}
+        seen: set[int] = set()
         with self.db.connect(write=False) as conn:
             head_row = conn.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)).one_or_none()
             report.head = Checkpoint(int(head_row[0]), str(head_row[1])) if head_row else None
@@ -305,9 +311,9 @@ class AuditLog:
                     )
                 if rec.compute_hash() != rec.hash:
                     report.fail(rec.seq, f"record {rec.seq}: content does not match its hash (edited)")
-                if checkpoint and rec.seq == checkpoint.seq:
-                    checkpoint_seen = True
-                    if rec.hash != checkpoint.hash:
+                if rec.seq in pinned:
+                    seen.add(rec.seq)
+                    if rec.hash != pinned[rec.seq]:
                         report.fail(rec.seq, f"record {rec.seq}: hash differs from the checkpoint (history rewritten)")
                 prev = rec.hash
                 expected_seq = rec.seq + 1
@@ -325,14 +331,14 @@ class AuditLog:
                 report.fail(head.seq + 1, f"records after the head ({head.seq}) were added outside the log (inserted)")
             else:
                 report.fail(head.seq, f"record {head.seq}: hash differs from the head row")
-        if checkpoint and not checkpoint_seen:
-            if checkpoint.seq > report.last_seq:
+        for seq in sorted(set(pinned) - seen):
+            if seq > report.last_seq:
                 report.fail(
                     report.last_seq + 1,
-                    f"the log ends at record {report.last_seq} but the checkpoint is at {checkpoint.seq} (tail cut)",
+                    f"the log ends at record {report.last_seq} but a checkpoint is at {seq} (tail cut or wiped)",
                 )
-            elif checkpoint.seq > 0:
-                report.fail(checkpoint.seq, f"record {checkpoint.seq} of the checkpoint is missing")
+                break
+            report.fail(seq, f"record {seq} of a checkpoint is missing")
         return report
 
 

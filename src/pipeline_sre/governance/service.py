@@ -310,9 +310,14 @@ class GovernanceService:
             error=row.error,
         )
 
+    def _approval_mac(self, action_id: str, digest: str, approver: str, decision: str) -> str | None:
+        key = self.config.audit_anchor.key()
+        return approvals_mod.approval_mac(key, action_id, digest, approver, decision) if key else None
+
     def _approval_status(self, s: Session, row: ActionRow) -> approvals_mod.ApprovalStatus:
         return approvals_mod.evaluate(
             repo.approvals_for(s, row.id),
+            key=self.config.audit_anchor.key(),
             digest=row.digest,
             requested_by=row.requested_by,
             approvers=self.policy.approvers_for(row.environment),
@@ -580,6 +585,7 @@ class GovernanceService:
                         digest=row.digest,
                         comment=comment,
                         created_at=now,
+                        mac=self._approval_mac(action_id, row.digest, approver, "approve"),
                     ),
                 )
                 if not added:
@@ -664,6 +670,7 @@ class GovernanceService:
                         digest=row.digest,
                         comment=comment,
                         created_at=now,
+                        mac=self._approval_mac(action_id, row.digest, approver, "deny"),
                     ),
                 )
                 self._audit(

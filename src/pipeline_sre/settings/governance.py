@@ -5,6 +5,7 @@ Kept free of imports from `pipeline_sre.settings.config` so that config can embe
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -115,6 +116,21 @@ class EnvironmentPolicy(Model):
     conf_schemas: list[ConfSchema] = []
 
 
+class AuditAnchorConfig(Model):
+    file: Path | None = Field(
+        None, description="Append-only file the audit anchors go to (default: audit-anchors.jsonl in the data dir)"
+    )
+    key_env: str = Field(
+        "PIPELINE_SRE_AUDIT_KEY",
+        description="Env var holding the key that signs anchors and approvals (HMAC-SHA256); keep it out of the store",
+    )
+    every_minutes: int = Field(5, ge=1, le=24 * 60, description="How often the autopilot anchors the audit head")
+
+    def key(self) -> bytes | None:
+        value = os.environ.get(self.key_env)
+        return value.encode() if value else None
+
+
 class GovernanceConfig(Model):
     mode: Mode = Field("dry_run", description="read_only: no writes; dry_run: show and audit the call; live: send")
     approvers: list[str] = Field(
@@ -124,6 +140,7 @@ class GovernanceConfig(Model):
         {}, description="Per-environment policy; an environment not listed here is read-only"
     )
     runbooks_dir: Path | None = Field(None, description="Extra runbook YAML files; same id overrides built-ins")
+    audit_anchor: AuditAnchorConfig = AuditAnchorConfig()
     execution_lease_seconds: int = Field(
         300,
         ge=1,

@@ -99,6 +99,7 @@ class ApprovalRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC over action, digest, approver, decision (keyed)
 
     __table_args__ = (UniqueConstraint("action_id", "approver", name="uq_approvals_action_approver"),)
 

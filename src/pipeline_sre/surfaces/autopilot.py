@@ -142,6 +142,7 @@ class Autopilot:
         try:
             alive = await asyncio.to_thread(operations.heartbeat, self.rt, "watch")
             self.metrics.observe_replicas(alive, datetime.now(UTC))
+            await asyncio.to_thread(operations.anchor_audit, self.rt, only_if_due=True)
         except PipelineSreError as err:  # the store is down: the next cycle says it again
             report.errors.append(f"heartbeat: {err.message}")
         await self._observe(report)

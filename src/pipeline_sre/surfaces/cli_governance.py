@@ -23,7 +23,7 @@ from rich.text import Text
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 
 if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
-    from pipeline_sre.governance.audit import Checkpoint
+    from pipeline_sre.governance.audit import Checkpoint, VerifyReport
     from pipeline_sre.governance.service import ActionRecord, GovernanceService
     from pipeline_sre.runbooks.loader import RunbookLibrary
     from pipeline_sre.settings.config import Settings
@@ -308,14 +308,33 @@ def audit_verify(
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Recompute the hash chain; detects edited, deleted, reordered, inserted records and a cut tail."""
-    with _errors(), _service(config) as svc:
-        cp = _read_checkpoint(checkpoint) if checkpoint else None
-        report = svc.audit.verify(cp)
+    """Recompute the hash chain and check it against the anchors kept outside the store (and --checkpoint):
+    detects edited, deleted, reordered, inserted records, a cut tail, a wipe, a rewrite of anchored history."""
+    from pipeline_sre.app import operations
+    from pipeline_sre.lifecycle.runtime import Runtime
+
+    async def go() -> VerifyReport:
+        rt = Runtime(get_settings(config))
+        try:
+            cp = _read_checkpoint(checkpoint) if checkpoint else None
+            return await asyncio.to_thread(operations.verify_audit, rt, cp)
+        finally:
+            await rt.aclose()
+
+    with _errors():
+        report = asyncio.run(go())
+    anchor = report.last_anchor
+    said = (
+        f"; last anchor: record {anchor['seq']} at {anchor['at']} ({'signed' if anchor['signed'] else 'unsigned'})"
+        if anchor
+        else "; no anchor yet (`pipeline-sre audit anchor`, or the autopilot every few minutes)"
+    )
     if as_json:
         _print_json(report.to_dict())
     elif report.ok:
-        _console().print(f"audit log OK: {report.records} records, head {report.last_seq} {report.last_hash}")
+        _console().print(
+            f"audit log OK: {report.records} records, head {report.last_seq} {report.last_hash}{said}", markup=False
+        )
     else:
         con = _console()
         con.print(f"[bold red]audit log BROKEN[/] ({report.records} records; first bad record {report.first_bad_seq})")
@@ -323,6 +342,25 @@ def audit_verify(
             con.print(f"  - {problem}", markup=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(config: ConfigOpt = None) -> None:
+    """Append the chain head to the anchor file outside the store, signed with PIPELINE_SRE_AUDIT_KEY."""
+    from pipeline_sre.app import operations
+    from pipeline_sre.lifecycle.runtime import Runtime
+
+    async def go() -> dict[str, Any]:
+        rt = Runtime(get_settings(config))
+        try:
+            anchor = await asyncio.to_thread(operations.anchor_audit, rt)
+            assert anchor is not None
+            return {**anchor.checkpoint.to_dict(), "at": anchor.at, "signed": anchor.signed}
+        finally:
+            await rt.aclose()
+
+    with _errors():
+        _print_json(asyncio.run(go()))
 
 
 @audit_app.command("checkpoint")

@@ -45,6 +45,8 @@ def upgrade() -> None:
     with op.batch_alter_table("incident_runs") as batch:
         batch.add_column(sa.Column("claimed_by", sa.String(128)))
         batch.add_column(sa.Column("lease_until", sa.DateTime(timezone=True)))
+    with op.batch_alter_table("approvals") as batch:
+        batch.add_column(sa.Column("mac", sa.String(64)))
     op.create_table(
         "replica_heartbeats",
         sa.Column("instance_id", sa.String(128), primary_key=True),
@@ -57,6 +59,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("replica_heartbeats")
+    with op.batch_alter_table("approvals") as batch:
+        batch.drop_column("mac")
     with op.batch_alter_table("incident_runs") as batch:
         batch.drop_column("lease_until")
         batch.drop_column("claimed_by")
