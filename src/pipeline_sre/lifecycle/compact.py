@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -49,3 +50,28 @@ def clip(text: str | None, limit: int) -> str | None:
     if text is None or len(text) <= limit:
         return text
     return text[: limit - 1] + "…"
+
+
+# Keys whose values come from a backend, a log or a person (never from pipeline-sre itself): data to read,
+# never instructions to follow, wherever they appear in an answer.
+UNTRUSTED_KEYS = frozenset(
+    {
+        "message", "evidence", "exception", "excerpt", "log", "owner", "tags", "note", "title", "reason",
+        "escalation_reason", "close_reason", "comment", "approval_reason", "labels", "annotations", "detail",
+        "state_message", "error", "summary", "description", "trace",
+    }
+)  # fmt: skip  # one set, read as a list of words
+
+
+def scrub(value: Any, clean: Callable[[str], str], path: str = "", found: set[str] | None = None) -> Any:
+    """A copy of `value` with every string passed through `clean` (redaction, control characters), and the
+    paths of strings under UNTRUSTED_KEYS collected in `found` (list indices written as [])."""
+    if isinstance(value, str):
+        if found is not None and any(part.rstrip("[]") in UNTRUSTED_KEYS for part in path.split(".")):
+            found.add(path)
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: scrub(v, clean, f"{path}.{k}" if path else str(k), found) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v, clean, f"{path}[]", found) for v in value]
+    return value

@@ -36,6 +36,7 @@ def build_server(runtime: Runtime) -> MCPServer:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rt = runtime
     tool = ToolRegistrar(server, rt)
+    server.audit_invalid = tool.audit_invalid
 
     # -- detect & triage ----------------------------------------------------------------------------
 

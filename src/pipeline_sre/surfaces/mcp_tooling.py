@@ -11,12 +11,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, Tool, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, Tool, ToolAnnotations
+from pydantic import ValidationError
 
 from pipeline_sre.app.operating_metrics import record_tool_call
+from pipeline_sre.diagnosis.fence import strip_control
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.governance.identity import Principal, os_user
-from pipeline_sre.lifecycle.compact import clip, dumps
+from pipeline_sre.lifecycle.compact import clip, dumps, scrub
 from pipeline_sre.lifecycle.runtime import Runtime
 
 log = logging.getLogger("pipeline_sre.mcp")
@@ -91,7 +94,7 @@ class ToolRegistrar:
         async def wrapper(*args: Any, **kwargs: Any) -> str | CallToolResult:
             outcome = "ok"
             try:
-                return dumps(await fn(*args, **kwargs))
+                return dumps(self._final(await fn(*args, **kwargs)))
             except PipelineSreError as err:
                 outcome = err.code
                 return _error(err.to_dict())
@@ -107,6 +110,32 @@ class ToolRegistrar:
 
         return wrapper
 
+    def _final(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The last pass over every answer: each string redacted once more and stripped of control and
+        invisible characters, and the fields holding text from backends, logs or people named under
+        `untrusted` (data to read, never instructions), as the fenced excerpts already are."""
+        found: set[str] = set()
+        out: dict[str, Any] = scrub(result, self._clean, "", found)
+        if found:
+            out["untrusted"] = sorted(found)
+        return out
+
+    def _clean(self, text: str) -> str:
+        return strip_control(self.rt.redact(text))
+
+    async def audit_invalid(self, tool: str, refusal: dict[str, str]) -> None:
+        """Arguments that failed validation are recorded too (what was wrong, not the values)."""
+        try:
+            await asyncio.to_thread(
+                self.rt.governance.audit.tool_call,
+                tool,
+                principal_of(self.rt).actor,
+                arguments={"problem": refusal["message"]},
+                result="invalid_input",
+            )
+        except Exception:
+            log.exception("could not audit the invalid call of %s", tool)
+
     async def _audit(self, tool: str, kwargs: dict[str, Any], outcome: str) -> None:
         arguments = {k: clip(self.rt.redact(str(v)), 200) for k, v in kwargs.items() if k != "ctx" and v is not None}
         arguments["mcp_client"] = self.rt.redact(client_name(kwargs.get("ctx")))
@@ -117,6 +146,14 @@ class ToolRegistrar:
             )
         except Exception:
             log.exception("could not audit the call of %s", tool)
+
+
+def invalid_arguments(tool: str, err: ValidationError) -> dict[str, str]:
+    """Which arguments were wrong and what is allowed, capped, without the values given (a 1 MB input
+    is not sent back, nor a secret pasted by mistake)."""
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in err.errors()[:5]]
+    message = f"{tool}: " + "; ".join(problems)
+    return {"error": "invalid_input", "message": message[:500]}
 
 
 def compact_schema(schema: Any) -> Any:
@@ -143,7 +180,23 @@ def compact_schema(schema: Any) -> Any:
 
 
 class LeanServer(MCPServer):
-    """MCPServer whose tools/list carries compact input schemas (validation still uses the full ones)."""
+    """MCPServer whose tools/list carries compact input schemas (validation still uses the full ones), and
+    whose argument errors are typed, short and never echo the input."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as err:
+            if not isinstance(err.__cause__, ValidationError):
+                raise
+            refusal = invalid_arguments(name, err.__cause__)
+            if self.audit_invalid is not None:
+                await self.audit_invalid(name, refusal)
+            raise ToolError(dumps(refusal)) from None
+
+    audit_invalid: Callable[[str, dict[str, str]], Awaitable[None]] | None = None
 
     async def list_tools(self) -> list[Tool]:
         return [

@@ -89,6 +89,31 @@ class BearerAuth:
         await self.app(scope, receive, send)
 
 
+LIMIT_CONNECTIONS = 100
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+class LoopbackHostOnly:
+    """Pure ASGI guard for a server bound to loopback: every route (not only /mcp) answers only requests
+    whose Host is a loopback name, so a web page cannot reach it through DNS rebinding."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").strip().lower()
+            name = raw[: raw.find("]") + 1] if raw.startswith("[") else raw.split(":", 1)[0]  # [::1]:8765, x:8765
+            if name not in LOOPBACK_NAMES:
+                await send(
+                    {"type": "http.response.start", "status": 421, "headers": [(b"content-type", b"application/json")]}
+                )
+                body = b'{"error":"misdirected","message":"this server answers only to a loopback Host"}'
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
 def http_app(settings: Settings, host: str, *, insecure_local: bool, with_console: bool = False) -> ASGIApp:
     token_env = settings.server.http_token_env
     token = os.environ.get(token_env)
@@ -126,7 +151,7 @@ def http_app(settings: Settings, host: str, *, insecure_local: bool, with_consol
         from pipeline_sre.surfaces.web.app import mount_console
 
         app = mount_console(app, runtime, insecure_local=insecure_local)
-    return app
+    return LoopbackHostOnly(app) if is_loopback(host) else app
 
 
 def serve_http(settings: Settings, bind: str, *, insecure_local: bool, with_console: bool = False) -> None:
@@ -135,4 +160,15 @@ def serve_http(settings: Settings, bind: str, *, insecure_local: bool, with_cons
     app = http_app(settings, host, insecure_local=insecure_local, with_console=with_console)
     print(f"pipeline-sre MCP over streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
     # proxy_headers off: the console trusts an SSO header only from configured proxy addresses.
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    # Idle and half-open connections are closed after a few seconds, and at most LIMIT_CONNECTIONS are
+    # served at once (more get 503), so a slow client cannot hold the server.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_keep_alive=5,
+        limit_concurrency=LIMIT_CONNECTIONS,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
