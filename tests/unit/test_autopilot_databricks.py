@@ -157,7 +157,7 @@ async def test_transient_failure_gets_a_repair_awaiting_approval_then_recovers(
     done = await pilot.cycle()
     assert done.resolved == [incident_id] and done.detected == 0 and done.errors == [], done
     assert rt.incidents.get(incident_id).state == "resolved" and len(fake.repairs) == 1
-    assert [e for e, _ in events(rt)] == ["approval_requested", "resolved"]
+    assert [e for e, _ in events(rt)] == ["approval_requested", "action_executed", "resolved"]
 
 
 async def test_code_bug_is_escalated_with_no_proposal(rt: Runtime, pilot: Autopilot, fake: FakeDatabricks) -> None:

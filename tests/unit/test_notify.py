@@ -315,7 +315,7 @@ def test_slack_notifier_leaves_approval_requests_to_the_console_in_the_same_chan
 
     assert slack_events(None) is None  # no console posting: every event, as configured
     assert slack_events("C0APPROVALS") is None  # another channel: both posts are wanted
-    assert slack_events("C0ONCALL") == {"escalated", "resolved", "incident_opened", "shadow_plan"}  # buttons: console
+    assert slack_events("C0ONCALL") == {"escalated", "resolved", "incident_opened", "shadow_plan", "action_executed"}
     assert slack_events("C0ONCALL", ["approval_requested", "escalated"]) == {"escalated"}
 
 

@@ -222,7 +222,7 @@ async def test_autopilot_escalates_once_with_a_notification_and_no_second_repair
     assert "failed again: ['load']" in incident.escalation_reason
     recorder = rt.notifier
     assert isinstance(recorder, Recorder)
-    assert [e for e, p in recorder.events if p["id"] == incident_id] == ["escalated"]
+    assert [e for e, p in recorder.events if p["id"] == incident_id] == ["action_executed", "escalated"]
     again = await respond.advance_open_incidents(rt)
     assert again.escalated == [] and again.executed == [] and len(fake.repairs) == repairs
     timeline = await postmortem.build_timeline(rt, incident_id)

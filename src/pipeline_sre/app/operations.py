@@ -277,6 +277,12 @@ async def execute(rt: Runtime, who: Principal, action_id: str, kind: str | None 
     incident = await asyncio.to_thread(_incident_of, rt, record)
     if outcome.sent and incident is not None and incident.state not in TERMINAL:
         await asyncio.to_thread(_executed, rt, incident, who, record.id)
+    if outcome.sent:  # what changed, for the channel (a pull request's link, a cleared run)
+        summary = incident.summary() if incident is not None else {"env": record.action.environment}
+        await rt.notifier.send(
+            "action_executed",
+            {**summary, "action_id": record.id, "kind": record.action.kind, "by": who.actor, "result": record.result},
+        )
     out = outcome.to_dict()
     out["incident_id"] = incident.id if incident else None
     out["next"] = (

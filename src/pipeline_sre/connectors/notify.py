@@ -169,6 +169,7 @@ TITLES = {
     "resolved": ":white_check_mark: Resolved",
     "incident_opened": ":mag: Incident opened",
     "shadow_plan": ":ghost: Shadow plan (nothing was done)",
+    "action_executed": ":gear: Action executed",
 }
 SECTION_MAX = 2900  # Slack rejects section text over 3,000 characters
 

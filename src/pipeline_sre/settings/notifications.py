@@ -6,7 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from pipeline_sre.settings.base import Model
 
-EVENTS = ("approval_requested", "escalated", "resolved", "incident_opened", "shadow_plan")
+EVENTS = ("approval_requested", "escalated", "resolved", "incident_opened", "shadow_plan", "action_executed")
 
 
 def _check_events(v: list[str] | None) -> list[str] | None:

@@ -195,9 +195,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Trigger a DAG run (governed)",
-        "Executes an APPROVED trigger_dag action exactly once: a new run with the validated conf and a run id "
-        "derived from the action id (Airflow refuses a duplicate). Refusals name the rule and what would "
-        "allow it.",
+        "Executes an APPROVED trigger_dag action exactly once (a new run with the validated conf; its run id "
+        "comes from the action id, so Airflow refuses a duplicate). Refusals name the rule.",
         WRITE,
         audited=True,
     )
@@ -206,7 +205,7 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "An action and its state",
-        "A proposed action: state, exact call, digest, approvals, decision, result.",
+        "An action: state, exact call, approvals, decision, result, its plan.",
         READ,
     )
     async def get_action(action_id: str) -> dict[str, Any]:
@@ -214,7 +213,7 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Actions waiting for a human",
-        "Proposed or approval-requested actions not yet decided, newest first.",
+        "Actions proposed or awaiting approval, newest first.",
         READ,
     )
     async def list_pending_approvals(environment: str | None = None) -> dict[str, Any]:
@@ -232,7 +231,12 @@ def build_server(runtime: Runtime) -> MCPServer:
         register_github(tool, rt)
     _register_runbook_resources(server, rt)
     _register_incident_resources(server, rt)
-    register_prompts(server)
+    backends = {
+        *(["databricks"] if any(e.databricks is not None for e in envs) else []),
+        *(["prometheus"] if any(e.prometheus is not None or e.kinesis is not None for e in envs) else []),
+        *(["github"] if rt.settings.github is not None else []),
+    }
+    register_prompts(server, backends)
     return server
 
 
@@ -306,8 +310,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Incident timeline",
-        "Detection, each run and task try, the tool calls and governed actions that mattered, approvals, "
-        "execution and verification, in time order, from the store, the audit log and Airflow.",
+        "The incident's timeline: the failure, state changes with who made them, runs and tries, audited calls "
+        "and actions, verification.",
         READ,
     )
     async def build_timeline(incident_id: str) -> dict[str, Any]:

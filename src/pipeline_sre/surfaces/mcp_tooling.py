@@ -81,6 +81,8 @@ class ToolRegistrar:
                 title=title,
                 description=description,
                 annotations=annotations,
+                # A write runs only once a human approved it: said in the tool's metadata for clients.
+                meta={"pipeline-sre/requires_approval": True} if annotations is WRITE else None,
                 structured_output=False,
             )
             return fn

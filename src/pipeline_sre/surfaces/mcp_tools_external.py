@@ -107,7 +107,8 @@ def register_github(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Propose a config change as a pull request",
-        "Proposes (sends nothing) a pull request that changes ONE config file (job JSON, Spark conf, DAG conf). "
+        "NEEDS A HUMAN'S APPROVAL before anything is opened. Proposes (sends nothing) a pull request that "
+        "changes ONE config file (job JSON, Spark conf, DAG conf). "
         "`target` = {repo: 'owner/name', path: 'dir/file', base?: branch (default from config)}; it must be a "
         "configured repository and match its path globs, otherwise it is refused and audited. `change` = "
         "{content: the whole new file text | json_merge_patch: an RFC 7386 patch of a JSON file, title, "
