@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -59,7 +59,9 @@ def settings_from(config: str | None) -> Settings:
 
 
 def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wait: str = "Asking Airflow…") -> T:
+    from pipeline_sre.diagnosis.fence import strip_control
     from pipeline_sre.governance.policy import PolicyRefusal
+    from pipeline_sre.lifecycle.compact import scrub
     from pipeline_sre.lifecycle.runtime import Runtime
 
     settings = settings_from(config)
@@ -67,7 +69,9 @@ def run_lifecycle(config: str | None, fn: Callable[[Runtime], Awaitable[T]], wai
     async def go() -> T:
         rt = Runtime(settings)
         try:
-            return await fn(rt)
+            result = await fn(rt)
+            # The last pass over what is printed, as over MCP answers: redacted once more, no control characters.
+            return cast(T, scrub(result, lambda text: strip_control(rt.redact(text))))
         finally:
             await rt.aclose()
 
