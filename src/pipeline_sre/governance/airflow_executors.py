@@ -39,19 +39,25 @@ class ClearFailedTasksExecutor(_AirflowExecutor):
         return {"cleared_tasks": cleared, "dag_id": p["dag_id"], "dag_run_id": p["dag_run_id"]}
 
     async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        """Whether the run was cleared since the action was proposed (a clear is never sent twice): the
+        clear's note on a task (Airflow 3), the run no longer failed (a clear resets it), or a task that
+        started after the proposal (its rerun; the proposal needs a failed run, so nothing ran since)."""
         p = action.params
-        marked = [
-            t.task_id
-            for t in await self.client(action).task_instances(p["dag_id"], p["dag_run_id"])
-            if t.note and action.id in t.note
-        ]
-        if not marked:
+        client = self.client(action)
+        tis = await client.task_instances(p["dag_id"], p["dag_run_id"])
+        marked = [t.task_id for t in tis if t.note and action.id in t.note]
+        rerun = [t.task_id for t in tis if t.start_date is not None and t.start_date > action.created_at]
+        run = await client.get_dag_run(p["dag_id"], p["dag_run_id"])
+        if not marked and not rerun and run.state == "failed":
             return None
         return {
-            "cleared_tasks": marked,
+            "cleared_tasks": marked
+            or rerun
+            or [t.task_id for t in tis if t.state not in ("failed", "upstream_failed")],
             "dag_id": p["dag_id"],
             "dag_run_id": p["dag_run_id"],
             "recovered": True,
+            "found_by": "note" if marked else "a task started after the proposal" if rerun else f"run is {run.state}",
         }
 
 

@@ -11,7 +11,6 @@ import pytest
 from pipeline_sre.app import operations
 from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance.identity import Principal
-from pipeline_sre.governance.service import ActionFailed
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import parse_settings
 from tests.fakes.airflow_api import FakeAirflow, FakeDag, HostRouter
@@ -69,15 +68,15 @@ async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: L
     try:
         action = await approved_clear(rt)
         fake.lose_answer_next(1, path="clearTaskInstances")
-        if version == "3":  # the clear's note names the action: governance finds the effect and records it
-            done = await operations.execute(rt, REQUESTER, action["id"])
-            record = rt.governance.get_action(action["id"])
-            assert done["sent"] and record.state == "succeeded" and record.result and "existing" in record.result
-            incident = rt.incidents.get(done["incident_id"])
-            assert incident.state == "verifying" and incident.action_id == action["id"]
-        else:  # Airflow 2 keeps no note: the outcome is unknown, so the action fails rather than run again
-            with pytest.raises(ActionFailed, match="not repeated"):
-                await operations.execute(rt, REQUESTER, action["id"])
+        # Airflow 3: the clear's note names the action; Airflow 2 keeps no note, but the cleared run is no
+        # longer failed. Either way governance finds the effect and records it instead of sending it again.
+        done = await operations.execute(rt, REQUESTER, action["id"])
+        record = rt.governance.get_action(action["id"])
+        assert done["sent"] and record.state == "succeeded" and record.result and "existing" in record.result
+        found_by = record.result["existing"]["found_by"]
+        assert found_by == ("note" if version == "3" else "run is queued"), found_by
+        incident = rt.incidents.get(done["incident_id"])
+        assert incident.state == "verifying" and incident.action_id == action["id"]
         assert len(fake.cleared) == 1  # exactly one effect either way
         with pytest.raises(InvalidInput, match="not failed"):  # the cleared run is rerunning: no second clear
             await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
