@@ -91,7 +91,7 @@ def secure_env(tmp: Path, sandbox: SandboxInfo, airflow_url: str) -> dict[str, s
 
 async def call(client: Any, name: str, **args: Any) -> dict[str, Any]:
     result = await client.call_tool(name, args)
-    assert not result.is_error, result
+    assert not result.is_error, (name, [getattr(c, "text", "") for c in result.content])
     data: dict[str, Any] = json_of(result)
     return data
 
@@ -122,7 +122,7 @@ async def test_attacks_on_the_real_sandbox(
         for name, args in (
             ("triage", denied_args),
             ("extract_errors", denied_args),
-            ("task_log", {**denied_args, "task_id": "query_customer_segments"}),
+            ("task_log", {**denied_args, "task_id": "upload_to_s3"}),
             ("propose_action", denied_args),
         ):
             answers.append(json.dumps(await call(client, name, **args)))
@@ -131,7 +131,8 @@ async def test_attacks_on_the_real_sandbox(
         await call(client, "request_approval", action_id=action_id)
         # the agent acts for alice: alice, signed in at the CLI, cannot approve what her agent asked for
         self_approval = cli(as_approver(env, "alice"), "approvals", "approve", action_id)
-        assert self_approval.returncode == 2 and "self_approval" in self_approval.stderr, self_approval.stderr
+        assert self_approval.returncode == 2, self_approval.stderr
+        assert "requested this action and cannot approve it" in self_approval.stderr
         assert cli(as_approver(env, "bob"), "approvals", "approve", action_id).returncode == 0
         done = await call(client, "clear_failed_tasks", action_id=action_id)  # the proxy swallows the answer
         answers.append(json.dumps(done))
@@ -166,4 +167,5 @@ async def test_attacks_on_the_real_sandbox(
         assert secret.encode() not in stored, "a planted credential reached a file of ours"
     assert cli(env, "audit", "anchor").returncode == 0
     verify = cli(env, "audit", "verify")
-    assert verify.returncode == 0 and "last anchor: record" in verify.stdout and "(signed)" in verify.stdout
+    said = " ".join(verify.stdout.split())
+    assert verify.returncode == 0 and "last anchor: record" in said and "(signed)" in said, verify.stdout

@@ -333,7 +333,9 @@ def audit_verify(
         _print_json(report.to_dict())
     elif report.ok:
         _console().print(
-            f"audit log OK: {report.records} records, head {report.last_seq} {report.last_hash}{said}", markup=False
+            f"audit log OK: {report.records} records, head {report.last_seq} {report.last_hash}{said}",
+            markup=False,
+            soft_wrap=True,
         )
     else:
         con = _console()
