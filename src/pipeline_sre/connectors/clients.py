@@ -53,14 +53,17 @@ class Clients:
             raise NotFound(f"environment '{env_name}' is not an MWAA environment (no mwaa section)")
         return task_logs_for(env_name, env.mwaa)
 
+    def _missing(self, env_name: str, section: str, what: str) -> InvalidInput:
+        having = [n for n, e in self.settings.environments.items() if getattr(e, section) is not None]
+        return InvalidInput(
+            f"environment {env_name!r} has no {what} (environments.{env_name}.{section}); "
+            f"environments with one: {', '.join(having) or '(none)'}"
+        )
+
     def databricks_connection(self, environment: str | None) -> tuple[str, DatabricksConnection]:
         env_name, env = self.settings.environment(environment)
         if env.databricks is None:
-            with_dbx = [n for n, e in self.settings.environments.items() if e.databricks is not None]
-            raise InvalidInput(
-                f"environment {env_name!r} has no Databricks workspace (environments.{env_name}.databricks); "
-                f"environments with one: {', '.join(with_dbx) or '(none)'}"
-            )
+            raise self._missing(env_name, "databricks", "Databricks workspace")
         return env_name, env.databricks
 
     def databricks(self, environment: str | None) -> DatabricksClient:
@@ -74,11 +77,7 @@ class Clients:
         """A new client (the caller closes it: `async with clients.prometheus(env) as p`)."""
         env_name, env = self.settings.environment(environment)
         if env.prometheus is None:
-            with_prom = [n for n, e in self.settings.environments.items() if e.prometheus is not None]
-            raise InvalidInput(
-                f"environment {env_name!r} has no Prometheus (environments.{env_name}.prometheus); "
-                f"environments with one: {', '.join(with_prom) or '(none)'}"
-            )
+            raise self._missing(env_name, "prometheus", "Prometheus")
         return PrometheusClient(env_name, env.prometheus)
 
     @asynccontextmanager

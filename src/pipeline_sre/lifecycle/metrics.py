@@ -232,7 +232,7 @@ async def get_metric(
         raise InvalidInput(f"window/step gives {int(span / step_s) + 1} points per series; the maximum is {MAX_POINTS}")
     env, conn = _prometheus(rt, environment)
     end = time.time()
-    async with PrometheusClient(env, conn) as client:
+    async with rt.clients.prometheus(env) as client:
         data = await client.query_range(query, end - span, end, step_s)
     header = {"env": env, "query": clip(query, 300), "window": window, "step": format_duration(step_s)}
     return await asyncio.to_thread(
@@ -349,7 +349,7 @@ async def recheck_signal(rt: Runtime, env: str, detector: str, subject: str) -> 
     det = next((d for d in conn.detectors if d.name == detector and d.enabled), None)
     if det is None:
         return None, f"detector {detector!r} is no longer configured (or enabled) in environment {env!r}"
-    async with PrometheusClient(env, conn) as client:
+    async with rt.clients.prometheus(env) as client:
         values = await _measure(client, det, time.time())
     key = next((k for k in values[0] if _subject(dict(zip(det.subject_labels, k, strict=True))) == subject), None)
     if key is None or not math.isfinite(values[0][key]):
@@ -407,7 +407,7 @@ async def signals_for_prometheus(rt: Runtime, env: str) -> tuple[list[Signal], l
     _, conn = _prometheus(rt, env)
     detectors = [d for d in conn.detectors if d.enabled]
     at = time.time()
-    async with PrometheusClient(env, conn) as client:
+    async with rt.clients.prometheus(env) as client:
         outcomes = await asyncio.gather(
             *(evaluate_detector(client, env, d, at) for d in detectors), return_exceptions=True
         )
@@ -465,7 +465,7 @@ async def _with_runbook_matches(rt: Runtime, env: str, found: Sequence[Signal]) 
     conn = rt.settings.environments[env].prometheus
     at = time.time()
     async with contextlib.AsyncExitStack() as stack:
-        client = await stack.enter_async_context(PrometheusClient(env, conn)) if conn is not None else None
+        client = await stack.enter_async_context(rt.clients.prometheus(env)) if conn is not None else None
         queries = runbook_metrics.catalog(conn) if conn is not None else {}
         for sig, entry in zip(found[:MAX_MATCHED_SIGNALS], out, strict=False):
             if sig.detector == kinesis.CLOUDWATCH_DETECTOR:

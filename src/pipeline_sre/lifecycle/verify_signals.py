@@ -16,7 +16,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.lifecycle import kinesis, metrics, runbook_metrics
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -59,7 +58,7 @@ async def _reader(rt: Runtime, incident: Incident, detector: str) -> AsyncIterat
         yield kinesis.cloudwatch_reader(rt, incident.environment, subject)
         return
     env, conn = metrics.prometheus_of(rt, incident.environment)
-    async with PrometheusClient(env, conn) as client:
+    async with rt.clients.prometheus(env) as client:
         yield runbook_metrics.prometheus_reader(client, runbook_metrics.catalog(conn), subject)
 
 
