@@ -95,3 +95,16 @@ async def test_reads_are_still_retried(tmp_path: Path) -> None:
         assert run.state == "failed"
     finally:
         await rt.aclose()
+
+
+async def test_the_digested_call_is_the_call_sent_on_airflow_2(tmp_path: Path) -> None:
+    fake = FakeAirflow("2")
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    rt = runtime(tmp_path, fake)
+    try:
+        plan = await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
+        call = plan["action"]["call"]
+        assert call["path"] == f"/api/v1/dags/{DAG}/clearTaskInstances" and "note" not in call["body"]
+    finally:
+        await rt.aclose()
