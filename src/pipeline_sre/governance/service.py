@@ -7,6 +7,7 @@ is audited (in its own transaction, so it survives the refused change being roll
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import json
 import os
@@ -869,6 +870,7 @@ class GovernanceService:
         *,
         recovered: bool = False,
     ) -> ActionRecord:
+        keeper = asyncio.create_task(self._keep_lease(action.id))
         try:
             result = await executor.execute(action)
         except Exception as exc:  # the backend said no, or the call broke; did it happen anyway?
@@ -891,7 +893,25 @@ class GovernanceService:
                 )
             self._finish(action, "failed", caller, actor_kind, digest, None, error, recovered)
             raise ActionFailed(f"{action.kind} {action.id} failed: {error}") from exc
+        finally:
+            keeper.cancel()
         return self._finish(action, "succeeded", caller, actor_kind, digest, result, None, recovered)
+
+    async def _keep_lease(self, action_id: str) -> None:
+        """While a call is in flight its lease is renewed, so no replica takes the action over and sends it
+        a second time because the backend was slow; only a dead executor's lease runs out."""
+        lease = timedelta(seconds=self.config.execution_lease_seconds)
+        while True:
+            await asyncio.sleep(max(0.2, lease.total_seconds() / 3))
+            now = self._now()
+            try:
+                await asyncio.to_thread(self._renew, action_id, now, now + lease)
+            except PipelineSreError:  # the store is down: try again; if it stays down the lease runs out
+                continue
+
+    def _renew(self, action_id: str, now: datetime, until: datetime) -> None:
+        with self.db.session(write=True) as s:
+            repo.renew_lease(s, action_id, self.instance_id, now, until)
 
     def _finish(
         self,

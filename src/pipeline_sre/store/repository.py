@@ -41,6 +41,17 @@ def transition(session: Session, action_id: str, expected: str | Sequence[str], 
     return result.rowcount == 1
 
 
+def renew_lease(session: Session, action_id: str, owner: str, now: datetime, until: datetime) -> bool:
+    """The executor still at work extends its lease (only while it is still the owner of an executing action)."""
+    stmt = (
+        update(ActionRow)
+        .where(ActionRow.id == action_id, ActionRow.state == "executing", ActionRow.lease_owner == owner)
+        .values(lease_expires_at=until, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return session.connection().execute(stmt).rowcount == 1
+
+
 def claim_stale(session: Session, action_id: str, owner: str, now: datetime, until: datetime) -> bool:
     """Take over an `executing` action whose lease ran out (its executor crashed or was killed)."""
     stmt = (

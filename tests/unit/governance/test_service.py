@@ -441,3 +441,40 @@ def test_list_pending_and_show(service: GovernanceService) -> None:
     shown = service.get_action(b.id).to_dict()
     assert shown["state"] == "awaiting_approval" and shown["approval_reason"] == "needed"
     assert shown["required_approvals"] == 2
+
+
+def test_a_slow_call_keeps_its_lease_so_no_replica_sends_it_again(
+    tmp_path: Any, executors: dict[str, FakeExecutor]
+) -> None:
+    """The backend takes longer than the lease: the executor renews it while the call is in flight, so a
+    second replica's recovery finds nothing stale and the write is sent once."""
+    import asyncio
+
+    from tests.unit.governance.fakes import make_settings
+
+    settings = make_settings(tmp_path, execution_lease_seconds=1)
+    slow = executors["clear_failed_tasks"]
+    original = slow.execute
+
+    async def takes_its_time(action: Any) -> dict[str, Any]:
+        await asyncio.sleep(2.5)
+        return await original(action)
+
+    slow.execute = takes_its_time  # type: ignore[method-assign]  # a backend that answers slowly
+    first = GovernanceService.from_settings(settings, executors=list(executors.values()))
+    second = GovernanceService.from_settings(settings, executors=list(executors.values()))
+    try:
+        action_id = approved(first)
+
+        async def race() -> list[Any]:
+            running = asyncio.create_task(first.execute(action_id, "agent:claude"))
+            await asyncio.sleep(1.6)  # past the 1 s lease, the call still in flight
+            recovered = await second.recover_executing()
+            await running
+            return recovered
+
+        assert asyncio.run(race()) == []
+        assert slow.execute_calls == 1 and first.get_action(action_id).state == "succeeded"
+    finally:
+        first.close()
+        second.close()
