@@ -67,6 +67,9 @@ def test_an_escalated_incident_absorbs_the_same_failure_within_the_window(store:
     clock.now += timedelta(hours=2)  # escalated longer ago than the window: a new incident
     later, joined = open_one(s, "r3")
     assert not joined and later.id != first.id
+    s.advance(later.id, "escalated", by="system:autopilot", action_id="act_tried", escalation_reason="rerun failed")
+    after_a_fix, joined = open_one(s, "r4")  # a fix was tried and failed: a new failure is a new incident
+    assert not joined and after_a_fix.id != later.id
 
 
 def test_one_open_incident_per_key_even_when_inserts_race(store: tuple[IncidentStore, Clock]) -> None:

@@ -278,7 +278,8 @@ async def execute(rt: Runtime, who: Principal, action_id: str, kind: str | None 
     if outcome.sent and incident is not None and incident.state not in TERMINAL:
         await asyncio.to_thread(_executed, rt, incident, who, record.id)
     if outcome.sent:  # what changed, for the channel (a pull request's link, a cleared run)
-        summary = incident.summary() if incident is not None else {"env": record.action.environment}
+        now = await asyncio.to_thread(rt.incidents.get, incident.id) if incident is not None else None
+        summary = now.summary() if now is not None else {"env": record.action.environment}
         await rt.notifier.send(
             "action_executed",
             {**summary, "action_id": record.id, "kind": record.action.kind, "by": who.actor, "result": record.result},

@@ -358,7 +358,8 @@ class PolicyEngine:
             "approvals.required",
             False,
             f"{environment} needs {need} distinct approval(s); {len(valid)} valid so far",
-            "an approver runs `pipeline-sre approvals approve ID --as NAME` "
+            "an approver other than the requester approves it in the console, in Slack, or with "
+            "`pipeline-sre approvals approve ID` (signed in) "
             f"(configured approvers: {', '.join(sorted(self.approvers_for(environment))) or '(none)'})",
         )
 

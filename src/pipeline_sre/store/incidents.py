@@ -272,8 +272,9 @@ class IncidentStore:
         failed_at: datetime | None = None,
         by: str = "system:detect",
     ) -> tuple[Incident, bool]:
-        """The open incident for the same subject and signature, or the one escalated within the dedup window
-        (a human has it: the same failure again joins it and pages nobody), or a new one. At most one
+        """The open incident for the same subject and signature, or the escalate-only one (no action tried)
+        escalated within the dedup window (a human has it: the same failure joins it and pages nobody), or
+        a new one. At most one
         incident per key is open (a unique index): when two replicas race to open it, the loser joins.
 
         `occurrences` counts distinct failed runs: the same run seen again (another surface, a retry)
@@ -332,6 +333,7 @@ class IncidentStore:
                 row = s.scalars(
                     select(IncidentRow)
                     .where(IncidentRow.dedup_key == key, IncidentRow.state == "escalated")
+                    .where(IncidentRow.action_id.is_(None))  # escalate-only: no fix was tried, a human has it
                     .where(IncidentRow.closed_at >= now - self.dedup_window)
                     .order_by(IncidentRow.closed_at.desc())
                     .limit(1)
