@@ -61,6 +61,7 @@ class SideEffectExecutor:
     """Like Airflow: the side effect is a row keyed by the run id; a duplicate is refused (409)."""
 
     kind = "clear_failed_tasks"
+    resend_safe = True  # the side effect is keyed by the run id, like a triggered run
 
     def __init__(self, delay_before: float = 0.0, delay_after: float = 0.0) -> None:
         self.delay_before = delay_before

@@ -17,6 +17,7 @@ from pipeline_sre.models import iso
 
 class _AirflowExecutor:
     kind = ""
+    resend_safe = True
 
     def __init__(self, clients: Clients) -> None:
         self.clients = clients
@@ -39,6 +40,7 @@ class _AirflowExecutor:
 class ClearFailedTasksExecutor(_AirflowExecutor):
     kind = "clear_failed_tasks"
     v3_only = frozenset({"note"})
+    resend_safe = False  # Airflow cannot tell a second clear from the first
 
     async def execute(self, action: Action) -> dict[str, Any]:
         p = action.params

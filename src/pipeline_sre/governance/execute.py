@@ -11,6 +11,9 @@ from pipeline_sre.governance.actions import Action
 @runtime_checkable
 class ActionExecutor(Protocol):
     kind: str
+    # Whether a call whose outcome is unknown may be sent again (a deterministic run id, an idempotency
+    # token); a clear may not: recovery then records it failed for a human instead of sending it twice.
+    resend_safe: bool
 
     def describe_call(self, action: Action) -> dict[str, Any]:
         """The exact API call: {"method", "path", "body"}."""

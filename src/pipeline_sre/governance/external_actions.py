@@ -236,6 +236,7 @@ ROLLOUT_CONFIG = _get_or_register(
 
 class _Executor:
     kind = ""
+    resend_safe = True  # run_now: idempotency token; repair_run: latest_repair_id; rollout_config: its branch
 
     def __init__(self, clients: Clients) -> None:
         self.clients = clients

@@ -1012,6 +1012,23 @@ class GovernanceService:
                     )
                 )
                 continue
+            if not executor.resend_safe:
+                # A write the backend cannot deduplicate (a clear): its first attempt may still land (a request
+                # in flight when its process died), so it is never sent again blindly; a human looks.
+                out.append(
+                    self._finish(
+                        action,
+                        "failed",
+                        caller,
+                        "system",
+                        digest,
+                        None,
+                        "its executor stopped mid-call and the backend shows no trace of it yet; not sent again "
+                        "(it cannot be deduplicated): look in the backend, then propose again if needed",
+                        True,
+                    )
+                )
+                continue
             try:
                 out.append(await self._run(executor, action, caller, "system", digest, recovered=True))
             except ActionFailed:

@@ -108,3 +108,26 @@ async def test_the_digested_call_is_the_call_sent_on_airflow_2(tmp_path: Path) -
         assert call["path"] == f"/api/v1/dags/{DAG}/clearTaskInstances" and "note" not in call["body"]
     finally:
         await rt.aclose()
+
+
+async def test_a_clear_left_executing_without_a_trace_is_not_sent_again(tmp_path: Path) -> None:
+    """Its process died mid-call: the request may still land, and Airflow cannot tell a second clear from
+    the first, so recovery records it failed for a human instead of clearing (possibly) twice."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline_sre.store import repository as repo
+
+    fake = FakeAirflow("3")
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    rt = runtime(tmp_path, fake)
+    try:
+        action = await approved_clear(rt)
+        past = datetime.now(UTC) - timedelta(minutes=10)
+        with rt.governance.db.session(write=True) as s:  # claimed by a process that then died
+            assert repo.transition(s, action["id"], "approved", "executing", lease_owner="dead", lease_expires_at=past)
+        recovered = await operations.recover_stuck(rt, Principal("system", "autopilot"))
+        assert [r.state for r in recovered] == ["failed"] and fake.cleared == []
+        assert "not sent again" in (recovered[0].error or "")
+    finally:
+        await rt.aclose()

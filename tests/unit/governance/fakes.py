@@ -30,6 +30,8 @@ class Crash(BaseException):
 class FakeExecutor:
     """Counts calls; behaves like Airflow: a second submission of the same run id is refused (409)."""
 
+    resend_safe = True  # deduplicates by run id, as Airflow does for triggered runs
+
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.sent: dict[str, dict[str, Any]] = {}

@@ -79,6 +79,7 @@ class RepairParams(BaseModel):
 
 class RepairExecutor:
     kind = "test_repair_run"
+    resend_safe = True
 
     def __init__(self) -> None:
         self.done: list[str] = []
