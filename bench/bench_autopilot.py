@@ -48,7 +48,7 @@ from tests.fakes.airflow_api import FakeAirflow, FakeDag  # noqa: E402
 from pipeline_sre.app.operating_metrics import OperatingMetrics  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
 from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
-from pipeline_sre.surfaces.autopilot import Autopilot  # noqa: E402
+from pipeline_sre.surfaces.autopilot.watch import Autopilot  # noqa: E402
 
 N_DAGS, N_RUNS, FAILED = 2000, 40_000, 50
 CYCLE_TARGET_S = 10.0

@@ -605,7 +605,7 @@ def _truth_at(fx: ScaleFixture, answer: dict[str, Any]) -> Counter[str]:
 
 
 async def mcp_section(rows: list[list[str]], notes: list[str]) -> None:
-    from pipeline_sre.surfaces.mcp_server import build_server
+    from pipeline_sre.surfaces.mcp.server import build_server
 
     # MCPServer() installs a Rich handler on the root logger at INFO, so httpx logs every backend request.
     # Measured as shipped (console output sent to /dev/null: the formatting cost stays, the flood does not)
@@ -643,7 +643,7 @@ async def mcp_variant(label: str, rows: list[list[str]]) -> None:
     """Each tool through the official MCP client, in-process, against an instant in-process backend."""
     from mcp import Client
 
-    from pipeline_sre.surfaces.mcp_server import build_server
+    from pipeline_sre.surfaces.mcp.server import build_server
 
     fake = FakeAirflow.generate(n_dags=20, n_runs=400, failed_last_hour=30, seed=3)
     transport = fake.transport()

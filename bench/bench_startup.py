@@ -77,7 +77,7 @@ def main() -> None:
     old_cli = [
         sys.executable,
         "-c",
-        "import sys; from pipeline_sre.surfaces.cli import main; sys.argv[0] = 'pipeline-sre'; main()",
+        "import sys; from pipeline_sre.surfaces.cli.app import main; sys.argv[0] = 'pipeline-sre'; main()",
     ]
     old_env = {**os.environ, "PYTHONPATH": str(old_src)}
     plain_env = {**os.environ, "TYPER_USE_RICH": "0"}

@@ -19,7 +19,7 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import default_detectors
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.store.incidents import Incident, utcnow
-from pipeline_sre.surfaces.autopilot import Autopilot
+from pipeline_sre.surfaces.autopilot.watch import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
 from tests.integration.prometheus_plugin import PrometheusInfo, poll_until, prometheus  # noqa: F401
 from tests.unit.test_verify_databricks import Recorder

@@ -20,8 +20,8 @@ from mcp.server.mcpserver import MCPServer
 from pipeline_sre.connectors.github import GitHubClient
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import parse_settings
-from pipeline_sre.surfaces.mcp_tooling import ToolRegistrar
-from pipeline_sre.surfaces.mcp_tools_external import register_databricks, register_github
+from pipeline_sre.surfaces.mcp.tooling import ToolRegistrar
+from pipeline_sre.surfaces.mcp.tools_external import register_databricks, register_github
 from tests.fakes.databricks_api import FakeDatabricks
 from tests.fakes.github_api import FakeGitHub
 from tests.unit.governance.fakes import Crash

@@ -16,7 +16,7 @@ from pipeline_sre.app.operating_metrics import OperatingMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.store.incidents import utcnow
-from pipeline_sre.surfaces.autopilot import Autopilot
+from pipeline_sre.surfaces.autopilot.watch import Autopilot
 from tests.fakes.airflow_api import FakeAirflow, HostRouter
 from tests.fakes.databricks_api import FakeDatabricks
 from tests.unit.test_verify_databricks import Recorder

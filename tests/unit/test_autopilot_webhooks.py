@@ -27,7 +27,7 @@ from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
-from pipeline_sre.surfaces.autopilot import (
+from pipeline_sre.surfaces.autopilot.watch import (
     MAX_BODY_BYTES,
     Autopilot,
     build_app,

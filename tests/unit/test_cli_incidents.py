@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import load_settings
-from pipeline_sre.surfaces.cli import app as cli
+from pipeline_sre.surfaces.cli.app import app as cli
 
 runner = CliRunner()
 

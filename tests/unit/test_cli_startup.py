@@ -10,7 +10,7 @@ import sys
 import typing
 
 from pipeline_sre.sandbox import DEFAULT_PORT
-from pipeline_sre.surfaces import cli_sandbox
+from pipeline_sre.surfaces.cli import sandbox as cli_sandbox
 
 HEAVY = (
     "sqlalchemy",
@@ -31,7 +31,7 @@ HEAVY = (
 def test_building_the_cli_imports_no_heavy_module() -> None:
     probe = (
         "import json, sys, typer.main\n"
-        "from pipeline_sre.surfaces.cli import app\n"
+        "from pipeline_sre.surfaces.cli.app import app\n"
         "typer.main.get_command(app)\n"
         f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))))\n"
     )

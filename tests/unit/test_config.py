@@ -113,7 +113,7 @@ def test_a_policy_only_file_applies_to_the_quick_start(tmp_path: Path, monkeypat
 def test_config_before_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from pipeline_sre.surfaces.cli import app
+    from pipeline_sre.surfaces.cli.app import app
 
     missing = tmp_path / "missing.yaml"
     res = CliRunner().invoke(app, ["--config", str(missing), "failures"])

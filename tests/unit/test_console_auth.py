@@ -481,7 +481,7 @@ def test_mount_console_next_to_another_app(rt: Runtime) -> None:
 
 
 def test_users_cli(tmp_path: Path) -> None:
-    from pipeline_sre.surfaces.cli_console import users_app
+    from pipeline_sre.surfaces.cli.console import users_app
 
     config = tmp_path / "c.yaml"
     config.write_text(json.dumps(make_settings(tmp_path).model_dump(mode="json", exclude={"source"})))

@@ -161,8 +161,8 @@ async def test_signal_tools_are_registered_read_only_and_answer_typed_errors() -
     from mcp.server.mcpserver import MCPServer
 
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.mcp_tooling import ToolRegistrar
-    from pipeline_sre.surfaces.mcp_tools_signals import register_conf_advice, register_signals
+    from pipeline_sre.surfaces.mcp.tooling import ToolRegistrar
+    from pipeline_sre.surfaces.mcp.tools_signals import register_conf_advice, register_signals
 
     rt = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "t"))
     server = MCPServer(name="t")
@@ -185,7 +185,7 @@ async def test_only_configured_backends_are_listed_and_the_list_stays_lean() -> 
     import json
 
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.mcp_server import build_server
+    from pipeline_sre.surfaces.mcp.server import build_server
 
     rt = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "t"))
     tools = await build_server(rt).list_tools()

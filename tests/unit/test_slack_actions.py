@@ -18,8 +18,8 @@ from starlette.testclient import TestClient
 
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.store.slack import SlackMessages
+from pipeline_sre.surfaces.slack.actions import SlackPoster, approval_blocks, verify_request
 from pipeline_sre.surfaces.web.app import console_app
-from pipeline_sre.surfaces.web.slack import SlackPoster, approval_blocks, verify_request
 from pipeline_sre.surfaces.web.views import action_context
 from tests.unit.test_console_auth import CLEAR, make_settings
 

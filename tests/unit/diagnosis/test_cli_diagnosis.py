@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline_sre.surfaces.cli_diagnosis import app
+from pipeline_sre.surfaces.cli.diagnosis import app
 from tests.unit.diagnosis.diag_testutil import LOGS
 
 runner = CliRunner()
@@ -75,7 +75,7 @@ def test_signatures() -> None:
 def test_diagnose_several_files_prints_json_lines(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from pipeline_sre.surfaces.cli_diagnosis import app as diagnosis_app
+    from pipeline_sre.surfaces.cli.diagnosis import app as diagnosis_app
 
     (tmp_path / "a.log").write_text('Traceback (most recent call last):\n  File "x.py", line 1\nKeyError: "a"\n')
     (tmp_path / "b.log").write_text("java.lang.OutOfMemoryError: Java heap space\n")

@@ -12,7 +12,7 @@ from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.settings.config import load_settings
 from pipeline_sre.store.db import open_database
 from pipeline_sre.store.users import UserStore
-from pipeline_sre.surfaces.cli_governance import approvals_app, audit_app, runbooks_app
+from pipeline_sre.surfaces.cli.governance import approvals_app, audit_app, runbooks_app
 
 runner = CliRunner()
 CLEAR = {"dag_id": "etl_orders", "dag_run_id": "manual__1"}
@@ -126,7 +126,7 @@ def test_a_name_alone_proves_nothing(config: Path) -> None:
 
 
 def test_token_identifies_the_approver(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline_sre.surfaces.cli_console import users_app
+    from pipeline_sre.surfaces.cli.console import users_app
 
     action_id = proposal(config)
     add_users(config)

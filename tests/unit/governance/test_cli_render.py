@@ -8,7 +8,7 @@ from rich.console import Console
 from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.lifecycle.remediate import action_view
 from pipeline_sre.runbooks.loader import RunbookLibrary
-from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
+from pipeline_sre.surfaces.cli.render import render_action, render_outcome, render_proposal
 from tests.unit.governance.fakes import run
 
 CLEAR = {"dag_id": "etl_orders", "dag_run_id": "scheduled__2025-01-08T00:00:00+00:00"}

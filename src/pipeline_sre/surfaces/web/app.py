@@ -50,6 +50,7 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store import incidents as incidents_mod
 from pipeline_sre.store.users import LoginThrottle, SessionInfo, UserStore
+from pipeline_sre.surfaces.slack.actions import SlackActions, SlackPoster
 from pipeline_sre.surfaces.web.auth import (
     SECURE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -60,7 +61,6 @@ from pipeline_sre.surfaces.web.auth import (
     is_trusted_proxy,
     sso_user,
 )
-from pipeline_sre.surfaces.web.slack import SlackActions, SlackPoster
 from pipeline_sre.surfaces.web.views import action_context, audit_context, pretty, redact_tree, show
 
 log = logging.getLogger("pipeline_sre.console")

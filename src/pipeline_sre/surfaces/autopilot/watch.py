@@ -54,7 +54,7 @@ from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings
-from pipeline_sre.surfaces.serve import BearerAuth, is_loopback, parse_bind, recover_on_startup
+from pipeline_sre.surfaces.http import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
 log = logging.getLogger("pipeline_sre.autopilot")
 cycle_log = logging.getLogger("pipeline_sre.autopilot.cycle")

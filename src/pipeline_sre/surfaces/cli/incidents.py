@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_sre.surfaces.cli_common import ConfigOpt, EnvOpt, JsonOpt, console, emit, run_lifecycle, table, who
+from pipeline_sre.surfaces.cli.common import ConfigOpt, EnvOpt, JsonOpt, console, emit, run_lifecycle, table, who
 
 if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
     from pipeline_sre.lifecycle.runtime import Runtime

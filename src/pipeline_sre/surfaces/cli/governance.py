@@ -223,7 +223,7 @@ def _decide(
     """A signed-in approver's decision, through the same operation the console and Slack use."""
     from pipeline_sre.app import operations
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.cli_identity import approver_principal
+    from pipeline_sre.surfaces.cli.identity import approver_principal
 
     settings = get_settings(config)
 

@@ -111,6 +111,6 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 
 def who(rt: Runtime) -> Principal:
     """The person a command acts for (PIPELINE_SRE_TOKEN's user, else the OS user)."""
-    from pipeline_sre.surfaces.cli_identity import cli_principal
+    from pipeline_sre.surfaces.cli.identity import cli_principal
 
     return cli_principal(rt.governance.db)

@@ -13,10 +13,10 @@ from pipeline_sre.app import operations
 from pipeline_sre.lifecycle import detect, diagnose, postmortem, triage, verify
 from pipeline_sre.lifecycle.compact import dumps
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.mcp_tooling import READ, RECORD, WRITE, LeanServer, ToolRegistrar, principal_of
-from pipeline_sre.surfaces.mcp_tools_external import register_databricks, register_github
-from pipeline_sre.surfaces.mcp_tools_signals import register_conf_advice, register_signals
-from pipeline_sre.surfaces.prompts import register_prompts
+from pipeline_sre.surfaces.mcp.prompts import register_prompts
+from pipeline_sre.surfaces.mcp.tooling import READ, RECORD, WRITE, LeanServer, ToolRegistrar, principal_of
+from pipeline_sre.surfaces.mcp.tools_external import register_databricks, register_github
+from pipeline_sre.surfaces.mcp.tools_signals import register_conf_advice, register_signals
 
 log = logging.getLogger("pipeline_sre.mcp")
 

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.surfaces.cli_common import (
+from pipeline_sre.surfaces.cli.common import (
     ConfigOpt,
     EnvOpt,
     JsonOpt,
@@ -27,7 +27,7 @@ from pipeline_sre.surfaces.cli_common import (
     table,
     who,
 )
-from pipeline_sre.surfaces.cli_render import render_action, render_outcome, render_proposal
+from pipeline_sre.surfaces.cli.render import render_action, render_outcome, render_proposal
 
 if TYPE_CHECKING:
     from pipeline_sre.lifecycle.runtime import Runtime
@@ -323,7 +323,7 @@ def serve(
     config: ConfigOpt = None,
 ) -> None:
     """Run the MCP server over stdio (default) or streamable HTTP."""
-    from pipeline_sre.surfaces.serve import serve_http, serve_stdio
+    from pipeline_sre.surfaces.mcp.transport import serve_http, serve_stdio
 
     settings = settings_from(config)
     try:
@@ -356,7 +356,7 @@ def watch(
 ) -> None:
     """The autopilot: poll every environment and take pushed failures, then triage, diagnose, propose,
     ask for approval, execute what humans approved, verify and write postmortems. No LLM involved."""
-    from pipeline_sre.surfaces.autopilot import run_watch
+    from pipeline_sre.surfaces.autopilot.watch import run_watch
 
     settings = settings_from(config)
     try:
@@ -369,7 +369,11 @@ def watch(
 
 
 def _mount_subapps() -> None:
-    from pipeline_sre.surfaces import cli_console, cli_diagnosis, cli_governance, cli_incidents, cli_sandbox
+    from pipeline_sre.surfaces.cli import console as cli_console
+    from pipeline_sre.surfaces.cli import diagnosis as cli_diagnosis
+    from pipeline_sre.surfaces.cli import governance as cli_governance
+    from pipeline_sre.surfaces.cli import incidents as cli_incidents
+    from pipeline_sre.surfaces.cli import sandbox as cli_sandbox
 
     app.add_typer(cli_sandbox.app, name="sandbox", help="A local Airflow 3 with failing example pipelines")
     app.add_typer(cli_governance.approvals_app, name="approvals", help="List, show, approve or deny actions")

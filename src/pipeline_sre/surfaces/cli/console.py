@@ -100,7 +100,7 @@ def users_token(
     Commands then act for NAME (approvals need it, or the password each time)."""
     from pipeline_sre.store.db import open_database
     from pipeline_sre.store.users import UserStore
-    from pipeline_sre.surfaces.cli_identity import check_password, read_password
+    from pipeline_sre.surfaces.cli.identity import check_password, read_password
 
     with _errors():
         settings = _settings(config)
@@ -160,7 +160,7 @@ def serve_console(settings: Settings, bind: str, *, insecure_local: bool) -> Non
     import uvicorn
 
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.serve import is_loopback, parse_bind
+    from pipeline_sre.surfaces.http import is_loopback, parse_bind
     from pipeline_sre.surfaces.web.app import console_app
 
     host, port = parse_bind(bind)

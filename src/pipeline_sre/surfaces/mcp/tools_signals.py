@@ -7,7 +7,7 @@ from typing import Any
 
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.surfaces.mcp_tooling import READ, ToolRegistrar
+from pipeline_sre.surfaces.mcp.tooling import READ, ToolRegistrar
 
 
 def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
