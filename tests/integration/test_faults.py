@@ -294,6 +294,12 @@ def test_replicas_under_faults_handle_every_failure_once(
             after = tries_of(sandbox_manager, *run)
             result = record.result or {}  # a recovered action found its effect: the result is under `existing`
             cleared = result.get("cleared_tasks") or (result.get("existing") or {}).get("cleared_tasks") or []
+            if not cleared:
+                # Its process died with the clear in flight and Airflow showed no trace: recovery never
+                # re-sends a clear, so it is recorded failed for a human, and the clear landed at most once.
+                assert record.state == "failed", (record.id, record.state)
+                assert all(after[t] <= before[run][t] + 1 for t in before[run]), (record.id, before[run], after)
+                continue
             ran = [task for task in cleared if before[run][task] >= 1]  # upstream_failed tasks never ran
             assert ran, (record.id, cleared)
             for task in ran:  # exactly one effect: the failed task ran one more try, never two
