@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pipeline_sre.app import respond
 from pipeline_sre.connectors.cloudwatch_metrics import ITERATOR_AGE, NAMESPACE, CloudWatchMetrics
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.lifecycle import kinesis, metrics, verify
@@ -143,3 +144,13 @@ async def test_an_environment_without_kinesis_or_prometheus_is_refused(rt: Runti
         await metrics.detect_signals(rt2, "plain")
     with pytest.raises(InvalidInput, match="no kinesis section"):
         kinesis.connection(rt2, "plain")
+
+
+async def test_a_shadow_cycle_opens_no_signal_incident(rt: Runtime, aws: Any) -> None:
+    """Shadow mode opens no incident, signals included, so the live cycle opens and announces the condition."""
+    put_ages(aws, "clickstream", minutes_ago((8, 180_000), (6, 220_000)))
+    shadow = await respond.detect_and_handle(rt, 60, shadow=True)
+    assert shadow.detected == 1 and shadow.new_incidents == [] and rt.incidents.list(None, None, None) == []
+    live = await respond.detect_and_handle(rt, 60)
+    [incident] = rt.incidents.list(None, None, None)
+    assert live.new_incidents == [incident.id] and incident.source == f"signal:{kinesis.CLOUDWATCH_DETECTOR}"

@@ -316,6 +316,8 @@ async def _signal_incidents(rt: Runtime, env: str, shadow: bool, report: CycleRe
     report.errors += [f"{env}: detector {f['detector']}: {f['error']}: {f['message']}" for f in failed]
     signals = await asyncio.to_thread(_not_escalated, rt, env, found)
     report.detected += len(signals)  # a condition is detected in every cycle it holds; it joins its incident
+    if shadow:  # shadow opens no incident: going live must see, and announce, every condition again
+        return
     opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, signals)
     for sig, entry in zip(signals, opened, strict=True):
         if entry["joined"]:
@@ -324,8 +326,7 @@ async def _signal_incidents(rt: Runtime, env: str, shadow: bool, report: CycleRe
         report.new_incidents.append(entry["incident_id"])
         advice = await asyncio.to_thread(metrics.signal_advice, rt, sig)
         incident = await asyncio.to_thread(rt.incidents.mark, entry["incident_id"], runbook_id=advice.get("runbook_id"))
-        if not shadow:
-            await rt.notifier.send("incident_opened", {**incident.summary(), "signal": sig.to_dict(), "plan": advice})
+        await rt.notifier.send("incident_opened", {**incident.summary(), "signal": sig.to_dict(), "plan": advice})
 
 
 def _not_escalated(rt: Runtime, env: str, signals: list[Signal]) -> list[Signal]:
