@@ -49,9 +49,9 @@ import httpx  # noqa: E402
 from tests.fakes.airflow_api import FakeAirflow  # noqa: E402
 
 from pipeline_sre.connectors.airflow import BATCH_PAGE_LIMIT, AirflowClient  # noqa: E402
-from pipeline_sre.lifecycle import detect, triage  # noqa: E402
 from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
+from pipeline_sre.lifecycle.sources.airflow import detect, triage  # noqa: E402
 from pipeline_sre.models import DagRun, Page, iso  # noqa: E402
 from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
 

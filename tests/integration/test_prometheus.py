@@ -13,6 +13,8 @@ from pipeline_sre.errors import BackendUnavailable, InvalidInput
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.compact import size
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.signals import advice
+from pipeline_sre.lifecycle.sources.signals import detectors as signal_detectors
 from pipeline_sre.settings.backends import DetectorConfig, default_detectors
 from pipeline_sre.settings.config import parse_settings
 from tests.integration.prometheus_plugin import SERIES, PrometheusInfo, prometheus  # noqa: F401
@@ -101,7 +103,7 @@ async def test_invalid_promql_returns_the_servers_message(rt: Runtime) -> None:
 
 
 async def test_each_detector_fires_on_the_bad_subject_only(rt: Runtime) -> None:
-    result = await metrics.detect_signals(rt)
+    result = await signal_detectors.detect_signals(rt)
     assert "errors" not in result, result.get("errors")
     assert result["without_prometheus"] == ["plain"]
     fired = {(s["kind"], s["subject"]) for s in result["signals"]}
@@ -129,7 +131,7 @@ async def test_a_broken_detector_does_not_hide_the_others(prometheus: Prometheus
     )
     rt = Runtime(settings_for(prometheus.url, [broken.model_dump(), detectors[3]]))
     try:
-        result = await metrics.detect_signals(rt, "metrics")
+        result = await signal_detectors.detect_signals(rt, "metrics")
     finally:
         await rt.aclose()
     assert [s["kind"] for s in result["signals"]] == ["data_freshness"]
@@ -158,7 +160,7 @@ async def test_bearer_token_is_sent_and_never_shown(prometheus: PrometheusInfo, 
 
 
 async def test_suggest_conf_uses_the_signal_and_plan_context(rt: Runtime) -> None:
-    result = metrics.suggest_conf(
+    result = advice.suggest_conf(
         rt, "spark_stage_skew", "spark.sql.adaptive.enabled=true spark.sql.adaptive.skewJoin.enabled=false"
     )
     assert result["runbook_id"] == "spark_stage_skew" and result["plan"][0]["reversible"] is True
@@ -170,11 +172,11 @@ async def test_suggest_conf_uses_the_signal_and_plan_context(rt: Runtime) -> Non
         "reason": keys["spark.sql.adaptive.skewJoin.enabled"]["reason"],
         "current": "false",
     }
-    gc = metrics.suggest_conf(rt, "executors spend 60% of their time in GC", "spark.executor.memory=4g")
+    gc = advice.suggest_conf(rt, "executors spend 60% of their time in GC", "spark.executor.memory=4g")
     assert gc["kind"] == "spark_gc_pressure"
     memory = next(d for d in gc["conf_deltas"] if d["key"] == "spark.executor.memory")
     assert memory["current"] == "4g" and memory["proposed"] == "6g"
-    lag = metrics.suggest_conf(rt, "consumer lag rising on billing")
+    lag = advice.suggest_conf(rt, "consumer lag rising on billing")
     assert lag["runbook_id"] == "kafka_consumer_lag" and any("kafka-consumer-groups" in c for c in lag["commands"])
     with pytest.raises(InvalidInput, match="no runbook matches"):
-        metrics.suggest_conf(rt, "the dashboard is purple")
+        advice.suggest_conf(rt, "the dashboard is purple")

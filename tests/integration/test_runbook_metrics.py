@@ -16,6 +16,8 @@ import pytest
 from pipeline_sre.app import respond
 from pipeline_sre.lifecycle import metrics, verify
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources import base as sources_base
+from pipeline_sre.lifecycle.sources.signals import detectors
 from pipeline_sre.settings.backends import default_metrics
 from pipeline_sre.settings.config import parse_settings
 from pipeline_sre.store.incidents import utcnow
@@ -75,15 +77,17 @@ def publish(prometheus: PrometheusInfo) -> Iterator[Callable[[str, dict[str, str
 
 
 async def open_incident(rt: Runtime, subject: str) -> str:
-    async def firing() -> list[metrics.Signal]:
-        signals, errors, _ = await metrics.signals_for(rt, "metrics")
+    async def firing() -> list[detectors.Signal]:
+        signals, errors, _ = await detectors.signals_for(rt, "metrics")
         assert errors == []
         return [s for s in signals if s.subject == subject]
 
     found = await poll_until(firing, bool, f"no signal for {subject}")
-    opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, found)
+    opened, _ = await asyncio.to_thread(
+        sources_base.open_incident, rt, detectors.opening(found[0], {}), by="system:detect"
+    )
     await asyncio.sleep(2)  # a scrape or two after detection, so the baseline is what was seen at detection
-    return str(opened[0]["incident_id"])
+    return opened.id
 
 
 def by_rule(verdict: dict[str, Any]) -> dict[str, bool | None]:
@@ -102,7 +106,7 @@ async def test_detected_signals_carry_the_runbooks_their_metrics_match(rt: Runti
     def matched(result: dict[str, Any]) -> bool:  # `for 5m` needs a few stored points of the subquery
         return sum(bool(s.get("runbook_matches")) for s in result["signals"]) == 4
 
-    result = await poll_until(lambda: metrics.detect_signals(rt, "metrics"), matched, "runbook matches")
+    result = await poll_until(lambda: detectors.detect_signals(rt, "metrics"), matched, "runbook matches")
     assert "errors" not in result, result.get("errors")
     by_kind = {s["kind"]: s for s in result["signals"]}
     skew = {m["runbook_id"]: m for m in by_kind["spark_stage_skew"]["runbook_matches"]}

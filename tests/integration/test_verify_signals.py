@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 
 from pipeline_sre.app import respond
-from pipeline_sre.lifecycle import metrics, postmortem, verify
+from pipeline_sre.lifecycle import postmortem, verify
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources import base as sources_base
+from pipeline_sre.lifecycle.sources.signals import detectors
 from pipeline_sre.settings.backends import default_detectors
 from pipeline_sre.settings.config import parse_settings
 from pipeline_sre.store.incidents import utcnow
@@ -71,15 +73,16 @@ async def rt(
 async def open_incident(rt: Runtime, subject: str) -> str:
     """Wait for the detector to fire for `subject` and open its incident, as detection does."""
 
-    async def firing() -> list[metrics.Signal]:
-        signals, errors, _ = await metrics.signals_for(rt, "metrics")
+    async def firing() -> list[detectors.Signal]:
+        signals, errors, _ = await detectors.signals_for(rt, "metrics")
         assert errors == []
         return [s for s in signals if s.subject == subject]
 
     found = await poll_until(firing, bool, f"no signal for {subject}")
-    opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, found)
-    incident_id: str = opened[0]["incident_id"]
-    return incident_id
+    opened, _ = await asyncio.to_thread(
+        sources_base.open_incident, rt, detectors.opening(found[0], {}), by="system:detect"
+    )
+    return opened.id
 
 
 async def verdict_when(rt: Runtime, incident_id: str, cleared: bool | None) -> dict[str, Any]:

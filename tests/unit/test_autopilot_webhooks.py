@@ -21,11 +21,11 @@ import httpx
 import pytest
 import yaml
 
-from pipeline_sre.app.alerts import alert_signature
 from pipeline_sre.app.operating_metrics import OperatingMetrics
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.alerts.source import alert_signature
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.surfaces.autopilot.watch import (
     MAX_BODY_BYTES,

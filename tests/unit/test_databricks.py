@@ -14,8 +14,8 @@ from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError,
 from pipeline_sre.governance.actions import Action, get_kind
 from pipeline_sre.governance.external_actions import _repair_after
 from pipeline_sre.governance.policy import PolicyEngine
-from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
 from pipeline_sre.settings.backends import DatabricksConnection
 from pipeline_sre.settings.config import Settings, parse_settings
 from tests.fakes.databricks_api import FakeDatabricks, now_ms

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from pipeline_sre.errors import InvalidInput, UnknownEnvironment
-from pipeline_sre.lifecycle import detect
 from pipeline_sre.lifecycle.compact import size
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import detect
 from pipeline_sre.settings.config import Settings, parse_settings
 from tests.fakes.airflow_api import FakeAirflow, FakeDag, HostRouter
 

@@ -15,10 +15,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from pipeline_sre.app import respond
 from pipeline_sre.connectors.cloudwatch_metrics import ITERATOR_AGE, NAMESPACE, CloudWatchMetrics
 from pipeline_sre.errors import InvalidInput, PipelineSreError
-from pipeline_sre.lifecycle import kinesis, metrics, verify
+from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.base import open_incident
+from pipeline_sre.lifecycle.sources.signals import detectors, kinesis
 from pipeline_sre.settings.backends import KinesisConnection
 from pipeline_sre.settings.config import parse_settings
 
@@ -104,7 +107,7 @@ def test_aws_errors_are_typed_and_name_the_environment(aws: Any) -> None:
 async def test_the_stream_behind_is_detected_matched_and_verified_as_it_catches_up(rt: Runtime, aws: Any) -> None:
     put_ages(aws, "clickstream", minutes_ago((12, 100_000), (10, 140_000), (8, 180_000), (6, 220_000)))
     put_ages(aws, "orders_cdc", minutes_ago((8, 400), (6, 500)))
-    result = await metrics.detect_signals(rt)
+    result = await detectors.detect_signals(rt)
     assert "errors" not in result, result.get("errors")
     assert result["evaluated"] == {"streams": [kinesis.CLOUDWATCH_DETECTOR]}
     [signal] = result["signals"]
@@ -113,10 +116,11 @@ async def test_the_stream_behind_is_detected_matched_and_verified_as_it_catches_
     assert signal["value"] == 220_000 and "growth" in signal["evidence"]
     assert [m["runbook_id"] for m in signal["runbook_matches"]] == ["kinesis_iterator_age"]
 
-    found, errors, _ = await metrics.signals_for(rt, "streams")
+    found, errors, _ = await detectors.signals_for(rt, "streams")
     assert errors == []
-    [opened] = await asyncio.to_thread(metrics.open_signal_incidents, rt, found)
-    incident_id = opened["incident_id"]
+    [signal_found] = found
+    opened, _ = await asyncio.to_thread(open_incident, rt, detectors.opening(signal_found, {}), by="system:detect")
+    incident_id = opened.id
     assert rt.incidents.get(incident_id).source == f"signal:{kinesis.CLOUDWATCH_DETECTOR}"
 
     behind = await verify.check_recovery(rt, incident_id)
@@ -140,6 +144,16 @@ async def test_the_stream_behind_is_detected_matched_and_verified_as_it_catches_
 async def test_an_environment_without_kinesis_or_prometheus_is_refused(rt: Runtime) -> None:
     rt2 = Runtime(parse_settings({"environments": {"plain": {"airflow": {"url": "http://127.0.0.1:9"}}}}, "test"))
     with pytest.raises(InvalidInput, match="no prometheus section"):
-        await metrics.detect_signals(rt2, "plain")
+        await detectors.detect_signals(rt2, "plain")
     with pytest.raises(InvalidInput, match="no kinesis section"):
         kinesis.connection(rt2, "plain")
+
+
+async def test_a_shadow_cycle_opens_no_signal_incident(rt: Runtime, aws: Any) -> None:
+    """Shadow mode opens no incident, signals included, so the live cycle opens and announces the condition."""
+    put_ages(aws, "clickstream", minutes_ago((8, 180_000), (6, 220_000)))
+    shadow = await respond.detect_and_handle(rt, 60, shadow=True)
+    assert shadow.detected == 1 and shadow.new_incidents == [] and rt.incidents.list(None, None, None) == []
+    live = await respond.detect_and_handle(rt, 60)
+    [incident] = rt.incidents.list(None, None, None)
+    assert live.new_incidents == [incident.id] and incident.source == f"signal:{kinesis.CLOUDWATCH_DETECTOR}"

@@ -14,6 +14,7 @@ from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import BackendUnavailable, ConfigError, InvalidInput
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.compact import size
+from pipeline_sre.lifecycle.sources.signals import detectors
 from pipeline_sre.settings.backends import MwaaConnection, PrometheusConnection, default_detectors
 from pipeline_sre.settings.config import parse_settings
 
@@ -101,7 +102,7 @@ def test_subject_join_takes_the_largest_value_per_subject() -> None:
             {"metric": {"app": "b"}, "value": [0, "NaN"]},
         ],
     }
-    subjects = metrics._subjects(data, ["app", "stage"])
+    subjects = detectors._subjects(data, ["app", "stage"])
     assert subjects[("a", "1")] == 7 and math.isnan(subjects[("b", "")])
 
 

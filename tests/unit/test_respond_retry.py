@@ -9,7 +9,7 @@ import pytest
 
 from pipeline_sre.app import respond
 from pipeline_sre.errors import BackendUnavailable
-from pipeline_sre.lifecycle import detect
+from pipeline_sre.lifecycle.sources.airflow import detect
 from tests.fakes.airflow_api import FakeAirflow
 from tests.unit.test_detect import _credentials, runtime_for  # noqa: F401 - the fake's login, autouse
 

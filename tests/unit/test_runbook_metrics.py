@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.lifecycle import runbook_metrics
+from pipeline_sre.lifecycle.sources.signals import runbook_metrics
 from pipeline_sre.runbooks.loader import MetricCondition, RunbookLibrary
 from pipeline_sre.settings.backends import PrometheusConnection
 

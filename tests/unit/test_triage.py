@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline_sre.errors import InvalidInput, NotFound, UnknownEnvironment
-from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import size
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import triage
 from pipeline_sre.settings.config import parse_settings
 from tests.fakes.airflow_api import FakeAirflow, FakeDag
 
@@ -160,7 +160,7 @@ async def test_unknown_environment_lists_valid_ones() -> None:
 
 @pytest.mark.parametrize("bad", ["..", ".", "a/../b", "x/.", "run\nid"])
 def test_ids_that_would_change_the_request_path_are_refused(bad: str) -> None:
-    from pipeline_sre.lifecycle.triage import check_ids
+    from pipeline_sre.lifecycle.sources.airflow.triage import check_ids
 
     with pytest.raises(InvalidInput):
         check_ids(dag_id="etl", run_id=bad)

@@ -22,11 +22,13 @@ from pipeline_sre.governance.audit import AuditEvent, Checkpoint, VerifyReport
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import PENDING, ActionRecord
-from pipeline_sre.lifecycle import databricks as dbx
-from pipeline_sre.lifecycle import diagnose, remediate, triage, verify
+from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.compact import fit
-from pipeline_sre.lifecycle.remediate import Plan, action_view
+from pipeline_sre.lifecycle.plans import Plan, action_view
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import diagnose, remediate, triage
+from pipeline_sre.lifecycle.sources.base import open_incident
+from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
 from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
 from pipeline_sre.store.replicas import Heartbeats, Replica
 
@@ -67,7 +69,8 @@ async def propose(
             "(a fix in progress is followed with check_recovery_rules)"
         )
     errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
-    incident, _ = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=who.actor)
+    opening = remediate.opening(env, summary, errors)
+    incident, _ = await asyncio.to_thread(open_incident, rt, opening, by=who.actor)
     plan = remediate.plan_for(rt, env, summary, errors, action=action, conf=conf)
     result = await asyncio.to_thread(propose_plan, rt, who, incident.id, plan, env)
     result["incident_id"] = incident.id

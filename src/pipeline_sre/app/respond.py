@@ -1,8 +1,9 @@
 """The whole lifecycle for one failure, with no LLM: detect -> triage -> diagnose -> propose -> request
 approval -> (a human approves) -> execute -> verify -> postmortem. Used by the autopilot and webhooks.
 
-Failures come from Airflow runs, Databricks job runs and Prometheus signal detectors. Every write still goes
-through the governed path; a failure to recover is escalated, never retried.
+Failures come from the sources each environment enables (`lifecycle/sources/registry.py`: Airflow runs,
+Databricks job runs, Prometheus and Kinesis signals), all handled alike. Every write still goes through the
+governed path; a failure to recover is escalated, never retried.
 """
 
 from __future__ import annotations
@@ -13,22 +14,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline_sre.app import operations
-from pipeline_sre.connectors.databricks import job_resource
 from pipeline_sre.errors import BackendUnavailable, PipelineSreError
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import AUTOPILOT
-from pipeline_sre.lifecycle import databricks as dbx
-from pipeline_sre.lifecycle import detect, diagnose, metrics, postmortem, remediate, triage, verify
-from pipeline_sre.lifecycle.metrics import Signal
-from pipeline_sre.lifecycle.remediate import Plan
+from pipeline_sre.lifecycle import postmortem, verify
+from pipeline_sre.lifecycle.plans import Plan
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.models import iso
+from pipeline_sre.lifecycle.sources.airflow.source import AIRFLOW
+from pipeline_sre.lifecycle.sources.base import Failure, Opening, Source, open_incident
+from pipeline_sre.lifecycle.sources.registry import SOURCES, source_name
 from pipeline_sre.store.incidents import Incident
 
 log = logging.getLogger("pipeline_sre.respond")
+F = TypeVar("F", bound=Failure)
+D = TypeVar("D")
 SHADOW_PREFIX = "shadow:"  # shadow claims live apart from live ones: going live sees every failure again
 
 
@@ -65,64 +67,63 @@ class CycleReport:
 async def handle_failed_run(
     rt: Runtime, env: str, dag_id: str, run_id: str, *, shadow: bool = False, report: CycleReport | None = None
 ) -> Incident | None:
-    """Take one failed run through triage, diagnosis and a proposal; None if another pass already did (and
-    always None in shadow mode, which opens no incident)."""
+    """A failed Airflow run pushed by its callback, handled as if a cycle had found it."""
+    return await handle_failure(rt, AIRFLOW, Failure(env, dag_id, run_id), shadow=shadow, report=report)
+
+
+async def handle_failure(
+    rt: Runtime, source: Source[F, D], failure: F, *, shadow: bool = False, report: CycleReport | None = None
+) -> Incident | None:
+    """Take one failure through diagnosis, its incident and the runbook's plan: a write proposed for a human
+    to approve, an escalation, or (a source that proposes nothing) an announcement. A failed run is claimed
+    first, so it is handled once: None if another pass already did. Shadow mode only records the plan and
+    opens no incident, so None too."""
     report = report or CycleReport()
-    claim_subject = SHADOW_PREFIX + dag_id if shadow else dag_id
-    if not await asyncio.to_thread(rt.incidents.claim_run, env, claim_subject, run_id):
+    claim = _claim(failure, shadow)
+    if claim is not None and not await asyncio.to_thread(rt.incidents.claim_run, failure.environment, *claim):
         return None
-    report.detected += 1
-    async with _retry_on_outage(rt, env, claim_subject, run_id):
-        summary = await triage.triage(rt, dag_id, run_id, env)
-        errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
-    plan = remediate.plan_for(rt, env, summary, errors)
-    if shadow:
-        await _shadow_plan(rt, env, dag_id, run_id, plan, report)
-        await asyncio.to_thread(rt.incidents.finish_run, env, claim_subject, run_id)
+    report.detected += 1  # a condition is detected in every cycle it holds; it joins its incident
+    async with _retry_on_outage(rt, failure.environment, claim):
+        diagnosis = await source.diagnose(rt, failure)
+        plan = await source.plan(rt, failure, diagnosis)
+    opening = source.evidence(rt, failure, diagnosis)
+    if shadow or opening is None:  # shadow, or a run that did not fail after all: nothing to act on
+        if shadow and plan is not None:
+            await _shadow_plan(rt, failure, plan, report)
+        if claim is not None:
+            await asyncio.to_thread(rt.incidents.finish_run, failure.environment, *claim)
         return None
-    incident, joined = await asyncio.to_thread(remediate.open_incident, rt, env, summary, errors, by=AUTOPILOT.actor)
+    incident, joined = await asyncio.to_thread(open_incident, rt, opening, by=AUTOPILOT.actor)
     if joined:
         report.joined += 1
         return incident
     report.new_incidents.append(incident.id)
+    if plan is None:
+        await _announce(rt, incident, opening)
+        return incident
+    env = failure.environment
     result = await asyncio.to_thread(operations.propose_plan, rt, AUTOPILOT, incident.id, plan, env, automated=True)
-    return await _follow_plan(rt, incident.id, result, f"{dag_id}/{run_id}", report=report)
+    return await _follow_plan(rt, incident.id, result, failure.where, report=report)
 
 
-async def handle_failed_job_run(
-    rt: Runtime, env: str, job_id: int, run_id: int, *, shadow: bool = False, report: CycleReport | None = None
-) -> Incident | None:
-    """The same for a failed Databricks job run (diagnosed from its output and cluster events; the write is a
-    repair of its failed tasks); None if another pass already took it, or in shadow mode."""
-    report = report or CycleReport()
-    subject = job_resource(job_id)  # "databricks:job/N": a DAG id has no ':' or '/', so the claims never collide
-    claim_subject = SHADOW_PREFIX + subject if shadow else subject
-    if not await asyncio.to_thread(rt.incidents.claim_run, env, claim_subject, str(run_id)):
+def _claim(failure: Failure, shadow: bool) -> tuple[str, str] | None:
+    """The (subject, run) claim of a failed run; a condition has none. Shadow claims live apart."""
+    if failure.run_id is None:
         return None
-    report.detected += 1
-    async with _retry_on_outage(rt, env, claim_subject, str(run_id)):
-        diagnosis = await dbx.diagnose_job_run(rt, run_id, env, open_incident=not shadow)
-        plan = await dbx.plan_repair(rt, diagnosis) if diagnosis.get("tasks") else None
-    if plan is None or shadow:
-        if plan is not None:
-            await _shadow_plan(rt, env, subject, str(run_id), plan, report)
-        await asyncio.to_thread(rt.incidents.finish_run, env, claim_subject, str(run_id))  # nothing to act on
-        return None
-    incident_id = diagnosis.get("incident_id")
-    if incident_id is None:
-        return None
-    if diagnosis["incident_joined"]:
-        report.joined += 1
-        return await asyncio.to_thread(rt.incidents.get, incident_id)
-    report.new_incidents.append(incident_id)
-    result = await asyncio.to_thread(operations.propose_plan, rt, AUTOPILOT, incident_id, plan, env, automated=True)
-    return await _follow_plan(rt, incident_id, result, f"{subject} run {run_id}", report=report)
+    return (SHADOW_PREFIX + failure.subject if shadow else failure.subject), failure.run_id
 
 
-async def _shadow_plan(rt: Runtime, env: str, subject: str, run_id: str, plan: Plan, report: CycleReport) -> None:
+async def _announce(rt: Runtime, incident: Incident, opening: Opening) -> None:
+    """A new incident nobody proposes a write for goes to the channels with what its source suggests;
+    `advance_open_incidents` verifies it every cycle until it clears or times out."""
+    await rt.notifier.send("incident_opened", {**incident.summary(), **opening.announce})
+
+
+async def _shadow_plan(rt: Runtime, failure: Failure, plan: Plan, report: CycleReport) -> None:
     """Shadow mode: the plan is recorded (audit log) and posted, marked as shadow, so the team can judge it;
     nothing is stored as an incident or a claim a live cycle would join, and no action is proposed."""
     decision = plan.result.get("decision") or {}
+    env, subject, run_id = failure.environment, failure.subject, failure.run_id
     entry: dict[str, AuditValue] = {
         "environment": env,
         "subject": subject,
@@ -141,14 +142,15 @@ async def _shadow_plan(rt: Runtime, env: str, subject: str, run_id: str, plan: P
 
 
 @asynccontextmanager
-async def _retry_on_outage(rt: Runtime, env: str, subject: str, run_id: str) -> AsyncIterator[None]:
+async def _retry_on_outage(rt: Runtime, env: str, claim: tuple[str, str] | None) -> AsyncIterator[None]:
     """A backend outage before the incident exists releases the run's claim, so the next cycle tries it again
     at once (were the release lost too, the claim's lease runs out and any replica takes the run over).
     Other errors keep the claim (retrying would fail the same way)."""
     try:
         yield
     except BackendUnavailable:
-        await asyncio.to_thread(rt.incidents.release_run, env, subject, run_id)
+        if claim is not None:
+            await asyncio.to_thread(rt.incidents.release_run, env, *claim)
         raise
 
 
@@ -211,11 +213,11 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
 
 
 def _metrics_without_action(rt: Runtime) -> list[Incident]:
-    """Signal and Alertmanager incidents nobody acted on: their condition is verified all the same (it may
-    clear by itself, or persist until the timeout escalates it)."""
+    """Incidents of watched sources (signals, Alertmanager alerts) nobody acted on: their condition is verified
+    all the same (it may clear by itself, or persist until the timeout escalates it)."""
     waiting = rt.incidents.list(None, None, ("detected", "triaged", "diagnosed", "proposed"), limit=500)
-    metric = [i for i in waiting if i.source.startswith(verify.SIGNAL_SOURCE) or i.source == verify.ALERT_SOURCE]
-    return [i for i in metric if i.action_id is None]
+    watched = {s.name for s in SOURCES if s.watched}
+    return [i for i in waiting if i.action_id is None and source_name(i.source) in watched]
 
 
 async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None:
@@ -244,94 +246,37 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
         report.escalated.append(incident.id)
 
 
-def polled_sources(rt: Runtime, env: str) -> list[str]:
-    """What a cycle polls in one environment: Airflow always; Databricks, and signals (Prometheus or Kinesis),
-    when configured there and not switched off under `autopilot`."""
+def polled_sources(rt: Runtime, env: str) -> list[Source[Any, Any]]:
+    """What a cycle polls in one environment: each source it configures and `autopilot` does not switch off."""
     conf, options = rt.settings.environments[env], rt.settings.autopilot
-    return [
-        "airflow",
-        *(["databricks"] if options.databricks and conf.databricks is not None else []),
-        *(["prometheus"] if options.signals and (conf.prometheus is not None or conf.kinesis is not None) else []),
-    ]
+    return [source for source in SOURCES if source.enabled(conf, options)]
 
 
 async def detect_and_handle(
     rt: Runtime, window_minutes: int, *, shadow: bool = False, report: CycleReport | None = None
 ) -> CycleReport:
-    """One detection pass over every environment: each failed Airflow and Databricks run ending in the window,
-    once, and each signal firing now. A source that is down is reported; the others still run."""
+    """One detection pass over every environment: each failed run ending in the window, once, and each
+    condition holding now. A source that is down is reported; the others still run."""
     report = report or CycleReport()
     since = datetime.now(UTC) - timedelta(minutes=window_minutes)
     for env in rt.selected(None):
-        sources = polled_sources(rt, env)
-        await _airflow_failures(rt, env, since, shadow, report)
-        if "databricks" in sources:
-            await _databricks_failures(rt, env, since, shadow, report)
-        if "prometheus" in sources:
-            await _signal_incidents(rt, env, shadow, report)
+        for source in polled_sources(rt, env):
+            await _poll(rt, source, env, since, shadow, report)
     return report
 
 
-async def _airflow_failures(rt: Runtime, env: str, since: datetime, shadow: bool, report: CycleReport) -> None:
-    cursor: str | None = None
-    while True:
-        try:
-            page = await detect.failed_runs(rt, since=iso(since), cursor=cursor, environment=env, limit=200)
-        except PipelineSreError as err:
-            report.errors.append(f"{env}: {err.message}")
-            return
-        for run in page["runs"]:
-            try:
-                await handle_failed_run(rt, env, run["dag_id"], run["run_id"], shadow=shadow, report=report)
-            except PipelineSreError as err:
-                report.errors.append(f"{env}/{run['dag_id']}/{run['run_id']}: {err.code}: {err.message}")
-        cursor = page.get("cursor")
-        if not cursor:
-            return
-
-
-async def _databricks_failures(rt: Runtime, env: str, since: datetime, shadow: bool, report: CycleReport) -> None:
+async def _poll(
+    rt: Runtime, source: Source[F, D], env: str, since: datetime, shadow: bool, report: CycleReport
+) -> None:
     try:
-        runs = await dbx.failed_runs_in(rt, env, since)
+        detected = await source.detect(rt, env, since)
     except PipelineSreError as err:
         report.errors.append(f"{env}: {err.message}")
         return
-    for run in runs:
-        job_id, run_id = int(run.get("job_id") or 0), int(run["run_id"])
+    report.errors += [f"{env}: {problem}" for problem in detected.problems]
+    for failure in detected.failures:
         try:
-            await handle_failed_job_run(rt, env, job_id, run_id, shadow=shadow, report=report)
+            await handle_failure(rt, source, failure, shadow=shadow, report=report)
         except PipelineSreError as err:
-            report.errors.append(f"{env}/{job_resource(job_id)}/{run_id}: {err.code}: {err.message}")
-
-
-async def _signal_incidents(rt: Runtime, env: str, shadow: bool, report: CycleReport) -> None:
-    """One incident per signal firing now, opened or joined. Nothing is proposed (a configuration change is a
-    human's, through rollout_config): a new incident is notified with the runbook's suggestions, and
-    `advance_open_incidents` verifies its condition every cycle until it clears or times out."""
-    try:
-        found, failed, _ = await metrics.signals_for(rt, env)
-    except PipelineSreError as err:
-        report.errors.append(f"{env}: {err.message}")
-        return
-    report.errors += [f"{env}: detector {f['detector']}: {f['error']}: {f['message']}" for f in failed]
-    signals = await asyncio.to_thread(_not_escalated, rt, env, found)
-    report.detected += len(signals)  # a condition is detected in every cycle it holds; it joins its incident
-    opened = await asyncio.to_thread(metrics.open_signal_incidents, rt, signals)
-    for sig, entry in zip(signals, opened, strict=True):
-        if entry["joined"]:
-            report.joined += 1
-            continue
-        report.new_incidents.append(entry["incident_id"])
-        advice = await asyncio.to_thread(metrics.signal_advice, rt, sig)
-        incident = await asyncio.to_thread(rt.incidents.mark, entry["incident_id"], runbook_id=advice.get("runbook_id"))
-        if not shadow:
-            await rt.notifier.send("incident_opened", {**incident.summary(), "signal": sig.to_dict(), "plan": advice})
-
-
-def _not_escalated(rt: Runtime, env: str, signals: list[Signal]) -> list[Signal]:
-    """Leave out signals whose incident was escalated within the dedup window: the condition persisting is what
-    the human already has, so it does not open (and page) again each timeout. Closing that incident ends this."""
-    since = rt.incidents.clock() - rt.incidents.dedup_window
-    escalated = rt.incidents.list(None, env, ("escalated",), limit=500)
-    held = {(i.source, i.subject, i.signature) for i in escalated if i.opened_at >= since}
-    return [s for s in signals if (s.source, s.subject, s.signature) not in held]
+            where = "/".join(p for p in (env, failure.subject, failure.run_id) if p)
+            report.errors.append(f"{where}: {err.code}: {err.message}")

@@ -19,7 +19,7 @@ from pipeline_sre.governance import external_actions as ext
 from pipeline_sre.governance.audit import AuditEvent
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.compact import fit
-from pipeline_sre.lifecycle.remediate import action_view
+from pipeline_sre.lifecycle.plans import action_view
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import GitHubRepository, check_branch, check_path, check_repo
 

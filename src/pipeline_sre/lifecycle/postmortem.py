@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_sre.errors import NotFound, PipelineSreError
-from pipeline_sre.lifecycle import diagnose
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import diagnose
 from pipeline_sre.models import iso
 from pipeline_sre.store.incidents import Incident
 

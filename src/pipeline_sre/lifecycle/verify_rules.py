@@ -8,16 +8,21 @@ turns a still unproven fix into not_recovered. Waiting out a quiet period after 
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline_sre.governance.service import ActionRecord
+from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.models import iso
 from pipeline_sre.settings.config import VerifyConfig
 from pipeline_sre.store.incidents import Incident
 
 QUIET_RULES = frozenset({"no_new_failure", "stays_clear"})
+FAILED_ACTION_STATES = ("failed", "denied", "expired", "refused")
 
 
 def check(rule: str, ok: bool | None, detail: str) -> dict[str, Any]:
@@ -83,3 +88,27 @@ def decide(evidence: Evidence, rules: VerifyConfig, now: datetime) -> str:
         checks.append(check("timeout", False, f"still pending {rules.timeout_minutes} min after {evidence.basis}"))
         return "not_recovered"
     return "pending"
+
+
+def _executed(rt: Runtime, incident: Incident) -> tuple[ActionRecord | None, dict[str, Any]]:
+    """The incident's action once it ran, and the action_executed check either way."""
+    if not incident.action_id:
+        return None, check("action_executed", None, "no action has been executed for this incident")
+    record = rt.governance.get_action(incident.action_id)
+    if record.state != "succeeded":
+        failed = record.state in FAILED_ACTION_STATES
+        return None, check("action_executed", False if failed else None, f"action {record.id} is {record.state}")
+    return record, check("action_executed", True, f"{record.action.kind} {record.id} ran at {iso(record.executed_at)}")
+
+
+async def after_action(
+    rt: Runtime, incident: Incident, gather: Callable[[ActionRecord], Awaitable[Evidence]]
+) -> Evidence:
+    """A run proves the fix, so the action must have run first: until it has, its check is all there is;
+    then it leads the evidence `gather` finds about what the action produced."""
+    record, executed = await asyncio.to_thread(_executed, rt, incident)
+    if record is None:
+        return Evidence([executed])
+    evidence = await gather(record)
+    evidence.checks.insert(0, executed)
+    return evidence

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from pipeline_sre.governance.service import GovernanceService
-from pipeline_sre.lifecycle.remediate import action_view
+from pipeline_sre.lifecycle.plans import action_view
 from pipeline_sre.runbooks.loader import RunbookLibrary
 from pipeline_sre.surfaces.cli.render import render_action, render_outcome, render_proposal
 from tests.unit.governance.fakes import run

@@ -39,7 +39,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_sre.app import alerts as alerts_mod
 from pipeline_sre.app import operations
 from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics
 from pipeline_sre.app.respond import (
@@ -50,9 +49,10 @@ from pipeline_sre.app.respond import (
     polled_sources,
 )
 from pipeline_sre.errors import ConfigError, InvalidInput, PipelineSreError
-from pipeline_sre.lifecycle import triage
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import triage
+from pipeline_sre.lifecycle.sources.alerts import intake as alerts_mod
 from pipeline_sre.settings.config import Settings
 from pipeline_sre.surfaces.http import BearerAuth, is_loopback, parse_bind, recover_on_startup
 
@@ -567,7 +567,7 @@ async def _watch(
             serving = loop.create_task(server.serve(sockets=[sock]), name="autopilot-http")
             print(f"pipeline-sre autopilot: webhooks and /metrics on http://{host}:{port}", file=sys.stderr)
         mode = "shadow (plans only)" if shadow else "live cycle"
-        polled = ", ".join(f"{env} ({', '.join(polled_sources(rt, env))})" for env in rt.selected(None))
+        polled = ", ".join(f"{env} ({', '.join(s.name for s in polled_sources(rt, env))})" for env in rt.selected(None))
         print(f"pipeline-sre autopilot: {mode} every {interval}s over {polled}", file=sys.stderr)
         while not stop.is_set():
             await pilot.cycle()

@@ -64,7 +64,7 @@ def failures(
     config: ConfigOpt = None,
 ) -> None:
     """What failed in the last WINDOW minutes, grouped by DAG, most urgent first."""
-    from pipeline_sre.lifecycle import detect
+    from pipeline_sre.lifecycle.sources.airflow import detect
 
     data = run_lifecycle(config, lambda rt: detect.recent_failures(rt, window, env))
 
@@ -102,7 +102,7 @@ def runs(
     config: ConfigOpt = None,
 ) -> None:
     """Failed runs newest first, paginated."""
-    from pipeline_sre.lifecycle import detect
+    from pipeline_sre.lifecycle.sources.airflow import detect
 
     data = run_lifecycle(config, lambda rt: detect.failed_runs(rt, dag, since, until, limit, cursor, env))
 
@@ -119,7 +119,7 @@ def runs(
 @app.command("run")
 def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Summary of one DAG run."""
-    from pipeline_sre.lifecycle import triage
+    from pipeline_sre.lifecycle.sources.airflow import triage
 
     data = run_lifecycle(config, lambda rt: triage.run_summary(rt, dag_id, run_id, env))
     emit(
@@ -132,7 +132,7 @@ def run_cmd(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = Fal
 @app.command()
 def tasks(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """Failed and upstream_failed tasks of a run, root cause first."""
-    from pipeline_sre.lifecycle import triage
+    from pipeline_sre.lifecycle.sources.airflow import triage
 
     data = run_lifecycle(config, lambda rt: triage.failed_tasks(rt, dag_id, run_id, env))
 
@@ -157,7 +157,7 @@ def triage_cmd(
     dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
     """Severity, first failing task, attempts and persistence of a failed run."""
-    from pipeline_sre.lifecycle import triage
+    from pipeline_sre.lifecycle.sources.airflow import triage
 
     data = run_lifecycle(config, lambda rt: triage.triage(rt, dag_id, run_id, env))
 
@@ -182,7 +182,7 @@ def logs(
     config: ConfigOpt = None,
 ) -> None:
     """The redacted tail of a task log."""
-    from pipeline_sre.lifecycle import diagnose
+    from pipeline_sre.lifecycle.sources.airflow import diagnose
 
     data = run_lifecycle(config, lambda rt: diagnose.task_log(rt, dag_id, run_id, task_id, try_number, lines, env))
     emit(
@@ -202,7 +202,7 @@ def errors(
     config: ConfigOpt = None,
 ) -> None:
     """The decisive error of each failed task, with category and signature."""
-    from pipeline_sre.lifecycle import diagnose
+    from pipeline_sre.lifecycle.sources.airflow import diagnose
 
     data = run_lifecycle(config, lambda rt: diagnose.extract_errors(rt, dag_id, run_id, task_id, env), "Reading logs…")
 
@@ -229,7 +229,7 @@ def frequency(
     config: ConfigOpt = None,
 ) -> None:
     """Failures per error signature over the lookback, with a transient/recurring/persistent verdict."""
-    from pipeline_sre.lifecycle import diagnose
+    from pipeline_sre.lifecycle.sources.airflow import diagnose
 
     data = run_lifecycle(config, lambda rt: diagnose.failure_frequency(rt, dag_id, task_id, days, env), "Reading logs…")
 

@@ -10,9 +10,10 @@ from mcp.server.mcpserver import Context, MCPServer
 
 from pipeline_sre import __version__
 from pipeline_sre.app import operations
-from pipeline_sre.lifecycle import detect, diagnose, postmortem, triage, verify
+from pipeline_sre.lifecycle import postmortem
 from pipeline_sre.lifecycle.compact import dumps
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.airflow import detect, diagnose, triage, verify
 from pipeline_sre.surfaces.mcp.prompts import register_prompts
 from pipeline_sre.surfaces.mcp.tooling import READ, RECORD, WRITE, LeanServer, ToolRegistrar, principal_of
 from pipeline_sre.surfaces.mcp.tools_external import register_databricks, register_github

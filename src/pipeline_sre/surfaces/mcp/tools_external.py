@@ -8,8 +8,8 @@ from mcp.server.mcpserver import Context
 
 from pipeline_sre.app import operations
 from pipeline_sre.lifecycle import changes
-from pipeline_sre.lifecycle import databricks as dbx
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
 from pipeline_sre.surfaces.mcp.tooling import READ, RECORD, WRITE, ToolRegistrar, principal_of
 
 DBX_ENV_DOC = " environment: a configured environment with a `databricks` section; omit when only one is configured."

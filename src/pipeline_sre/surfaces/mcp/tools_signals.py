@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline_sre.lifecycle import metrics
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.signals import advice, detectors
 from pipeline_sre.surfaces.mcp.tooling import READ, ToolRegistrar
 
 
@@ -41,7 +42,7 @@ def register_signals(tool: ToolRegistrar, rt: Runtime) -> None:
         READ,
     )
     async def detect_signals(environment: str | None = None) -> dict[str, Any]:
-        return await metrics.detect_signals(rt, environment)
+        return await detectors.detect_signals(rt, environment)
 
 
 def register_conf_advice(tool: ToolRegistrar, rt: Runtime) -> None:
@@ -57,4 +58,4 @@ def register_conf_advice(tool: ToolRegistrar, rt: Runtime) -> None:
         READ,
     )
     async def suggest_conf(problem: str, plan_context: str = "") -> dict[str, Any]:
-        return await asyncio.to_thread(metrics.suggest_conf, rt, problem, plan_context)
+        return await asyncio.to_thread(advice.suggest_conf, rt, problem, plan_context)

@@ -44,8 +44,8 @@ from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ALL_STATES, GovernanceService
+from pipeline_sre.lifecycle.plans import plan_of
 from pipeline_sre.lifecycle.postmortem import build_timeline, write_postmortem
-from pipeline_sre.lifecycle.remediate import plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store import incidents as incidents_mod

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline_sre.governance.audit import AuditRecord
 from pipeline_sre.governance.service import ActionRecord
-from pipeline_sre.lifecycle.remediate import action_view
+from pipeline_sre.lifecycle.plans import action_view
 
 Redact = Callable[[str], str]
 MAX_TEXT = 4000

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 from pipeline_sre.connectors.cloudwatch_metrics import CloudWatchMetrics, Series
 from pipeline_sre.errors import InvalidInput
-from pipeline_sre.lifecycle.runbook_metrics import Reader
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.signals.runbook_metrics import Reader
 from pipeline_sre.runbooks.loader import MetricCondition
 from pipeline_sre.settings.backends import KinesisConnection
 

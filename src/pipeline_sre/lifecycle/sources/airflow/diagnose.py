@@ -14,7 +14,7 @@ from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted, s
 from pipeline_sre.errors import InvalidInput, NotFound
 from pipeline_sre.lifecycle.compact import clip, fit, size
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.lifecycle.triage import check_ids, ordered_failures
+from pipeline_sre.lifecycle.sources.airflow.triage import check_ids, ordered_failures
 from pipeline_sre.models import iso
 
 MAX_TAIL_LINES = 2000

@@ -12,8 +12,8 @@ from typing import Any
 
 from pipeline_sre.governance.external_actions import epoch_ms
 from pipeline_sre.governance.service import ActionRecord
-from pipeline_sre.lifecycle.databricks import is_failed
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.databricks.jobs import is_failed
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, no_new_failure, run_check, tasks_check
 from pipeline_sre.settings.config import VerifyConfig
 from pipeline_sre.store.incidents import Incident
@@ -42,8 +42,8 @@ def _task_outcomes(run: dict[str, Any], rerun: set[int]) -> dict[str, bool | Non
     return {str(t["task_key"]): _ok(t.get("state") or {}) for t in ordered if t.get("task_key")}
 
 
-async def evidence(
-    rt: Runtime, incident: Incident, record: ActionRecord, rules: VerifyConfig, now: datetime
+async def run_evidence(
+    rt: Runtime, incident: Incident, record: ActionRecord, *, rules: VerifyConfig, now: datetime
 ) -> Evidence:
     result = record.result or {}
     produced: dict[str, Any] = result.get("existing") or result

@@ -17,8 +17,10 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.lifecycle import kinesis, metrics, runbook_metrics
+from pipeline_sre.lifecycle.metrics import prometheus_of
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.signals import kinesis, runbook_metrics
+from pipeline_sre.lifecycle.sources.signals.detectors import recheck_signal
 from pipeline_sre.lifecycle.verify_rules import Evidence, check, quiet_check
 from pipeline_sre.models import iso
 from pipeline_sre.runbooks.loader import Runbook
@@ -57,7 +59,7 @@ async def _reader(rt: Runtime, incident: Incident, detector: str) -> AsyncIterat
     if detector == kinesis.CLOUDWATCH_DETECTOR:
         yield kinesis.cloudwatch_reader(rt, incident.environment, subject)
         return
-    env, conn = metrics.prometheus_of(rt, incident.environment)
+    env, conn = prometheus_of(rt, incident.environment)
     async with rt.clients.prometheus(env) as client:
         yield runbook_metrics.prometheus_reader(client, runbook_metrics.catalog(conn), subject)
 
@@ -78,7 +80,7 @@ async def evidence(rt: Runtime, incident: Incident, rules: VerifyConfig, now: da
                 kept=incident.verdict or {},
             )
         return Evidence(checks, started, basis, keep)
-    fires, measured = await metrics.recheck_signal(rt, incident.environment, detector, incident.subject)
+    fires, measured = await recheck_signal(rt, incident.environment, detector, incident.subject)
     if fires is not False:
         detail = f"still firing: {measured}" if fires else measured
         return Evidence([check("condition_cleared", None, detail)], started, basis)

@@ -1,65 +1,18 @@
-"""Remediate: the incident a diagnosed run opens, and the plan its matching runbook gives.
-
-Nothing here stores an action or writes to a backend: `app.operations` proposes the plan's write through
-the governed path and keeps the incident's books.
-"""
+"""Remediate an Airflow run: the incident a diagnosed run opens, and the plan its matching runbook gives
+(clear its failed tasks or trigger a new run, else escalate). Nothing is stored or sent here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pipeline_sre.errors import InvalidInput
-from pipeline_sre.governance.service import ActionRecord
 from pipeline_sre.lifecycle.compact import clip
+from pipeline_sre.lifecycle.plans import Plan, plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.base import Opening
 from pipeline_sre.models import parse_time
-from pipeline_sre.runbooks.loader import Runbook
-from pipeline_sre.store.incidents import Incident
 
-PROPOSAL_BYTES = 5000
 WRITE_KINDS = ("clear_failed_tasks", "trigger_dag")
-
-
-def action_view(rec: ActionRecord) -> dict[str, Any]:
-    """What an agent or approver needs of an action, with the plan it was proposed under: no internal columns."""
-    d = rec.to_dict()
-    keep = (
-        "id",
-        "kind",
-        "environment",
-        "state",
-        "params",
-        "run_id",
-        "requested_by",
-        "incident_id",
-        "digest",
-        "call",
-        "mode",
-        "required_approvals",
-        "approvals",
-        "decision",
-        "approval_reason",
-        "plan",
-        "result",
-        "error",
-    )
-    return {k: d[k] for k in keep if d.get(k) not in (None, [], {})}
-
-
-def plan_of(rb: Runbook) -> dict[str, Any]:
-    """A runbook as a proposal shows it: why, the steps, impact, risk, rollback, verify and prevention."""
-    return {
-        "runbook": rb.id,
-        "title": rb.title,
-        "why": clip(rb.why.strip(), 400),
-        "steps": [{"title": s.title, "action": s.action, "reversible": s.reversible} for s in rb.plan],
-        "impact": rb.impact,
-        "risk": rb.risk.model_dump(),
-        "rollback": rb.rollback,
-        "verify": [v.model_dump(exclude_none=True, exclude_defaults=True) | {"check": v.check} for v in rb.verify],
-        "prevention": rb.prevention[:4],
-    }
 
 
 def _facts(summary: dict[str, Any], root: dict[str, Any] | None) -> dict[str, Any]:
@@ -77,17 +30,13 @@ def _facts(summary: dict[str, Any], root: dict[str, Any] | None) -> dict[str, An
     return facts
 
 
-def open_incident(
-    rt: Runtime, env: str, summary: dict[str, Any], errors: dict[str, Any], *, by: str
-) -> tuple[Incident, bool]:
-    """Open the incident for a triaged and diagnosed run, or join the open one with the same signature.
-
-    Returns (incident, joined); a new incident is marked triaged and diagnosed."""
+def opening(env: str, summary: dict[str, Any], errors: dict[str, Any]) -> Opening:
+    """The incident a triaged and diagnosed run opens, or joins when one with the same signature is open."""
     dag_id, run_id = summary["dag_id"], summary["run_id"]
     root = errors["tasks"][0] if errors["tasks"] else None
     category = root["category"] if root else "unknown"
     title = f"{dag_id}: {category}" + (f" in {root['task_id']} ({root.get('exception')})" if root else "")
-    incident, joined = rt.incidents.open_or_join(
+    return Opening(
         environment=env,
         source="airflow",
         subject=dag_id,
@@ -99,23 +48,7 @@ def open_incident(
         task_id=root["task_id"] if root else summary.get("first_failed_task"),
         facts=_facts(summary, root),
         failed_at=parse_time(summary.get("end")),
-        by=by,
     )
-    if not joined:
-        rt.incidents.advance(incident.id, "triaged", by=by)
-        incident = rt.incidents.advance(incident.id, "diagnosed", by=by)
-    return incident, joined
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What a runbook says to do about one diagnosed failure: the answer shown to the caller (`result`), and
-    the write it proposes (`kind` + `params`), None when a human must act instead."""
-
-    result: dict[str, Any]
-    runbook_id: str
-    kind: str | None
-    params: dict[str, Any]
 
 
 def check_request(action: str | None, conf: dict[str, Any] | None) -> None:

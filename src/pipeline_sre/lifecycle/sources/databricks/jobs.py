@@ -11,6 +11,7 @@ launch failure `resource_exhausted`. Text from Databricks is redacted and fenced
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,9 @@ from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted
 from pipeline_sre.errors import InvalidInput, PipelineSreError
 from pipeline_sre.governance import external_actions as _kinds  # noqa: F401 - registers the action kinds
 from pipeline_sre.lifecycle.compact import clip, fit
-from pipeline_sre.lifecycle.remediate import Plan, plan_of
+from pipeline_sre.lifecycle.plans import Plan, plan_of
 from pipeline_sre.lifecycle.runtime import Runtime
+from pipeline_sre.lifecycle.sources.base import DETECTED_BY, Opening, open_incident
 from pipeline_sre.runbooks.loader import RERUN_ACTIONS, Runbook
 from pipeline_sre.settings.backends import DatabricksConnection
 
@@ -318,10 +320,17 @@ async def _diagnose_task(rt: Runtime, client: DatabricksClient, task: dict[str, 
     return {k: v for k, v in out.items() if v not in (None, [], "")}
 
 
-async def diagnose_job_run(
-    rt: Runtime, run_id: Any, environment: str | None = None, *, open_incident: bool = True
-) -> dict[str, Any]:
-    """Decisive error per failed task run (root cause first), and the incident it opens or joins."""
+@dataclass(frozen=True, slots=True)
+class JobRunDiagnosis:
+    """A run's diagnosis (the `diagnose_job_run` answer before any incident) and its failed tasks' keys."""
+
+    result: dict[str, Any]
+    failed_tasks: list[str]  # all of them, not only the diagnosed ones: verification checks each
+
+
+async def diagnose_run(rt: Runtime, run_id: Any, environment: str | None = None) -> JobRunDiagnosis:
+    """Decisive error per failed task run, root cause first, and the runbook it matches; `result["tasks"]`
+    is empty for a run that did not fail."""
     run_id = check_id("run_id", run_id)
     env, conn = rt.clients.databricks_connection(environment)
     client = rt.clients.databricks(env)
@@ -341,7 +350,7 @@ async def diagnose_job_run(
     if not failed:
         out["tasks"] = []
         out["message"] = f"run {run_id} did not fail ({_result_state(run) or 'still running'}): nothing to diagnose"
-        return out
+        return JobRunDiagnosis(out, [])
     tasks = [await _diagnose_task(rt, client, t) for t in failed[:MAX_TASKS]]
     out["tasks"] = tasks
     root = tasks[0]
@@ -353,16 +362,24 @@ async def diagnose_job_run(
     matches = rt.runbooks.match(category=root["category"], signature_text=evidence or None)
     runbook = matches[0].runbook if matches else rt.runbooks.get("unknown")
     out["runbook"] = {"id": runbook.id, "title": runbook.title, "escalate": runbook.escalate}
-    if open_incident:
-        failed_keys = [str(t["task_key"]) for t in failed if t.get("task_key")]
-        incident_id, joined = await asyncio.to_thread(_open_incident, rt, env, out, root, failed_keys)
-        out.update(incident_id=incident_id, incident_joined=joined)
+    return JobRunDiagnosis(out, [str(t["task_key"]) for t in failed if t.get("task_key")])
+
+
+async def diagnose_job_run(rt: Runtime, run_id: Any, environment: str | None = None) -> dict[str, Any]:
+    """Decisive error per failed task run (root cause first), and the incident it opens or joins."""
+    diagnosis = await diagnose_run(rt, run_id, environment)
+    out = diagnosis.result
+    if not out["tasks"]:
+        return out
+    incident, joined = await asyncio.to_thread(open_incident, rt, opening(diagnosis), by=DETECTED_BY)
+    out.update(incident_id=incident.id, incident_joined=joined)
     return fit(out, min(DIAGNOSIS_BYTES, rt.settings.server.max_result_bytes), "tasks")
 
 
-def _open_incident(
-    rt: Runtime, env: str, summary: dict[str, Any], root: dict[str, Any], failed_tasks: list[str]
-) -> tuple[str, bool]:
+def opening(diagnosis: JobRunDiagnosis) -> Opening:
+    """The incident a diagnosed failed run opens, or joins when one with the same signature is open."""
+    summary = diagnosis.result
+    root = summary["tasks"][0]
     title = f"{summary.get('job_name') or summary['job_id']}: {root['category']} in {root.get('task_key')}"
     if root.get("exception"):
         title += f" ({root['exception']})"
@@ -372,25 +389,21 @@ def _open_incident(
         "tier": summary.get("tier"),
         "owner": summary.get("owner"),
         "url": summary.get("run_page_url"),
-        "failed_tasks": failed_tasks,  # all of them, not only the diagnosed ones: verification checks each
+        "failed_tasks": diagnosis.failed_tasks,
         **{k: root.get(k) for k in ("exception", "message", "evidence", "confidence")},
     }
-    incident, joined = rt.incidents.open_or_join(
-        environment=env,
+    return Opening(
+        environment=summary["env"],
         source="databricks",
         subject=job_resource(int(summary["job_id"])),
         signature=root.get("signature") or "no-error-found",
         category=root["category"],
-        severity=summary.get("severity") or rt.settings.severity.default,
+        severity=summary["severity"],
         title=clip(title, 300) or title,
         run_id=str(summary["run_id"]),
         task_id=root.get("task_key"),
         facts=facts,
     )
-    if not joined:
-        rt.incidents.advance(incident.id, "triaged")
-        incident = rt.incidents.advance(incident.id, "diagnosed")
-    return incident.id, joined
 
 
 # -- governed actions ------------------------------------------------------------------------------
@@ -498,9 +511,9 @@ def repair_kind(runbook: Runbook) -> str | None:
 
 
 async def plan_repair(rt: Runtime, diagnosis: dict[str, Any]) -> Plan:
-    """The runbook's plan for a run `diagnose_job_run` opened an incident for, shaped as the Airflow plan
-    (`remediate.plan_for`) so the autopilot follows both alike: a repair of the failed tasks when the
-    runbook reruns, else an escalation. Nothing is stored or sent."""
+    """The runbook's plan for a diagnosed failed run, shaped as the Airflow plan (`plan_for`) so the autopilot
+    follows both alike: a repair of the failed tasks when the runbook reruns, else an escalation. Nothing is
+    stored or sent."""
     env, job_id, run_id = diagnosis["env"], int(diagnosis["job_id"]), int(diagnosis["run_id"])
     root = (diagnosis.get("tasks") or [{}])[0]
     category = root.get("category") or "unknown"

@@ -1,0 +1,1 @@
+"""Airflow DAG runs: detection, triage, diagnosis from task logs, remediation plans and verification."""

@@ -1,0 +1,1 @@
+"""Alertmanager alerts: the webhook intake and verification."""

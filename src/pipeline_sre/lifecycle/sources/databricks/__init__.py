@@ -1,0 +1,1 @@
+"""Databricks job runs: status, detection, diagnosis, repair / run-now plans and verification."""

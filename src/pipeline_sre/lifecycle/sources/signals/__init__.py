@@ -1,0 +1,1 @@
+"""Metric signals: Prometheus detectors and Kinesis iterator age, their advice and verification."""
