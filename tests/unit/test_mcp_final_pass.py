@@ -57,13 +57,13 @@ async def test_wrong_arguments_get_a_short_typed_error_that_is_audited(tmp_path:
 async def test_a_loopback_server_answers_only_to_a_loopback_host() -> None:
     import httpx
 
-    from pipeline_sre.surfaces.http import LoopbackHostOnly
+    from pipeline_sre.surfaces.http import host_guard
 
     async def ok(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    app = LoopbackHostOnly(ok)
+    app = host_guard(ok, "127.0.0.1", [])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8765") as c:
         assert (await c.get("/metrics")).status_code == 200
         assert (await c.get("/metrics", headers={"Host": "[::1]:8765"})).status_code == 200

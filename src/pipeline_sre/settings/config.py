@@ -165,6 +165,13 @@ class ServerConfig(Model):
         description="The person the MCP clients of this server act for (default: the OS user running it). "
         "Actions they propose are requested by this person, so this person cannot approve them (four eyes).",
     )
+    allowed_hosts: list[str] = Field(
+        [],
+        max_length=50,
+        description="Host names the served surfaces (serve --http, console, watch --http) answer to, exact or "
+        "'*.example.com'; other Hosts get 421. On loopback, loopback names are always allowed; off loopback, "
+        "empty means any Host (the bearer token or the console sign-in still applies).",
+    )
 
 
 class VerifyConfig(Model):

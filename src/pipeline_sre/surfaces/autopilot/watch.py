@@ -54,7 +54,14 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import triage
 from pipeline_sre.lifecycle.sources.alerts import intake as alerts_mod
 from pipeline_sre.settings.config import Settings
-from pipeline_sre.surfaces.http import BearerAuth, is_loopback, parse_bind, recover_on_startup
+from pipeline_sre.surfaces.http import (
+    BearerAuth,
+    host_guard,
+    is_loopback,
+    parse_bind,
+    recover_on_startup,
+    server_options,
+)
 
 log = logging.getLogger("pipeline_sre.autopilot")
 cycle_log = logging.getLogger("pipeline_sre.autopilot.cycle")
@@ -562,7 +569,8 @@ async def _watch(
         if server_at is not None:
             host, port, token = server_at
             sock = _bind_socket(host, port)
-            config = uvicorn.Config(build_app(pilot, token), lifespan="off", log_level="warning", access_log=False)
+            app = host_guard(build_app(pilot, token), host, rt.settings.server.allowed_hosts)
+            config = uvicorn.Config(app, lifespan="off", access_log=False, **server_options())
             server = _Server(config)
             serving = loop.create_task(server.serve(sockets=[sock]), name="autopilot-http")
             print(f"pipeline-sre autopilot: webhooks and /metrics on http://{host}:{port}", file=sys.stderr)

@@ -160,17 +160,16 @@ def serve_console(settings: Settings, bind: str, *, insecure_local: bool) -> Non
     import uvicorn
 
     from pipeline_sre.lifecycle.runtime import Runtime
-    from pipeline_sre.surfaces.http import is_loopback, parse_bind
+    from pipeline_sre.surfaces.http import host_guard, is_loopback, parse_bind, server_options
     from pipeline_sre.surfaces.web.app import console_app
 
     host, port = parse_bind(bind)
     if insecure_local and not is_loopback(host):
         raise ConfigError(f"--insecure-local is allowed only on a loopback address; {host!r} is not one")
-    app = console_app(Runtime(settings), insecure_local=insecure_local)
+    app = host_guard(console_app(Runtime(settings), insecure_local=insecure_local), host, settings.server.allowed_hosts)
     scheme = "https (behind your TLS proxy)" if settings.console.secure_cookies else "http"
     print(f"pipeline-sre console on http://{host}:{port}/ (cookies for {scheme})", file=sys.stderr)
-    # proxy_headers off: the console itself decides which X-Forwarded-* to believe (console.trusted_proxies).
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, **server_options())
 
 
 def console(

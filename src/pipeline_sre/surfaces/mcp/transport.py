@@ -17,7 +17,14 @@ from pipeline_sre.app.operating_metrics import METRICS
 from pipeline_sre.errors import ConfigError
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings
-from pipeline_sre.surfaces.http import BearerAuth, LoopbackHostOnly, is_loopback, parse_bind, recover_on_startup
+from pipeline_sre.surfaces.http import (
+    BearerAuth,
+    host_guard,
+    is_loopback,
+    parse_bind,
+    recover_on_startup,
+    server_options,
+)
 from pipeline_sre.surfaces.mcp.server import build_server
 
 
@@ -35,9 +42,6 @@ def serve_stdio(settings: Settings) -> None:
         await build_server(runtime).run_stdio_async()
 
     anyio.run(main)
-
-
-LIMIT_CONNECTIONS = 100
 
 
 def http_app(settings: Settings, host: str, *, insecure_local: bool, with_console: bool = False) -> ASGIApp:
@@ -77,7 +81,7 @@ def http_app(settings: Settings, host: str, *, insecure_local: bool, with_consol
         from pipeline_sre.surfaces.web.app import mount_console
 
         app = mount_console(app, runtime, insecure_local=insecure_local)
-    return LoopbackHostOnly(app) if is_loopback(host) else app
+    return host_guard(app, host, settings.server.allowed_hosts)
 
 
 def serve_http(settings: Settings, bind: str, *, insecure_local: bool, with_console: bool = False) -> None:
@@ -85,16 +89,4 @@ def serve_http(settings: Settings, bind: str, *, insecure_local: bool, with_cons
     host, port = parse_bind(bind)
     app = http_app(settings, host, insecure_local=insecure_local, with_console=with_console)
     print(f"pipeline-sre MCP over streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
-    # proxy_headers off: the console trusts an SSO header only from configured proxy addresses.
-    # Idle and half-open connections are closed after a few seconds, and at most LIMIT_CONNECTIONS are
-    # served at once (more get 503), so a slow client cannot hold the server.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        proxy_headers=False,
-        timeout_keep_alive=5,
-        limit_concurrency=LIMIT_CONNECTIONS,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    uvicorn.run(app, host=host, port=port, **server_options())
