@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -24,14 +23,12 @@ from urllib.parse import quote
 
 import httpx
 
+from pipeline_sre.connectors.retry import NOT_SENT, SERVER_BUSY, RetryPolicy, Transient, failure_of, retrying_for
 from pipeline_sre.errors import BackendInvalidResponse, BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.models import DagRun, Page, TaskInstance, iso
 from pipeline_sre.settings.config import AirflowConnection
 
-RETRY_STATUS = frozenset({500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Errors raised before the request left this process: safe to send again, whatever the method.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 TOKEN_REFRESH_MARGIN_S = 60.0
 USER_AGENT = "pipeline-sre/0.1"
 MAX_LINE_BYTES = 20_000  # one hostile 50 MB line must not be held whole
@@ -170,43 +167,32 @@ class AirflowClient:
     async def _send(
         self, request: httpx.Request, *, stream: bool = False, safe_to_repeat: bool | None = None
     ) -> httpx.Response:
-        """Send with bounded retries (backoff + jitter) on connection errors and 5xx, never on 4xx.
+        """Send under the retry policy (`connectors/retry.py`): connection errors and 5xx, never 4xx.
 
         A write (POST, PATCH) is retried only when it cannot have reached Airflow (the connection was never
         made): after a timeout or a 5xx it may have taken effect, and sending it again could clear a task a
         second time. Its caller (governance) then looks in Airflow for the effect instead. A read sent as
         POST (a token, a list with a body) says `safe_to_repeat`."""
-        attempts = self.conn.max_retries + 1
-        idempotent = request.method in IDEMPOTENT_METHODS if safe_to_repeat is None else safe_to_repeat
-        last: str = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+        repeatable = request.method in IDEMPOTENT_METHODS if safe_to_repeat is None else safe_to_repeat
+
+        async def attempt() -> httpx.Response:
             self.request_count += 1
             try:
                 response = await self._http.send(request, stream=stream)
-            except NOT_SENT as err:
-                last = f"{type(err).__name__}"
-                continue
-            except httpx.TimeoutException:
-                last = f"timed out after {self.conn.timeout_seconds:g}s"
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last)) from None
             except httpx.TransportError as err:
-                last = f"{type(err).__name__}"
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last)) from None
-            if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
+                what = failure_of(err, self.conn.timeout_seconds)
+                if repeatable or isinstance(err, NOT_SENT):
+                    raise Transient(what) from None
+                raise BackendUnavailable(self._write_unknown(request, what)) from None
+            if response.status_code in SERVER_BUSY:
                 await response.aclose()
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last))
+                what = f"HTTP {response.status_code}"
+                if repeatable:
+                    raise Transient(what)
+                raise BackendUnavailable(self._write_unknown(request, what))
             return response
-        raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+
+        return await retrying_for(self._where(), attempt, RetryPolicy.of(self.conn.max_retries, self._backoff_base))
 
     def _write_unknown(self, request: httpx.Request, what: str) -> str:
         return (

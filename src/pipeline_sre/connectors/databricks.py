@@ -4,7 +4,7 @@ Auth is an explicit host plus a token read from the env var named by `token_env`
 standard chain (a `profile` in ~/.databrickscfg, DATABRICKS_* env vars, OAuth, cloud credentials).
 The SDK is synchronous, so every call runs in a worker thread. Retries: the SDK itself retries
 connection errors, timeouts and throttling (429/503) within `retry_timeout_seconds`; this layer adds
-bounded retries with backoff and jitter for the server errors the SDK does not retry (500/502/504),
+bounded retries (`connectors/retry.py`) for the server errors the SDK does not retry (500/502/504),
 never for 4xx. Every failure becomes a typed error naming "Databricks workspace <env> (<host>)";
 SDK text is cut, stripped of its request log, and the token never appears in it.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import random
 import re
 import threading
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.retry import RetryPolicy, Transient, retrying_for
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.settings.backends import DatabricksConnection
 
@@ -108,23 +108,20 @@ class DatabricksClient:
             return self._ws
 
     async def _call(self, fn: Callable[[WorkspaceClient], T], *, not_found: str | None = None) -> T:
-        """Run one SDK call in a thread with bounded retries; map every error to a typed one."""
+        """Run one SDK call in a thread under the retry policy; map every error to a typed one.
+
+        The writes are retried like reads: run-now carries an idempotency token and a repair its run's
+        latest repair id, so Databricks refuses to act twice on one of them."""
         import requests
         from databricks.sdk.errors.base import DatabricksError
 
-        attempts = self.conn.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+        async def attempt() -> T:
             self.request_count += 1
             try:
                 return await asyncio.to_thread(lambda: fn(self._workspace()))
             except DatabricksError as err:
                 if _retryable(err):
-                    last = f"{type(err).__name__}: {self._clean(str(err))}"
-                    continue
+                    raise Transient(f"{type(err).__name__}: {self._clean(str(err))}") from None
                 raise self._map(err, not_found) from None
             except (requests.ConnectionError, requests.Timeout, TimeoutError, RuntimeError) as err:
                 # TimeoutError / RuntimeError: the SDK's own retry budget ran out on connection errors.
@@ -133,7 +130,8 @@ class DatabricksClient:
                     f"{self.where()} is unavailable: {type(cause).__name__} "
                     f"(after the SDK's {self.conn.retry_timeout_seconds}s retry budget)"
                 ) from None
-        raise BackendUnavailable(f"{self.where()} is unavailable: {last} after {attempts} attempt(s)")
+
+        return await retrying_for(self.where(), attempt, RetryPolicy.of(self.conn.max_retries, self._backoff_base))
 
     def _map(self, err: Exception, not_found: str | None) -> Exception:
         from databricks.sdk import errors as dbx
