@@ -33,6 +33,7 @@ _NOT_EXIST = re.compile(r"does not exist|not found|RESOURCE_DOES_NOT_EXIST", re.
 _SDK_BOILERPLATE = "This is likely a bug in the Databricks SDK"
 FAILED_RESULT_STATES = frozenset({"FAILED", "TIMEDOUT", "UPSTREAM_FAILED"})
 MAX_MESSAGE = 300
+_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 class _Model(BaseModel):
@@ -203,15 +204,44 @@ class DatabricksClient:
         return await self._call(fetch, not_found=f"no Databricks cluster {cluster_id!r}")
 
     # -- writes (called only from the governed execution path) ---------------------------------
+    #
+    # Each write is built by its *_request method, which governance also shows and digests, and sent as
+    # built through the SDK's API client (its auth, its retries of throttling and connection errors).
+
+    @staticmethod
+    def repair_request(run_id: int, *, latest_repair_id: int | None) -> dict[str, Any]:
+        """Rerun only the failed tasks; `latest_repair_id` makes a second repair of the same state fail."""
+        body: dict[str, Any] = {"run_id": run_id, "rerun_all_failed_tasks": True}
+        if latest_repair_id is not None:
+            body["latest_repair_id"] = latest_repair_id
+        return {"method": "POST", "path": "/api/2.2/jobs/runs/repair", "body": body}
+
+    @staticmethod
+    def run_now_request(
+        job_id: int,
+        *,
+        idempotency_token: str,
+        job_parameters: dict[str, str] | None = None,
+        notebook_params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A new run; Databricks returns the existing run instead when the token was used before."""
+        body: dict[str, Any] = {"job_id": job_id, "idempotency_token": idempotency_token}
+        if job_parameters:
+            body["job_parameters"] = job_parameters
+        if notebook_params:
+            body["notebook_params"] = notebook_params
+        return {"method": "POST", "path": "/api/2.2/jobs/run-now", "body": body}
+
+    async def _send_write(self, request: dict[str, Any], not_found: str) -> dict[str, Any]:
+        def send(w: WorkspaceClient) -> dict[str, Any]:
+            answer = w.api_client.do(request["method"], request["path"], body=request["body"], headers=_JSON)
+            return dict(answer) if isinstance(answer, dict) else {}
+
+        return await self._call(send, not_found=not_found)
 
     async def repair_run(self, run_id: int, *, latest_repair_id: int | None) -> dict[str, Any]:
-        """Rerun only the failed tasks; `latest_repair_id` makes a second repair of the same state fail."""
-
-        def send(w: WorkspaceClient) -> dict[str, Any]:
-            waiter = w.jobs.repair_run(run_id, rerun_all_failed_tasks=True, latest_repair_id=latest_repair_id)
-            return waiter.response.as_dict() if waiter.response is not None else {}
-
-        return await self._call(send, not_found=f"no Databricks run {run_id}")
+        request = self.repair_request(run_id, latest_repair_id=latest_repair_id)
+        return await self._send_write(request, not_found=f"no Databricks run {run_id}")
 
     async def run_now(
         self,
@@ -221,18 +251,10 @@ class DatabricksClient:
         job_parameters: dict[str, str] | None = None,
         notebook_params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """A new run; Databricks returns the existing run instead when the token was used before."""
-
-        def send(w: WorkspaceClient) -> dict[str, Any]:
-            waiter = w.jobs.run_now(
-                job_id,
-                idempotency_token=idempotency_token,
-                job_parameters=job_parameters or None,
-                notebook_params=notebook_params or None,
-            )
-            return waiter.response.as_dict() if waiter.response is not None else {}
-
-        return await self._call(send, not_found=f"no Databricks job {job_id}")
+        request = self.run_now_request(
+            job_id, idempotency_token=idempotency_token, job_parameters=job_parameters, notebook_params=notebook_params
+        )
+        return await self._send_write(request, not_found=f"no Databricks job {job_id}")
 
     async def aclose(self) -> None:
         """The SDK keeps a requests session; nothing async to close."""

@@ -207,10 +207,18 @@ class GitHubClient:
         data = self._json(response)
         return {"commit": (data.get("commit") or {}).get("sha"), "blob": (data.get("content") or {}).get("sha")}
 
+    @staticmethod
+    def pull_request(repo: str, *, title: str, head: str, base: str, body: str) -> dict[str, Any]:
+        """The pull request as it is sent; governance shows and digests this same request."""
+        return {
+            "method": "POST",
+            "path": f"/repos/{repo}/pulls",
+            "body": {"title": title, "head": head, "base": base, "body": body},
+        }
+
     async def create_pull(self, repo: str, *, title: str, head: str, base: str, body: str) -> dict[str, Any]:
-        response = await self._request(
-            "POST", f"/repos/{repo}/pulls", json_body={"title": title, "head": head, "base": base, "body": body}
-        )
+        request = self.pull_request(repo, title=title, head=head, base=base, body=body)
+        response = await self._request(request["method"], request["path"], json_body=request["body"])
         if response.status_code == 422 and "already exists" in response.text.lower():
             existing = await self.find_pull(repo, head)
             if existing is not None:
