@@ -19,7 +19,7 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg")
 
-from pipeline_sre.governance.actions import Action, get_kind  # noqa: E402
+from pipeline_sre.governance.actions import Action  # noqa: E402
 from pipeline_sre.governance.audit import AuditEvent  # noqa: E402
 from pipeline_sre.governance.policy import PolicyRefusal  # noqa: E402
 from pipeline_sre.governance.service import GovernanceService  # noqa: E402
@@ -68,7 +68,10 @@ class SideEffectExecutor:
         self.delay_after = delay_after
 
     def describe_call(self, action: Action) -> dict[str, Any]:
-        return get_kind(self.kind).describe_call(action)
+        return {"method": "POST", "path": f"/fake/{self.kind}", "body": {**action.params, "run_id": action.run_id}}
+
+    async def prepare(self, action: Action) -> None:
+        """Nothing to learn: the call depends on the action only."""
 
     async def execute(self, action: Action) -> dict[str, Any]:
         time.sleep(self.delay_before)

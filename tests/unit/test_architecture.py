@@ -31,7 +31,15 @@ LAYERS: dict[str, int] = {
     "__init__": 7,
 }
 # Backend client methods that change something: only executors of the governed path may call them.
-WRITE_METHODS = {"clear_task_instances", "trigger_dag_run", "repair_run", "run_now", "create_branch", "put_file"}
+WRITE_METHODS = {
+    "clear_task_instances",
+    "trigger_dag_run",
+    "repair_run",
+    "run_now",
+    "create_branch",
+    "put_file",
+    "create_pull",
+}
 WRITERS = ("governance/",)
 
 

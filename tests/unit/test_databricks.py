@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.connectors.databricks import DatabricksClient
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidInput, NotFound
-from pipeline_sre.governance.actions import Action, get_kind
+from pipeline_sre.governance.actions import Action
 from pipeline_sre.governance.external_actions import _repair_after
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.governance.policy import PolicyEngine
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
@@ -318,13 +320,19 @@ def _action(kind: str, params: dict[str, Any]) -> Action:
     )
 
 
+def _call(action: Action) -> dict[str, Any]:
+    """The call governance digests: built by the kind's executor (its request by DatabricksClient)."""
+    settings = parse_settings({"environments": {"prod": {"airflow": {"url": "http://x"}}}}, "t")
+    return get_kind(action.kind).executor_for(Clients(settings)).describe_call(action)
+
+
 def test_repair_and_run_now_calls() -> None:
     repair = _action("repair_run", {"job_id": 11, "run_id": 5, "latest_repair_id": 9})
-    call = get_kind("repair_run").describe_call(repair)
+    call = _call(repair)
     assert call["path"] == "/api/2.2/jobs/runs/repair"
     assert call["body"] == {"run_id": 5, "rerun_all_failed_tasks": True, "latest_repair_id": 9}
     run_now = _action("run_now", {"job_id": 12, "job_parameters": {"date": "2025-01-01"}})
-    body = get_kind("run_now").describe_call(run_now)["body"]
+    body = _call(run_now)["body"]
     assert body == {"job_id": 12, "idempotency_token": run_now.id, "job_parameters": {"date": "2025-01-01"}}
     with pytest.raises(InvalidInput, match="not both"):
         get_kind("run_now").parse({"job_id": 1, "job_parameters": {"a": "1"}, "notebook_params": {"b": "2"}})

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.connectors.github import GitHubClient, git_blob_sha
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, ConfigError, InvalidInput
-from pipeline_sre.governance.actions import Action, get_kind
+from pipeline_sre.governance.actions import Action
 from pipeline_sre.governance.external_actions import branch_for
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle import changes
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -134,7 +136,8 @@ def test_rollout_call_shows_the_exact_pr_and_diff() -> None:
         }
     )
     spec = get_kind("rollout_config")
-    call = spec.describe_call(action)
+    settings = parse_settings({"environments": {"prod": {"airflow": {"url": "http://x"}}}}, "t")
+    call = spec.executor_for(Clients(settings)).describe_call(action)
     assert call["path"] == "/repos/acme/pipelines/pulls"
     assert call["body"]["head"] == branch_for(action.id) == "pipeline-sre/act_abcdefghijklmnopqrst"
     assert call["body"]["base"] == "main" and action.id in call["body"]["body"]

@@ -33,8 +33,11 @@ from pipeline_sre.connectors.mwaa_cli import (
     trigger_argv,
 )
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
+from pipeline_sre.governance.actions import Action
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.settings.backends import MwaaConnection
 from pipeline_sre.settings.config import AirflowConnection, parse_settings
+from tests.unit.governance.fakes import ClientsWith
 
 pytestmark = pytest.mark.anyio
 
@@ -667,3 +670,50 @@ async def test_expired_credentials_do_not_fall_back(stub: StubMwaa, web: CliWeb)
     finally:
         await client.aclose()
     assert transport.mode == "invoke_rest_api" and stub.calls == ["InvokeRestApi"]
+
+
+# -- the call governance digests is the command that runs ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["clear_failed_tasks", "trigger_dag"])
+async def test_the_digested_call_is_the_command_the_cli_runs(stub: StubMwaa, web: CliWeb, kind: str) -> None:
+    def triggered(argv: list[str]) -> tuple[str, str]:
+        run = {"dag_id": "etl_orders", "dag_run_id": "pipeline_sre__act_abcdefghijklmnopqrst", "state": "queued"}
+        return json.dumps([run]), ""
+
+    web.outputs["dags trigger"] = triggered
+    params = (
+        {"dag_id": "etl_orders", "dag_run_id": RUN_FAILED}
+        if kind == "clear_failed_tasks"
+        else {"dag_id": "etl_orders", "conf": {"batch": 5}}
+    )
+    action = Action(
+        id="act_abcdefghijklmnopqrst",
+        kind=kind,
+        environment="aws",
+        params=get_kind(kind).normalise(params),
+        requested_by="mcp:alice",
+        created_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+    )
+    client, _ = client_for(stub, web, airflow_version="3")
+    settings = parse_settings({"environments": {"aws": {"airflow": {"url": "https://mwaa.invalid"}}}}, "t")
+    executor = get_kind(kind).executor_for(ClientsWith(settings, client))
+    try:
+        await executor.prepare(action)
+        described = executor.describe_call(action)
+        await executor.execute(action)
+    finally:
+        await client.aclose()
+    assert described["method"] == "CLI"
+    writes = [line for line in web.lines if shlex.split(line)[:2] in (["tasks", "clear"], ["dags", "trigger"])]
+    # What is known only when the command is sent stands in the description as a named placeholder.
+    mark = "@run_logical_date" if kind == "clear_failed_tasks" else "@now"
+    assert list(described["filled_when_sent"]) == [mark]
+    pattern = re.escape(described["command"]).replace(re.escape(mark), r"(\S+)")
+    matched = [re.fullmatch(pattern, line) for line in writes]
+    assert len(writes) == 1 and matched[0] is not None
+    filled = {datetime.fromisoformat(value) for value in matched[0].groups()}
+    if kind == "clear_failed_tasks":
+        assert filled == {datetime(2026, 1, 5, 2, tzinfo=UTC)}  # the run's logical date
+    else:
+        assert len(filled) == 1 and abs((filled.pop() - datetime.now(UTC)).total_seconds()) < 60

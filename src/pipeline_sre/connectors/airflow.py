@@ -12,26 +12,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import httpx
 
+from pipeline_sre.connectors.retry import NOT_SENT, SERVER_BUSY, RetryPolicy, Transient, failure_of, retrying_for
 from pipeline_sre.errors import BackendInvalidResponse, BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.models import DagRun, Page, TaskInstance, iso
 from pipeline_sre.settings.config import AirflowConnection
 
-RETRY_STATUS = frozenset({500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Errors raised before the request left this process: safe to send again, whatever the method.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 TOKEN_REFRESH_MARGIN_S = 60.0
 USER_AGENT = "pipeline-sre/0.1"
 MAX_LINE_BYTES = 20_000  # one hostile 50 MB line must not be held whole
@@ -118,6 +115,13 @@ class _WindowRead:
     at: float  # time.monotonic() of the read
 
 
+@runtime_checkable
+class DescribesCalls(Protocol):
+    """A transport that does not carry Airflow's REST request as it is says what it sends instead."""
+
+    def describe_call(self, request: dict[str, Any], version: Literal["2", "3"]) -> dict[str, Any]: ...
+
+
 class AirflowClient:
     def __init__(
         self,
@@ -134,6 +138,7 @@ class AirflowClient:
         self.version: Literal["2", "3"] | None = None if conn.version == "auto" else conn.version
         self.request_count = 0
         self._backoff_base = backoff_base
+        self._transport = transport
         self._token: str | None = conn.secret("token_env")
         self._static_token = self._token is not None
         self._token_expiry: float | None = None
@@ -170,43 +175,32 @@ class AirflowClient:
     async def _send(
         self, request: httpx.Request, *, stream: bool = False, safe_to_repeat: bool | None = None
     ) -> httpx.Response:
-        """Send with bounded retries (backoff + jitter) on connection errors and 5xx, never on 4xx.
+        """Send under the retry policy (`connectors/retry.py`): connection errors and 5xx, never 4xx.
 
         A write (POST, PATCH) is retried only when it cannot have reached Airflow (the connection was never
         made): after a timeout or a 5xx it may have taken effect, and sending it again could clear a task a
         second time. Its caller (governance) then looks in Airflow for the effect instead. A read sent as
         POST (a token, a list with a body) says `safe_to_repeat`."""
-        attempts = self.conn.max_retries + 1
-        idempotent = request.method in IDEMPOTENT_METHODS if safe_to_repeat is None else safe_to_repeat
-        last: str = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+        repeatable = request.method in IDEMPOTENT_METHODS if safe_to_repeat is None else safe_to_repeat
+
+        async def attempt() -> httpx.Response:
             self.request_count += 1
             try:
                 response = await self._http.send(request, stream=stream)
-            except NOT_SENT as err:
-                last = f"{type(err).__name__}"
-                continue
-            except httpx.TimeoutException:
-                last = f"timed out after {self.conn.timeout_seconds:g}s"
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last)) from None
             except httpx.TransportError as err:
-                last = f"{type(err).__name__}"
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last)) from None
-            if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
+                what = failure_of(err, self.conn.timeout_seconds)
+                if repeatable or isinstance(err, NOT_SENT):
+                    raise Transient(what) from None
+                raise BackendUnavailable(self._write_unknown(request, what)) from None
+            if response.status_code in SERVER_BUSY:
                 await response.aclose()
-                if idempotent:
-                    continue
-                raise BackendUnavailable(self._write_unknown(request, last))
+                what = f"HTTP {response.status_code}"
+                if repeatable:
+                    raise Transient(what)
+                raise BackendUnavailable(self._write_unknown(request, what))
             return response
-        raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+
+        return await retrying_for(self._where(), attempt, RetryPolicy.of(self.conn.max_retries, self._backoff_base))
 
     def _write_unknown(self, request: httpx.Request, what: str) -> str:
         return (
@@ -663,6 +657,57 @@ class AirflowClient:
         return list(tail), seen
 
     # -- writes (called only from the governed execution path) ---------------------------------
+    #
+    # Each write is built by its *_request method, which governance also shows and digests: what an
+    # approver approves is what the send method sends (`described` says what it becomes on the wire).
+
+    def _settled_version(self) -> Literal["2", "3"]:
+        if self.version is None:
+            raise BackendUnavailable(
+                f"{self._where()}: the exact request depends on its Airflow version, which is not known yet "
+                "(the first request that succeeds detects it; set airflow.version to pin it)"
+            )
+        return self.version
+
+    def clear_request(
+        self, dag_id: str, run_id: str, *, note: str | None = None, only_failed: bool = True, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """The clear of one run's tasks as it is sent: /api/v2 and the note on Airflow 3, /api/v1 without
+        it on Airflow 2 (whose clear takes no note)."""
+        v3 = self._settled_version() == "3"
+        body: dict[str, Any] = {
+            "dag_run_id": run_id,
+            "only_failed": only_failed,
+            "reset_dag_runs": True,
+            "dry_run": dry_run,
+        }
+        if note and v3:
+            body["note"] = note
+        return {"method": "POST", "path": f"{self.api}/dags/{_q(dag_id)}/clearTaskInstances", "body": body}
+
+    def trigger_request(
+        self, dag_id: str, run_id: str, conf: dict[str, Any], note: str | None = None
+    ) -> dict[str, Any]:
+        """A new run as it is sent: Airflow 3 takes an explicit null logical date (now) and a null note;
+        Airflow 2 gets the note only when there is one."""
+        body: dict[str, Any] = {"dag_run_id": run_id, "conf": conf}
+        if self._settled_version() == "3":
+            body["logical_date"] = None
+            body["note"] = note
+        elif note:
+            body["note"] = note
+        return {"method": "POST", "path": f"{self.api}/dags/{_q(dag_id)}/dagRuns", "body": body}
+
+    def described(self, request: dict[str, Any]) -> dict[str, Any]:
+        """What leaves this process for `request`: the request itself over HTTP (directly, or carried
+        unchanged by MWAA's InvokeRestApi or web login), or what a transport runs instead (MWAA's CLI)."""
+        if isinstance(self._transport, DescribesCalls):
+            return self._transport.describe_call(request, self._settled_version())
+        return request
+
+    async def _send_write(self, request: dict[str, Any], not_found: str) -> Any:
+        path = str(request["path"]).removeprefix(self.api)  # built under this API by a *_request method
+        return await self._json(request["method"], path, json_body=request["body"], not_found=not_found)
 
     async def clear_task_instances(
         self,
@@ -673,26 +718,14 @@ class AirflowClient:
         dry_run: bool = False,
         note: str | None = None,
     ) -> list[str]:
-        body: dict[str, Any] = {
-            "dag_run_id": run_id,
-            "only_failed": only_failed,
-            "reset_dag_runs": True,
-            "dry_run": dry_run,
-        }
-        if note and await self.detected_version() == "3":
-            body["note"] = note
-        data = await self._json(
-            "POST", f"/dags/{_q(dag_id)}/clearTaskInstances", json_body=body, not_found=f"no DAG {dag_id!r}"
-        )
+        await self._ensure_version()
+        request = self.clear_request(dag_id, run_id, note=note, only_failed=only_failed, dry_run=dry_run)
+        data = await self._send_write(request, not_found=f"no DAG {dag_id!r}")
         return [str(t.get("task_id")) for t in _listing(data, "task_instances", self._where())]
 
     async def trigger_dag_run(self, dag_id: str, run_id: str, conf: dict[str, Any], note: str | None = None) -> DagRun:
-        body: dict[str, Any] = {"dag_run_id": run_id, "conf": conf}
-        if await self.detected_version() == "3":
-            body["logical_date"] = None
-        if note:
-            body["note"] = note
-        data = await self._json("POST", f"/dags/{_q(dag_id)}/dagRuns", json_body=body, not_found=f"no DAG {dag_id!r}")
+        await self._ensure_version()
+        data = await self._send_write(self.trigger_request(dag_id, run_id, conf, note), not_found=f"no DAG {dag_id!r}")
         return DagRun.from_api(data)
 
     # -- links ----------------------------------------------------------------------------------

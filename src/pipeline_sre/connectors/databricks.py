@@ -4,7 +4,7 @@ Auth is an explicit host plus a token read from the env var named by `token_env`
 standard chain (a `profile` in ~/.databrickscfg, DATABRICKS_* env vars, OAuth, cloud credentials).
 The SDK is synchronous, so every call runs in a worker thread. Retries: the SDK itself retries
 connection errors, timeouts and throttling (429/503) within `retry_timeout_seconds`; this layer adds
-bounded retries with backoff and jitter for the server errors the SDK does not retry (500/502/504),
+bounded retries (`connectors/retry.py`) for the server errors the SDK does not retry (500/502/504),
 never for 4xx. Every failure becomes a typed error naming "Databricks workspace <env> (<host>)";
 SDK text is cut, stripped of its request log, and the token never appears in it.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import random
 import re
 import threading
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.retry import RetryPolicy, Transient, retrying_for
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, NotFound
 from pipeline_sre.settings.backends import DatabricksConnection
 
@@ -33,6 +33,7 @@ _NOT_EXIST = re.compile(r"does not exist|not found|RESOURCE_DOES_NOT_EXIST", re.
 _SDK_BOILERPLATE = "This is likely a bug in the Databricks SDK"
 FAILED_RESULT_STATES = frozenset({"FAILED", "TIMEDOUT", "UPSTREAM_FAILED"})
 MAX_MESSAGE = 300
+_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
 
 class _Model(BaseModel):
@@ -108,23 +109,20 @@ class DatabricksClient:
             return self._ws
 
     async def _call(self, fn: Callable[[WorkspaceClient], T], *, not_found: str | None = None) -> T:
-        """Run one SDK call in a thread with bounded retries; map every error to a typed one."""
+        """Run one SDK call in a thread under the retry policy; map every error to a typed one.
+
+        The writes are retried like reads: run-now carries an idempotency token and a repair its run's
+        latest repair id, so Databricks refuses to act twice on one of them."""
         import requests
         from databricks.sdk.errors.base import DatabricksError
 
-        attempts = self.conn.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+        async def attempt() -> T:
             self.request_count += 1
             try:
                 return await asyncio.to_thread(lambda: fn(self._workspace()))
             except DatabricksError as err:
                 if _retryable(err):
-                    last = f"{type(err).__name__}: {self._clean(str(err))}"
-                    continue
+                    raise Transient(f"{type(err).__name__}: {self._clean(str(err))}") from None
                 raise self._map(err, not_found) from None
             except (requests.ConnectionError, requests.Timeout, TimeoutError, RuntimeError) as err:
                 # TimeoutError / RuntimeError: the SDK's own retry budget ran out on connection errors.
@@ -133,7 +131,8 @@ class DatabricksClient:
                     f"{self.where()} is unavailable: {type(cause).__name__} "
                     f"(after the SDK's {self.conn.retry_timeout_seconds}s retry budget)"
                 ) from None
-        raise BackendUnavailable(f"{self.where()} is unavailable: {last} after {attempts} attempt(s)")
+
+        return await retrying_for(self.where(), attempt, RetryPolicy.of(self.conn.max_retries, self._backoff_base))
 
     def _map(self, err: Exception, not_found: str | None) -> Exception:
         from databricks.sdk import errors as dbx
@@ -205,15 +204,44 @@ class DatabricksClient:
         return await self._call(fetch, not_found=f"no Databricks cluster {cluster_id!r}")
 
     # -- writes (called only from the governed execution path) ---------------------------------
+    #
+    # Each write is built by its *_request method, which governance also shows and digests, and sent as
+    # built through the SDK's API client (its auth, its retries of throttling and connection errors).
+
+    @staticmethod
+    def repair_request(run_id: int, *, latest_repair_id: int | None) -> dict[str, Any]:
+        """Rerun only the failed tasks; `latest_repair_id` makes a second repair of the same state fail."""
+        body: dict[str, Any] = {"run_id": run_id, "rerun_all_failed_tasks": True}
+        if latest_repair_id is not None:
+            body["latest_repair_id"] = latest_repair_id
+        return {"method": "POST", "path": "/api/2.2/jobs/runs/repair", "body": body}
+
+    @staticmethod
+    def run_now_request(
+        job_id: int,
+        *,
+        idempotency_token: str,
+        job_parameters: dict[str, str] | None = None,
+        notebook_params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A new run; Databricks returns the existing run instead when the token was used before."""
+        body: dict[str, Any] = {"job_id": job_id, "idempotency_token": idempotency_token}
+        if job_parameters:
+            body["job_parameters"] = job_parameters
+        if notebook_params:
+            body["notebook_params"] = notebook_params
+        return {"method": "POST", "path": "/api/2.2/jobs/run-now", "body": body}
+
+    async def _send_write(self, request: dict[str, Any], not_found: str) -> dict[str, Any]:
+        def send(w: WorkspaceClient) -> dict[str, Any]:
+            answer = w.api_client.do(request["method"], request["path"], body=request["body"], headers=_JSON)
+            return dict(answer) if isinstance(answer, dict) else {}
+
+        return await self._call(send, not_found=not_found)
 
     async def repair_run(self, run_id: int, *, latest_repair_id: int | None) -> dict[str, Any]:
-        """Rerun only the failed tasks; `latest_repair_id` makes a second repair of the same state fail."""
-
-        def send(w: WorkspaceClient) -> dict[str, Any]:
-            waiter = w.jobs.repair_run(run_id, rerun_all_failed_tasks=True, latest_repair_id=latest_repair_id)
-            return waiter.response.as_dict() if waiter.response is not None else {}
-
-        return await self._call(send, not_found=f"no Databricks run {run_id}")
+        request = self.repair_request(run_id, latest_repair_id=latest_repair_id)
+        return await self._send_write(request, not_found=f"no Databricks run {run_id}")
 
     async def run_now(
         self,
@@ -223,18 +251,10 @@ class DatabricksClient:
         job_parameters: dict[str, str] | None = None,
         notebook_params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """A new run; Databricks returns the existing run instead when the token was used before."""
-
-        def send(w: WorkspaceClient) -> dict[str, Any]:
-            waiter = w.jobs.run_now(
-                job_id,
-                idempotency_token=idempotency_token,
-                job_parameters=job_parameters or None,
-                notebook_params=notebook_params or None,
-            )
-            return waiter.response.as_dict() if waiter.response is not None else {}
-
-        return await self._call(send, not_found=f"no Databricks job {job_id}")
+        request = self.run_now_request(
+            job_id, idempotency_token=idempotency_token, job_parameters=job_parameters, notebook_params=notebook_params
+        )
+        return await self._send_write(request, not_found=f"no Databricks job {job_id}")
 
     async def aclose(self) -> None:
         """The SDK keeps a requests session; nothing async to close."""

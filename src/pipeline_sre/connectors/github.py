@@ -10,21 +10,19 @@ detected and reused.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import os
-import random
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.retry import SERVER_BUSY, RetryPolicy, Transient, failure_of, retrying_for
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput, NotFound
 from pipeline_sre.settings.backends import GitHubConfig
 
-RETRY_STATUS = frozenset({500, 502, 503, 504})
 USER_AGENT = "pipeline-sre/0.1"
 API_VERSION = "2022-11-28"
 MAX_FILE_BYTES = 512 * 1024
@@ -94,28 +92,22 @@ class GitHubClient:
         return text[:300]
 
     async def _request(self, method: str, path: str, *, params: Any = None, json_body: Any = None) -> httpx.Response:
+        """One request under the retry policy: connection errors, timeouts and 5xx, never 4xx. Writes are
+        retried like reads: each is safe to repeat (see the module docstring)."""
         if not self._token:
             raise BackendRefused(f"{self.where()}: the token env var {self.config.token_env} is not set")
-        attempts = self.config.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+
+        async def attempt() -> httpx.Response:
             self.request_count += 1
             try:
                 response = await self._http.request(method, path, params=params, json=json_body)
-            except httpx.TimeoutException:
-                last = f"timed out after {self.config.timeout_seconds:g}s"
-                continue
             except httpx.TransportError as err:
-                last = type(err).__name__
-                continue
-            if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
-                continue
+                raise Transient(failure_of(err, self.config.timeout_seconds)) from None
+            if response.status_code in SERVER_BUSY:
+                raise Transient(f"HTTP {response.status_code}")
             return response
-        raise BackendUnavailable(f"{self.where()} is unavailable: {last} after {attempts} attempt(s)")
+
+        return await retrying_for(self.where(), attempt, RetryPolicy.of(self.config.max_retries, self._backoff_base))
 
     def _refused(self, response: httpx.Response, what: str) -> BackendRefused:
         detail = ""
@@ -215,10 +207,18 @@ class GitHubClient:
         data = self._json(response)
         return {"commit": (data.get("commit") or {}).get("sha"), "blob": (data.get("content") or {}).get("sha")}
 
+    @staticmethod
+    def pull_request(repo: str, *, title: str, head: str, base: str, body: str) -> dict[str, Any]:
+        """The pull request as it is sent; governance shows and digests this same request."""
+        return {
+            "method": "POST",
+            "path": f"/repos/{repo}/pulls",
+            "body": {"title": title, "head": head, "base": base, "body": body},
+        }
+
     async def create_pull(self, repo: str, *, title: str, head: str, base: str, body: str) -> dict[str, Any]:
-        response = await self._request(
-            "POST", f"/repos/{repo}/pulls", json_body={"title": title, "head": head, "base": base, "body": body}
-        )
+        request = self.pull_request(repo, title=title, head=head, base=base, body=body)
+        response = await self._request(request["method"], request["path"], json_body=request["body"])
         if response.status_code == 422 and "already exists" in response.text.lower():
             existing = await self.find_pull(repo, head)
             if existing is not None:

@@ -46,7 +46,7 @@ from pipeline_sre.connectors.aws import (
     aws_error,
     path_error,
 )
-from pipeline_sre.connectors.mwaa_cli import MwaaCli
+from pipeline_sre.connectors.mwaa_cli import MwaaCli, described_write
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, PipelineSreError
 from pipeline_sre.settings.backends import MwaaConnection
 
@@ -184,6 +184,17 @@ class MwaaTransport(httpx.AsyncBaseTransport):
         if isinstance(err, PipelineSreError):
             return err
         return aws_error(err, environment=self.environment, api=f"MWAA {api}", what=self._what())
+
+    def describe_call(self, request: dict[str, Any], version: Literal["2", "3"]) -> dict[str, Any]:
+        """What this transport sends for an AirflowClient write, on the path it uses now: InvokeRestApi and
+        the web login carry the REST request unchanged (InvokeRestApi's Path is the part after the API
+        root); the CLI path runs a command instead."""
+        if self._mode != "cli":
+            return request
+        m = _API_PATH.search(str(request["path"]))
+        if m is None:
+            raise BackendRefused(f"{self._what()}: only the Airflow REST API is reachable through MWAA")
+        return described_write(version, str(request["method"]), m.group(2), dict(request.get("body") or {}))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         raw_path = request.url.raw_path.decode("ascii").split("?", 1)[0]

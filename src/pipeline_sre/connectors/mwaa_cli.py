@@ -41,6 +41,10 @@ it is a regex on Airflow 2 and a substring on Airflow 3.3, so it is not used. Th
 that were failed just before the clear. Trigger passes an explicit logical date (now, microseconds
 kept) so that the run can later be cleared through this path too.
 
+Governance shows and digests a trigger or clear on this path as the command it runs (`described_write`,
+made by the same argument builders): the trigger's `@now` and the clear's `@run_logical_date` name the
+values only known when the command is sent.
+
 Every argument is checked before any token is asked for: DAG, task and run ids against Airflow's
 allowed characters (ASCII only, and no leading '-' that argparse would read as an option), conf as a
 JSON object sent as ASCII JSON; option values are passed as `--option=value` and every argument is
@@ -97,6 +101,7 @@ _IDS: dict[IdKind, tuple[re.Pattern[str], str]] = {
     "task id": (_ID, "'_.-'"),
     "run id": (_RUN_ID, "'_.~:+-'"),
 }
+_DAG, _RUN, _TASK = r"(?P<dag>[^/]+)", r"(?P<run>[^/]+)", r"(?P<task>[^/]+)"
 _VERSION = re.compile(r"\d+\.\d+\S*")
 _RAISED = re.compile(r"^[\w.]*(Error|Exception|Exists|NotFound)\b.*$")
 Version = Literal["2", "3"]
@@ -148,7 +153,11 @@ def task_states_argv(dag_id: str, run_id: str) -> list[str]:
     return ["tasks", "states-for-dag-run", dag_id, run_id, "--output=json"]
 
 
-def trigger_argv(version: Version, dag_id: str, run_id: str, conf: str, logical_date: datetime) -> list[str]:
+def _stamp(when: datetime | str) -> str:
+    return when if isinstance(when, str) else when.isoformat()
+
+
+def trigger_argv(version: Version, dag_id: str, run_id: str, conf: str, logical_date: datetime | str) -> list[str]:
     date_option = "--exec-date" if version == "2" else "--logical-date"
     return [
         "dags",
@@ -156,15 +165,50 @@ def trigger_argv(version: Version, dag_id: str, run_id: str, conf: str, logical_
         dag_id,
         f"--run-id={run_id}",
         f"--conf={conf}",
-        f"{date_option}={logical_date.isoformat()}",
+        f"{date_option}={_stamp(logical_date)}",
         "--no-replace-microseconds",
         "--output=json",
     ]
 
 
-def clear_argv(dag_id: str, logical_date: datetime) -> list[str]:
-    day = logical_date.isoformat()
+def clear_argv(dag_id: str, logical_date: datetime | str) -> list[str]:
+    day = _stamp(logical_date)
     return ["tasks", "clear", dag_id, f"--start-date={day}", f"--end-date={day}", "--only-failed", "--yes"]
+
+
+def trigger_argv_for(version: Version, dag_id: str, body: dict[str, Any], now: datetime | str) -> list[str]:
+    """The trigger a REST body asks for: its logical date, else `now` (when the command is sent)."""
+    run_id = checked("run id", body.get("dag_run_id"))
+    conf = conf_text(body.get("conf") or {})
+    return trigger_argv(version, checked("DAG id", dag_id), run_id, conf, parse_time(body.get("logical_date")) or now)
+
+
+# -- the writes as governance shows them ----------------------------------------------------------------
+
+# Values a command takes only when it is sent, named in its description where they will stand.
+SENT_AT = "@now"
+RUN_LOGICAL_DATE = "@run_logical_date"
+_FILLED_WHEN_SENT = {
+    SENT_AT: "the time the command is sent (the new run's logical date)",
+    RUN_LOGICAL_DATE: "the run's logical date, read just before (tasks clear selects runs by logical date only)",
+}
+_TRIGGER_PATH = re.compile(rf"/dags/{_DAG}/dagRuns")
+_CLEAR_PATH = re.compile(rf"/dags/{_DAG}/clearTaskInstances")
+
+
+def described_write(version: Version, method: str, api_path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The Airflow CLI command a REST write (path relative to the API root) becomes on this path: the
+    same builders make it as `MwaaCli` sends it, with placeholders for what is known only then."""
+    trigger, clear = _TRIGGER_PATH.fullmatch(api_path), _CLEAR_PATH.fullmatch(api_path)
+    if method == "POST" and trigger is not None:
+        argv = trigger_argv_for(version, unquote(trigger["dag"]), body, SENT_AT)
+    elif method == "POST" and clear is not None:
+        argv = clear_argv(checked("DAG id", unquote(clear["dag"])), RUN_LOGICAL_DATE)
+    else:
+        raise BackendRefused(f"the MWAA CLI fallback cannot {_unsupported(method, api_path)}")
+    line = command_line(argv)
+    filled = {mark: meaning for mark, meaning in _FILLED_WHEN_SENT.items() if mark in line}
+    return {"method": "CLI", "command": line, **({"filled_when_sent": filled} if filled else {})}
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -320,7 +364,6 @@ class _Call:
 
 
 _Handler = Callable[[_Call], Awaitable[Any]]
-_DAG, _RUN, _TASK = r"(?P<dag>[^/]+)", r"(?P<run>[^/]+)", r"(?P<task>[^/]+)"
 
 
 class MwaaCli:
@@ -354,7 +397,7 @@ class MwaaCli:
             ("GET", re.compile(r"/dags"), self._get_dags),
             ("GET", re.compile(rf"/dags/{_DAG}"), self._get_dag),
             ("GET", re.compile(rf"/dags/{_DAG}/dagRuns"), self._get_runs),
-            ("POST", re.compile(rf"/dags/{_DAG}/dagRuns"), self._trigger),
+            ("POST", _TRIGGER_PATH, self._trigger),
             ("GET", re.compile(rf"/dags/{_DAG}/dagRuns/{_RUN}"), self._get_run),
             ("GET", re.compile(rf"/dags/{_DAG}/dagRuns/{_RUN}/taskInstances"), self._get_tasks),
             (
@@ -363,7 +406,7 @@ class MwaaCli:
                 self._get_task,
             ),
             ("POST", re.compile(r"/dags/~/dagRuns/~/taskInstances/list"), self._list_tasks),
-            ("POST", re.compile(rf"/dags/{_DAG}/clearTaskInstances"), self._clear),
+            ("POST", _CLEAR_PATH, self._clear),
         ]
 
     def _where(self) -> str:
@@ -606,11 +649,7 @@ class MwaaCli:
 
     async def _trigger(self, call: _Call) -> Any:
         dag_id = checked("DAG id", call.ids["dag"])
-        body = call.body()
-        run_id = checked("run id", body.get("dag_run_id"))
-        conf = conf_text(body.get("conf") or {})
-        logical_date = parse_time(body.get("logical_date")) or datetime.now(UTC)
-        data = await self._json_of(trigger_argv(call.version, dag_id, run_id, conf, logical_date))
+        data = await self._json_of(trigger_argv_for(call.version, dag_id, call.body(), datetime.now(UTC)))
         self._forget(dag_id)
         if not (isinstance(data, list) and data and isinstance(data[0], dict)):
             raise _Answer(400, "dags trigger printed no DAG run")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.retry import RetryPolicy, Transient, retry_after, retrying
 from pipeline_sre.errors import PipelineSreError
 from pipeline_sre.settings.notifications import EVENTS, NotificationsConfig
 
@@ -130,35 +131,41 @@ class WebhookNotifier:
             return
         body = self.body(event, payload)
         headers = {"content-type": "application/json", "user-agent": "pipeline-sre", EVENT_HEADER: event}
-        last = "no attempt"
-        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
-            for attempt in range(self.max_retries + 1):
-                if attempt:
-                    await asyncio.sleep(self._delay(attempt, last))
-                if self.secret:  # a fresh timestamp per attempt, so a retry is not mistaken for a replay
-                    stamp = str(int(time.time()))
-                    headers[TIMESTAMP_HEADER] = stamp
-                    headers[SIGNATURE_HEADER] = sign(self.secret, stamp, body)
-                try:
-                    response = await client.post(self.url, content=body, headers=headers)
-                except httpx.TransportError as err:
-                    last = f"connection error ({type(err).__name__})"
-                    continue
-                if response.status_code < 300:
-                    return
-                last = f"HTTP {response.status_code}"
-                if response.status_code == 429:
-                    last += f" retry-after={response.headers.get('retry-after', '')}"
-                if response.status_code < 500 and response.status_code != 429:
-                    break  # a client error: resending the same body will not help
-        raise NotificationError(f"{self.name}: {event} not delivered after {attempt + 1} attempt(s): {last}")
+        tries = 0
 
-    def _delay(self, attempt: int, last: str) -> float:
-        if " retry-after=" in last:
-            raw = last.rsplit("=", 1)[1]
-            if raw.replace(".", "", 1).isdigit():
-                return min(float(raw), RETRY_AFTER_CAP_S)
-        return float(min(self.backoff * 2 ** (attempt - 1), RETRY_AFTER_CAP_S))
+        async def attempt() -> None:
+            nonlocal tries
+            tries += 1
+            if self.secret:  # a fresh timestamp per attempt, so a retry is not mistaken for a replay
+                stamp = str(int(time.time()))
+                headers[TIMESTAMP_HEADER] = stamp
+                headers[SIGNATURE_HEADER] = sign(self.secret, stamp, body)
+            try:
+                response = await client.post(self.url, content=body, headers=headers)
+            except httpx.TransportError as err:
+                raise Transient(f"connection error ({type(err).__name__})") from None
+            if response.status_code < 300:
+                return
+            what = f"HTTP {response.status_code}"
+            if response.status_code == 429:
+                wait = retry_after(response)
+                raise Transient(f"{what} retry-after={response.headers.get('retry-after', '')}", retry_after=wait)
+            if response.status_code >= 500:
+                raise Transient(what)
+            raise _Undelivered(what)  # a client error: resending the same body will not help
+
+        # A duplicate notification is harmless, so a webhook is sent again even after a timeout or a 5xx.
+        policy = RetryPolicy.of(self.max_retries, self.backoff, cap=RETRY_AFTER_CAP_S)
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+            try:
+                await retrying(attempt, policy)
+            except (Transient, _Undelivered) as last:
+                failed = f"{self.name}: {event} not delivered after {tries} attempt(s): {last}"
+                raise NotificationError(failed) from None
+
+
+class _Undelivered(Exception):
+    """The receiver refused the notification for good (a 4xx other than 429)."""
 
 
 # -- Slack ------------------------------------------------------------------------------------------

@@ -33,19 +33,19 @@ name (the same quantity the detector measures), and `metrics` adds the quantitie
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import random
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.retry import SERVER_BUSY, RetryPolicy, Transient, failure_of, retrying_for
 from pipeline_sre.errors import BackendRefused, BackendUnavailable, InvalidInput
 from pipeline_sre.settings.backends import PrometheusConnection
 
 USER_AGENT = "pipeline-sre/0.1"
-RETRY_STATUS = frozenset({502, 503, 504})
+# Not 500: Prometheus answers it for a query that fails the same way each time (its body says why).
+RETRY_STATUS = SERVER_BUSY - {500}
 
 
 class _Model(BaseModel):
@@ -104,27 +104,21 @@ class PrometheusClient:
         return await self._call("/api/v1/query_range", form)
 
     async def _call(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        """POST (form-encoded, so long queries fit) with bounded retries on connection errors and 502-504."""
-        attempts = self.conn.max_retries + 1
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = min(4.0, self._backoff_base * 2 ** (attempt - 1)) + random.uniform(0, self._backoff_base)
-                await asyncio.sleep(delay)
+        """POST (form-encoded, so long queries fit) under the retry policy: connection errors and 502-504.
+        A query is a read, so a timeout is retried too."""
+
+        async def attempt() -> httpx.Response:
             self.request_count += 1
             try:
                 response = await self._http.post(path, data=form)
-            except httpx.TimeoutException:
-                last = f"timed out after {self.conn.timeout_seconds:g}s"
-                continue
             except httpx.TransportError as err:
-                last = type(err).__name__
-                continue
+                raise Transient(failure_of(err, self.conn.timeout_seconds)) from None
             if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
-                continue
-            return self._data(response)
-        raise BackendUnavailable(f"{self._where()} is unavailable: {last} after {attempts} attempt(s)")
+                raise Transient(f"HTTP {response.status_code}")
+            return response
+
+        policy = RetryPolicy.of(self.conn.max_retries, self._backoff_base)
+        return self._data(await retrying_for(self._where(), attempt, policy))
 
     def _data(self, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code

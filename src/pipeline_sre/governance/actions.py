@@ -1,7 +1,7 @@
-"""Actions: the only writes. Typed, canonical JSON, SHA-256 digest, and a registry of kinds.
+"""Actions: the only writes. Typed, canonical JSON, SHA-256 digest; what a kind of action and its executor are.
 
-A new kind (Databricks repair, a config PR, ...) registers an `ActionKind` with its params model and
-plugs an executor into the service; nothing in the propose/approve/execute path changes.
+The kinds themselves are defined next to their backends (`airflow_actions`, `external_actions`) and listed
+once in `kinds.py`; nothing in the propose/approve/execute path changes when one is added.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pipeline_sre.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pipeline_sre.connectors.clients import Clients
 
 RUN_ID_PREFIX = "pipeline_sre__"
 ACTION_ID_PREFIX = "act_"
@@ -49,33 +52,10 @@ def run_id_for(action_id: str) -> str:
     return RUN_ID_PREFIX + action_id
 
 
-class _Params(BaseModel):
+class ActionParams(BaseModel):
+    """Params of a kind: closed (an unknown field is refused) and frozen (what was approved stays so)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _dag_id(v: str) -> str:
-    if not v or len(v) > 250 or not all(c.isalnum() or c in "._-" for c in v):
-        raise ValueError("must be a DAG id: letters, digits, '.', '_' and '-' (max 250)")
-    return v
-
-
-class ClearFailedTasksParams(_Params):
-    """Rerun only the failed tasks of one DAG run (and their downstream), resetting the run to queued."""
-
-    dag_id: str
-    dag_run_id: str = Field(min_length=1, max_length=250)
-
-    _check_dag = field_validator("dag_id")(_dag_id)
-
-
-class TriggerDagParams(_Params):
-    """A new DAG run with a validated conf; its run id is derived from the action id."""
-
-    dag_id: str
-    conf: dict[str, Any] = {}
-    note: str | None = Field(None, max_length=1000)
-
-    _check_dag = field_validator("dag_id")(_dag_id)
 
 
 class Action(BaseModel):
@@ -117,18 +97,62 @@ class Action(BaseModel):
         return sha256_hex(canonical_json({"action": self.canonical(), "call": call}))
 
 
+@runtime_checkable
+class ActionExecutor(Protocol):
+    """Sends one kind of action: the only code that writes to a backend."""
+
+    kind: str
+    # Whether a call whose outcome is unknown may be sent again (a deterministic run id, an idempotency
+    # token); a clear may not: recovery then records it failed for a human instead of sending it twice.
+    resend_safe: bool
+
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        """The exact call, as built by the client that sends it (what governance digests and shows)."""
+        ...
+
+    async def prepare(self, action: Action) -> None:
+        """Learn what the call depends on (Airflow's version) before it is described at execution."""
+        ...
+
+    async def execute(self, action: Action) -> dict[str, Any]:
+        """Send the described call; raise on failure."""
+        ...
+
+    async def find_existing(self, action: Action) -> dict[str, Any] | None:
+        """Crash recovery: the backend's record of this action if it already happened, else None."""
+        ...
+
+
+class KindExecutor:
+    """What every executor of a kind holds: the kind's name and resend flag (the kind owns them) and the
+    clients it sends through. `prepare` learns nothing unless the call depends on the backend."""
+
+    def __init__(self, spec: ActionKind, clients: Clients) -> None:
+        self.kind = spec.kind
+        self.resend_safe = spec.resend_safe
+        self.clients = clients
+
+    async def prepare(self, action: Action) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ActionKind:
-    """One kind of write. `resource` names what the allowlist matches (a DAG id for Airflow kinds)."""
+    """One kind of write, whole: its params, what it touches (`resource`, what the allowlist matches: a
+    DAG id for Airflow kinds), its executor (built with the clients) and how governance may treat it."""
 
     kind: str
     params_model: type[BaseModel]
     description: str
     resource: Callable[[BaseModel], str]
-    describe_call: Callable[[Action], dict[str, Any]]
+    executor: Callable[[ActionKind, Clients], ActionExecutor]
     conf: Callable[[BaseModel], dict[str, Any] | None] = lambda _p: None
     is_rerun: bool = False
     reversible: bool = True
+    resend_safe: bool = True  # see ActionExecutor.resend_safe
+
+    def executor_for(self, clients: Clients) -> ActionExecutor:
+        return self.executor(self, clients)
 
     def parse(self, params: dict[str, Any]) -> BaseModel:
         try:
@@ -142,89 +166,3 @@ class ActionKind:
 
     def normalise(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.parse(params).model_dump(mode="json")
-
-
-def clear_note(action_id: str) -> str:
-    return f"pipeline-sre {action_id}"
-
-
-def _clear_call(action: Action) -> dict[str, Any]:
-    p = action.params
-    return {
-        "method": "POST",
-        "path": f"/api/v2/dags/{p['dag_id']}/clearTaskInstances",
-        "body": {
-            "dag_run_id": p["dag_run_id"],
-            "only_failed": True,
-            "reset_dag_runs": True,
-            "dry_run": False,
-            # The note marks the cleared task instances: crash recovery looks for it before re-sending.
-            "note": clear_note(action.id),
-        },
-    }
-
-
-def _trigger_call(action: Action) -> dict[str, Any]:
-    p = action.params
-    return {
-        "method": "POST",
-        "path": f"/api/v2/dags/{p['dag_id']}/dagRuns",
-        "body": {
-            "dag_run_id": action.run_id,
-            "logical_date": None,
-            "conf": p.get("conf") or {},
-            "note": p.get("note"),
-        },
-    }
-
-
-def _dag_of(p: BaseModel) -> str:
-    return str(getattr(p, "dag_id"))  # noqa: B009 - both Airflow params models have dag_id
-
-
-def _conf_of(p: BaseModel) -> dict[str, Any] | None:
-    return dict(p.conf) if isinstance(p, TriggerDagParams) else None
-
-
-_REGISTRY: dict[str, ActionKind] = {}
-
-
-def register_kind(kind: ActionKind) -> ActionKind:
-    if kind.kind in _REGISTRY and _REGISTRY[kind.kind] is not kind:
-        raise ValueError(f"action kind {kind.kind!r} is already registered")
-    _REGISTRY[kind.kind] = kind
-    return kind
-
-
-def get_kind(kind: str) -> ActionKind:
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise InvalidInput(f"unknown action kind {kind!r}; known kinds: {', '.join(sorted(_REGISTRY))}") from None
-
-
-def known_kinds() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-CLEAR_FAILED_TASKS = register_kind(
-    ActionKind(
-        kind="clear_failed_tasks",
-        params_model=ClearFailedTasksParams,
-        description="Rerun only the failed tasks of a DAG run",
-        resource=_dag_of,
-        describe_call=_clear_call,
-        is_rerun=True,
-    )
-)
-TRIGGER_DAG = register_kind(
-    ActionKind(
-        kind="trigger_dag",
-        params_model=TriggerDagParams,
-        description="Start a new DAG run with a validated conf",
-        resource=_dag_of,
-        describe_call=_trigger_call,
-        conf=_conf_of,
-        is_rerun=True,
-    )
-)

@@ -1,7 +1,8 @@
 """Action kinds and executors for Databricks Jobs and GitHub change control.
 
 They plug into the same governed path as the Airflow kinds: propose -> approve -> execute, with
-the exact call in the digest. Resources (what `allow_dags` globs and `conf_schemas` match):
+the exact call in the digest (built by the client that sends it: `DatabricksClient.repair_request` /
+`run_now_request`, `GitHubClient.pull_request`). Resources (what `allow_dags` globs and `conf_schemas` match):
 `databricks:job/<job_id>` and `github:<owner>/<repo>:<path>`; e.g. `allow_dags: ["databricks:job/*",
 "github:acme/pipelines:jobs/*"]`. run_now's parameters are its conf, so a `conf_schemas` entry whose
 `match` is `databricks:job/<id>` validates them (Databricks parameter values are strings).
@@ -26,17 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline_sre.connectors.clients import Clients
-from pipeline_sre.connectors.databricks import job_resource
-from pipeline_sre.connectors.github import git_blob_sha
+from pipeline_sre.connectors.databricks import DatabricksClient, job_resource
+from pipeline_sre.connectors.github import GitHubClient, git_blob_sha
 from pipeline_sre.errors import BackendRefused, NotFound
-from pipeline_sre.governance.actions import Action, ActionKind, _Params, get_kind, register_kind
+from pipeline_sre.governance.actions import Action, ActionKind, ActionParams, KindExecutor
 from pipeline_sre.settings.backends import check_branch, check_path, check_repo
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from pipeline_sre.connectors.databricks import DatabricksClient
 
 BRANCH_PREFIX = "pipeline-sre/"
 MAX_CONTENT_CHARS = 200_000
@@ -56,7 +54,7 @@ def epoch_ms(when: datetime) -> int:
 # -- params --------------------------------------------------------------------------------------
 
 
-class RepairRunParams(_Params):
+class RepairRunParams(ActionParams):
     """Rerun only the failed tasks of one Databricks job run."""
 
     job_id: int = Field(gt=0)
@@ -64,7 +62,7 @@ class RepairRunParams(_Params):
     latest_repair_id: int | None = Field(None, gt=0, description="The run's latest repair when proposed")
 
 
-class RunNowParams(_Params):
+class RunNowParams(ActionParams):
     """A new run of a Databricks job with validated parameters."""
 
     job_id: int = Field(gt=0)
@@ -78,7 +76,7 @@ class RunNowParams(_Params):
         return self
 
 
-class RolloutConfigParams(_Params):
+class RolloutConfigParams(ActionParams):
     """A pull request that changes one config file (job JSON, Spark conf, DAG conf) in a configured repo."""
 
     repo: str
@@ -106,25 +104,18 @@ class RolloutConfigParams(_Params):
 
 def _repair_call(action: Action) -> dict[str, Any]:
     p = action.params
-    body: dict[str, Any] = {"run_id": p["run_id"], "rerun_all_failed_tasks": True}
-    if p.get("latest_repair_id") is not None:
-        body["latest_repair_id"] = p["latest_repair_id"]
-    return {
-        "method": "POST",
-        "path": "/api/2.2/jobs/runs/repair",
-        "body": body,
-        "precondition": f"run {p['run_id']} belongs to job {p['job_id']}",
-    }
+    request = DatabricksClient.repair_request(p["run_id"], latest_repair_id=p.get("latest_repair_id"))
+    return {**request, "precondition": f"run {p['run_id']} belongs to job {p['job_id']}"}
 
 
 def _run_now_call(action: Action) -> dict[str, Any]:
     p = action.params
-    body: dict[str, Any] = {"job_id": p["job_id"], "idempotency_token": action.id}
-    if p.get("job_parameters"):
-        body["job_parameters"] = p["job_parameters"]
-    if p.get("notebook_params"):
-        body["notebook_params"] = p["notebook_params"]
-    return {"method": "POST", "path": "/api/2.2/jobs/run-now", "body": body}
+    return DatabricksClient.run_now_request(
+        p["job_id"],
+        idempotency_token=action.id,
+        job_parameters=p.get("job_parameters") or None,
+        notebook_params=p.get("notebook_params") or None,
+    )
 
 
 def unified_diff(old: str | None, new: str, path: str) -> str:
@@ -161,10 +152,13 @@ def _rollout_call(action: Action) -> dict[str, Any]:
     }
     if old_sha:
         put_body["sha"] = old_sha
+    pull = GitHubClient.pull_request(
+        repo, title=p["title"], head=branch, base=base, body=pr_body(action.id, p["description"])
+    )
+    # The steps before the pull request are shown, not sent as shown: the branch starts at the base's
+    # head when it is created, and the file goes as base64 (its blob id names it here).
     return {
-        "method": "POST",
-        "path": f"/repos/{repo}/pulls",
-        "body": {"title": p["title"], "head": branch, "base": base, "body": pr_body(action.id, p["description"])},
+        **pull,
         "steps": [
             {"method": "POST", "path": f"/repos/{repo}/git/refs", "body": {"ref": f"refs/heads/{branch}"}},
             {"method": "PUT", "path": f"/repos/{repo}/contents/{path}", "body": put_body},
@@ -191,59 +185,10 @@ def _file_of(p: BaseModel) -> str:
     return f"github:{p.repo}:{p.path}"
 
 
-def _get_or_register(kind: ActionKind) -> ActionKind:
-    try:
-        existing = get_kind(kind.kind)
-    except Exception:
-        return register_kind(kind)
-    return existing  # a module reload must not register a second, different kind object
-
-
-REPAIR_RUN = _get_or_register(
-    ActionKind(
-        kind="repair_run",
-        params_model=RepairRunParams,
-        description="Rerun only the failed tasks of a Databricks job run",
-        resource=_job_of,
-        describe_call=_repair_call,
-        is_rerun=True,
-    )
-)
-RUN_NOW = _get_or_register(
-    ActionKind(
-        kind="run_now",
-        params_model=RunNowParams,
-        description="Start a new Databricks job run with validated parameters",
-        resource=_job_of,
-        describe_call=_run_now_call,
-        conf=_parameters_of,
-        is_rerun=True,
-    )
-)
-ROLLOUT_CONFIG = _get_or_register(
-    ActionKind(
-        kind="rollout_config",
-        params_model=RolloutConfigParams,
-        description="Open a pull request that changes one config file",
-        resource=_file_of,
-        describe_call=_rollout_call,
-    )
-)
-
-
 # -- executors -----------------------------------------------------------------------------------
 
 
-class _Executor:
-    kind = ""
-    resend_safe = True  # run_now: idempotency token; repair_run: latest_repair_id; rollout_config: its branch
-
-    def __init__(self, clients: Clients) -> None:
-        self.clients = clients
-
-    def describe_call(self, action: Action) -> dict[str, Any]:
-        return get_kind(self.kind).describe_call(action)
-
+class _Executor(KindExecutor):
     def databricks(self, action: Action) -> DatabricksClient:
         return self.clients.databricks(action.environment)
 
@@ -262,7 +207,8 @@ def _repair_after(history: list[dict[str, Any]], latest_repair_id: int | None) -
 
 
 class RepairRunExecutor(_Executor):
-    kind = "repair_run"
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        return _repair_call(action)
 
     async def execute(self, action: Action) -> dict[str, Any]:
         p = action.params
@@ -304,7 +250,8 @@ def _same_parameters(run: dict[str, Any], p: dict[str, Any]) -> bool:
 
 
 class RunNowExecutor(_Executor):
-    kind = "run_now"
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        return _run_now_call(action)
 
     async def execute(self, action: Action) -> dict[str, Any]:
         p = action.params
@@ -334,7 +281,8 @@ class RunNowExecutor(_Executor):
 
 
 class RolloutConfigExecutor(_Executor):
-    kind = "rollout_config"
+    def describe_call(self, action: Action) -> dict[str, Any]:
+        return _rollout_call(action)
 
     async def execute(self, action: Action) -> dict[str, Any]:
         p = action.params
@@ -381,5 +329,29 @@ class RolloutConfigExecutor(_Executor):
         return {"pull_request": pull, "branch": branch_for(action.id)} if pull else None
 
 
-def external_executors(clients: Clients) -> list[RepairRunExecutor | RunNowExecutor | RolloutConfigExecutor]:
-    return [RepairRunExecutor(clients), RunNowExecutor(clients), RolloutConfigExecutor(clients)]
+# Each is safe to send again (resend_safe): run_now by its idempotency token, repair_run by its
+# latest_repair_id, rollout_config by its branch named after the action.
+REPAIR_RUN = ActionKind(
+    kind="repair_run",
+    params_model=RepairRunParams,
+    description="Rerun only the failed tasks of a Databricks job run",
+    resource=_job_of,
+    executor=RepairRunExecutor,
+    is_rerun=True,
+)
+RUN_NOW = ActionKind(
+    kind="run_now",
+    params_model=RunNowParams,
+    description="Start a new Databricks job run with validated parameters",
+    resource=_job_of,
+    executor=RunNowExecutor,
+    conf=_parameters_of,
+    is_rerun=True,
+)
+ROLLOUT_CONFIG = ActionKind(
+    kind="rollout_config",
+    params_model=RolloutConfigParams,
+    description="Open a pull request that changes one config file",
+    resource=_file_of,
+    executor=RolloutConfigExecutor,
+)

@@ -25,9 +25,9 @@ from pipeline_sre.errors import InvalidInput, NotFound, PipelineSreError, Unknow
 from pipeline_sre.governance import approvals as approvals_mod
 from pipeline_sre.governance.actions import (
     Action,
+    ActionExecutor,
     ActionKind,
     canonical_json,
-    get_kind,
     is_action_id,
     new_action_id,
 )
@@ -39,8 +39,9 @@ from pipeline_sre.governance.audit import (
     identity,
     utcnow,
 )
-from pipeline_sre.governance.execute import ActionExecutor, ExecutorRegistry
+from pipeline_sre.governance.execute import ExecutorRegistry
 from pipeline_sre.governance.identity import ActorKind
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.governance.policy import Decision, ExecuteFacts, PolicyEngine, PolicyRefusal
 from pipeline_sre.settings.governance import GovernanceConfig
 from pipeline_sre.store import repository as repo
@@ -278,8 +279,11 @@ class GovernanceService:
         return get_kind(kind)
 
     def _call_for(self, spec: ActionKind, action: Action) -> dict[str, Any]:
+        """The exact call, as the client of this kind's executor builds it for its backend."""
         executor = self.executors.get(spec.kind)
-        return executor.describe_call(action) if executor else spec.describe_call(action)
+        if executor is None:
+            raise InvalidInput(f"no executor is registered for {spec.kind}: this server has no connector for it")
+        return executor.describe_call(action)
 
     def _record(self, s: Session, row: ActionRow, *, with_decision: bool = False) -> ActionRecord:
         action = _action_of(row)
@@ -410,23 +414,23 @@ class GovernanceService:
                 raise UnknownEnvironment(environment, self.environments)
             spec = self._kind(kind)
             parsed = spec.parse(params)
+            now = self._now()
+            action = Action(
+                id=new_action_id(),
+                kind=kind,
+                environment=environment,
+                params=parsed.model_dump(mode="json"),
+                requested_by=requested_by,
+                incident_id=incident_id,
+                automated=automated,
+                runbook_id=runbook_id,
+                created_at=now,
+            )
+            call = self._call_for(spec, action)  # the client may refuse what it cannot send (an id on a CLI line)
         except (UnknownEnvironment, InvalidInput) as err:
             rule = "environment.unknown" if isinstance(err, UnknownEnvironment) else "params.invalid"
             refusal = PolicyRefusal(err.message, rule, "fix the request as the message says")
             raise self._refuse("propose", refusal, requested_by, actor_kind, None, None) from None
-        now = self._now()
-        action = Action(
-            id=new_action_id(),
-            kind=kind,
-            environment=environment,
-            params=parsed.model_dump(mode="json"),
-            requested_by=requested_by,
-            incident_id=incident_id,
-            automated=automated,
-            runbook_id=runbook_id,
-            created_at=now,
-        )
-        call = self._call_for(spec, action)
         digest = action.digest(call)
         resource = spec.resource(parsed)
         try:
@@ -750,6 +754,8 @@ class GovernanceService:
         actor_kind: ActorKind = "mcp",
     ) -> ExecutionOutcome:
         """Run an approved action exactly once (live), or audit its exact call (dry_run)."""
+        if self.policy.mode == "live":
+            await self._prepare(action_id)
         digest: str | None = None
         try:
             with self.db.session(write=True) as s:
@@ -859,6 +865,21 @@ class GovernanceService:
             ) from None
         record = await self._run(executor, action, caller, actor_kind, row.digest)
         return ExecutionOutcome(record, sent=True, mode="live", call=stored_call, result=record.result)
+
+    async def _prepare(self, action_id: str) -> None:
+        """Before the approved call is compared with the call the executor would send now, let the executor
+        learn what that call depends on (which Airflow it talks to): a fresh process knows nothing yet.
+        Nothing is written; an action that cannot be loaded is left to the refusals that follow."""
+        with self.db.session(write=False) as s:
+            row = repo.get_action(s, action_id) if is_action_id(action_id) else None
+            action = _action_of(row) if row is not None and row.environment in self.environments else None
+        executor = self.executors.get(action.kind) if action is not None else None
+        if action is None or executor is None:
+            return
+        try:
+            await executor.prepare(action)
+        except PipelineSreError:
+            return  # a backend that cannot be reached now: the refusals come first, then describing the call fails
 
     async def _run(
         self,

@@ -15,8 +15,7 @@ from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.connectors.notify import Notifier, build_notifier
 from pipeline_sre.diagnosis import Diagnosis, Redactor
 from pipeline_sre.errors import PipelineSreError
-from pipeline_sre.governance.airflow_executors import airflow_executors
-from pipeline_sre.governance.external_actions import external_executors
+from pipeline_sre.governance.kinds import executors
 from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.runbooks.loader import RunbookLibrary
 from pipeline_sre.settings.config import EnvironmentConfig, Settings
@@ -64,7 +63,7 @@ class Runtime:
         if self._governance is None:
             self._governance = GovernanceService.from_settings(
                 self.settings,
-                executors=[*airflow_executors(self.clients), *external_executors(self.clients)],
+                executors=executors(self.clients),
                 redact=self.redact,
             )
         return self._governance

@@ -40,6 +40,8 @@ class SandboxClient:
         return token
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # Not a retry of failures (sandbox/ sits below connectors/ and does not use its retry policy): an
+        # expired token is replaced once and the request sent again, which the 401 proves did not run.
         for attempt in range(2):
             token = self._token or self.token()
             headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}

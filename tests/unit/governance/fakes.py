@@ -5,7 +5,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pipeline_sre.governance.actions import Action, get_kind
+from pipeline_sre.connectors.airflow import AirflowClient
+from pipeline_sre.connectors.clients import Clients
+from pipeline_sre.governance.actions import Action
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.settings.config import Settings, parse_settings
 
 # Wednesday 2025-01-08 10:00 Europe/Berlin (09:00 UTC): inside the prod window.
@@ -21,6 +24,17 @@ class Clock:
 
     def advance(self, **kw: float) -> None:
         self.now += timedelta(**kw)
+
+
+# The environments of make_settings, on an Airflow 3 that is never contacted: what real executors describe.
+AIRFLOW_3 = parse_settings(
+    {
+        "environments": {
+            e: {"airflow": {"url": f"http://{e}-airflow:8080", "version": "3"}} for e in ("dev", "prod", "staging")
+        }
+    },
+    "fakes",
+)
 
 
 class Crash(BaseException):
@@ -42,7 +56,11 @@ class FakeExecutor:
         self.fail_with: Exception | None = None
 
     def describe_call(self, action: Action) -> dict[str, Any]:
-        return get_kind(self.kind).describe_call(action)
+        """The call the kind's real executor describes for Airflow 3."""
+        return get_kind(self.kind).executor_for(Clients(AIRFLOW_3)).describe_call(action)
+
+    async def prepare(self, action: Action) -> None:
+        """Nothing to learn: the fake stands for Airflow 3."""
 
     async def execute(self, action: Action) -> dict[str, Any]:
         self.execute_calls += 1
@@ -60,6 +78,17 @@ class FakeExecutor:
     async def find_existing(self, action: Action) -> dict[str, Any] | None:
         self.find_calls += 1
         return self.sent.get(action.run_id)
+
+
+class ClientsWith(Clients):
+    """Clients whose Airflow is one client the test built (over a stand-in transport, MWAA's among them)."""
+
+    def __init__(self, settings: Settings, airflow: AirflowClient) -> None:
+        super().__init__(settings)
+        self._one = airflow
+
+    def airflow(self, environment: str | None) -> AirflowClient:
+        return self._one
 
 
 CONF_SCHEMA = {

@@ -6,18 +6,18 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from pipeline_sre.connectors.clients import Clients
 from pipeline_sre.errors import InvalidInput
+from pipeline_sre.governance import kinds
 from pipeline_sre.governance.actions import (
     Action,
     ActionKind,
     canonical_json,
-    get_kind,
     is_action_id,
-    known_kinds,
     new_action_id,
-    register_kind,
     run_id_for,
 )
+from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.governance.service import GovernanceService
 from tests.unit.governance.conftest import ServiceFactory
 from tests.unit.governance.fakes import run
@@ -78,10 +78,9 @@ class RepairParams(BaseModel):
 
 
 class RepairExecutor:
-    kind = "test_repair_run"
-    resend_safe = True
-
-    def __init__(self) -> None:
+    def __init__(self, spec: ActionKind, clients: Clients | None = None) -> None:
+        self.kind = spec.kind
+        self.resend_safe = spec.resend_safe
         self.done: list[str] = []
 
     def describe_call(self, a: Action) -> dict[str, Any]:
@@ -91,6 +90,9 @@ class RepairExecutor:
             "body": {"run_id": a.params["run_id"], "rerun_all_failed_tasks": True},
         }
 
+    async def prepare(self, a: Action) -> None:
+        """Nothing to learn."""
+
     async def execute(self, a: Action) -> dict[str, Any]:
         self.done.append(a.id)
         return {"repair_id": 1}
@@ -99,20 +101,21 @@ class RepairExecutor:
         return None
 
 
-def test_new_kind_plugs_in_without_changing_the_path(make_service: ServiceFactory) -> None:
-    if "test_repair_run" not in known_kinds():
-        register_kind(
-            ActionKind(
-                kind="test_repair_run",
-                params_model=RepairParams,
-                description="Databricks repair (test)",
-                resource=lambda p: f"job:{p.job_id}",  # type: ignore[attr-defined]
-                describe_call=RepairExecutor().describe_call,
-                is_rerun=True,
-            )
-        )
+def test_new_kind_plugs_in_without_changing_the_path(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = ActionKind(
+        kind="test_repair_run",
+        params_model=RepairParams,
+        description="Databricks repair (test)",
+        resource=lambda p: f"job:{p.job_id}",  # type: ignore[attr-defined]
+        executor=RepairExecutor,
+        is_rerun=True,
+    )
+    monkeypatch.setattr(kinds, "KINDS", (*kinds.KINDS, spec))  # a kind is added by listing it, nothing else
+    assert "test_repair_run" in kinds.known_kinds()
     svc: GovernanceService = make_service(environments={"dev": {"allow_dags": ["job:42"]}})
-    ex = RepairExecutor()
+    ex = RepairExecutor(spec)
     svc.executors.register(ex)
     rec = svc.propose("test_repair_run", "dev", {"job_id": 42, "run_id": 7}, requested_by="agent")
     assert rec.call["path"] == "/api/2.1/jobs/runs/repair"

@@ -28,7 +28,7 @@ def rt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     monkeypatch.setenv("PIPELINE_SRE_AUDIT_KEY", "anchor-and-approval-key-outside-the-store")
     settings = parse_settings(
         {
-            "environments": {"dev": {"airflow": {"url": "http://127.0.0.1:9"}}},
+            "environments": {"dev": {"airflow": {"url": "http://127.0.0.1:9", "version": "3"}}},
             "data_dir": str(tmp_path / "data"),
             "governance": {
                 "mode": "dry_run",

@@ -8,6 +8,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from pipeline_sre.connectors.clients import Clients
+from pipeline_sre.governance.kinds import executors
 from pipeline_sre.governance.service import GovernanceService
 from pipeline_sre.settings.config import load_settings
 from pipeline_sre.store.db import open_database
@@ -26,7 +28,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text(
         yaml.safe_dump(
             {
-                "environments": {"dev": {"airflow": {"url": "http://localhost:8080"}}},
+                "environments": {"dev": {"airflow": {"url": "http://localhost:8080", "version": "3"}}},
                 "data_dir": str(tmp_path / "data"),
                 "governance": {
                     "mode": "dry_run",
@@ -41,7 +43,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def proposal(config: Path) -> str:
-    svc = GovernanceService.from_settings(load_settings(config))
+    settings = load_settings(config)
+    svc = GovernanceService.from_settings(settings, executors=executors(Clients(settings)))
     try:
         rec = svc.propose("clear_failed_tasks", "dev", CLEAR, requested_by="agent:claude")
         svc.request_approval(rec.id, "transient network error", "agent:claude")
