@@ -122,6 +122,27 @@ def test_a_claim_whose_owner_died_is_taken_over_after_its_lease(tmp_path: Path) 
     db.dispose()
 
 
+def test_a_replica_whose_lease_ran_out_cannot_release_or_finish_the_new_owners_claim(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'claims.db'}")
+    db.upgrade()
+    now = [datetime(2026, 12, 3, 8, 0, tzinfo=UTC)]
+    a, b = (
+        IncidentStore(
+            db, dedup_window=timedelta(hours=1), clock=lambda: now[0], owner=name, claim_lease=timedelta(minutes=5)
+        )
+        for name in ("replica-a", "replica-b")
+    )
+    assert a.claim_run("prod", "orders", "r1")
+    now[0] += timedelta(minutes=6)  # a is slow (or cut off); its lease runs out and b takes the run over
+    assert b.claim_run("prod", "orders", "r1")
+    a.release_run("prod", "orders", "r1")  # a's backend call fails late: it must not drop b's claim
+    a.finish_run("prod", "orders", "r1")
+    assert not a.claim_run("prod", "orders", "r1")  # b still holds it, with its lease
+    now[0] += timedelta(minutes=6)
+    assert a.claim_run("prod", "orders", "r1")  # and only its own lease running out frees it
+    db.dispose()
+
+
 def test_each_run_is_claimed_once(store: tuple[IncidentStore, Clock]) -> None:
     s, _ = store
     assert s.claim_run("prod", "orders", "r1")

@@ -230,7 +230,8 @@ class IncidentStore:
             return linked is not None
 
     def finish_run(self, environment: str, subject: str, run_id: str) -> None:
-        """The run was handled without an incident (shadow mode, nothing to act on): no lease to take over."""
+        """The run was handled without an incident (shadow mode, nothing to act on): no lease to take over.
+        Only the claim's current owner finishes it (a replica whose lease ran out no longer holds it)."""
         with self.db.session(write=True) as s:
             s.execute(
                 update(IncidentRunRow)
@@ -239,12 +240,16 @@ class IncidentStore:
                     IncidentRunRow.subject == subject,
                     IncidentRunRow.run_id == run_id,
                     IncidentRunRow.incident_id.is_(None),
+                    IncidentRunRow.claimed_by == self.owner,
                 )
                 .values(lease_until=None)
             )
 
     def release_run(self, environment: str, subject: str, run_id: str) -> None:
-        """Undo a claim that led to no incident (the backend failed mid-way), so a later pass retries it."""
+        """Undo a claim that led to no incident (the backend failed mid-way), so a later pass retries it.
+        Only the caller's own claim: when its lease ran out and another replica took the run over, deleting
+        that replica's claim would leave the run it goes on to handle with no record (the fault suite saw a
+        run fixed by an incident yet never linked to it)."""
         with self.db.session(write=True) as s:
             s.execute(
                 delete(IncidentRunRow).where(
@@ -252,6 +257,7 @@ class IncidentStore:
                     IncidentRunRow.subject == subject,
                     IncidentRunRow.run_id == run_id,
                     IncidentRunRow.incident_id.is_(None),
+                    IncidentRunRow.claimed_by == self.owner,
                 )
             )
 
