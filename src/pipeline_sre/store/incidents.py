@@ -334,6 +334,8 @@ class IncidentStore:
                 .where(IncidentRow.dedup_key == key, IncidentRow.state.in_(OPEN))
                 .order_by(IncidentRow.opened_at.desc())
                 .limit(1)
+                # Locked: two replicas joining at once would both add 1 to the same `occurrences` and lose one.
+                .with_for_update()
             ).first()
             if row is None:
                 row = s.scalars(
@@ -343,6 +345,7 @@ class IncidentStore:
                     .where(IncidentRow.closed_at >= now - self.dedup_window)
                     .order_by(IncidentRow.closed_at.desc())
                     .limit(1)
+                    .with_for_update()
                 ).first()
             if row is not None:
                 if run_id is None or not self._has_run(s, row, run_id):
