@@ -10,7 +10,7 @@ from typing import Any
 
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import parse_time
-from pipeline_sre.store.incidents import OPEN, Incident
+from pipeline_sre.store.incidents import OPEN
 
 log = logging.getLogger("pipeline_sre.alerts")
 
@@ -54,11 +54,9 @@ def severity_of(rt: Runtime, label: str | None) -> str:
     return SEVERITY_LABELS.get((label or "").lower(), rt.settings.severity.default)
 
 
-def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], list[Incident]]:
-    """Open, join or note each alert; returns the summary answered to Alertmanager and the incidents opened.
-    Blocking (store)."""
+def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Open, join or note each alert; returns the summary answered to Alertmanager. Blocking (store)."""
     out: dict[str, Any] = {"opened": [], "joined": 0, "resolved_noted": 0, "resolved_unmatched": 0}
-    opened: list[Incident] = []
     for env, alert in alerts:
         labels: dict[str, str] = alert["labels"]
         subject, signature = alert_subject(labels), alert_signature(labels)
@@ -96,8 +94,7 @@ def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> tupl
                 rt.incidents.mark(incident.id, facts={**incident.facts, "alert_status": "firing"})
         else:
             out["opened"].append(incident.summary())
-            opened.append(incident)
-    return out, opened
+    return out
 
 
 def _note_resolved(rt: Runtime, env: str, subject: str, signature: str, alert: dict[str, Any]) -> bool:
