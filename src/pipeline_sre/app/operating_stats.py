@@ -24,3 +24,18 @@ def operating_stats(
         rt.environment(environment)  # an unknown name is refused with the valid ones
     until = now or datetime.now(UTC)
     return OperatingStatsQuery(rt.governance.db).compute(until - timedelta(days=window_days), until, environment)
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people read it on a dashboard or in a table: 45s, 12m, 1h 05m, 2d 3h; "—" for none."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, hours = whole // 60, whole // 3600
+    if hours == 0:
+        return f"{minutes}m"
+    if hours < 24:
+        return f"{hours}h {minutes % 60:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
