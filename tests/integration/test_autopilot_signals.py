@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.app.operating_metrics import OperatingMetrics
+from pipeline_sre.app.operating_metrics import OperatingMetrics, StoreMetrics
 from pipeline_sre.app.respond import CycleReport
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.backends import default_detectors
@@ -104,8 +104,8 @@ async def test_a_signal_opens_one_incident_then_resolves_once_clear(
     plan = payload["plan"]
     assert plan["kind"] == "data_freshness" and plan["runbook_id"] == "upstream_missing" and plan["plan"]
     assert any("producing DAG" in c for c in plan["commands"]) and "rollout_config" in plan["note"]
-    assert pilot.metrics.registry.get_sample_value(
-        "pipeline_sre_incidents_opened_total", {"category": "upstream_missing", "environment": "metrics"}
+    assert StoreMetrics(rt).registry.get_sample_value(
+        "pipeline_sre_incidents_opened", {"category": "upstream_missing", "environment": "metrics"}
     ) == len([i for i in rt.incidents.list(limit=100) if i.category == "upstream_missing"])
 
     second = await pilot.cycle()

@@ -183,7 +183,7 @@ def test_migrations_upgrade_empty_postgres(pg: None) -> None:
     try:
         svc.db.upgrade()  # a second upgrade is a no-op
         with psycopg.connect(_libpq(PG_URL)) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0005",)
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0006",)
             assert conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone() == (0,)
     finally:
         svc.close()
@@ -300,3 +300,32 @@ def test_replicas_racing_open_one_incident_per_key(pg: None) -> None:
             "SELECT dedup_key, count(*), sum(occurrences) FROM incidents WHERE state = 'detected' GROUP BY dedup_key"
         ).fetchall()
     assert len(rows) == 20 and all(n == 1 and occ == 3 for _, n, occ in rows), rows
+
+
+def test_operating_stats_are_the_same_on_postgres_and_sqlite(pg: None, tmp_path: Any) -> None:
+    """The same incidents and actions give the same figures on both stores (grouping, CASE, EXISTS, the
+    audit log's text timestamps), including incidents migration 0006 back-filled."""
+    from datetime import timedelta
+
+    from pipeline_sre.store.db import Database
+    from pipeline_sre.store.incidents import IncidentStore
+    from tests.unit.test_operating_stats import NOW, Clock, Seeded, seed, stats
+
+    def seeded(db: Database) -> Seeded:
+        clock = Clock(NOW - timedelta(days=3))
+        return Seeded(db, clock, IncidentStore(db, dedup_window=timedelta(hours=1), clock=clock))
+
+    svc = _service()
+    sqlite = Database(f"sqlite:///{tmp_path / 'same.db'}")
+    try:
+        sqlite.upgrade()
+        on_pg, on_sqlite = seeded(svc.db), seeded(sqlite)
+        seed(on_pg)
+        seed(on_sqlite)
+        figures = stats(on_pg)
+        assert figures["incidents"]["opened"] == 7 and figures["fixes"]["success_rate"] == 0.75
+        assert figures == stats(on_sqlite)
+        assert stats(on_pg, env=None) == stats(on_sqlite, env=None)
+    finally:
+        sqlite.dispose()
+        svc.close()

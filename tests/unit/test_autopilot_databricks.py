@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipeline_sre.app.operating_metrics import OperatingMetrics
+from pipeline_sre.app.operating_metrics import OperatingMetrics, StoreMetrics
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.store.incidents import utcnow
@@ -114,8 +114,9 @@ def events(rt: Runtime) -> list[tuple[str, dict[str, Any]]]:
     return rt.notifier.events
 
 
-def metric(pilot: Autopilot, name: str, **labels: str) -> float:
-    return pilot.metrics.registry.get_sample_value(name, labels) or 0.0
+def stored(pilot: Autopilot, name: str, **labels: str) -> float:
+    """A figure from the store as a scrape of /metrics shows it now (a new collector: nothing cached)."""
+    return StoreMetrics(pilot.rt).registry.get_sample_value(name, {"environment": "prod", **labels}) or 0.0
 
 
 def later(minutes: float) -> datetime:
@@ -145,8 +146,8 @@ async def test_transient_failure_gets_a_repair_awaiting_approval_then_recovers(
     assert payload["call"]["path"] == "/api/2.2/jobs/runs/repair"
     assert payload["how_to_approve"].startswith(f"pipeline-sre approvals approve {action_id}")
     assert fake.repairs == []  # proposed, never sent
-    assert metric(pilot, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod") == 1
-    assert metric(pilot, "pipeline_sre_actions_total", mode="proposed", kind="repair_run") == 1
+    assert stored(pilot, "pipeline_sre_incidents_opened", category="transient_network") == 1
+    assert stored(pilot, "pipeline_sre_incidents_handling", handling="plan_only") == 1
 
     rt.governance.approve(action_id, "alice", "a read timeout; repair it")
     executed = await pilot.cycle()
@@ -173,7 +174,7 @@ async def test_code_bug_is_escalated_with_no_proposal(rt: Runtime, pilot: Autopi
     assert rt.governance.list_pending() == [] and fake.repairs == []
     assert [(e, p["id"]) for e, p in events(rt)] == [("escalated", incident_id)]
     assert incident.postmortem_path in report.postmortems
-    assert metric(pilot, "pipeline_sre_incidents_escalated_total", category="code_bug", environment="prod") == 1
+    assert stored(pilot, "pipeline_sre_incidents_outcome", outcome="escalated") == 1
 
 
 async def test_a_flood_is_one_incident_and_a_run_is_handled_once(
@@ -211,8 +212,8 @@ async def test_shadow_mode_writes_the_plan_only_and_going_live_sees_every_failur
         assert sorted(p["kind"] for p in report.shadow_plans) == ["escalate", "repair_run"]
         plans = [r for r in rt.governance.audit.records() if r.event == "autopilot.shadow_plan"]
         assert len(plans) == 2 and {r.actor for r in plans} == {"system:autopilot"}
-        assert metric(pilot, "pipeline_sre_actions_total", mode="plan_only", kind="repair_run") == 1
-        assert metric(pilot, "pipeline_sre_actions_total", mode="plan_only", kind="escalate") == 1
+        assert stored(pilot, "pipeline_sre_shadow_plans", kind="repair_run") == 1
+        assert stored(pilot, "pipeline_sre_shadow_plans", kind="escalate") == 1
         again = await pilot.cycle()  # shadow plans each failed run once
         assert again.shadow_plans == [] and again.detected == 0
     finally:

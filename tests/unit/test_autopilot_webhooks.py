@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from pipeline_sre.app.operating_metrics import OperatingMetrics
+from pipeline_sre.app.operating_metrics import OperatingMetrics, StoreMetrics
 from pipeline_sre.errors import ConfigError, InvalidInput
 from pipeline_sre.lifecycle import verify
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -127,6 +127,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 def metric(metrics: OperatingMetrics, name: str, **labels: str) -> float:
     value = metrics.registry.get_sample_value(name, labels)
     return value or 0.0
+
+
+def stored(rt: Runtime, name: str, **labels: str) -> float:
+    """A figure from the store as a scrape of /metrics shows it now (a new collector: nothing cached)."""
+    return StoreMetrics(rt).registry.get_sample_value(name, labels) or 0.0
 
 
 def push(run_id: str = "manual__flood", **over: Any) -> dict[str, Any]:
@@ -253,11 +258,8 @@ async def test_a_flood_of_1000_identical_failures_opens_one_incident(harness: Ha
     assert harness.pilot.pushes["duplicate"] >= 900  # most never reached the store
     # the run was triaged once: one run summary read, however many pushes
     assert harness.fake.count("GET /dags/{dag_id}/dagRuns/{run_id}") <= 3
-    assert (
-        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
-        == 1
-    )
-    assert metric(harness.metrics, "pipeline_sre_actions_total", mode="proposed", kind="clear_failed_tasks") == 1
+    assert stored(harness.rt, "pipeline_sre_incidents_opened", category="transient_network", environment="prod") == 1
+    assert stored(harness.rt, "pipeline_sre_incidents_handling", handling="plan_only", environment="prod") == 1
     # a poll cycle afterwards finds the same run already claimed
     report = await harness.pilot.cycle()
     assert report.detected == 0 and report.new_incidents == [] and not report.errors
@@ -273,10 +275,7 @@ async def test_distinct_runs_with_the_same_failure_join_one_incident(harness: Ha
     assert await harness.pilot.drain(60)
     [incident] = harness.rt.incidents.list(limit=100)
     assert incident.occurrences == 20
-    assert (
-        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
-        == 1
-    )
+    assert stored(harness.rt, "pipeline_sre_incidents_opened", category="transient_network", environment="prod") == 1
 
 
 # -- Alertmanager -------------------------------------------------------------------------------------
@@ -345,9 +344,7 @@ async def test_alertmanager_firing_opens_then_joins_then_resolved_is_noted(harne
     assert harness.rt.incidents.get(freshness.id).facts["alert_status"] == "firing"  # no longer resolved
     stray = await c.post("/hooks/alertmanager", json=am_body(alert("Other", "resolved")), headers=AUTH)
     assert stray.json()["resolved_unmatched"] == 1
-    assert (
-        metric(harness.metrics, "pipeline_sre_incidents_opened_total", category="metric_alert", environment="prod") == 2
-    )
+    assert stored(harness.rt, "pipeline_sre_incidents_opened", category="metric_alert", environment="prod") == 2
 
 
 @pytest.mark.parametrize(
@@ -386,11 +383,8 @@ async def test_one_unreachable_environment_does_not_stop_the_cycle(tmp_path: Pat
         second = await pilot.cycle()
         assert second.new_incidents == [] and second.detected == 0
         # counted once, however many cycles see them
-        assert (
-            metric(metrics, "pipeline_sre_incidents_opened_total", category="transient_network", environment="prod")
-            == 1
-        )
-        assert metric(metrics, "pipeline_sre_incidents_escalated_total", category="code_bug", environment="prod") == 1
+        assert stored(rt, "pipeline_sre_incidents_opened", category="transient_network", environment="prod") == 1
+        assert stored(rt, "pipeline_sre_incidents_outcome", outcome="escalated", environment="prod") == 1
         assert metric(metrics, "pipeline_sre_autopilot_cycles_total", result="errors") == 2
     finally:
         await pilot.aclose()
@@ -410,7 +404,7 @@ async def test_shadow_mode_only_writes_plans(tmp_path: Path) -> None:
         assert rt.incidents.list() == [] and report.new_incidents == [] and report.proposed == []
         assert [p["kind"] for p in report.shadow_plans] == ["clear_failed_tasks"] and report.postmortems == []
         assert rt.governance.list_pending() == []
-        assert metric(metrics, "pipeline_sre_actions_total", mode="plan_only", kind="clear_failed_tasks") == 1
+        assert stored(rt, "pipeline_sre_shadow_plans", kind="clear_failed_tasks", environment="prod") == 1
         assert fake.cleared == [] and fake.triggered == []
         live = await Autopilot(rt, metrics=OperatingMetrics()).cycle()  # going live sees what shadow saw
         [incident] = rt.incidents.list()

@@ -357,8 +357,10 @@ class IncidentStore:
                 return Incident.of(row), True
             stamp = (detected_at or now).isoformat()
             steps = {"detected": stamp}
+            started = detected_at or now
             if failed_at is not None:
-                steps = {"failed": min(failed_at, detected_at or now).isoformat(), **steps}
+                started = min(failed_at, started)
+                steps = {"failed": started.isoformat(), **steps}
             row = IncidentRow(
                 id=new_incident_id(),
                 environment=environment,
@@ -379,6 +381,7 @@ class IncidentStore:
                 transitions_json=json.dumps([{"to": "detected", "at": stamp, "by": by}]),
                 opened_at=now,
                 updated_at=now,
+                failed_at=started,
             )
             s.add(row)
             s.flush()
@@ -436,6 +439,10 @@ class IncidentStore:
                 row.state = state
                 if state in TERMINAL:
                     row.closed_at = now
+                if state == "resolved":  # entered once: a resolved or escalated incident can only be closed
+                    row.resolved_at = now
+                elif state == "escalated":
+                    row.escalated_at = now
             row.updated_at = now
             for name, value in fields.items():
                 if name in ("facts", "verdict"):

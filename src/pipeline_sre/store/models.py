@@ -86,6 +86,7 @@ class ActionRow(Base):
         Index("ix_actions_state_env", "state", "environment"),
         Index("ix_actions_rate", "environment", "resource", "executed_at"),
         Index("ix_actions_incident", "incident_id"),
+        Index("ix_actions_executed_at", "executed_at"),
     )
 
 
@@ -122,6 +123,8 @@ class AuditRow(Base):
     detail_json: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_event_ts", "event", "ts"),)
 
 
 class AuditHeadRow(Base):
@@ -165,10 +168,17 @@ class IncidentRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Where durations start (the failure's run end, else detection) and the first entry into resolved and
+    # escalated: the same times as in steps_json, as columns for the operating statistics (migration 0006).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_incidents_dedup", "dedup_key", "state"),
         Index("ix_incidents_state_env", "state", "environment"),
+        Index("ix_incidents_opened_at", "opened_at"),
+        Index("ix_incidents_resolved_at", "resolved_at"),
         # One open incident per key, whatever the replicas race (migration 0005 creates it).
         Index(
             "uq_incidents_open_key",

@@ -9,7 +9,7 @@ incidents on (`advance_open_incidents`: execute what a human approved, verify, e
 Pushes arrive on a small Starlette app, guarded by a bearer token:
   POST /hooks/airflow        {environment, dag_id, run_id, task_id?, state?} from an on_failure_callback
   POST /hooks/alertmanager   Alertmanager webhook JSON (version 4)
-  GET  /metrics              operating metrics (Prometheus text format)
+  GET  /metrics              operating metrics (Prometheus text format): this process's and the store's
   GET  /healthz              liveness (no token needed; says nothing but "ok" and the cycle count)
 Pushed failures are queued and handled by one worker through `handle_failed_run`, whose `claim_run` and
 `open_or_join` make a flood of identical failures one incident.
@@ -40,7 +40,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline_sre.app import operations
-from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics
+from pipeline_sre.app.operating_metrics import METRICS, OperatingMetrics, StoreMetrics
 from pipeline_sre.app.respond import (
     CycleReport,
     advance_open_incidents,
@@ -114,6 +114,7 @@ class Autopilot:
         self.shadow = shadow
         self.window = window_minutes or rt.settings.autopilot.window_minutes
         self.metrics = metrics or METRICS
+        self.store_metrics = StoreMetrics(rt)
         self.cycles = 0
         self.last_cycle_at: float | None = None
         self.pushes = {"queued": 0, "duplicate": 0, "handled": 0, "failed": 0}
@@ -152,7 +153,6 @@ class Autopilot:
             await asyncio.to_thread(operations.anchor_audit, self.rt, only_if_due=True)
         except PipelineSreError as err:  # the store is down: the next cycle says it again
             report.errors.append(f"heartbeat: {err.message}")
-        await self._observe(report)
         self.metrics.cycle_seconds.observe(seconds)
         self.metrics.cycles.labels("crashed" if crashed else "errors" if report.errors else "ok").inc()
         cycle_log.info(json.dumps(self.summary(report, seconds), separators=(",", ":"), default=str))
@@ -177,12 +177,6 @@ class Autopilot:
             "first_errors": [clip(e, 200) for e in report.errors[:3]],
             "queued_pushes": self._queue.qsize(),
         }
-
-    async def _observe(self, report: CycleReport) -> None:
-        try:
-            await asyncio.to_thread(self.metrics.observe_report, self.rt, report)
-        except Exception:  # metrics are never worth a crash
-            log.exception("updating operating metrics failed")
 
     # -- pushed failures -----------------------------------------------------------------------------
 
@@ -225,7 +219,6 @@ class Autopilot:
             except Exception:
                 self.pushes["failed"] += 1
                 log.exception("pushed failure %s/%s/%s could not be handled", *push.key)
-        await self._observe(report)
         return report
 
     async def drain(self, timeout: float | None = None) -> bool:
@@ -244,15 +237,6 @@ class Autopilot:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
             self._worker = None
-
-    # -- Alertmanager --------------------------------------------------------------------------------
-
-    def ingest_alerts(self, alerts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-        """Firing alerts open or join a `metric` incident; resolved ones are noted on it. Blocking (store)."""
-        out, opened = alerts_mod.ingest_alerts(self.rt, alerts)
-        for incident in opened:
-            self.metrics.incident_opened(incident)
-        return out
 
 
 # -- HTTP intake ------------------------------------------------------------------------------------
@@ -374,13 +358,14 @@ def build_app(pilot: Autopilot, token: str | None) -> ASGIApp:
             alerts = parse_alertmanager(await read_json(request), settings, request.query_params.get("environment"))
         except Refused as refused:
             return refused.response()
-        result = await asyncio.to_thread(pilot.ingest_alerts, alerts)
+        result = await asyncio.to_thread(alerts_mod.ingest_alerts, pilot.rt, alerts)
         for summary in result["opened"]:
             await pilot.rt.notifier.send("incident_opened", summary)
         return JSONResponse({**result, "opened": [s["id"] for s in result["opened"]]})
 
     async def metrics(request: Request) -> Response:
-        return Response(pilot.metrics.render(), headers={"content-type": CONTENT_TYPE_LATEST})
+        text = await asyncio.to_thread(pilot.metrics.render, pilot.store_metrics)  # store reads: off the loop
+        return Response(text, headers={"content-type": CONTENT_TYPE_LATEST})
 
     async def healthz(request: Request) -> Response:
         age = None if pilot.last_cycle_at is None else round(time.time() - pilot.last_cycle_at, 1)

@@ -374,6 +374,7 @@ def _mount_subapps() -> None:
     from pipeline_sre.surfaces.cli import governance as cli_governance
     from pipeline_sre.surfaces.cli import incidents as cli_incidents
     from pipeline_sre.surfaces.cli import sandbox as cli_sandbox
+    from pipeline_sre.surfaces.cli import stats as cli_stats
 
     app.add_typer(cli_sandbox.app, name="sandbox", help="A local Airflow 3 with failing example pipelines")
     app.add_typer(cli_governance.approvals_app, name="approvals", help="List, show, approve or deny actions")
@@ -382,6 +383,7 @@ def _mount_subapps() -> None:
     app.add_typer(cli_incidents.app, name="incidents", help="List, show, verify, escalate, postmortem")
     app.add_typer(cli_console.users_app, name="users", help="Local users of the approval console")
     app.command("console")(cli_console.console)
+    app.command("stats")(cli_stats.stats)
     app.registered_commands += cli_diagnosis.app.registered_commands
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 
 from pipeline_sre import __version__
+from pipeline_sre.app import operating_stats as stats
 from pipeline_sre.app import operations
 from pipeline_sre.lifecycle import postmortem
 from pipeline_sre.lifecycle.compact import dumps
@@ -259,6 +260,18 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
     )
     async def get_incident(incident_id: str) -> dict[str, Any]:
         return await asyncio.to_thread(operations.get_incident, rt, incident_id)
+
+    @tool(
+        "Operating statistics",
+        "Store-wide figures for the last `window_days` (1-365): incidents by category, outcome and handling, "
+        "time to resolve (median, p90, daily), fix success rate per kind, approval latency.",
+        READ,
+    )
+    async def operating_stats(
+        window_days: int = stats.DEFAULT_WINDOW_DAYS, environment: str | None = None
+    ) -> dict[str, Any]:
+        found = await asyncio.to_thread(stats.operating_stats, rt, window_days, environment)
+        return found.to_dict()
 
     @tool(
         "Latest run of a DAG",

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from pipeline_sre.app.operating_metrics import METRICS
+from pipeline_sre.app.operating_metrics import METRICS, StoreMetrics
 from pipeline_sre.errors import ConfigError
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings
@@ -68,9 +68,11 @@ def http_app(settings: Settings, host: str, *, insecure_local: bool, with_consol
 
     anyio.run(recover_then_release)
     server = build_server(runtime)
+    store_metrics = StoreMetrics(runtime)
 
-    async def metrics(_: Request) -> Response:  # tool calls by name and outcome, behind the same bearer
-        return Response(METRICS.render(), media_type=CONTENT_TYPE_LATEST)
+    async def metrics(_: Request) -> Response:  # tool calls and the store's figures, behind the same bearer
+        text = await anyio.to_thread.run_sync(METRICS.render, store_metrics)  # store reads: off the loop
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     # Registered by call, not as a decorator: the SDK leaves custom_route's return untyped.
     server.custom_route("/metrics", methods=["GET"])(metrics)

@@ -3,7 +3,8 @@
 Pages: incidents (filter by environment, state, severity), an incident (triage, diagnosis with redacted
 evidence, the plan with the exact call, risk, rollback and verify steps, the policy decision, the
 timeline), actions awaiting approval, an action (approve / deny with a comment), the audit log with the
-result of `audit verify`, and the postmortem. `POST /slack/actions` takes Slack's button presses.
+result of `audit verify`, the postmortem, and the dashboard (operating statistics as charts).
+`POST /slack/actions` takes Slack's button presses.
 
 Every decision goes through `GovernanceService.approve` / `deny` as the signed-in user: the form never
 names the approver, so four-eyes, digest binding and expiry are enforced on the server. Every POST needs
@@ -38,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline_sre.app import operations
+from pipeline_sre.app.operating_stats import DEFAULT_WINDOW_DAYS, operating_stats
 from pipeline_sre.errors import ConfigError, InvalidInput, NotFound, PipelineSreError
 from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
@@ -61,6 +63,7 @@ from pipeline_sre.surfaces.web.auth import (
     is_trusted_proxy,
     sso_user,
 )
+from pipeline_sre.surfaces.web.dashboard import WINDOWS, dashboard_context
 from pipeline_sre.surfaces.web.views import action_context, audit_context, pretty, redact_tree, show
 
 log = logging.getLogger("pipeline_sre.console")
@@ -478,6 +481,29 @@ class Console:
             replicas=replicas,
         )
 
+    async def dashboard(self, ctx: Ctx) -> Response:
+        q = ctx.request.query_params
+        env = q.get("environment") or None
+        days = q.get("days") or str(DEFAULT_WINDOW_DAYS)
+        problems = []
+        if env is not None and env not in self.rt.settings.environments:
+            problems.append(f"unknown environment {env!r}")
+            env = None
+        if days not in {str(d) for d in WINDOWS}:
+            problems.append(f"window {days!r}: choose {', '.join(str(d) for d in WINDOWS)} days")
+            days = str(DEFAULT_WINDOW_DAYS)
+        stats = await self.run(operating_stats, self.rt, int(days), env)
+        return self.render(
+            ctx,
+            "dashboard.html",
+            title="Dashboard",
+            problems=problems,
+            environments=list(self.rt.settings.environments),
+            windows=WINDOWS,
+            selected={"environment": env or "", "days": int(days)},
+            **dashboard_context(redact_tree(stats.to_dict(), self.rt.redact)),
+        )
+
     async def incident(self, ctx: Ctx, message: str | None = None, kind: str = "", status: int = 200) -> Response:
         incident_id = ctx.request.path_params["incident_id"]
         try:
@@ -699,6 +725,7 @@ class Console:
             Route("/login", self.login_post, methods=["POST"]),
             Route("/logout", p(Console.logout, post=True), methods=["POST"]),
             Route("/incidents", p(Console.incidents)),
+            Route("/dashboard", p(Console.dashboard)),
             Route("/incidents/{incident_id}", p(Console.incident)),
             Route("/incidents/{incident_id}/postmortem", p(Console.postmortem), methods=["GET"]),
             Route(

@@ -17,16 +17,14 @@ from pipeline_sre.lifecycle.sources.alerts.source import (
     failure,
 )
 from pipeline_sre.lifecycle.sources.base import open_incident
-from pipeline_sre.store.incidents import OPEN, Incident
+from pipeline_sre.store.incidents import OPEN
 
 log = logging.getLogger("pipeline_sre.alerts")
 
 
-def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], list[Incident]]:
-    """Open, join or note each alert; returns the summary answered to Alertmanager and the incidents opened.
-    Blocking (store)."""
+def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Open, join or note each alert; returns the summary answered to Alertmanager. Blocking (store)."""
     out: dict[str, Any] = {"opened": [], "joined": 0, "resolved_noted": 0, "resolved_unmatched": 0}
-    opened: list[Incident] = []
     for env, alert in alerts:
         received = failure(env, alert)
         if alert["status"] == "resolved":
@@ -40,8 +38,7 @@ def ingest_alerts(rt: Runtime, alerts: list[tuple[str, dict[str, Any]]]) -> tupl
                 rt.incidents.mark(incident.id, facts={**incident.facts, "alert_status": "firing"})
         else:
             out["opened"].append(incident.summary())
-            opened.append(incident)
-    return out, opened
+    return out
 
 
 def _note_resolved(rt: Runtime, alert: AlertFailure) -> bool:
