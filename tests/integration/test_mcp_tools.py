@@ -26,6 +26,7 @@ EXPECTED_CATEGORY = {
     "example_flaky_network": "transient_network",
     "example_schema_mismatch": "schema_mismatch",
     "example_code_bug": "code_bug",
+    "example_orders_staging": "data_quality",
 }
 
 
