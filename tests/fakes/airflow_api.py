@@ -135,6 +135,15 @@ class FakeDag:
 
 
 @dataclass
+class FakeAsset:
+    """An asset (Airflow 2: a dataset) that tasks of `producers` update and DAGs `consumers` are scheduled on."""
+
+    uri: str
+    producers: list[tuple[str, str]]  # (dag_id, task_id)
+    consumers: list[str]
+
+
+@dataclass
 class RequestRecord:
     method: str
     raw_path: str
@@ -207,6 +216,8 @@ class FakeAirflow:
         self._expired_through_jti = 0
         # data
         self.dags: list[FakeDag] = []
+        self.assets: list[FakeAsset] = []
+        self.datasets_filter_by_dag = True  # False: an Airflow 2 before 2.9, whose /datasets has no dag_ids
         self.dag_index: dict[str, int] = {}
         self.runs: list[_Run] = []
         self._lookup: dict[tuple[int, str], int] = {}
@@ -359,6 +370,9 @@ class FakeAirflow:
         self.dags.append(dag)
         self._last_start.append(None)
         return len(self.dags) - 1
+
+    def add_asset(self, uri: str, producers: list[tuple[str, str]], consumers: list[str]) -> None:
+        self.assets.append(FakeAsset(uri, producers, consumers))
 
     def add_run(
         self,
@@ -933,6 +947,8 @@ class FakeAirflow:
         for verb, name, size, handler in table:
             if method == verb and n == size and "/".join(seg) == name:
                 return f"{verb} /{name}", handler, ()
+        if n == 1 and seg[0] == ("assets" if self.version == "3" else "datasets"):
+            return f"GET /{seg[0]}", self._h_assets if method == "GET" else None, ()
         if seg[0] != "dags":
             return f"{method} /{'/'.join(seg)}", None, ()
         d = seg[1] if n > 1 else None
@@ -1119,6 +1135,39 @@ class FakeAirflow:
                 selected.sort(key=lambda d: self.dags[d].dag_id, reverse=desc)
         page = selected[offset : offset + limit]
         return self._json({"dags": [self._render_dag(d) for d in page], "total_entries": len(selected)})
+
+    async def _h_assets(self, request: Request) -> Response:
+        allowed = ["limit", "offset", "order_by", "uri_pattern"] + (["dag_ids"] if self.datasets_filter_by_dag else [])
+        params = self._params(request, allowed)
+        limit, offset = self._limit(params), self._int(params, "offset", 0)
+        wanted = {d for raw in params.get("dag_ids", []) for d in raw.split(",") if d}
+        selected = [
+            (i, a)
+            for i, a in enumerate(self.assets)
+            if not wanted or wanted & ({d for d, _ in a.producers} | set(a.consumers))
+        ]
+        key = "assets" if self.version == "3" else "datasets"
+        page = [self._render_asset(i, a) for i, a in selected[offset : offset + limit]]
+        return self._json({key: page, "total_entries": len(selected)})
+
+    def _render_asset(self, i: int, asset: FakeAsset) -> dict[str, Any]:
+        at = _iso(self.generated_at, self.version == "3")
+        consumers = [{"dag_id": d, "created_at": at, "updated_at": at} for d in asset.consumers]
+        producers = [{"dag_id": d, "task_id": t, "created_at": at, "updated_at": at} for d, t in asset.producers]
+        common = {"id": i + 1, "uri": asset.uri, "extra": {}, "created_at": at, "updated_at": at}
+        if self.version == "2":
+            return {**common, "consuming_dags": consumers, "producing_tasks": producers}
+        return {
+            **common,
+            "name": asset.uri,
+            "group": "asset",
+            "scheduled_dags": consumers,
+            "producing_tasks": producers,
+            "consuming_tasks": [],
+            "aliases": [],
+            "watchers": [],
+            "last_asset_event": None,
+        }
 
     async def _h_dag(self, request: Request, dag_id: str) -> Response:
         return self._json(self._render_dag(self._dag_or_404(dag_id)))

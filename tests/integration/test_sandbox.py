@@ -16,6 +16,8 @@ from pipeline_sre.sandbox import (
     EXAMPLE_DAG_IDS,
     EXAMPLE_DAGS,
     SANDBOX_LEAKED_SECRETS,
+    TRIGGERED_DAG_IDS,
+    TRIGGERED_DAGS,
     ExampleDag,
     Sandbox,
     SandboxClient,
@@ -89,7 +91,7 @@ def test_sandbox_is_up_and_healthy(sandbox: SandboxInfo, sandbox_manager: Sandbo
     status = sandbox_manager.status()
     assert status.running, status.to_dict()
     assert status.dag_count == len(EXAMPLE_DAG_IDS)
-    assert {r.dag_id for r in status.runs} == set(EXAMPLE_DAG_IDS)
+    assert {r.dag_id for r in status.runs} == set(TRIGGERED_DAG_IDS)
 
 
 @pytest.mark.integration
@@ -108,7 +110,7 @@ def test_token_auth_and_dag_listing(sandbox: SandboxInfo) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("example", EXAMPLE_DAGS, ids=lambda d: d.dag_id)
+@pytest.mark.parametrize("example", TRIGGERED_DAGS, ids=lambda d: d.dag_id)
 def test_example_run_ends_as_designed(sandbox: SandboxInfo, client: SandboxClient, example: ExampleDag) -> None:
     run_id = run_of(sandbox, example.dag_id)
     assert client.run_state(example.dag_id, run_id) == example.final_state

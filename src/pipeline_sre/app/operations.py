@@ -16,6 +16,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline_sre.app.notices import incident_notice
 from pipeline_sre.errors import InvalidInput
 from pipeline_sre.governance.anchors import Anchor, AnchorLog
 from pipeline_sre.governance.audit import AuditEvent, Checkpoint, VerifyReport
@@ -337,7 +338,7 @@ async def escalate(rt: Runtime, who: Principal, incident_id: str, reason: str) -
         rt.incidents.move, incident_id, "escalated", by=who.actor, escalation_reason=text
     )
     if moved:  # replicas racing to escalate page once
-        await rt.notifier.send("escalated", {**incident.summary(), "reason": text, "by": who.actor})
+        await rt.notifier.send("escalated", {**incident_notice(incident), "reason": text, "by": who.actor})
     out: dict[str, Any] = {"incident": incident.summary(), "reason": text, "notified": moved}
     if cancelled:
         out["cancelled_action"] = cancelled

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pipeline_sre.app import operations
+from pipeline_sre.app.notices import incident_notice
 from pipeline_sre.errors import BackendUnavailable, PipelineSreError
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import AUTOPILOT
@@ -177,7 +178,7 @@ async def _follow_plan(
     await rt.notifier.send(
         "approval_requested",
         {
-            **incident.summary(),
+            **incident_notice(incident),
             "action_id": action["id"],
             "kind": action["kind"],
             "call": action["call"],
@@ -238,7 +239,7 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
     verdict = await verify.check_recovery(rt, incident.id, by=AUTOPILOT.actor)
     if verdict["verdict"] == "recovered" and verdict.get("resolved_now"):  # one replica resolves and notifies
         report.resolved.append(incident.id)
-        await rt.notifier.send("resolved", rt.incidents.get(incident.id).summary())
+        await rt.notifier.send("resolved", incident_notice(rt.incidents.get(incident.id)))
     elif verdict["verdict"] == "not_recovered":
         failed = "; ".join(c["detail"] for c in verdict["checks"] if c["ok"] is False)
         after = "after the action" if incident.action_id else "and no action was taken"

@@ -89,6 +89,32 @@ def _listing(data: Any, key: str, where: str) -> list[dict[str, Any]]:
     return items
 
 
+@dataclass(frozen=True, slots=True)
+class AssetLink:
+    """`consumer` is scheduled on `asset`, which a task of `producer` updates."""
+
+    producer: str
+    asset: str
+    consumer: str
+
+
+def _dag_refs(refs: Any) -> list[str] | None:
+    """The `dag_id`s of an asset's task or DAG references; None when they are not the API's shape."""
+    if not isinstance(refs, list) or not all(isinstance(r, dict) and isinstance(r.get("dag_id"), str) for r in refs):
+        return None
+    return [str(r["dag_id"]) for r in refs]
+
+
+def _asset_links(item: dict[str, Any], consumers_key: str, producers: list[str], where: str) -> list[AssetLink]:
+    uri = item.get("uri")
+    made_by, used_by = _dag_refs(item.get("producing_tasks")), _dag_refs(item.get(consumers_key))
+    if not isinstance(uri, str) or made_by is None or used_by is None:
+        raise BackendInvalidResponse(
+            f"{where} described an asset without a uri, producing_tasks and {consumers_key}: not the Airflow API"
+        )
+    return [AssetLink(p, uri, c) for p in sorted(set(made_by) & set(producers)) for c in sorted(set(used_by))]
+
+
 def _newest_first(run: DagRun) -> tuple[datetime, str, str]:
     return (run.end_date or datetime.min.replace(tzinfo=UTC), run.dag_id, run.run_id)
 
@@ -562,6 +588,43 @@ class AirflowClient:
                 consumers |= {str(d.get("dag_id")) for d in asset.get("scheduled_dags") or [] if isinstance(d, dict)}
         consumers.discard(dag_id)
         return sorted(consumers)
+
+    async def asset_consumers(self, dag_ids: Iterable[str], *, max_pages: int = 3) -> tuple[list[AssetLink], bool]:
+        """One hop of the asset graph: the DAGs scheduled on assets that `dag_ids` produce, and whether every
+        page was read (at most `max_pages`). Airflow 3 answers `GET /assets` (`scheduled_dags`), Airflow 2.9+
+        `GET /datasets` (`consuming_dags`); both filter by `dag_ids` as a comma-separated list, which also
+        matches assets those DAGs only consume, so producers are checked here."""
+        wanted = sorted(set(dag_ids))
+        v3 = await self.detected_version() == "3"
+        path, key, consumers_key = (
+            ("/assets", "assets", "scheduled_dags") if v3 else ("/datasets", "datasets", "consuming_dags")
+        )
+        links: list[AssetLink] = []
+        offset = 0
+        for _ in range(max_pages):
+            params = {"dag_ids": ",".join(wanted), "limit": self.conn.page_size, "offset": offset}
+            data = await self._json("GET", path, params=params)
+            items = _listing(data, key, self._where())
+            total = data.get("total_entries")
+            if not isinstance(total, int):
+                raise BackendInvalidResponse(f"{self._where()} answered {path} without an integer total_entries")
+            for item in items:
+                links += _asset_links(item, consumers_key, wanted, self._where())
+            offset += len(items)
+            if not items or offset >= total:
+                return links, True
+        return links, False
+
+    async def dag_profile(self, dag_id: str) -> tuple[list[str], list[str]]:
+        """A DAG's tags and owners (`GET /dags/{dag_id}`), both checked to be lists as the API defines them."""
+        dag = await self.get_dag(dag_id)
+        tags, owners = dag.get("tags") or [], dag.get("owners")
+        if not isinstance(tags, list) or not isinstance(owners, list):
+            raise BackendInvalidResponse(f"{self._where()} described DAG {dag_id!r} without tags and owners lists")
+        names = [t.get("name") if isinstance(t, dict) else t for t in tags]
+        if not all(isinstance(n, str) for n in names) or not all(isinstance(o, str) for o in owners):
+            raise BackendInvalidResponse(f"{self._where()} described DAG {dag_id!r} with tags or owners not text")
+        return [str(n) for n in names], [str(o) for o in owners]
 
     async def task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
         path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances"

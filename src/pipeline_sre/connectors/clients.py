@@ -18,6 +18,7 @@ from pipeline_sre.connectors.cloudwatch import CloudWatchTaskLogs, task_logs_for
 from pipeline_sre.connectors.databricks import DatabricksClient
 from pipeline_sre.connectors.github import GitHubClient
 from pipeline_sre.connectors.mwaa import MwaaTransport, mwaa_airflow_connection
+from pipeline_sre.connectors.openlineage import OpenLineageClient
 from pipeline_sre.connectors.prometheus import PrometheusClient
 from pipeline_sre.errors import BackendRefused, InvalidInput, NotFound
 from pipeline_sre.settings.backends import DatabricksConnection
@@ -30,6 +31,7 @@ class Clients:
         self._transport = transport
         self._airflow: dict[str, AirflowClient] = {}
         self._databricks: dict[str, DatabricksClient] = {}
+        self._openlineage: dict[str, OpenLineageClient] = {}
 
     def airflow(self, environment: str | None) -> AirflowClient:
         env_name, env = self.settings.environment(environment)
@@ -73,6 +75,17 @@ class Clients:
             client = self._databricks[env_name] = DatabricksClient(env_name, conn)
         return client
 
+    def openlineage(self, environment: str | None) -> OpenLineageClient | None:
+        """The environment's OpenLineage service, or None when `lineage.openlineage` is not configured."""
+        env_name, env = self.settings.environment(environment)
+        conn = env.lineage.openlineage
+        if conn is None:
+            return None
+        client = self._openlineage.get(env_name)
+        if client is None:
+            client = self._openlineage[env_name] = OpenLineageClient(env_name, conn, transport=self._transport)
+        return client
+
     def prometheus(self, environment: str | None) -> PrometheusClient:
         """A new client (the caller closes it: `async with clients.prometheus(env) as p`)."""
         env_name, env = self.settings.environment(environment)
@@ -98,5 +111,8 @@ class Clients:
             await client.aclose()
         for dbx in self._databricks.values():
             await dbx.aclose()
+        for lineage in self._openlineage.values():
+            await lineage.aclose()
+        self._openlineage.clear()
         self._airflow.clear()
         self._databricks.clear()

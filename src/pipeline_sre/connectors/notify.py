@@ -213,6 +213,12 @@ def _plan_text(plan: dict[str, Any]) -> str:
     return "*Plan*\n" + "\n".join(lines)
 
 
+def _downstream_text(payload: dict[str, Any]) -> str:
+    """The DAGs the failure blocks and whom to tell: their owners are waiting on it too."""
+    owners = ", ".join(str(o) for o in payload.get("downstream_owners") or []) or "no owner recorded"
+    return f"*Blocks downstream:* {_esc(payload['downstream'])}\n*Downstream owners:* {_esc(owners)}"
+
+
 def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and Block Kit blocks for one event. Approval requests show the action, the exact call,
     the risk and the command that approves it."""
@@ -237,6 +243,8 @@ def slack_blocks(event: str, payload: dict[str, Any]) -> tuple[str, list[dict[st
         )
     if payload.get("title"):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_esc(payload["title"]))}})
+    if payload.get("downstream"):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(_downstream_text(payload))}})
     if event == "approval_requested":
         risk = payload.get("risk")
         level = risk.get("level") if isinstance(risk, dict) else risk

@@ -58,7 +58,7 @@ UNTRUSTED_KEYS = frozenset(
     {
         "message", "evidence", "exception", "excerpt", "log", "owner", "tags", "note", "title", "reason",
         "escalation_reason", "close_reason", "comment", "approval_reason", "labels", "annotations", "detail",
-        "state_message", "error", "summary", "description", "trace",
+        "state_message", "error", "summary", "description", "trace", "owners", "via_asset",
     }
 )  # fmt: skip  # one set, read as a list of words
 

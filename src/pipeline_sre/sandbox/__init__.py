@@ -13,6 +13,8 @@ from pipeline_sre.sandbox.constants import (
     EXAMPLE_DAG_IDS,
     EXAMPLE_DAGS,
     SANDBOX_LEAKED_SECRETS,
+    TRIGGERED_DAG_IDS,
+    TRIGGERED_DAGS,
     ExampleDag,
 )
 from pipeline_sre.sandbox.errors import SandboxError
@@ -26,6 +28,8 @@ __all__ = [
     "EXAMPLE_DAGS",
     "EXAMPLE_DAG_IDS",
     "SANDBOX_LEAKED_SECRETS",
+    "TRIGGERED_DAGS",
+    "TRIGGERED_DAG_IDS",
     "ExampleDag",
     "ProcessStatus",
     "RunStatus",

@@ -24,6 +24,7 @@ from pipeline_sre.sandbox.constants import (
     EXAMPLE_DAG_IDS,
     PROCESS_NAMES,
     TERMINAL_RUN_STATES,
+    TRIGGERED_DAG_IDS,
     USERNAME,
 )
 from pipeline_sre.sandbox.errors import SandboxError
@@ -165,7 +166,7 @@ class Sandbox:
         try:
             with self.client() as client:
                 dag_count = len(client.dag_ids())
-                for dag_id in EXAMPLE_DAG_IDS:
+                for dag_id in TRIGGERED_DAG_IDS:
                     latest = client.latest_run(dag_id)
                     if latest:
                         runs.append(RunStatus(dag_id, str(latest["dag_run_id"]), str(latest["state"])))
@@ -177,7 +178,7 @@ class Sandbox:
 
     # --- runs ---------------------------------------------------------------------------------
 
-    def trigger_examples(self, dag_ids: Iterable[str] = EXAMPLE_DAG_IDS) -> list[tuple[str, str]]:
+    def trigger_examples(self, dag_ids: Iterable[str] = TRIGGERED_DAG_IDS) -> list[tuple[str, str]]:
         """Trigger one run of each example DAG; returns (dag_id, run_id) pairs."""
         with self.client() as client:
             return [(dag_id, client.trigger(dag_id)) for dag_id in dag_ids]
@@ -192,7 +193,7 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         with self.client() as client:
             if runs is None:
-                found = [(d, client.latest_run(d)) for d in EXAMPLE_DAG_IDS]
+                found = [(d, client.latest_run(d)) for d in TRIGGERED_DAG_IDS]
                 runs = [(d, str(r["dag_run_id"])) for d, r in found if r]
             pending = list(runs)
             states: dict[tuple[str, str], str] = {}

@@ -30,6 +30,7 @@ from pipeline_sre.settings.governance import (
     GovernanceConfig,
     StoreConfig,
 )
+from pipeline_sre.settings.lineage import LineageConfig
 from pipeline_sre.settings.notifications import NotificationsConfig
 
 CONFIG_ENV = "PIPELINE_SRE_CONFIG"
@@ -81,6 +82,7 @@ class EnvironmentConfig(Model):
     databricks: DatabricksConnection | None = Field(None, description="Databricks workspace for Jobs tools")
     kinesis: KinesisConnection | None = Field(None, description="Kinesis iterator age from CloudWatch metrics")
     dags: list[DagMeta] = []
+    lineage: LineageConfig = Field(LineageConfig(), description="How triage finds the DAGs a failure blocks")
     sensitive_env: list[str] = Field(
         [], description="Env vars whose values are masked wherever they appear (connection passwords, ...)"
     )
@@ -262,6 +264,8 @@ class Settings(Model):
                 names.add(env.databricks.token_env)
             if env.prometheus is not None:
                 names.update(n for n in (env.prometheus.token_env, env.prometheus.password_env) if n)
+            if env.lineage.openlineage is not None and env.lineage.openlineage.token_env:
+                names.add(env.lineage.openlineage.token_env)
         return sorted({v for n in names if (v := os.environ.get(n)) and len(v) >= 4})
 
 

@@ -164,8 +164,18 @@ def triage_cmd(
     def render(d: dict[str, Any]) -> None:
         head = escape(f"{d['dag_id']} / {d['run_id']} ({d['env']})")
         console.print(f"[bold]{d['severity']}[/bold] {head}", highlight=False)
-        rows = [[k, v] for k, v in d.items() if k not in ("severity", "dag_id", "run_id", "env")]
+        rows = [[k, v] for k, v in d.items() if k not in ("severity", "dag_id", "run_id", "env", "downstream")]
         console.print(table("Triage", ["field", "value"], rows))
+        down = d.get("downstream")
+        if down:
+            rows = [
+                [c["dag_id"], c["tier"], c["depth"], c["via_asset"], ", ".join(c["owners"]) or "—"]
+                for c in down["consumers"]
+            ]
+            title = f"Downstream: {down['total']} DAG(s) blocked; owners {', '.join(down['owners']) or '—'}"
+            console.print(table(title, ["DAG", "tier", "depth", "via asset", "owners"], rows))
+            if down.get("unavailable"):
+                console.print(escape(down["unavailable"]), highlight=False)
 
     emit(data, as_json, render)
 

@@ -90,7 +90,8 @@ def build_server(runtime: Runtime) -> MCPServer:
     @tool(
         "Triage a failed run",
         "A failed run in under 2 KB: severity SEV1-4 with the deciding rule, first failing task, attempts, "
-        "recent failures, owner, and the decisive error (category, exception, message, signature).",
+        "recent failures, owner, the decisive error, and the downstream DAGs it blocks (tiers, owners; they can"
+        " raise severity).",
         READ,
         name="triage",
         audited=True,

@@ -20,7 +20,7 @@ def _facts(summary: dict[str, Any], root: dict[str, Any] | None) -> dict[str, An
     task's latest try) cannot erase the failure: the failed try, its error and its log excerpt. Triage and
     diagnosis already redacted them."""
     keys = ("severity", "tier", "business_critical", "owner", "failed_tasks", "blocked_tasks", "attempts")
-    facts = {k: summary.get(k) for k in (*keys, "persistence", "url", "run_id")}
+    facts = {k: summary.get(k) for k in (*keys, "persistence", "url", "run_id", "severity_rule", "downstream")}
     facts["failed_at"] = summary.get("end")
     if root:
         facts.update({k: root.get(k) for k in ("task_id", "exception", "message", "evidence", "confidence")})

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_sre.errors import InvalidInput
+from pipeline_sre.lifecycle import lineage
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import TaskInstance, iso
@@ -112,6 +113,8 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
             break
         streak += 1
     severity, rule = rt.settings.severity.classify(meta.tier, meta.business_critical, history.total)
+    downstream = await lineage.blocked_by(rt, env, dag_id, run.state, [t.task_id for t in failures])
+    severity, rule = lineage.weigh(rt.settings.severity, severity, rule, downstream, history.total)
     persistence = "persistent" if streak >= 3 else "repeated" if history.total >= 2 else "first"
     result: dict[str, Any] = {
         "env": env,
@@ -133,6 +136,7 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
         "lookback_hours": lookback,
         "consecutive_failed_runs": streak,
         "persistence": persistence,
+        "downstream": downstream,
         "tags": sorted(set(tags) | set(meta.tags))[:8],
         "end": iso(run.end_date),
         "url": client.run_url(dag_id, run.run_id),
