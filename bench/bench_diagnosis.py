@@ -68,8 +68,8 @@ SECRET_SUITES = (
 # Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
 BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
 # Batch 5, run once against the rules and the learned model frozen at commit FREEZE5 (bench/data/fresh_batch5.yaml).
-FREEZE5 = ""
-BATCH5_FIRST_RUN = {"n": 0, "right": 0, "hi_wrong": 0, "rules_right": 0, "rules_hi_wrong": 0}
+FREEZE5 = "02db308"
+BATCH5_FIRST_RUN = {"n": 98, "right": 73, "hi_wrong": 3, "rules_right": 70, "rules_hi_wrong": 3}
 
 OUT: list[str] = []
 
@@ -986,10 +986,20 @@ def _summary(r: dict[str, Any]) -> None:
             mark(bool(red.get("broad")) and red["broad"]["hit"] / red["broad"]["n"] >= 0.99),
         ],
         [
-            "classification, fresh batch 4 (first run / tuned)",
+            "classification, fresh batch 4 (first run, rules / tuned, rules + model)",
             ">= 90%",
             f"{_ratio(BATCH4_FIRST_RUN['right'], BATCH4_FIRST_RUN['n'])} / {c['per_batch'][4]['accuracy']:.1%}",
             mark(BATCH4_FIRST_RUN["right"] / BATCH4_FIRST_RUN["n"] >= 0.9),
+        ],
+        [
+            "classification, fresh batch 5 (first run / tuned, rules + model)",
+            ">= 90%, <= 3% wrong >= 0.8",
+            f"{_ratio(BATCH5_FIRST_RUN['right'], BATCH5_FIRST_RUN['n'])}, "
+            f"{BATCH5_FIRST_RUN['hi_wrong'] / BATCH5_FIRST_RUN['n']:.1%} / {c['per_batch'][5]['accuracy']:.1%}",
+            mark(
+                BATCH5_FIRST_RUN["right"] / BATCH5_FIRST_RUN["n"] >= 0.9
+                and BATCH5_FIRST_RUN["hi_wrong"] / BATCH5_FIRST_RUN["n"] <= 0.03
+            ),
         ],
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
@@ -1017,8 +1027,8 @@ def _summary(r: dict[str, Any]) -> None:
 def _readme(r: dict[str, Any]) -> None:
     """The paragraph and table the main README's "Diagnosis" section is updated from."""
     c, red, grp = r["classify"], r["redact"], r["group"]
-    b4 = c["per_batch"].get(4, {"accuracy": 0.0, "n": 0, "high_conf_wrong": 0.0})
-    fr = BATCH4_FIRST_RUN
+    b5 = c["per_batch"].get(5, {"accuracy": 0.0, "n": 0, "high_conf_wrong": 0.0})
+    fr = BATCH5_FIRST_RUN
     broad = red.get("broad")
     pub = grp.get("_published", {})
     groups = ", ".join(
@@ -1027,12 +1037,14 @@ def _readme(r: dict[str, Any]) -> None:
     emit("## README figures (Diagnosis)")
     emit()
     emit(
-        "Every figure is shown beside the first run on data the rules had never seen. Classification: on a fresh "
-        f"batch of {fr['n']} real logs from public issue threads (14 categories, labelled from each thread's "
-        f"conclusion before any run, rules frozen first) the first run scored {fr['right'] / fr['n']:.1%} with "
-        f"{fr['hi_wrong'] / fr['n']:.1%} confidently wrong; after closing the general gaps it showed, "
-        f"{b4['accuracy']:.1%} on that batch and {c['accuracy']:.1%} on all {c['n']} logs. The first-run figure is the "
-        "one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
+        "Every figure is shown beside the first run on data the rules had never seen. Classification (rules with the "
+        "learned model under them): on a fresh batch of "
+        f"{fr['n']} real logs from public issue threads (14 categories, labelled from each thread's conclusion before "
+        f"any run, rules and model frozen first) the first run scored {fr['right'] / fr['n']:.1%} with "
+        f"{fr['hi_wrong'] / fr['n']:.1%} confidently wrong (rules alone {fr['rules_right'] / fr['n']:.1%}); after "
+        f"closing two general gaps it showed, {b5['accuracy']:.1%} on that batch and {c['accuracy']:.1%} on all "
+        f"{c['n']} logs (in-sample for batches 1-4, which the model was trained on). The first-run figure is the one "
+        "to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
         "Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed into "
         "logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the Kingfisher "
         "secret catalogue (488 provider formats, in-process)."
@@ -1040,8 +1052,8 @@ def _readme(r: dict[str, Any]) -> None:
     emit()
     rows = [
         [
-            "classification top-1, fresh batch (first run / tuned)",
-            f"{fr['right'] / fr['n']:.1%} / {b4['accuracy']:.1%} of {fr['n']}",
+            "classification top-1, fresh batch 5 (first run / tuned)",
+            f"{fr['right'] / fr['n']:.1%} / {b5['accuracy']:.1%} of {fr['n']}",
         ],
         ["classification top-1, all batches (tuned)", f"{c['accuracy']:.1%} of {c['n']}"],
         [
@@ -1060,12 +1072,12 @@ def _readme(r: dict[str, Any]) -> None:
     ]
     table(["measure", "result"], rows)
     emit(
-        "Limits of these figures: the fresh batch has 70 logs, not the 100+ aimed for; its decisive lines were not "
+        "Limits of these figures: batch 5 has 98 logs, not the 100+ aimed for; its decisive lines were not "
         "labelled, so the decisive-line figure above is on our own corpus (the fresh logs are checked for the same "
         "evidence with and without 10,000 noise lines in section 2's public row only for batches 1-3). The broad "
         "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
         "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
-        "are skipped. No learned classifier was added: the rules alone are measured."
+        "are skipped. The learned model was trained on 324 logs, far fewer than planned."
     )
     emit()
 
