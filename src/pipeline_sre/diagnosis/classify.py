@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from pipeline_sre.diagnosis import learned
 from pipeline_sre.diagnosis.extract import ErrorBlock
 from pipeline_sre.models import CATEGORIES
 
@@ -44,6 +45,7 @@ _TYPED_FIELDS = ("exception", "chain")
 _SECONDARY_WEIGHT = 0.5
 _AGREE_BONUS = 0.03
 _MAX_CONFIDENCE = 0.97
+LEARNED_RULE_ID = "learned.model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +196,33 @@ def classify(
     blocks: Sequence[ErrorBlock],
     context_lines: Sequence[str] = (),
     rules: Sequence[Rule] | None = None,
+    use_model: bool = True,
 ) -> Classification:
-    """One category for the failure (``unknown`` when the evidence is weak)."""
+    """One category for the failure (``unknown`` when the evidence is weak).
+
+    ``use_model=False`` gives the rules' answer alone (the benchmark reports both).
+    """
+    by_rules = classify_by_rules(blocks, context_lines, rules)
+    if not use_model or not blocks:
+        return by_rules
+    model = learned.load()
+    if by_rules.category != "unknown" and by_rules.confidence >= model.rules_sure:
+        return by_rules
+    guess = model.predict(learned.model_text(blocks, context_lines))
+    if guess is None or guess.category == by_rules.category:
+        return by_rules
+    if by_rules.category != "unknown" and guess.probability < model.override_above:
+        return by_rules
+    conf = round(min(TEXT_ONLY_CAP, guess.probability), 3)
+    return Classification(guess.category, conf, blocks[0].evidence or by_rules.evidence, LEARNED_RULE_ID)
+
+
+def classify_by_rules(
+    blocks: Sequence[ErrorBlock],
+    context_lines: Sequence[str] = (),
+    rules: Sequence[Rule] | None = None,
+) -> Classification:
+    """The rules' answer alone."""
     active = list(rules) if rules is not None else list(_builtin())
     context = "\n".join(str(x) for x in context_lines)[-20_000:]
     if not blocks and not context.strip():

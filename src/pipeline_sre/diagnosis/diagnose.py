@@ -134,14 +134,18 @@ def diagnose_lines(
     excerpt_bytes: int = EXCERPT_BYTES,
     rules: list[Rule] | None = None,
     context_lines: Iterable[str] = (),
+    use_model: bool = True,
 ) -> Diagnosis:
-    """Stream ``lines`` once and return the diagnosis; every text field is redacted."""
+    """Stream ``lines`` once and return the diagnosis; every text field is redacted.
+
+    ``use_model=False`` classifies with the rules alone, without the learned model under them.
+    """
     red = redactor if redactor is not None else Redactor()
     ex = ErrorExtractor()
     ex.feed_many(lines)
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]
-    cls: Classification = classify(blocks, context, rules)
+    cls: Classification = classify(blocks, context, rules, use_model)
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."

@@ -1,0 +1,256 @@
+"""Train the learned model that sits under the classification rules (not part of the test suite).
+
+    python bench/train_classifier.py            # train, cross-validate, write the package data file
+    python bench/train_classifier.py --check    # cross-validate only, write nothing
+
+Training data: every labelled real log in bench/data (training_corpus.yaml, public_bug_logs.yaml,
+fresh_batch4.yaml) and our own corpus in tests/data/logs. A batch kept for a first run
+(fresh_batch5.yaml and later) is never read here.
+
+The model is a multinomial logistic regression over the hashed features of ``learned.features``, fitted
+with plain stochastic gradient descent in pure Python (no numpy: the package does not depend on it),
+classes weighted by inverse frequency so small categories count. Five-fold cross-validation gives an
+out-of-fold probability for every log; the thresholds that decide when the model is asked and when it
+answers are chosen on those, on the logs the rules were never tuned on (training_corpus.yaml), so the
+rules do not look better than they will on new logs. The weights are quantised to int8 and written to
+src/pipeline_sre/diagnosis/rules/learned_model.json with the thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pipeline_sre.diagnosis import learned  # noqa: E402
+from pipeline_sre.diagnosis.classify import Classification, classify_by_rules  # noqa: E402
+from pipeline_sre.diagnosis.extract import ErrorExtractor  # noqa: E402
+from pipeline_sre.models import CATEGORIES  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+CORPUS = ROOT / "tests" / "data" / "logs"
+OUT = ROOT / "src" / "pipeline_sre" / "diagnosis" / learned.MODEL_FILE
+CLASSES = tuple(c for c in CATEGORIES if c != "unknown")
+EPOCHS = 25
+LEARNING_RATE = 0.5
+L2 = 1e-5
+FOLDS = 5
+SEED = 20240
+TEXT_ONLY_CAP = 0.79
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    source: str  # which file it came from
+    url: str
+    label: str
+    features: dict[int, float]
+    rules: Classification  # the rules' answer alone
+
+
+def _example(source: str, url: str, label: str, lines: Sequence[str]) -> Example:
+    ex = ErrorExtractor()
+    ex.feed_many(lines)
+    blocks = ex.blocks(3)
+    context = list(ex.context)
+    text = learned.model_text(blocks, context) if blocks else "\n".join(context)
+    return Example(source, url, label, learned.features(text), classify_by_rules(blocks, context))
+
+
+def load_examples() -> list[Example]:
+    out: list[Example] = []
+    for name in ("training_corpus.yaml", "public_bug_logs.yaml", "fresh_batch4.yaml"):
+        path = DATA / name
+        if not path.exists():
+            continue
+        for c in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
+            if c["label"] in CLASSES:
+                out.append(_example(name, c["url"], c["label"], c["log"].splitlines(keepends=True)))
+    expected = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+    for fname, e in expected.items():
+        if e["category"] in CLASSES:
+            text = (CORPUS / fname).read_bytes().decode("utf-8", "replace")
+            out.append(_example("tests/data/logs", fname, e["category"], text.splitlines(keepends=True)))
+    return out
+
+
+def fit(examples: Sequence[Example], seed: int = SEED) -> tuple[dict[int, list[float]], list[float]]:
+    """Weights (feature -> one weight per class) and biases, by SGD on the class-weighted log loss."""
+    n = len(CLASSES)
+    index = {c: i for i, c in enumerate(CLASSES)}
+    freq = Counter(e.label for e in examples)
+    cw = {c: len(examples) / (n * freq[c]) for c in freq}
+    w: dict[int, list[float]] = {}
+    bias = [0.0] * n
+    order = list(range(len(examples)))
+    rng = random.Random(seed)
+    step = 0
+    for _epoch in range(EPOCHS):
+        rng.shuffle(order)
+        for i in order:
+            e = examples[i]
+            step += 1
+            lr = LEARNING_RATE / (1.0 + step / (4 * len(examples)))
+            scores = list(bias)
+            for f, v in e.features.items():
+                row = w.get(f)
+                if row is not None:
+                    for k in range(n):
+                        scores[k] += row[k] * v
+            probs = learned.softmax(scores)
+            y = index[e.label]
+            scale = cw[e.label] * lr
+            grad = [(p - (1.0 if k == y else 0.0)) * scale for k, p in enumerate(probs)]
+            live = [k for k in range(n) if abs(grad[k]) > 1e-6]
+            for k in live:
+                bias[k] -= grad[k]
+            decay = 1.0 - lr * L2
+            for f, v in e.features.items():
+                row = w.setdefault(f, [0.0] * n)
+                for k in live:
+                    row[k] = row[k] * decay - grad[k] * v
+    return w, bias
+
+
+def to_model(w: dict[int, list[float]], bias: Sequence[float], thresholds: tuple[float, float, float]) -> learned.Model:
+    n = len(CLASSES)
+    top = max((abs(x) for row in w.values() for x in row), default=1.0) or 1.0
+    scale = top / 127.0
+    flat = array("b", bytes(learned.DIM * n))
+    for f, row in w.items():
+        for k, x in enumerate(row):
+            flat[f * n + k] = max(-127, min(127, round(x / scale)))
+    abstain, sure, override = thresholds
+    return learned.Model(CLASSES, flat, scale, tuple(bias), abstain, sure, override)
+
+
+def probabilities(w: dict[int, list[float]], bias: Sequence[float], feats: dict[int, float]) -> list[float]:
+    scores = list(bias)
+    for f, v in feats.items():
+        row = w.get(f)
+        if row is not None:
+            for k in range(len(scores)):
+                scores[k] += row[k] * v
+    return learned.softmax(scores)
+
+
+def out_of_fold(examples: Sequence[Example]) -> list[list[float]]:
+    """Each example's probabilities from a model trained on the other folds (folds interleave by label)."""
+    by_label: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_label.setdefault(e.label, []).append(i)
+    fold = [0] * len(examples)
+    rng = random.Random(SEED)
+    for idxs in by_label.values():
+        rng.shuffle(idxs)
+        for j, i in enumerate(idxs):
+            fold[i] = j % FOLDS
+    probs: list[list[float]] = [[] for _ in examples]
+    for k in range(FOLDS):
+        train = [e for i, e in enumerate(examples) if fold[i] != k]
+        w, b = fit(train)
+        for i, e in enumerate(examples):
+            if fold[i] == k:
+                probs[i] = probabilities(w, b, e.features)
+    return probs
+
+
+def combined(e: Example, probs: Sequence[float], thresholds: tuple[float, float, float]) -> tuple[str, float]:
+    """The answer ``classify`` would give with these out-of-fold probabilities (mirrors classify.classify)."""
+    abstain, sure, override = thresholds
+    r = e.rules
+    if r.category != "unknown" and r.confidence >= sure:
+        return r.category, r.confidence
+    k = max(range(len(probs)), key=probs.__getitem__)
+    if probs[k] < abstain or CLASSES[k] == r.category:
+        return r.category, r.confidence
+    if r.category != "unknown" and probs[k] < override:
+        return r.category, r.confidence
+    return CLASSES[k], min(TEXT_ONLY_CAP, probs[k])
+
+
+def score(
+    examples: Sequence[Example], probs: Sequence[Sequence[float]], thresholds: tuple[float, float, float]
+) -> tuple[int, int, int]:
+    """(right, wrong with an answer, unknown) of the combination."""
+    right = wrong = unknown = 0
+    for e, p in zip(examples, probs, strict=True):
+        cat, _ = combined(e, p, thresholds)
+        right += cat == e.label
+        unknown += cat == "unknown"
+        wrong += cat not in (e.label, "unknown")
+    return right, wrong, unknown
+
+
+def choose_thresholds(examples: Sequence[Example], probs: Sequence[Sequence[float]]) -> tuple[float, float, float]:
+    """Most right answers on the logs the rules were not tuned on; ties go to the more cautious setting."""
+    picked = [(e, p) for e, p in zip(examples, probs, strict=True) if e.source == "training_corpus.yaml"]
+    if len(picked) < 100:  # too few untouched logs: fall back to every log
+        picked = list(zip(examples, probs, strict=True))
+    ex = [e for e, _ in picked]
+    pr = [p for _, p in picked]
+    best: tuple[tuple[int, int, float, float, float], tuple[float, float, float]] | None = None
+    for abstain in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
+        for sure in (0.45, 0.55, 0.65, 0.75, 0.8, 0.9):
+            for override in (0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+                if override < abstain:
+                    continue
+                right, wrong, _ = score(ex, pr, (abstain, sure, override))
+                key = (right, -wrong, abstain, -sure, override)
+                if best is None or key > best[0]:
+                    best = (key, (abstain, sure, override))
+    assert best is not None
+    return best[1]
+
+
+def report(
+    examples: Sequence[Example], probs: Sequence[Sequence[float]], thresholds: tuple[float, float, float]
+) -> None:
+    for src in sorted({e.source for e in examples}):
+        idx = [i for i, e in enumerate(examples) if e.source == src]
+        ex = [examples[i] for i in idx]
+        pr = [probs[i] for i in idx]
+        n = len(ex)
+        model_right = sum(
+            CLASSES[max(range(len(p)), key=p.__getitem__)] == e.label for e, p in zip(ex, pr, strict=True)
+        )
+        rules_right = sum(e.rules.category == e.label for e in ex)
+        right, wrong, unknown = score(ex, pr, thresholds)
+        print(
+            f"{src:24} n={n:4}  rules {rules_right / n:6.1%}  model alone (out of fold) {model_right / n:6.1%}  "
+            f"rules+model {right / n:6.1%} (wrong {wrong}, unknown {unknown})"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="cross-validate only; do not write the model")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    examples = load_examples()
+    print(f"{len(examples)} labelled logs: {dict(Counter(e.label for e in examples))}")
+    probs = out_of_fold(examples)
+    thresholds = choose_thresholds(examples, probs)
+    print(f"thresholds (abstain below, rules sure at, override above): {thresholds}")
+    report(examples, probs, thresholds)
+    if not args.check:
+        w, b = fit(examples)
+        OUT.write_text(learned.encode(to_model(w, b, thresholds)) + "\n", encoding="utf-8")
+        print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size // 1024} KB)")
+    print(f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

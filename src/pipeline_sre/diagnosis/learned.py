@@ -1,0 +1,163 @@
+"""A small linear model that reads an error the way the rules cannot: by its wording as a whole.
+
+Hashed word and character n-gram features of the error text feed a multinomial logistic regression
+trained offline (``bench/train_classifier.py``) on real failure logs labelled from their threads. The
+weights ship as package data (``rules/learned_model.json``: int8 weights, a scale, biases and the
+thresholds chosen by cross-validation); inference is pure Python, deterministic, a few milliseconds.
+
+The model never overrules a confident rule: ``classify`` asks it only when the rules answered
+``unknown`` or weakly, and it abstains (``None``) below its probability threshold.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import zlib
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from pipeline_sre.diagnosis.extract import ErrorBlock
+
+MODEL_FILE = "rules/learned_model.json"
+DIM_BITS = 14
+DIM = 1 << DIM_BITS
+_TEXT_CAP = 4000  # a long block's tail frames say little about the category; keep the cost flat
+_CONTEXT_LINES = 20
+_CHAR_N = (3, 4, 5)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_TOKEN = re.compile(r"[a-z]+|\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    category: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    classes: tuple[str, ...]
+    weights: array[int]  # DIM rows of len(classes) int8 weights, row-major
+    scale: float
+    bias: tuple[float, ...]
+    abstain_below: float  # the model answers only at or above this probability
+    rules_sure: float  # a rule answer at or above this confidence is never questioned
+    override_above: float  # the model replaces a weaker rule answer only at or above this probability
+
+    def predict(self, text: str) -> Prediction | None:
+        """The most probable category, or ``None`` when the model is not sure enough."""
+        probs = self.probabilities(text)
+        k = max(range(len(probs)), key=probs.__getitem__)
+        if probs[k] < self.abstain_below:
+            return None
+        return Prediction(self.classes[k], probs[k])
+
+    def probabilities(self, text: str) -> list[float]:
+        n = len(self.classes)
+        scores = list(self.bias)
+        w = self.weights
+        for f, v in features(text).items():
+            base = f * n
+            sv = v * self.scale
+            for k in range(n):
+                scores[k] += w[base + k] * sv
+        return softmax(scores)
+
+
+def softmax(scores: Sequence[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words, camelCase split (``OutOfMemoryError`` -> out of memory error), digit runs kept as 0."""
+    spaced = _CAMEL.sub(" ", text).lower()
+    return ["0" if t.isdigit() else t for t in _TOKEN.findall(spaced)]
+
+
+def _bucket(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8")) & (DIM - 1)
+
+
+def features(text: str) -> dict[int, float]:
+    """Hashed, L2-normalised log-count features: words, word pairs, and 3-5 character pieces of each word."""
+    counts: dict[int, float] = {}
+    toks = tokens(text[-_TEXT_CAP:])
+    for i, t in enumerate(toks):
+        if len(t) < 2:
+            continue
+        for key in (f"w:{t}", f"b:{toks[i - 1]} {t}" if i else ""):
+            if key:
+                h = _bucket(key)
+                counts[h] = counts.get(h, 0.0) + 1.0
+    for t in set(toks):
+        padded = f" {t} "
+        for n in _CHAR_N:
+            for j in range(len(padded) - n + 1):
+                h = _bucket("c:" + padded[j : j + n])
+                counts[h] = counts.get(h, 0.0) + 1.0
+    out = {h: math.log1p(c) for h, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in out.values())) or 1.0
+    return {h: v / norm for h, v in out.items()}
+
+
+def model_text(blocks: Sequence[ErrorBlock], context_lines: Sequence[str] = ()) -> str:
+    """What the model reads: the first block's root cause and text, the next blocks' root causes, the context."""
+    parts: list[str] = []
+    for i, b in enumerate(blocks[:3]):
+        parts += [b.exception or "", " ".join(b.root_cause_chain), b.message, b.evidence]
+        if i == 0:
+            parts.append(b.text[:_TEXT_CAP])
+    parts += [str(x) for x in list(context_lines)[-_CONTEXT_LINES:]]
+    return "\n".join(p for p in parts if p)
+
+
+def encode(model: Model) -> str:
+    """The package-data form of ``model`` (what ``load`` reads)."""
+    return json.dumps(
+        {
+            "dim_bits": DIM_BITS,
+            "classes": list(model.classes),
+            "scale": model.scale,
+            "bias": [round(b, 6) for b in model.bias],
+            "abstain_below": model.abstain_below,
+            "rules_sure": model.rules_sure,
+            "override_above": model.override_above,
+            "weights_int8_b64": base64.b64encode(model.weights.tobytes()).decode("ascii"),
+        },
+        indent=0,
+    )
+
+
+def decode(doc: str) -> Model:
+    raw = json.loads(doc)
+    if int(raw["dim_bits"]) != DIM_BITS:
+        raise ValueError(f"learned model has dim_bits {raw['dim_bits']}, this code hashes into {DIM_BITS}")
+    classes = tuple(str(c) for c in raw["classes"])
+    weights = array("b")
+    weights.frombytes(base64.b64decode(raw["weights_int8_b64"]))
+    if len(weights) != DIM * len(classes):
+        raise ValueError("learned model: weight count does not match its classes")
+    return Model(
+        classes,
+        weights,
+        float(raw["scale"]),
+        tuple(float(b) for b in raw["bias"]),
+        float(raw["abstain_below"]),
+        float(raw["rules_sure"]),
+        float(raw["override_above"]),
+    )
+
+
+@lru_cache(maxsize=1)
+def load() -> Model:
+    """The model shipped in the package."""
+    return decode(resources.files("pipeline_sre.diagnosis").joinpath(MODEL_FILE).read_text("utf-8"))

@@ -1,0 +1,160 @@
+"""The learned model under the classification rules: package data, determinism, abstention, precedence."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from importlib import resources
+
+import pytest
+
+from pipeline_sre.diagnosis import learned
+from pipeline_sre.diagnosis.classify import (
+    LEARNED_RULE_ID,
+    TEXT_ONLY_CAP,
+    Classification,
+    classify,
+    classify_by_rules,
+)
+from pipeline_sre.diagnosis.diagnose import diagnose_lines
+from pipeline_sre.diagnosis.extract import ErrorBlock, extract_errors
+from pipeline_sre.models import CATEGORIES
+
+
+def _block(exc: str | None, msg: str) -> ErrorBlock:
+    line = f"{exc}: {msg}" if exc else msg
+    return ErrorBlock(exc, msg, [], 1, 1, line, line, "python_traceback" if exc else "error_line", [exc] if exc else [])
+
+
+def test_model_loads_from_package_data() -> None:
+    assert resources.files("pipeline_sre.diagnosis").joinpath(learned.MODEL_FILE).is_file()
+    model = learned.load()
+    assert model.classes == tuple(c for c in CATEGORIES if c != "unknown")
+    assert len(model.weights) == learned.DIM * len(model.classes)
+    assert 0.0 < model.abstain_below <= model.override_above
+    assert learned.decode(learned.encode(model)) == model
+
+
+def test_bad_model_file_is_refused() -> None:
+    model = learned.load()
+    short = replace(model, weights=model.weights[: learned.DIM])
+    with pytest.raises(ValueError, match="weight count"):
+        learned.decode(learned.encode(short))
+
+
+def test_predictions_are_deterministic_probabilities() -> None:
+    model = learned.load()
+    text = "java.lang.OutOfMemoryError: GC overhead limit exceeded"
+    first = model.probabilities(text)
+    assert first == model.probabilities(text)
+    assert sum(first) == pytest.approx(1.0)
+    assert learned.features(text) == learned.features(text)
+
+
+def test_tokens_split_camel_case_and_fold_digits() -> None:
+    assert learned.tokens("OutOfMemoryError after 137 s") == ["out", "of", "memory", "error", "after", "0", "s"]
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        "something went wrong",
+        "ERROR the quick brown fox jumps over the lazy dog",
+        "ERROR zzqx vbnm plok ertu",
+    ],
+)
+def test_abstains_on_noise(noise: str) -> None:
+    assert learned.load().predict(noise) is None
+    assert classify([_block(None, noise)]).category == "unknown"
+
+
+def test_no_error_block_is_never_guessed() -> None:
+    assert classify([], ["INFO all good"]).category == "unknown"
+
+
+def test_confident_rule_wins_over_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    block = _block("ModuleNotFoundError", "No module named 'pandas'")
+    rules_only = classify_by_rules([block])
+    assert rules_only.category == "dependency" and rules_only.confidence >= learned.load().rules_sure
+
+    def always_oom(text: str) -> learned.Prediction:
+        return learned.Prediction("oom", 0.99)
+
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text: always_oom(text))
+    assert classify([block]) == rules_only
+
+
+def test_model_answers_below_the_high_confidence_band(monkeypatch: pytest.MonkeyPatch) -> None:
+    block = _block(None, "the frobnicator gave up")
+    assert classify_by_rules([block]).category == "unknown"
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("timeout", 0.999))
+    got = classify([block])
+    assert got.category == "timeout" and got.rule_id == LEARNED_RULE_ID
+    assert got.confidence <= TEXT_ONLY_CAP
+    assert classify([block], use_model=False).category == "unknown"
+
+
+def test_weak_rule_answer_needs_a_surer_model_to_be_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = learned.load()
+    weak = Classification("data_quality", 0.5, "e", "dq.message")
+    # the package re-exports the function classify under the module's name, so reach the module itself
+    monkeypatch.setattr(sys.modules["pipeline_sre.diagnosis.classify"], "classify_by_rules", lambda *a, **k: weak)
+    block = _block(None, "x")
+    between = (model.abstain_below + model.override_above) / 2
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("code_bug", between))
+    if between < model.override_above:
+        assert classify([block]) == weak
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("code_bug", 0.999))
+    if model.rules_sure > weak.confidence and model.override_above <= 0.999:
+        assert classify([block]).category == "code_bug"
+
+
+# Real error excerpts (trimmed) from public threads of the weaker categories; each is in bench/data, so the
+# model was trained on them: these pin the combination, the unseen-data figure is the bench's batch 5.
+REAL_CASES: list[tuple[str, str]] = [
+    (  # https://github.com/koordinator-sh/koordinator/issues/1004
+        "resource_exhausted",
+        "23/02/08 08:34:25 WARN TaskSetManager: Lost task 12057.0 in stage 372.0 (TID 178902) "
+        "(172.16.0.127 executor 4): java.io.IOException: No space left on device\n"
+        "        at java.base/java.io.FileOutputStream.writeBytes(Native Method)\n",
+    ),
+    (  # https://github.com/lingochamp/FileDownloader/issues/473
+        "transient_network",
+        "javax.net.ssl.SSLException: Read error: ssl=0x9b94e000: I/O error during system call, "
+        "Connection reset by peer\n",
+    ),
+    (  # https://github.com/caracal-pipeline/caracal/issues/804 (the rules alone say unknown)
+        "code_bug",
+        "...\nOSError: File 'mk_rfi_flagging_target_fields_firstpass.yaml' for parameter 'config' could not be "
+        "located at 'input/mk_rfi_flagging_target_fields_firstpass.yaml'.\n...\n",
+    ),
+    (  # https://github.com/apache/airflow/issues/30021 (the rules alone say unknown)
+        "code_bug",
+        "[2023-03-10 17:01:02,521] {abstractoperator.py:457} ERROR - Cannot expand "
+        "<Task(_PythonDecoratedOperator): group2.group3.task6> for run manual__2023-03-10T11:30:56.862283+00:00; "
+        "missing upstream values: ['x']\n",
+    ),
+    (  # https://github.com/airbytehq/airbyte/issues/5372
+        "upstream_missing",
+        "normalization > Database Error in model orderinfo (models/generated/airbyte_tables/school/orderinfo.sql)\n"
+        "normalization >   1146 (42S02): Table 'school._airbyte_raw_orderinfo' doesn't exist\n",
+    ),
+    (  # https://github.com/maropu/spark-tpcds-datagen/issues/8
+        "schema_mismatch",
+        "WARN TaskSetManager: Lost task 0.0 in stage 11.0 (TID 13925): "
+        "org.apache.spark.sql.execution.QueryExecutionException: Parquet column cannot be converted in file "
+        "file:/tpcds-sf-1/store_returns/part-00000.c000.snappy.parquet. Column: [sr_customer_sk], Expected: int, "
+        "Found: INT64\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "log"), REAL_CASES)
+def test_real_cases_of_weak_categories(label: str, log: str) -> None:
+    assert diagnose_lines(log.splitlines(keepends=True)).category == label
+
+
+def test_extracted_blocks_feed_the_model() -> None:
+    blocks = extract_errors(["Traceback (most recent call last):\n", '  File "x.py", line 1\n', "KeyError: 'a'\n"])
+    text = learned.model_text(blocks)
+    assert "KeyError" in text and "'a'" in text
