@@ -21,7 +21,7 @@ from pipeline_sre.errors import BackendUnavailable, PipelineSreError
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
 from pipeline_sre.governance.identity import AUTOPILOT
 from pipeline_sre.lifecycle import databricks as dbx
-from pipeline_sre.lifecycle import detect, diagnose, metrics, postmortem, remediate, triage, verify
+from pipeline_sre.lifecycle import detect, diagnose, metrics, plan_ranking, postmortem, remediate, triage, verify
 from pipeline_sre.lifecycle.metrics import Signal
 from pipeline_sre.lifecycle.remediate import Plan
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -76,6 +76,7 @@ async def handle_failed_run(
         summary = await triage.triage(rt, dag_id, run_id, env)
         errors = await diagnose.extract_errors(rt, dag_id, run_id, None, env)
     plan = remediate.plan_for(rt, env, summary, errors)
+    plan = await asyncio.to_thread(plan_ranking.remembered_plan, rt, env, summary, errors, plan)
     if shadow:
         await _shadow_plan(rt, env, dag_id, run_id, plan, report)
         await asyncio.to_thread(rt.incidents.finish_run, env, claim_subject, run_id)

@@ -169,6 +169,9 @@ class IncidentRow(Base):
     __table_args__ = (
         Index("ix_incidents_dedup", "dedup_key", "state"),
         Index("ix_incidents_state_env", "state", "environment"),
+        # Incident memory: past incidents by signature, or by category on the same subject (migration 0006).
+        Index("ix_incidents_memory_signature", "environment", "signature", "closed_at"),
+        Index("ix_incidents_memory_subject", "environment", "subject", "category", "closed_at"),
         # One open incident per key, whatever the replicas race (migration 0005 creates it).
         Index(
             "uq_incidents_open_key",
