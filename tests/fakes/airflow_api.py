@@ -448,6 +448,13 @@ class FakeAirflow:
         self.runs[idx].end = end
         self._index_add(idx)
 
+    def finish_run(self, dag_id: str, run_id: str, state: str, end: datetime) -> None:
+        """What the scheduler does after a clear: the run, and every task it ran again, ends in `state`."""
+        idx = self._lookup[(self.dag_index[dag_id], run_id)]
+        for key in [k for k in self._ti_state if k[0] == idx]:
+            del self._ti_state[key]
+        self.set_run_state(idx, state, int(end.timestamp() * 1000))
+
     def set_log(self, dag_id: str, run_id: str, task_id: str, try_number: int, lines: list[str]) -> None:
         self._logs[(dag_id, run_id, task_id, try_number)] = lines
 

@@ -24,6 +24,9 @@ from pipeline_sre.governance.audit import AuditEvent  # noqa: E402
 from pipeline_sre.governance.policy import PolicyRefusal  # noqa: E402
 from pipeline_sre.governance.service import GovernanceService  # noqa: E402
 from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
+from pipeline_sre.store.db import Database  # noqa: E402
+from pipeline_sre.store.incident_memory import Failure, IncidentMemory  # noqa: E402
+from tests.unit.test_incident_memory import Clock, Past, query_plans  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -183,7 +186,7 @@ def test_migrations_upgrade_empty_postgres(pg: None) -> None:
     try:
         svc.db.upgrade()  # a second upgrade is a no-op
         with psycopg.connect(_libpq(PG_URL)) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0006",)
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0007",)
             assert conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone() == (0,)
     finally:
         svc.close()
@@ -329,3 +332,31 @@ def test_operating_stats_are_the_same_on_postgres_and_sqlite(pg: None, tmp_path:
     finally:
         sqlite.dispose()
         svc.close()
+
+
+def test_incident_memory_on_postgres(pg: None) -> None:
+    """Memory of past incidents on PostgreSQL: by signature, then category on the subject; success per kind;
+    and both lookups can be served by their indexes."""
+    db = Database(PG_URL)
+    try:
+        db.upgrade()
+        past = Past(db, Clock())
+        cleared = past.incident()
+        past.incident(actions=(("clear_failed_tasks", "failed"), ("trigger_dag", "succeeded")), conf={"batch": 5})
+        other = past.incident(signature="sig-other", end="escalated", actions=())
+        memory = IncidentMemory(db, clock=past.clock)
+        found = memory.recall(Failure("prod", "sig-net", "transient_network", "orders"))
+        assert [p.matched_by for p in found.incidents] == ["signature", "signature", "category"]
+        assert found.incidents[1].incident.id == cleared.id and found.incidents[2].incident.id == other.id
+        assert found.incidents[1].actions[0].approved_by == ("bob",)
+        rates = [(k.kind, k.tries, k.recovered) for k in found.by_kind]
+        assert rates == [("trigger_dag", 1, 1), ("clear_failed_tasks", 2, 1)]  # best rate first
+        plans = query_plans(
+            db,
+            lambda: memory.recall(Failure("prod", "sig-new", "transient_network", "orders")),
+            "EXPLAIN ",
+            "SET enable_seqscan = off",  # a table this small is scanned otherwise: ask whether the index serves
+        )
+        assert "ix_incidents_memory_signature" in plans and "ix_incidents_memory_subject" in plans
+    finally:
+        db.dispose()

@@ -23,11 +23,11 @@ from pipeline_sre.governance.audit import AuditEvent, Checkpoint, VerifyReport
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import PENDING, ActionRecord
-from pipeline_sre.lifecycle import verify
+from pipeline_sre.lifecycle import incident_memory, verify
 from pipeline_sre.lifecycle.compact import fit
 from pipeline_sre.lifecycle.plans import Plan, action_view
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.lifecycle.sources.airflow import diagnose, remediate, triage
+from pipeline_sre.lifecycle.sources.airflow import diagnose, plan_ranking, remediate, triage
 from pipeline_sre.lifecycle.sources.base import open_incident
 from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
 from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
@@ -73,6 +73,9 @@ async def propose(
     opening = remediate.opening(env, summary, errors)
     incident, _ = await asyncio.to_thread(open_incident, rt, opening, by=who.actor)
     plan = remediate.plan_for(rt, env, summary, errors, action=action, conf=conf)
+    plan = await asyncio.to_thread(
+        plan_ranking.remembered_plan, rt, env, summary, errors, plan, incident=incident, requested=action
+    )
     result = await asyncio.to_thread(propose_plan, rt, who, incident.id, plan, env)
     result["incident_id"] = incident.id
     return result
@@ -213,7 +216,23 @@ async def triage_with_error(rt: Runtime, dag_id: str, run_id: str, environment: 
         keep = ("task_id", "category", "confidence", "exception", "message", "signature")
         summary["decisive_error"] = {k: root.get(k) for k in keep if root.get(k) is not None}
         summary["next"] = "propose_action(dag_id, run_id) for the runbook's plan, or extract_errors for the excerpt"
+    await _remember(rt, summary, errors)
     return fit(summary, TRIAGE_BYTES, "tags", "failed_tasks")
+
+
+async def triage_with_memory(rt: Runtime, dag_id: str, run_id: str, environment: str | None) -> dict[str, Any]:
+    """Triage, and for a failed run what was done the last times the same failure was seen (`memory`)."""
+    summary = await triage.triage(rt, dag_id, run_id, environment)
+    if summary["state"] == "failed":
+        await _remember(rt, summary, await diagnose.extract_errors(rt, dag_id, run_id, None, summary["env"]))
+    return fit(summary, TRIAGE_BYTES, "tags", "failed_tasks")
+
+
+async def _remember(rt: Runtime, summary: dict[str, Any], errors: dict[str, Any]) -> None:
+    failure = incident_memory.failure_of(summary["env"], summary["dag_id"], errors)
+    memory = incident_memory.brief(await asyncio.to_thread(incident_memory.recall, rt, failure))
+    if memory is not None:
+        summary["memory"] = memory
 
 
 # -- approval ----------------------------------------------------------------------------------------
@@ -439,4 +458,14 @@ def list_incidents(rt: Runtime, state: str | None, environment: str | None) -> d
 
 
 def get_incident(rt: Runtime, incident_id: str) -> dict[str, Any]:
-    return rt.incidents.get(incident_id).to_dict()
+    incident = rt.incidents.get(incident_id)
+    out = incident.to_dict()
+    seen = seen_before(rt, incident)
+    if seen is not None:
+        out["seen_before"] = seen
+    return out
+
+
+def seen_before(rt: Runtime, incident: Incident) -> dict[str, Any] | None:
+    """The past incidents like this one: what was done, whether it recovered, who approved it."""
+    return incident_memory.seen_before(rt, incident)

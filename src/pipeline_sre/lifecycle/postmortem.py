@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_sre.errors import NotFound, PipelineSreError
+from pipeline_sre.lifecycle import incident_memory
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import diagnose
@@ -256,13 +257,21 @@ async def write_postmortem(rt: Runtime, incident_id: str) -> dict[str, Any]:
     cause = await summarize_root_cause(rt, incident_id)
     prevention = await suggest_prevention(rt, incident_id)
     incident = rt.incidents.get(incident_id)
+    seen = await asyncio.to_thread(incident_memory.seen_before, rt, incident)
     redactor = rt.new_redactor()
     markdown = redactor.redact(
         _markdown(timeline, cause, prevention, incident, await asyncio.to_thread(_action_text, rt, incident))
+        + incident_memory.previous_occurrences(seen)
     )
     twin = redactor.redact(
         json.dumps(
-            {"incident": incident.to_dict(), "timeline": timeline, "root_cause": cause, "prevention": prevention},
+            {
+                "incident": incident.to_dict(),
+                "timeline": timeline,
+                "root_cause": cause,
+                "prevention": prevention,
+                "previous_occurrences": seen,
+            },
             indent=2,
             default=str,
         )

@@ -179,6 +179,9 @@ class IncidentRow(Base):
         Index("ix_incidents_state_env", "state", "environment"),
         Index("ix_incidents_opened_at", "opened_at"),
         Index("ix_incidents_resolved_at", "resolved_at"),
+        # Incident memory: past incidents by signature, or by category on the same subject (migration 0007).
+        Index("ix_incidents_memory_signature", "environment", "signature", "closed_at"),
+        Index("ix_incidents_memory_subject", "environment", "subject", "category", "closed_at"),
         # One open incident per key, whatever the replicas race (migration 0005 creates it).
         Index(
             "uq_incidents_open_key",

@@ -26,7 +26,15 @@ def _credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PSRE_T_PASS", "admin")
 
 
-def runtime(tmp: Path, fake: FakeAirflow, allow: tuple[str, ...] = ("*",)) -> Runtime:
+def runtime(
+    tmp: Path,
+    fake: FakeAirflow,
+    allow: tuple[str, ...] = ("*",),
+    *,
+    approvers: tuple[str, ...] = ("alice",),
+    more: dict[str, Any] | None = None,
+) -> Runtime:
+    """A live runtime over the fake Airflow as `prod`; `more` adds or replaces top-level settings."""
     settings = parse_settings(
         {
             "environments": {
@@ -42,9 +50,10 @@ def runtime(tmp: Path, fake: FakeAirflow, allow: tuple[str, ...] = ("*",)) -> Ru
             "data_dir": str(tmp / "data"),
             "governance": {
                 "mode": "live",
-                "approvers": ["alice"],
+                "approvers": list(approvers),
                 "environments": {"prod": {"allow_dags": list(allow), "required_approvals": 1}},
             },
+            **(more or {}),
         },
         "test",
     )

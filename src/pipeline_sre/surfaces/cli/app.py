@@ -156,10 +156,11 @@ def tasks(dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False
 def triage_cmd(
     dag_id: str, run_id: str, env: EnvOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
-    """Severity, first failing task, attempts and persistence of a failed run."""
-    from pipeline_sre.lifecycle.sources.airflow import triage
+    """Severity, first failing task, attempts and persistence of a failed run, the downstream DAGs it blocks,
+    and what was done the last times the same failure was seen (memory)."""
+    from pipeline_sre.app import operations
 
-    data = run_lifecycle(config, lambda rt: triage.triage(rt, dag_id, run_id, env))
+    data = run_lifecycle(config, lambda rt: operations.triage_with_memory(rt, dag_id, run_id, env))
 
     def render(d: dict[str, Any]) -> None:
         head = escape(f"{d['dag_id']} / {d['run_id']} ({d['env']})")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pipeline_sre.surfaces.cli.common import ConfigOpt, EnvOpt, JsonOpt, console, emit, run_lifecycle, table, who
+from pipeline_sre.surfaces.cli.render import render_memory
 
 if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts light
     from pipeline_sre.lifecycle.runtime import Runtime
@@ -44,6 +45,7 @@ def _show(d: dict[str, Any]) -> None:
     console.print(table(f"{d['id']} ({d['env']}): {d['title']}", ["field", "value"], rows))
     if d.get("verdict"):
         _verdict(d["verdict"])
+    render_memory(console, d.get("seen_before"))
 
 
 def _verdict(d: dict[str, Any]) -> None:
@@ -77,10 +79,11 @@ def list_cmd(
 
 @app.command()
 def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
-    """One incident with its facts, steps and durations."""
+    """One incident with its facts, steps and durations, and the past incidents like it (seen before)."""
+    from pipeline_sre.app import operations
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        return (await asyncio.to_thread(rt.incidents.get, incident_id)).to_dict()
+        return await asyncio.to_thread(operations.get_incident, rt, incident_id)
 
     emit(run_lifecycle(config, go), as_json, _show)
 

@@ -72,10 +72,31 @@ def render_proposal(console: Console, d: dict[str, Any]) -> None:
     _line(console, "Risk", f"{plan['risk']['level']}: {plan['risk'].get('notes') or ''}")
     _line(console, "Rollback", plan["rollback"])
     _line(console, "Verify", "; ".join(", ".join(f"{k}={v}" for k, v in rule.items()) for rule in plan["verify"]))
+    if plan.get("ranking"):
+        _line(console, "Ranked", plan["ranking"]["because"])
+    render_memory(console, d.get("memory"))
     if d.get("action"):
         render_action(console, d["action"])
     _decision(console, d.get("decision"))
     _line(console, "Next", d.get("next", ""))
+
+
+def render_memory(console: Console, memory: dict[str, Any] | None) -> None:
+    """Incident memory: each past incident like this one, then how each action kind fared."""
+    if not memory:
+        return
+    for past in memory["incidents"]:
+        done = "; ".join(
+            f"{a['kind']} approved by {', '.join(a['approved_by']) or 'nobody'}: {a['outcome']}"
+            for a in past["actions"]
+        )
+        _line(
+            console,
+            "Seen before",
+            f"{past['id']} ({past.get('ended') or '?'}) {past['outcome']}: {done or 'no action'}",
+        )
+    for kind in memory["by_action"]:
+        _line(console, "", f"{kind['kind']} recovered {kind['recovered']}/{kind['tries']} ({memory['matched_by']})")
 
 
 def render_outcome(console: Console, d: dict[str, Any]) -> None:

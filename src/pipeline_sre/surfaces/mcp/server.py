@@ -90,8 +90,8 @@ def build_server(runtime: Runtime) -> MCPServer:
     @tool(
         "Triage a failed run",
         "A failed run in under 2 KB: severity SEV1-4 with the deciding rule, first failing task, attempts, "
-        "recent failures, owner, the decisive error, and the downstream DAGs it blocks (tiers, owners; they can"
-        " raise severity).",
+        "recent failures, owner, the decisive error, downstream DAGs it blocks (tiers, owners; can raise "
+        "severity), `memory` of past fixes.",
         READ,
         name="triage",
         audited=True,
@@ -156,8 +156,8 @@ def build_server(runtime: Runtime) -> MCPServer:
         "Diagnoses the run and returns the matching runbook's plan (impact, risk, rollback, verify, "
         "prevention), the write it proposes (one action with an id and the EXACT API call) and the policy "
         "decision it would get now. Code bugs, schema, permission and credential problems get an escalation, "
-        "never a rerun. `action`='trigger_dag' with `conf` proposes a new run (conf validated). Proposing again"
-        " returns the pending action. Changes nothing in Airflow.",
+        "never a rerun. `action`='trigger_dag' with `conf` proposes a new run (conf validated). `memory` ranks "
+        "the write. Proposing again returns the pending action. Changes nothing in Airflow.",
         RECORD,
         audited=True,
     )
@@ -256,7 +256,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
     @tool(
         "One incident",
         "An incident: facts captured at detection, state changes with who made them, durations from the "
-        "failure, the action, the last verdict.",
+        "failure, the action, the last verdict, `seen_before`.",
         READ,
     )
     async def get_incident(incident_id: str) -> dict[str, Any]:

@@ -523,6 +523,7 @@ class Console:
         plan = (action or {}).get("plan") or await self.run(self._runbook_plan, inc)
         decision = (data.get("facts", {}).get("plan") or {}).get("decision") or {}
         timeline = await self._timeline(inc)
+        seen = await self.run(operations.seen_before, self.rt, inc)
         return self.render(
             ctx,
             "incident.html",
@@ -533,6 +534,7 @@ class Console:
             plan=plan,
             decision=decision if not action else {},
             timeline=timeline,
+            seen=redact_tree(seen, self.rt.redact) if seen else None,
             audit=audit,
             message=message,
             message_kind=kind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -12,6 +13,7 @@ from pipeline_sre.lifecycle.plans import Plan
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow.detect import failed_runs
 from pipeline_sre.lifecycle.sources.airflow.diagnose import extract_errors
+from pipeline_sre.lifecycle.sources.airflow.plan_ranking import remembered_plan
 from pipeline_sre.lifecycle.sources.airflow.remediate import opening, plan_for
 from pipeline_sre.lifecycle.sources.airflow.triage import triage
 from pipeline_sre.lifecycle.sources.airflow.verify import run_evidence
@@ -58,7 +60,11 @@ class AirflowSource:
         return RunDiagnosis(summary, await extract_errors(rt, dag_id, run_id, None, env))
 
     async def plan(self, rt: Runtime, failure: Failure, diagnosis: RunDiagnosis) -> Plan:
-        return plan_for(rt, failure.environment, diagnosis.summary, diagnosis.errors)
+        plan = plan_for(rt, failure.environment, diagnosis.summary, diagnosis.errors)
+        # Incident memory ranks the runbook's writes by how they fared on this failure before (store reads).
+        return await asyncio.to_thread(
+            remembered_plan, rt, failure.environment, diagnosis.summary, diagnosis.errors, plan
+        )
 
     def evidence(self, rt: Runtime, failure: Failure, diagnosis: RunDiagnosis) -> Opening:
         return opening(failure.environment, diagnosis.summary, diagnosis.errors)
