@@ -194,4 +194,4 @@ async def test_only_configured_backends_are_listed_and_the_list_stays_lean() -> 
     assert not names & {"get_metric", "detect_signals", "get_job_status", "repair_run", "rollout_config"}
     assert {"list_recent_failures", "propose_action", "close_incident", "suggest_conf"} <= names
     size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]))
-    assert size <= 16_000, f"tools/list with Airflow only is {size} bytes"  # 15.5 KB with operating_stats
+    assert size <= 15_000, f"tools/list with Airflow only is {size} bytes"

@@ -44,9 +44,9 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Recent pipeline failures",
-        "Failed DAG runs that ENDED in the last `window_minutes` (1-10080), all DAGs: the exact `total`, groups"
-        " by DAG (count, tier, critical, owner, first failed task) most urgent first, the newest runs with "
-        "links, and `next.cursor` for list_failed_runs.",
+        "Failed DAG runs that ENDED in the last `window_minutes` (1-10080): exact `total`, groups by DAG "
+        "(count, tier, critical, owner, first failed task) most urgent first, newest runs with links, "
+        "`next.cursor` for list_failed_runs.",
         READ,
     )
     async def list_recent_failures(window_minutes: int = 60, environment: str | None = None) -> dict[str, Any]:
@@ -54,9 +54,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Failed runs (paginated)",
-        "Failed DAG runs newest first, optionally for one `dag_id`, ended between `since` and `until` "
-        "(ISO-8601; default the last 24 h), `limit` 1-200; pass `cursor` from a previous answer for the next "
-        "page.",
+        "Failed DAG runs newest first (optionally one `dag_id`) ended between `since` and `until` (ISO-8601; "
+        "default last 24 h), `limit` 1-200, `cursor` for the next page.",
         READ,
     )
     async def list_failed_runs(
@@ -80,8 +79,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Failed tasks of a run",
-        "Failed and upstream_failed tasks of a run with try number, max tries, operator and duration. The "
-        "first failing (root cause) task comes first, then the tasks it blocked.",
+        "Failed and upstream_failed tasks of a run (try, max tries, operator, duration): the root cause "
+        "first, then the tasks it blocked.",
         READ,
     )
     async def get_failed_tasks(dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
@@ -89,9 +88,9 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Triage a failed run",
-        "A failed run in under 2 KB: severity SEV1-4 with the deciding rule, first failing task, attempts, "
-        "recent failures, owner, the decisive error, downstream DAGs it blocks (tiers, owners; can raise "
-        "severity), `memory` of past fixes.",
+        "A failed run in 2 KB: severity SEV1-4 with its rule, first failing task, attempts, recent "
+        "failures, owner, decisive error, downstream DAGs blocked (tiers, owners; may raise severity), "
+        "`memory` of past fixes.",
         READ,
         name="triage",
         audited=True,
@@ -121,9 +120,9 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Decisive error per failed task",
-        "For each failed task of a run (or only `task_id`): the decisive error in the whole log (root cause "
-        "first), exception, message, a stable signature, a category (runbook://index lists them) with "
-        "confidence and evidence, and a fenced, redacted excerpt; at most 2 KB per task.",
+        "Per failed task (or `task_id`), root cause first: the decisive error in the whole log, exception, "
+        "message, stable signature, category (runbook://index) with confidence and evidence, fenced redacted "
+        "excerpt; max 2 KB per task.",
         READ,
         audited=True,
     )
@@ -134,9 +133,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "How often this failure happens",
-        "Failures of a DAG (or one task) over `lookback_days` (1-90) by error signature: category, count, "
-        "first/last seen, verdict transient | new | recurring | persistent. Use it to choose between a rerun "
-        "and an escalation.",
+        "Failures of a DAG (or task) over `lookback_days` (1-90) by signature: category, count, first/last "
+        "seen, verdict transient|new|recurring|persistent (rerun or escalate).",
         READ,
         audited=True,
     )
@@ -153,11 +151,10 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Propose the smallest safe fix",
-        "Diagnoses the run and returns the matching runbook's plan (impact, risk, rollback, verify, "
-        "prevention), the write it proposes (one action with an id and the EXACT API call) and the policy "
-        "decision it would get now. Code bugs, schema, permission and credential problems get an escalation, "
-        "never a rerun. `action`='trigger_dag' with `conf` proposes a new run (conf validated). `memory` ranks "
-        "the write. Proposing again returns the pending action. Changes nothing in Airflow.",
+        "Diagnoses the run: the runbook's plan (impact, risk, rollback, verify, prevention), one proposed "
+        "write (id, EXACT API call) and the policy decision it would get now. Code bugs, schema, permission "
+        "and credential problems are escalated, never rerun. action='trigger_dag' + conf: a new run. `memory` "
+        "ranks the write; proposing again returns the pending action. Changes nothing in Airflow.",
         RECORD,
         audited=True,
     )
@@ -173,9 +170,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Ask a human to approve an action",
-        "Asks a human to approve a proposed action; `reason` defaults to the stored plan's why, impact, risk "
-        "and rollback. A human approves outside MCP (console, Slack, CLI), never the requester; any change "
-        "voids approvals.",
+        "Asks a human to approve a proposed action (`reason` defaults to the plan's why, impact, risk, "
+        "rollback). A human approves outside MCP (console, Slack, CLI), never the requester; a change voids it.",
         RECORD,
         audited=True,
     )
@@ -187,9 +183,9 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Rerun the failed tasks of a run (governed)",
-        "Executes an APPROVED clear_failed_tasks action exactly once (clears only the failed tasks of its run)."
-        " Anything else (not approved, changed, outside the change window, over the rate limit, not "
-        "allowlisted, dry_run) is refused with the rule and what would allow it.",
+        "Executes an APPROVED clear_failed_tasks action exactly once (only the run's failed tasks). Else "
+        "(not approved, changed, change window, rate limit, allowlist, dry_run) refused: the rule, what "
+        "would allow it.",
         WRITE,
         audited=True,
     )
@@ -198,8 +194,8 @@ def build_server(runtime: Runtime) -> MCPServer:
 
     @tool(
         "Trigger a DAG run (governed)",
-        "Executes an APPROVED trigger_dag action exactly once (a new run with the validated conf; its run id "
-        "comes from the action id, so Airflow refuses a duplicate). Refusals name the rule.",
+        "Executes an APPROVED trigger_dag action exactly once (a new run, validated conf, run id from the "
+        "action id: Airflow refuses a duplicate). Refusals name the rule.",
         WRITE,
         audited=True,
     )
@@ -247,7 +243,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
     @tool(
         "Incidents",
         "Incidents newest first, optionally by `state` and `environment`: subject, severity, category, "
-        "occurrences (identical failures join one incident).",
+        "occurrences (distinct failed runs joined).",
         READ,
     )
     async def list_incidents(state: str | None = None, environment: str | None = None) -> dict[str, Any]:
@@ -264,8 +260,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Operating statistics",
-        "Store-wide figures for the last `window_days` (1-365): incidents by category, outcome and handling, "
-        "time to resolve (median, p90, daily), fix success rate per kind, approval latency.",
+        "Figures for the last `window_days` (1-365): incidents by category, outcome, handling; time to "
+        "resolve (median, p90, daily); fix success rate per kind; approval latency.",
         READ,
     )
     async def operating_stats(
@@ -276,8 +272,7 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Latest run of a DAG",
-        "The most recent run of a DAG (any state): run id, state, type, start/end, UI link. Use it to see "
-        "whether a fix produced a good run.",
+        "The latest run of a DAG (any state): run id, state, type, start/end, UI link: did a fix produce a good run?",
         READ,
     )
     async def get_latest_run(dag_id: str, environment: str | None = None) -> dict[str, Any]:
@@ -296,8 +291,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
     @tool(
         "Did the fix work?",
         "Recovery rules of an incident (the action's run and failed tasks succeeded, no new failure in the "
-        "quiet period): recovered | pending | not_recovered with a reason each; recovered resolves it. pending "
-        "carries next_check_at: call again then. not_recovered: escalate.",
+        "quiet period): recovered|pending|not_recovered, a reason each. recovered resolves it; pending gives "
+        "next_check_at (call again then); not_recovered: escalate.",
         RECORD,
     )
     async def check_recovery_rules(incident_id: str) -> dict[str, Any]:
@@ -305,8 +300,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Escalate to a human",
-        "Records that a human must take over (`reason`: what failed and what was tried), moves the incident to "
-        "escalated and notifies the configured channels.",
+        "A human must take over (`reason`: what failed, what was tried): the incident is escalated and the "
+        "channels notified.",
         RECORD,
         audited=True,
     )
@@ -334,8 +329,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Root cause",
-        "Category, signature, exception and redacted evidence, first/last seen and frequency over 7 days, and "
-        "the blast radius (blocked tasks; downstream DAGs on the asset graph where Airflow tells).",
+        "Category, signature, exception, redacted evidence, first/last seen, 7-day frequency, and the blast "
+        "radius (blocked tasks; downstream DAGs on the asset graph).",
         READ,
     )
     async def summarize_root_cause(incident_id: str) -> dict[str, Any]:
@@ -343,8 +338,8 @@ def _register_incident_tools(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Prevention ideas",
-        "Concrete prevention actions from the runbook and the facts: pre-checks for inputs and permissions, "
-        "schema contracts, alert routing by tier, a safe-rerun playbook, memory settings.",
+        "Prevention actions from the runbook and the facts: pre-checks for inputs and permissions, schema "
+        "contracts, alert routing by tier, a safe-rerun playbook, memory settings.",
         READ,
     )
     async def suggest_prevention_actions(incident_id: str) -> dict[str, Any]:

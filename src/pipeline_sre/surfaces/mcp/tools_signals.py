@@ -50,11 +50,10 @@ def register_conf_advice(tool: ToolRegistrar, rt: Runtime) -> None:
 
     @tool(
         "Suggest a Spark / consumer configuration fix",
-        "Configuration advice for a metric problem (`problem`: spark_stage_skew, spark_gc_pressure, spark_oom, "
-        "kafka_consumer_lag, kinesis_iterator_age, data_freshness, or the symptom in words): the runbook's "
-        "plan, risk, rollback, verify, conf deltas with a reason each, steps and commands. `plan_context`: "
-        "current settings and facts as key=value (e.g. 'spark.sql.shuffle.partitions=200 cores=64 "
-        "small_side=80MB') to compute deltas from. Changes nothing.",
+        "Config advice for a metric problem (`problem`: spark_stage_skew, spark_gc_pressure, spark_oom, "
+        "kafka_consumer_lag, kinesis_iterator_age, data_freshness, or words): plan, risk, rollback, verify, "
+        "conf deltas with reasons, steps. `plan_context`: key=value facts to compute deltas from (e.g. "
+        "'spark.sql.shuffle.partitions=200 cores=64 small_side=80MB'). Changes nothing.",
         READ,
     )
     async def suggest_conf(problem: str, plan_context: str = "") -> dict[str, Any]:
