@@ -91,7 +91,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *extra: str) -> Iterator[str]:
+def http_server(env: dict[str, str], *extra: str, ready_seconds: float = 30) -> Iterator[str]:
+    """`pipeline-sre serve --http` on a free port; its MCP URL once it answers (within `ready_seconds`)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline_sre", "serve", "--http", f"127.0.0.1:{port}", *extra],
@@ -101,14 +102,16 @@ def http_server(env: dict[str, str], *extra: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + ready_seconds
+        while True:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
             try:
                 httpx.get(url, timeout=1)
                 break
             except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not answer within {ready_seconds:.0f} s") from None
                 time.sleep(0.2)
         yield url
     finally:

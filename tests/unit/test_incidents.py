@@ -143,6 +143,25 @@ def test_a_replica_whose_lease_ran_out_cannot_release_or_finish_the_new_owners_c
     db.dispose()
 
 
+def test_a_run_taken_to_an_incident_without_a_claim_is_never_claimed_again(
+    store: tuple[IncidentStore, Clock],
+) -> None:
+    """MCP and the CLI propose without claiming the run: opening (or joining) the incident records it as
+    handled, so the autopilot, meeting the same failed run later (closed by hand, escalated after a rerun
+    that failed again), opens no second incident and proposes no second rerun."""
+    s, _ = store
+    first, _ = open_one(s, "r1")
+    assert open_one(s, "r2")[1]  # joined
+    for run_id in ("r1", "r2"):
+        assert s.run_handled("prod", "orders", run_id)
+        assert not s.claim_run("prod", "orders", run_id)
+    s.advance(first.id, "closed", by="mcp:carol", close_reason="false alarm")
+    assert not s.claim_run("prod", "orders", "r1")
+    assert s.claim_run("prod", "orders", "r3")  # a run no incident has seen is still claimed once
+    again, joined_again = open_one(s, "r3")  # the claim is linked to the incident it opens
+    assert not joined_again and s.run_handled("prod", "orders", "r3") and again.id != first.id
+
+
 def test_each_run_is_claimed_once(store: tuple[IncidentStore, Clock]) -> None:
     s, _ = store
     assert s.claim_run("prod", "orders", "r1")

@@ -3,8 +3,6 @@ wrongly signed, stale, replayed and unmapped requests."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -21,9 +19,9 @@ from pipeline_sre.store.slack import SlackMessages
 from pipeline_sre.surfaces.slack.actions import SlackPoster, approval_blocks, verify_request
 from pipeline_sre.surfaces.web.app import console_app
 from pipeline_sre.surfaces.web.views import action_context
+from tests.slack_stand_in import SIGNING_SECRET, body_for, signed
 from tests.unit.test_console_auth import CLEAR, make_settings
 
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 USERS = {"U0ALICE": "alice", "U0BOB": "bob", "U0MALLORY": "mallory"}
 
 
@@ -51,27 +49,6 @@ def pending(rt: Runtime, requested_by: str = "mcp:agent") -> str:
     rec = rt.governance.propose("clear_failed_tasks", "dev", CLEAR, requested_by=requested_by)
     rt.governance.request_approval(rec.id, "rerun <!channel> once", requested_by)
     return rec.id
-
-
-def body_for(action_id: str, user: str, verb: str = "approve", **extra: Any) -> bytes:
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower()},
-        "team": {"id": "T0TEAM"},
-        "actions": [{"action_id": verb, "value": action_id, "type": "button"}],
-        **extra,
-    }
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def signed(body: bytes, ts: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    stamp = str(int(time.time()) if ts is None else ts)
-    mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={mac}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
 
 
 def slack_refusals(rt: Runtime) -> list[dict[str, Any]]:

@@ -400,8 +400,10 @@ class IncidentStore:
             is not None
         )
 
-    @staticmethod
-    def _link_run(s: Any, row: IncidentRow, run_id: str) -> None:
+    def _link_run(self, s: Any, row: IncidentRow, run_id: str) -> None:
+        """Record the run as handled by this incident: its claim is linked, or, for a run that came in
+        through a surface that claims nothing (a proposal from MCP or the CLI), a handled claim is written,
+        so the autopilot never takes the same failed run again (a second incident, a second rerun)."""
         link = s.scalars(
             select(IncidentRunRow).where(
                 IncidentRunRow.environment == row.environment,
@@ -409,7 +411,18 @@ class IncidentStore:
                 IncidentRunRow.run_id == run_id,
             )
         ).first()
-        if link is not None and link.incident_id is None:
+        if link is None:  # a replica claiming it at this moment makes this insert fail: open_or_join retries
+            s.add(
+                IncidentRunRow(
+                    environment=row.environment,
+                    subject=row.subject,
+                    run_id=run_id,
+                    incident_id=row.id,
+                    seen_at=self.clock(),
+                    claimed_by=self.owner,
+                )
+            )
+        elif link.incident_id is None:
             link.incident_id = row.id
 
     def advance(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> Incident:
