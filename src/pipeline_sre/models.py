@@ -41,6 +41,11 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
 
 
+def iso_exact(value: datetime | None) -> str | None:
+    """`iso` with the backend's own sub-second precision: where a time becomes the start of every duration."""
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class DagRun:
     dag_id: str

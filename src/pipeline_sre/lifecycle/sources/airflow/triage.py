@@ -11,7 +11,7 @@ from pipeline_sre.errors import InvalidInput
 from pipeline_sre.lifecycle import lineage
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.models import TaskInstance, iso
+from pipeline_sre.models import TaskInstance, iso, iso_exact
 
 TRIAGE_BYTES = 1500
 FAILED_STATES = ("failed", "upstream_failed")
@@ -138,7 +138,8 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
         "persistence": persistence,
         "downstream": downstream,
         "tags": sorted(set(tags) | set(meta.tags))[:8],
-        "end": iso(run.end_date),
+        # Exact: the incident's durations start at this failure's end (a cut to the second adds up to 1 s).
+        "end": iso_exact(run.end_date),
         "url": client.run_url(dag_id, run.run_id),
         "next": "extract_errors(dag_id, run_id) for the decisive error",
     }
