@@ -165,6 +165,20 @@ class Incident:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class SeenFailure:
+    """A failed run as the store captured it when an incident took it: Airflow keeps only a run's latest
+    try, so after a clear this is the only record that the run failed, and how."""
+
+    run_id: str
+    failed_at: datetime
+    signature: str
+    category: str
+    task_id: str | None
+    exception: str | None
+    evidence: str | None
+
+
 class IncidentStore:
     def __init__(
         self,
@@ -216,6 +230,38 @@ class IncidentStore:
                 .values(claimed_by=self.owner, lease_until=now + self.claim_lease)
             )
             return bool(taken.rowcount)
+
+    def failures_seen(self, environment: str, subject: str, since: datetime) -> list[SeenFailure]:
+        """The failed runs of `subject` that incidents took since `since`, oldest first, each with its
+        incident's signature; the failure's time is the one captured at detection for the incident's own
+        run, else when the run was seen (a joined run's end was not recorded)."""
+        with self.db.session(write=False) as s:
+            rows = s.execute(
+                select(IncidentRunRow.run_id, IncidentRunRow.seen_at, IncidentRow)
+                .join(IncidentRow, IncidentRow.id == IncidentRunRow.incident_id)
+                .where(
+                    IncidentRunRow.environment == environment,
+                    IncidentRunRow.subject == subject,
+                    IncidentRunRow.seen_at >= since,
+                )
+                .order_by(IncidentRunRow.seen_at)
+            ).all()
+        seen = []
+        for run_id, seen_at, row in rows:
+            facts = json.loads(row.facts_json or "{}")
+            failed = json.loads(row.steps_json or "{}").get("failed") if run_id == row.run_id else None
+            seen.append(
+                SeenFailure(
+                    run_id=run_id,
+                    failed_at=datetime.fromisoformat(failed) if failed else seen_at,
+                    signature=row.signature,
+                    category=row.category,
+                    task_id=row.task_id,
+                    exception=facts.get("exception"),
+                    evidence=facts.get("evidence"),
+                )
+            )
+        return seen
 
     def run_handled(self, environment: str, subject: str, run_id: str) -> bool:
         """Whether a failed run has been taken all the way to an incident (opened or joined)."""

@@ -188,3 +188,26 @@ async def test_an_agent_needs_few_calls(rt: Runtime, fake: FakeAirflow) -> None:
     await operations.execute(rt, who("mcp", "bob"), plan["action"]["id"])
     verdict = await operations.verify_recovery(rt, who("mcp", "bob"), plan["incident_id"])
     assert verdict["verdict"] == "pending" and verdict["next_check_at"] > verdict["checked_at"]
+
+
+async def test_a_cleared_failure_still_counts_in_frequency_and_triage(rt: Runtime, fake: FakeAirflow) -> None:
+    """After a clear Airflow keeps only the try that succeeded; the incident kept the failure, so
+    failure_frequency and triage (which must agree) still count it."""
+    from datetime import UTC, datetime
+
+    from pipeline_sre.lifecycle.sources.airflow import diagnose, triage
+
+    plan = await operations.propose(rt, who("mcp", "bob"), DAG, RUN, "prod")
+    operations.request_approval(rt, who("mcp", "bob"), plan["action"]["id"], "transient; rerun once")
+    operations.decide(rt, who("web", "alice"), plan["action"]["id"], approve=True, comment=None)
+    await operations.execute(rt, who("cli", "bob"), plan["action"]["id"])
+    fake.finish_run(DAG, RUN, "success", datetime.now(UTC))  # the rerun worked: Airflow shows no failure now
+    frequency = await diagnose.failure_frequency(rt, DAG, environment="prod")
+    assert frequency["failed_runs"] == 1 and frequency["cleared_failed_runs"] == 1
+    [signature] = frequency["signatures"]
+    assert signature["failures"] == 1 and signature["category"] == "transient_network"
+    add_failed_run(fake, "manual__again", NETWORK_ERROR, minutes_ago=1)
+    again = await triage.triage(rt, DAG, "manual__again", "prod")
+    assert again["failures_in_lookback"] == 2 and again["persistence"] == "repeated"
+    frequency = await diagnose.failure_frequency(rt, DAG, environment="prod")
+    assert frequency["failed_runs"] == 2 and frequency["signatures"][0]["failures"] == 2

@@ -14,7 +14,7 @@ from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted, s
 from pipeline_sre.errors import InvalidInput, NotFound
 from pipeline_sre.lifecycle.compact import clip, fit, size
 from pipeline_sre.lifecycle.runtime import Runtime
-from pipeline_sre.lifecycle.sources.airflow.triage import check_ids, ordered_failures
+from pipeline_sre.lifecycle.sources.airflow.triage import check_ids, cleared_failures, ordered_failures
 from pipeline_sre.models import iso
 
 MAX_TAIL_LINES = 2000
@@ -219,23 +219,35 @@ async def failure_frequency(
 
     diagnoses = await asyncio.gather(*(one(run.run_id, ti.task_id, ti.try_number) for run, ti in jobs))
     by_sig: dict[str, dict[str, Any]] = {}
-    for (run, ti), d in zip(jobs, diagnoses, strict=True):
-        entry = by_sig.setdefault(
-            d.signature or "no-error-found",
+
+    def count(signature: str | None, category: str, exception: str | None, evidence: str | None) -> dict[str, Any]:
+        return by_sig.setdefault(
+            signature or "no-error-found",
             {
-                "signature": d.signature,
-                "category": d.category,
-                "exception": d.exception,
+                "signature": signature,
+                "category": category,
+                "exception": exception,
                 "task_ids": set(),
                 "runs": [],
-                "example": clip(d.evidence, 200),
+                "example": clip(evidence, 200),
             },
         )
-        entry["task_ids"].add(ti.task_id)
-        if run.run_id not in entry["runs"]:
-            entry["runs"].append(run.run_id)
-        entry["last_end"] = run.end_date
-        entry.setdefault("first_end", run.end_date)
+
+    def seen(entry: dict[str, Any], run_id: str, task: str | None, ended: datetime | None) -> None:
+        if task:
+            entry["task_ids"].add(task)
+        if run_id not in entry["runs"]:
+            entry["runs"].append(run_id)
+        if ended is not None:
+            entry["first_end"] = min(entry.get("first_end") or ended, ended)
+            entry["last_end"] = max(entry.get("last_end") or ended, ended)
+
+    for (run, ti), d in zip(jobs, diagnoses, strict=True):
+        seen(count(d.signature, d.category, d.exception, d.evidence), run.run_id, ti.task_id, run.end_date)
+    # A clear makes Airflow forget the failed try; the incident that took the run kept it.
+    cleared = await cleared_failures(rt, env, dag_id, since, {r.run_id for r in failed}, task_id)
+    for f in cleared:
+        seen(count(f.signature, f.category, f.exception, f.evidence), f.run_id, f.task_id, f.failed_at)
     signatures = [_verdict(entry, runs) for entry in sorted(by_sig.values(), key=lambda e: -len(e["runs"]))]
     result = {
         "env": env,
@@ -243,7 +255,8 @@ async def failure_frequency(
         "task_id": task_id,
         "lookback_days": lookback_days,
         "runs_in_lookback": history.total,
-        "failed_runs": sum(1 for r in runs if r.state == "failed"),
+        "failed_runs": sum(1 for r in runs if r.state == "failed") + len({f.run_id for f in cleared}),
+        "cleared_failed_runs": len({f.run_id for f in cleared}),
         "succeeded_runs": sum(1 for r in runs if r.state == "success"),
         "signatures": signatures,
     }

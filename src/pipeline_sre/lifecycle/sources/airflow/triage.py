@@ -12,6 +12,7 @@ from pipeline_sre.lifecycle import lineage
 from pipeline_sre.lifecycle.compact import clip, fit
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.models import TaskInstance, iso, iso_exact
+from pipeline_sre.store.incidents import SeenFailure
 
 TRIAGE_BYTES = 1500
 FAILED_STATES = ("failed", "upstream_failed")
@@ -91,6 +92,15 @@ async def failed_tasks(rt: Runtime, dag_id: str, run_id: str, environment: str |
     return fit(result, rt.settings.server.max_result_bytes, "tasks")
 
 
+async def cleared_failures(
+    rt: Runtime, env: str, dag_id: str, since: datetime, failed_now: set[str], task_id: str | None = None
+) -> list[SeenFailure]:
+    """Runs of `dag_id` an incident took as failed since `since` that Airflow no longer shows failed (a clear
+    replaced the failed try): still failures when counting how often this happens."""
+    seen = await asyncio.to_thread(rt.incidents.failures_seen, env, dag_id, since)
+    return [f for f in seen if f.run_id not in failed_now and (task_id is None or f.task_id == task_id)]
+
+
 async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None = None) -> dict[str, Any]:
     check_ids(dag_id=dag_id, run_id=run_id)
     env, env_cfg = rt.environment(environment)
@@ -100,7 +110,7 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
     run, tis, history, recent = await asyncio.gather(
         client.get_dag_run(dag_id, run_id),
         client.task_instances(dag_id, run_id),
-        client.list_dag_runs(dag_id=dag_id, states=("failed",), end_gte=since, limit=1),
+        client.list_dag_runs(dag_id=dag_id, states=("failed",), end_gte=since, limit=100),
         client.list_dag_runs(dag_id=dag_id, states=("failed", "success"), limit=5),
     )
     tags = await client.dag_tags(dag_id)
@@ -112,10 +122,13 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
         if past.state != "failed":
             break
         streak += 1
-    severity, rule = rt.settings.severity.classify(meta.tier, meta.business_critical, history.total)
+    # Failed runs in the lookback with the cleared ones (failure_frequency counts the same way).
+    cleared = await cleared_failures(rt, env, dag_id, since, {r.run_id for r in history.items})
+    failed_total = history.total + len({f.run_id for f in cleared})
+    severity, rule = rt.settings.severity.classify(meta.tier, meta.business_critical, failed_total)
     downstream = await lineage.blocked_by(rt, env, dag_id, run.state, [t.task_id for t in failures])
-    severity, rule = lineage.weigh(rt.settings.severity, severity, rule, downstream, history.total)
-    persistence = "persistent" if streak >= 3 else "repeated" if history.total >= 2 else "first"
+    severity, rule = lineage.weigh(rt.settings.severity, severity, rule, downstream, failed_total)
+    persistence = "persistent" if streak >= 3 else "repeated" if failed_total >= 2 else "first"
     result: dict[str, Any] = {
         "env": env,
         "dag_id": dag_id,
@@ -132,7 +145,7 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
         "operator": root.operator if root else None,
         "failed_tasks": [t.task_id for t in failures if t.state == "failed"][:5],
         "blocked_tasks": sum(1 for t in failures if t.state == "upstream_failed"),
-        "failures_in_lookback": history.total,
+        "failures_in_lookback": failed_total,
         "lookback_hours": lookback,
         "consecutive_failed_runs": streak,
         "persistence": persistence,
