@@ -111,6 +111,7 @@ async def test_clear_failed_tasks_end_to_end(
 
         asked = await call(client, "request_approval", action_id=action["id"], reason="transient; rerun once")
         assert "approvals approve" in asked["how_to_approve"]
+        assert asked["action"]["state"] == "awaiting_approval" and "plan" not in asked["action"]  # it has the plan
 
         wrong = await refused(client, "trigger_dag", action_id=action["id"])
         assert wrong["rule"] == "action.kind_mismatch"

@@ -32,6 +32,9 @@ INSTRUCTIONS = (
 )
 
 
+APPROVAL_REQUEST_KEYS = ("id", "kind", "state", "digest", "required_approvals", "approvals", "incident_id")
+
+
 def build_server(runtime: Runtime) -> MCPServer:
     server = LeanServer(name="pipeline-sre", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
     # Per-request INFO lines from httpx cost ~1 ms each and would print run ids into our logs.
@@ -176,7 +179,10 @@ def build_server(runtime: Runtime) -> MCPServer:
         audited=True,
     )
     async def request_approval(action_id: str, ctx: Context, reason: str | None = None) -> dict[str, Any]:
-        return await asyncio.to_thread(operations.request_approval, rt, principal_of(rt), action_id, reason)
+        out = await asyncio.to_thread(operations.request_approval, rt, principal_of(rt), action_id, reason)
+        # The agent holds the plan and the exact call from propose_action: answer with what changed.
+        out["action"] = {k: v for k, v in out["action"].items() if k in APPROVAL_REQUEST_KEYS}
+        return out
 
     async def _execute(kind: str, action_id: str, ctx: Context) -> dict[str, Any]:
         return await operations.execute(rt, principal_of(rt), action_id, kind)
