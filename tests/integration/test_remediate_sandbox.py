@@ -268,6 +268,9 @@ def test_crash_mid_execution_is_recovered_without_a_second_run(
         rt = Runtime(settings)
         try:
             gov = rt.governance
+            # Every surface reads the run before proposing, which teaches the client the Airflow version the
+            # exact call depends on; proposing straight to governance, this test asks for it first.
+            await rt.airflow("sandbox").detected_version()
             rec = gov.propose(
                 "trigger_dag",
                 "sandbox",
