@@ -107,10 +107,13 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
     client = rt.airflow(env)
     lookback = rt.settings.severity.lookback_hours
     since = datetime.now(UTC) - timedelta(hours=lookback)
+    # The failures incidents took for this DAG: only when there are some does triage need the failed runs'
+    # ids (not just their count) to tell which of them a clear has since turned green.
+    seen = await asyncio.to_thread(rt.incidents.failures_seen, env, dag_id, since)
     run, tis, history, recent = await asyncio.gather(
         client.get_dag_run(dag_id, run_id),
         client.task_instances(dag_id, run_id),
-        client.list_dag_runs(dag_id=dag_id, states=("failed",), end_gte=since, limit=100),
+        client.list_dag_runs(dag_id=dag_id, states=("failed",), end_gte=since, limit=100 if seen else 1),
         client.list_dag_runs(dag_id=dag_id, states=("failed", "success"), limit=5),
     )
     tags = await client.dag_tags(dag_id)
@@ -123,7 +126,8 @@ async def triage(rt: Runtime, dag_id: str, run_id: str, environment: str | None 
             break
         streak += 1
     # Failed runs in the lookback with the cleared ones (failure_frequency counts the same way).
-    cleared = await cleared_failures(rt, env, dag_id, since, {r.run_id for r in history.items})
+    failed_now = {r.run_id for r in history.items}
+    cleared = [f for f in seen if f.run_id not in failed_now]
     failed_total = history.total + len({f.run_id for f in cleared})
     severity, rule = rt.settings.severity.classify(meta.tier, meta.business_critical, failed_total)
     downstream = await lineage.blocked_by(rt, env, dag_id, run.state, [t.task_id for t in failures])
