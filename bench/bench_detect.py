@@ -220,7 +220,7 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
         detect.fit = timer.original  # type: ignore[assignment]
         best = min(warm, key=lambda m: m["wall_s"])
         total = best["value"]["total"]
-        bound = math.ceil(FAILED / BATCH_PAGE_LIMIT) + 3
+        bound = math.ceil(FAILED / BATCH_PAGE_LIMIT) + 4
         ok_total = "yes" if total == FAILED and cold["value"]["total"] == FAILED else f"NO ({total})"
         first = await measure(lambda: detect.failed_runs(rt, limit=50))
         await rt.aclose()
@@ -249,7 +249,7 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
                 cold,
                 cold["value"],
                 cold["value"]["total"],
-                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) batch lists + tags + tasks = {bound}",
+                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) batch lists + 2 tag pages + tasks = {bound}",
             )
         )
         rows.append(

@@ -225,6 +225,7 @@ class FakeAirflow:
         self._keys: dict[tuple[int | None, str | None], list[int]] = {}
         self._nulls: dict[tuple[int | None, str | None], list[int]] = {}
         self._last_start: list[int | None] = []
+        self._latest: list[int | None] = []  # per DAG, the run that started last: what /dags run filters test
         self._run_cache: dict[int, str] = {}
         self._ti_state: dict[tuple[int, str], str | None] = {}
         self._ti_note: dict[tuple[int, str], str] = {}  # Airflow 3 sets a clear's `note` on the cleared tries
@@ -369,6 +370,7 @@ class FakeAirflow:
         self.dag_index[dag.dag_id] = len(self.dags)
         self.dags.append(dag)
         self._last_start.append(None)
+        self._latest.append(None)
         return len(self.dags) - 1
 
     def add_asset(self, uri: str, producers: list[tuple[str, str]], consumers: list[str]) -> None:
@@ -421,6 +423,7 @@ class FakeAirflow:
         self._index_add(idx)
         if run.start is not None and (self._last_start[run.dag] or 0) < run.start:
             self._last_start[run.dag] = run.start
+            self._latest[run.dag] = idx
         return idx
 
     def _groups(self, run: _Run) -> tuple[tuple[int | None, str | None], ...]:
@@ -577,6 +580,7 @@ class FakeAirflow:
             fake._lookup[(r.dag, r.run_id)] = idx
             if r.start is not None and (fake._last_start[r.dag] or 0) < r.start:
                 fake._last_start[r.dag] = r.start
+                fake._latest[r.dag] = idx
             store = fake._keys if r.end is not None else fake._nulls
             key = _encode(idx, r.end)
             for group in fake._groups(r):
@@ -1127,13 +1131,8 @@ class FakeAirflow:
             self._time(params, "dag_run_end_date_lte"),
         )
         if run_states or end_gte is not None or end_lte is not None:
-            wanted: list[str | None] = [*run_states] if run_states else [None]
-            selected = [
-                d
-                for d in selected
-                if any(self._range_len((d, s), end_gte, end_lte) for s in wanted)
-                or (end_gte is None and end_lte is None and any(self._nulls.get((d, s)) for s in wanted))
-            ]
+            # As Airflow 3 does: the run filters test each DAG's LATEST run only.
+            selected = [d for d in selected if self._latest_run_matches(d, run_states, end_gte, end_lte)]
         for value in reversed(order):
             name, desc = value.lstrip("-"), value.startswith("-")
             if name == "last_run_start_date":
@@ -1142,6 +1141,18 @@ class FakeAirflow:
                 selected.sort(key=lambda d: self.dags[d].dag_id, reverse=desc)
         page = selected[offset : offset + limit]
         return self._json({"dags": [self._render_dag(d) for d in page], "total_entries": len(selected)})
+
+    def _latest_run_matches(self, dag: int, states: list[str] | None, gte: int | None, lte: int | None) -> bool:
+        idx = self._latest[dag]
+        if idx is None:
+            return False
+        run = self.runs[idx]
+        if states and run.state not in states:
+            return False
+        if gte is None and lte is None:
+            return True
+        end = run.end
+        return end is not None and (gte is None or end >= gte) and (lte is None or end <= lte)
 
     async def _h_assets(self, request: Request) -> Response:
         allowed = ["limit", "offset", "order_by", "uri_pattern"] + (["dag_ids"] if self.datasets_filter_by_dag else [])

@@ -55,3 +55,12 @@ def test_verify_prints_each_rule_with_its_result(incident: tuple[Path, str]) -> 
     shown = runner.invoke(cli, ["incidents", "verify", incident_id, "--config", str(path)])
     assert shown.exit_code == 0, shown.output
     assert "Recovery: pending" in shown.output and "action_executed" in shown.output
+
+
+def test_verify_wait_is_bounded_with_a_clear_error(incident: tuple[Path, str]) -> None:
+    path, incident_id = incident
+    refused = runner.invoke(cli, ["incidents", "verify", incident_id, "--wait", "900", "--config", str(path)])
+    assert refused.exit_code == 2 and "wait_seconds must be between 0 and 600; got 900" in refused.output
+    # Nothing was executed, so no next check can change the verdict within the wait: it answers at once.
+    shown = runner.invoke(cli, ["incidents", "verify", incident_id, "--wait", "5", "--config", str(path)])
+    assert shown.exit_code == 0 and "Recovery: pending" in shown.output

@@ -69,8 +69,9 @@ async def test_recent_failures_total_is_exact_in_few_requests(estate: tuple[Runt
     result = await detect.recent_failures(rt, 60)
 
     assert result["total"] == 420
-    # detection/auth (1) + the window in one batch-list request (1) + failed-task batch (1) + tags (1)
-    assert fake.total_requests <= 4
+    # detection/auth (1) + the window in one batch-list request (1) + failed-task batch (1) + tags (2: DAGs
+    # whose latest run failed, and those whose latest run ended in the window, read at the same time)
+    assert fake.total_requests <= 5
     assert fake.count("POST /dags/~/dagRuns/list") == 1
     assert fake.count("GET /dags/~/dagRuns") == 0
     assert size(result) <= detect.RECENT_FAILURES_BYTES <= 4096
@@ -101,7 +102,7 @@ async def test_recent_failures_pages_by_what_the_server_returns() -> None:
     assert result["total"] == 170
     assert fake.count("GET /dags/~/dagRuns") == math.ceil(170 / 40)
     assert fake.count("POST /dags/~/dagRuns/list") == 1  # the 404 that chose the GET pages, asked once
-    assert fake.total_requests <= math.ceil(170 / 40) + 4
+    assert fake.total_requests <= math.ceil(170 / 40) + 5
     hour_ago = fake.generated_at - 3600_000
     failing = {fake.dags[r.dag].dag_id for r in fake.runs if r.state == "failed" and r.end and r.end >= hour_ago}
     assert result["dags_failing"] == len(failing)
@@ -179,13 +180,34 @@ async def test_recent_failures_counts_only_runs_ending_inside_the_window() -> No
         "dag_id": "etl",
         "failures": 1,
         "tier": 1,
-        "critical": True,
-        "tags": ["business_critical", "tier:1"],
+        "critical": True,  # from the tags `tier:1` and `business_critical`, not repeated as tags
         "latest_run": "scheduled__a",
         "latest_end": row["latest_end"],
         "first_failed_task": "a",
     }
     assert "next" not in result
+    await rt.aclose()
+
+
+async def test_a_dag_that_failed_and_ran_again_keeps_its_tier() -> None:
+    """Airflow 3 filters /dags by each DAG's LATEST run: a tier-1 DAG that failed and then succeeded is in
+    neither tag page when other DAGs started later, so it is looked up by name instead of sinking to tier 3."""
+    fake = FakeAirflow("3")
+    fake.add_dag(FakeDag("orders", ["tier:1", "business_critical", "team:commerce"], "data", 3600, [("a", "Op")]))
+    for name in ("noise_a", "noise_b"):
+        fake.add_dag(FakeDag(name, ["tier:4"], "data", 3600, [("a", "Op")]))
+    now = datetime.now(UTC)
+    fake.add_run("orders", "manual__failed", "failed", end=now - timedelta(minutes=30))
+    fake.add_run("orders", "manual__rerun", "success", end=now - timedelta(minutes=20))
+    for name in ("noise_a", "noise_b"):
+        fake.add_run(name, "manual__ok", "success", end=now - timedelta(minutes=1))
+    rt = runtime_for({"prod": fake}, page_size=2)
+
+    result = await detect.recent_failures(rt, 60)
+
+    row = result["by_dag"][0]
+    assert (row["dag_id"], row["tier"], row["critical"], row["owner"]) == ("orders", 1, True, "commerce")
+    assert fake.count("GET /dags/{dag_id}") == 1  # the one DAG both pages missed
     await rt.aclose()
 
 

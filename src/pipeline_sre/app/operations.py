@@ -13,6 +13,7 @@ The rules kept here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,10 +31,15 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import diagnose, plan_ranking, remediate, triage
 from pipeline_sre.lifecycle.sources.base import open_incident
 from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
+from pipeline_sre.models import parse_time
 from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
 from pipeline_sre.store.replicas import Heartbeats, Replica
 
+Progress = Callable[[float, float, str], Awaitable[None]]
+
 PROPOSAL_BYTES = 5000
+MAX_VERIFY_WAIT_SECONDS = 600
+VERIFY_POLL_SECONDS = 10.0
 REASON_CHARS = 2000
 TRIAGE_BYTES = 2000
 BEFORE_PROPOSAL = ("detected", "triaged", "diagnosed")
@@ -78,6 +84,29 @@ async def propose(
     )
     result = await asyncio.to_thread(propose_plan, rt, who, incident.id, plan, env)
     result["incident_id"] = incident.id
+    return result
+
+
+async def propose_and_ask(
+    rt: Runtime,
+    who: Principal,
+    dag_id: str,
+    run_id: str,
+    environment: str | None = None,
+    *,
+    action: str | None = None,
+    conf: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """`propose`, then ask a human to approve the proposed write in the same step: what an agent always
+    does next. A refusal, a plan without a write or an action already waiting is returned as it is."""
+    result = await propose(rt, who, dag_id, run_id, environment, action=action, conf=conf)
+    proposed = result.get("action")
+    if isinstance(proposed, dict) and proposed.get("state") == "proposed":
+        asked = await asyncio.to_thread(request_approval, rt, who, proposed["id"], reason)
+        proposed["state"] = asked["action"]["state"]
+        result["how_to_approve"] = asked["how_to_approve"]
+        result["next"] = asked["then"]
     return result
 
 
@@ -338,8 +367,35 @@ async def recover_stuck(rt: Runtime, who: Principal) -> list[ActionRecord]:
     return recovered
 
 
-async def verify_recovery(rt: Runtime, who: Principal, incident_id: str) -> dict[str, Any]:
-    return await verify.check_recovery(rt, incident_id, by=who.actor)
+async def verify_recovery(
+    rt: Runtime,
+    who: Principal,
+    incident_id: str,
+    wait_seconds: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The recovery verdict; with `wait_seconds`, a pending verdict is checked again as its next check
+    comes due until it settles or the wait is over, so a caller waits once instead of polling.
+    `progress(elapsed, total, message)` hears about each wait."""
+    if not 0 <= wait_seconds <= MAX_VERIFY_WAIT_SECONDS:
+        raise InvalidInput(f"wait_seconds must be between 0 and {MAX_VERIFY_WAIT_SECONDS}; got {wait_seconds}")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        out = await verify.check_recovery(rt, incident_id, by=who.actor)
+        remaining = deadline - loop.time()
+        due = parse_time(out.get("next_check_at"))
+        if out["verdict"] != "pending" or due is None:
+            return out
+        until_due = (due - datetime.now(UTC)).total_seconds()
+        if until_due > remaining:  # the answer cannot change within the wait: say when, now
+            return out
+        # A run still going may finish any moment: look every few seconds rather than a minute later.
+        pause = max(1.0, min(until_due, VERIFY_POLL_SECONDS))
+        if progress is not None:
+            elapsed = wait_seconds - remaining
+            await progress(elapsed, float(wait_seconds), f"pending: next check at {out['next_check_at']}")
+        await asyncio.sleep(pause)
 
 
 # -- hand over or close ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import base64
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +78,13 @@ def _jwt_expiry(token: str) -> float | None:
         return float(exp) if isinstance(exp, int | float) else None
     except (IndexError, ValueError, UnicodeDecodeError):
         return None
+
+
+def _tags_of(data: Any, where: str) -> dict[str, list[str]]:
+    return {
+        str(d.get("dag_id")): [t["name"] if isinstance(t, dict) else str(t) for t in d.get("tags") or []]
+        for d in _listing(data, "dags", where)
+    }
 
 
 def _listing(data: Any, key: str, where: str) -> list[dict[str, Any]]:
@@ -560,21 +567,39 @@ class AirflowClient:
         return [t["name"] if isinstance(t, dict) else str(t) for t in dag.get("tags") or []]
 
     async def tags_of_failing_dags(self, end_gte: datetime) -> dict[str, list[str]]:
-        """Tags of DAGs with a failed run ending after `end_gte`: ONE page (the server's limit), most
-        recently run first on Airflow 3, so a detection stays within its request budget. Config globs
-        are the primary source of tiers; these tags only fill in."""
-        params: list[tuple[str, str | int]] = [("limit", self.conn.page_size)]
-        if await self.detected_version() == "3":
-            params += [
-                ("order_by", "-last_run_start_date"),
-                ("dag_run_state", "failed"),
-                ("dag_run_end_date_gte", iso(end_gte) or ""),
-            ]
-        data = await self._json("GET", "/dags", params=params)
-        return {
-            str(d.get("dag_id")): [t["name"] if isinstance(t, dict) else str(t) for t in d.get("tags") or []]
-            for d in _listing(data, "dags", self._where())
-        }
+        """Tags of DAGs with a failed run ending after `end_gte`: ONE page each (the server's limit), so a
+        detection stays within its request budget. Config globs are the primary source of tiers; these tags
+        only fill in, and `tags_of` looks up the failing DAGs these pages missed.
+
+        Airflow 3 filters `dag_run_state` on each DAG's LATEST run, so a DAG that failed and has run again
+        since is not in that page; a second page, read at the same time, lists the DAGs that started a run
+        most recently, which is where a rerun or a DAG running again after its failure is."""
+        base: list[tuple[str, str | int]] = [("limit", self.conn.page_size)]
+        if await self.detected_version() != "3":
+            return _tags_of(await self._json("GET", "/dags", params=base), self._where())
+        recent = [*base, ("order_by", "-last_run_start_date")]
+        failed, started = await asyncio.gather(
+            self._json(
+                "GET", "/dags", params=[*recent, ("dag_run_state", "failed"), ("dag_run_end_date_gte", iso(end_gte))]
+            ),
+            self._json("GET", "/dags", params=recent),
+        )
+        return {**_tags_of(started, self._where()), **_tags_of(failed, self._where())}
+
+    async def tags_of(self, dag_ids: Sequence[str], *, concurrency: int = 4) -> dict[str, list[str]]:
+        """Tags of a few named DAGs, one request each, `concurrency` at a time; a DAG gone since is left out."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(dag_id: str) -> tuple[str, list[str]] | None:
+            async with gate:
+                try:
+                    dag = await self.get_dag(dag_id)
+                except NotFound:
+                    return None
+            return dag_id, [t["name"] if isinstance(t, dict) else str(t) for t in dag.get("tags") or []]
+
+        found = await asyncio.gather(*(one(d) for d in dag_ids))
+        return dict(f for f in found if f is not None)
 
     async def downstream_dags(self, dag_id: str) -> list[str]:
         """DAGs scheduled on assets this DAG produces (Airflow 3's asset graph): the blast radius."""

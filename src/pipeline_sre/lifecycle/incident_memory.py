@@ -25,7 +25,7 @@ from pipeline_sre.store.incident_memory import (
 )
 from pipeline_sre.store.incidents import Incident
 
-PROPOSAL_INCIDENTS = 3  # a proposal shows the newest few (it has a byte budget); the incident page shows all
+PROPOSAL_INCIDENTS = 1  # a proposal shows the newest (its ranking has the rest's figures); the incident page all
 TRIAGE_KINDS = 3
 
 

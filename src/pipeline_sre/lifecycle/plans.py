@@ -26,7 +26,8 @@ class Plan:
 
 
 def action_view(rec: ActionRecord) -> dict[str, Any]:
-    """What an agent or approver needs of an action, with the plan it was proposed under: no internal columns."""
+    """What an agent or approver needs of an action, with the plan it was proposed under: no internal columns
+    (the run id a trigger creates is in its exact call)."""
     d = rec.to_dict()
     keep = (
         "id",
@@ -34,7 +35,6 @@ def action_view(rec: ActionRecord) -> dict[str, Any]:
         "environment",
         "state",
         "params",
-        "run_id",
         "requested_by",
         "incident_id",
         "digest",

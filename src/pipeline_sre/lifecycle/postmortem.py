@@ -289,6 +289,24 @@ async def write_postmortem(rt: Runtime, incident_id: str) -> dict[str, Any]:
         "json_path": str(json_path),
         "bytes": len(markdown),
         "markdown": markdown,
+        "headline": _headline(incident, timeline, cause, prevention),
+    }
+
+
+def _headline(
+    incident: Incident, timeline: dict[str, Any], cause: dict[str, Any], prevention: dict[str, Any]
+) -> dict[str, Any]:
+    """The document's headline facts, for a caller that reports the postmortem without reading all of it."""
+    verdict = incident.verdict or {}
+    return {
+        "title": incident.title,
+        "state": incident.state,
+        "severity": incident.severity,
+        "failed_runs": incident.occurrences,
+        "durations": {k.removeprefix("time_to_"): v for k, v in timeline["durations"].items()},
+        "root_cause": {k: cause.get(k) for k in ("category", "exception", "task_id")},
+        "verdict": verdict.get("verdict"),
+        "prevention": [a["idea"] for a in prevention["actions"][:2]],
     }
 
 

@@ -96,6 +96,10 @@ class EnvironmentConfig(Model):
         globs = [d.get("match") if isinstance(d, dict) else getattr(d, "match", None) for d in data.get("dags") or []]
         return {**data, "mwaa": {**data["mwaa"], "cli_dags": [g for g in globs if isinstance(g, str)]}}
 
+    def configured(self, dag_id: str) -> bool:
+        """Whether a `dags:` glob gives this DAG's tier and owner (its Airflow tags are then not needed)."""
+        return any(fnmatch.fnmatchcase(dag_id, meta.match) for meta in self.dags)
+
     def meta_for(self, dag_id: str, airflow_tags: list[str] | None = None) -> DagMeta:
         for meta in self.dags:
             if fnmatch.fnmatchcase(dag_id, meta.match):

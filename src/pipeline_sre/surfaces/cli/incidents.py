@@ -89,12 +89,17 @@ def show(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -
 
 
 @app.command("verify")
-def verify_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+def verify_cmd(
+    incident_id: str,
+    wait: Annotated[int, typer.Option("--wait", help="While pending, wait up to this many seconds (0-600)")] = 0,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
     """Evaluate the recovery rules: recovered | pending | not_recovered."""
     from pipeline_sre.app import operations
 
     emit(
-        run_lifecycle(config, lambda rt: operations.verify_recovery(rt, who(rt), incident_id), "Verifying…"),
+        run_lifecycle(config, lambda rt: operations.verify_recovery(rt, who(rt), incident_id, wait), "Verifying…"),
         as_json,
         _verdict,
     )

@@ -28,7 +28,8 @@ log = logging.getLogger("pipeline_sre.mcp")
 ToolFn = Callable[..., Awaitable[dict[str, Any]]]
 
 
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# The destructive and idempotent hints only mean something when a tool is not read-only (MCP spec).
+READ = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
 
 RECORD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)

@@ -20,7 +20,9 @@ from pipeline_sre.settings.config import EnvironmentConfig
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_SCAN_RUNS = 50_000  # a walk stops here; the total stays exact because the server counts it
 NEWEST_RUNS_SHOWN = 5
+TAG_LOOKUPS = 10  # DAGs whose tags are fetched one by one when the tag pages missed them
 RECENT_FAILURES_BYTES = 4000
+_META_TAG_KEYS = frozenset({"tier", "business_critical", "critical", "team", "owner"})
 
 
 def _now() -> datetime:
@@ -53,7 +55,8 @@ def _meta(env_cfg: EnvironmentConfig, dag_id: str, tags: list[str] | None) -> di
     out: dict[str, Any] = {"tier": meta.tier, "critical": meta.business_critical}
     if meta.owner:
         out["owner"] = meta.owner
-    shown_tags = sorted(set(meta.tags) | set(tags or []))
+    # tier, criticality and owner are given as fields: their tags would only repeat them.
+    shown_tags = sorted(t for t in set(meta.tags) | set(tags or []) if t.partition(":")[0] not in _META_TAG_KEYS)
     if shown_tags:
         out["tags"] = shown_tags[:6]
     return out
@@ -75,11 +78,15 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
         env_cfg = rt.environment(env)[1]
         # The tags page does not depend on the runs: it is fetched while they are read.
         scan, tags = await asyncio.gather(_scan_environment(rt, env, start, end), client.tags_of_failing_dags(start))
+        # A failing DAG neither page listed would sink to the default tier: look the busiest ones up.
+        unseen = Counter(r.dag_id for r in scan["runs"] if r.dag_id not in tags and not env_cfg.configured(r.dag_id))
+        if unseen:
+            tags |= await client.tags_of([d for d, _ in unseen.most_common(TAG_LOOKUPS)])
         groups = [(g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in _group(env, scan["runs"])]
         groups.sort(key=_urgency)
-        newest = [(env, r, _meta(env_cfg, r.dag_id, tags.get(r.dag_id))) for r in scan["runs"][:NEWEST_RUNS_SHOWN]]
-        # First failed tasks only for what the answer can show: the newest runs and the most urgent DAGs.
-        wanted = {(r.dag_id, r.run_id) for _, r, _ in newest} | {(g.dag_id, g.newest.run_id) for g, _ in groups[:20]}
+        newest = [(env, r) for r in scan["runs"][:NEWEST_RUNS_SHOWN]]
+        # First failed tasks only for what the answer can show: the latest run of the most urgent DAGs.
+        wanted = {(g.dag_id, g.newest.run_id) for g, _ in groups[:20]}
         tasks = await client.failed_tasks_for_runs(sorted(wanted), end_gte=start)
         return {"total": scan["total"], "groups": groups, "tasks": tasks, "newest": newest}
 
@@ -87,7 +94,7 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
     total = 0
     errors: list[dict[str, str]] = []
     groups: list[tuple[_DagGroup, dict[str, Any]]] = []
-    newest: list[tuple[str, DagRun, dict[str, Any]]] = []
+    newest: list[tuple[str, DagRun]] = []
     first_failed: dict[tuple[str, str, str], str] = {}
     for env, res in results:
         if isinstance(res, PipelineSreError):
@@ -107,17 +114,10 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
         "environments": rt.selected(environment),
         "total": total,
         "dags_failing": len(groups),
+        # The DAG's tier, owner and first failed task are in by_dag; the run's link comes with triage.
         "newest_runs": [
-            {
-                "env": env,
-                "dag_id": run.dag_id,
-                "run_id": run.run_id,
-                "end": iso(run.end_date),
-                "first_failed_task": first_failed.get((env, run.dag_id, run.run_id)),
-                **{k: v for k, v in meta.items() if k in ("tier", "critical", "tags")},
-                "url": rt.airflow(env).run_url(run.dag_id, run.run_id),
-            }
-            for env, run, meta in newest[:NEWEST_RUNS_SHOWN]
+            {"env": env, "dag_id": run.dag_id, "run_id": run.run_id, "end": iso(run.end_date)}
+            for env, run in newest[:NEWEST_RUNS_SHOWN]
         ],
         "by_dag": [
             {
