@@ -174,8 +174,8 @@ def build_server(runtime: Runtime) -> MCPServer:
     @tool(
         "Ask a human to approve an action",
         "Asks a human to approve a proposed action (`reason` defaults to the plan's why, impact, risk, "
-        "rollback). A human approves outside MCP (console, Slack, CLI, or a GitHub review of the pull request "
-        "`review` names, for config changes), never the requester; a change voids it.",
+        "rollback). A human approves outside MCP (console, Slack, CLI, GitHub review), never the requester; a "
+        "change voids it.",
         RECORD,
         audited=True,
     )
