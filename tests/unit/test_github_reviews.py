@@ -104,6 +104,8 @@ async def requested(rt: Runtime, who: Principal = CAROL) -> tuple[str, dict[str,
         requested_by=who.actor,
     )
     action_id = proposal["action"]["id"]
+    assert proposal["merge"]["path"] == f"/repos/{REPO}/pulls/{{number}}/merge" and "merges it" in proposal["next"]
+    assert proposal["pull_request"]["body"]["head"] == f"pipeline-sre/{action_id}"
     out = await operations.ask_approval(rt, who, action_id, "driver OOM on 4 workers")
     return action_id, out
 
