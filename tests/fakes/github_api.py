@@ -1,7 +1,10 @@
 """A GitHub REST stand-in for the endpoints change control uses, served over real HTTP.
 
 GET/POST git refs, GET/PUT repository contents (base64, blob SHAs computed like git, the `sha` precondition
-of an update: 409 on a mismatch, 422 when missing), GET/POST pulls (422 "A pull request already exists").
+of an update: 409 on a mismatch, 422 when missing; `ref` may be a branch or a commit sha), GET/POST pulls
+(422 "A pull request already exists"), GET one pull (its `user`, `head.sha` following the branch,
+`changed_files`, `merged`), GET its reviews (paged; `add_review` submits one as `login`), and PUT its merge
+(409 "Head branch was modified" when `sha` is not the head, 405 "Pull Request is not mergeable" once merged).
 Bearer auth (401 "Bad credentials"). Every write is recorded in `writes` so tests can assert that nothing
 was written. `fail_next` queues 5xx answers.
 """
@@ -49,7 +52,9 @@ class FakeGitHub:
     calls: Counter[str] = field(default_factory=Counter)
     fail_next: deque[int] = field(default_factory=deque)
     url: str = ""
+    login: str = "pipeline-sre-bot"  # the token's user: the author of every pull request it opens
     _seq: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _review_ids: Iterator[int] = field(default_factory=lambda: itertools.count(3_000_000_001))
 
     def add_repo(self, name: str, files: dict[str, str], branch: str = "main") -> None:
         repo = self.repos[name] = Repo()
@@ -71,6 +76,41 @@ class FakeGitHub:
         tree[path] = text
         repo.branches[branch] = self._commit(repo, tree)
 
+    def pull(self, name: str, number: int) -> dict[str, Any]:
+        return self.repos[name].pulls[number - 1]
+
+    def head_sha(self, name: str, number: int) -> str:
+        repo = self.repos[name]
+        return repo.branches[self.pull(name, number)["head"]["ref"]]
+
+    def add_review(
+        self, name: str, number: int, login: str, state: str, commit_id: str | None = None
+    ) -> dict[str, Any]:
+        """`login` submits a review (APPROVED, CHANGES_REQUESTED, COMMENTED) of `commit_id` (default: the head)."""
+        review = {
+            "id": next(self._review_ids),
+            "node_id": "PRR_standin",
+            "user": {"login": login, "type": "User"},
+            "body": "",
+            "state": state,
+            "commit_id": commit_id or self.head_sha(name, number),
+            "submitted_at": "2026-12-05T10:00:00Z",
+            "html_url": f"https://github.example/{name}/pull/{number}#pullrequestreview",
+        }
+        self.pull(name, number)["reviews"].append(review)
+        return review
+
+    def _pull_json(self, repo: Repo, pull: dict[str, Any]) -> dict[str, Any]:
+        head = pull["head"]["ref"]
+        head_sha = repo.branches.get(head, pull["head"]["sha"])
+        tree, start = repo.commits[head_sha], repo.commits[pull["base_commit"]]
+        changed = sum(1 for path in set(tree) | set(start) if tree.get(path) != start.get(path))
+        out = {k: v for k, v in pull.items() if k not in ("reviews", "base_commit")}
+        out["head"] = {**pull["head"], "sha": head_sha}
+        out["changed_files"] = changed
+        out["merged_at"] = "2026-12-05T11:00:00Z" if pull["merged"] else None
+        return out
+
     # -- HTTP ---------------------------------------------------------------------------------------
 
     @property
@@ -83,6 +123,9 @@ class FakeGitHub:
                 Route("/repos/{owner}/{name}/contents/{path:path}", self._put_contents, methods=["PUT"]),
                 Route("/repos/{owner}/{name}/pulls", self._list_pulls, methods=["GET"]),
                 Route("/repos/{owner}/{name}/pulls", self._create_pull, methods=["POST"]),
+                Route("/repos/{owner}/{name}/pulls/{number:int}", self._get_pull, methods=["GET"]),
+                Route("/repos/{owner}/{name}/pulls/{number:int}/reviews", self._list_reviews, methods=["GET"]),
+                Route("/repos/{owner}/{name}/pulls/{number:int}/merge", self._merge_pull, methods=["PUT"]),
             ]
         )
 
@@ -139,10 +182,11 @@ class FakeGitHub:
         if repo is None:
             return _msg(404, "Not Found")
         ref = request.query_params.get("ref") or "main"
-        if ref not in repo.branches:
+        commit = repo.branches.get(ref) or (ref if ref in repo.commits else None)
+        if commit is None:
             return _msg(404, f"No commit found for the ref {ref}")
         path = request.path_params["path"]
-        text = repo.commits[repo.branches[ref]].get(path)
+        text = repo.commits[commit].get(path)
         if text is None:
             return _msg(404, "Not Found")
         raw = base64.b64encode(text.encode()).decode()
@@ -195,7 +239,7 @@ class FakeGitHub:
             for p in repo.pulls
             if (head is None or f"{owner}:{p['head']['ref']}" == head) and (state == "all" or p["state"] == state)
         ]
-        return JSONResponse(list(reversed(pulls)))
+        return JSONResponse([self._pull_json(repo, p) for p in reversed(pulls)])
 
     async def _create_pull(self, request: Request) -> Response:
         repo = self._repo(request)
@@ -218,8 +262,52 @@ class FakeGitHub:
             "state": "open",
             "title": body.get("title"),
             "body": body.get("body"),
+            "user": {"login": self.login, "type": "Bot"},
+            "merged": False,
             "head": {"ref": head, "sha": repo.branches[head]},
             "base": {"ref": base, "sha": repo.branches[base]},
+            "base_commit": repo.branches[base],
+            "reviews": [],
         }
         repo.pulls.append(pull)
-        return JSONResponse(pull, 201)
+        return JSONResponse(self._pull_json(repo, pull), 201)
+
+    def _find_pull(self, request: Request) -> tuple[Repo, dict[str, Any]] | None:
+        repo = self._repo(request)
+        number = int(request.path_params["number"])
+        if repo is None or not 1 <= number <= len(repo.pulls):
+            return None
+        return repo, repo.pulls[number - 1]
+
+    async def _get_pull(self, request: Request) -> Response:
+        found = self._find_pull(request)
+        if found is None:
+            return _msg(404, "Not Found")
+        return JSONResponse(self._pull_json(*found))
+
+    async def _list_reviews(self, request: Request) -> Response:
+        found = self._find_pull(request)
+        if found is None:
+            return _msg(404, "Not Found")
+        per_page = int(request.query_params.get("per_page") or 30)
+        page = int(request.query_params.get("page") or 1)
+        return JSONResponse(found[1]["reviews"][(page - 1) * per_page : page * per_page])
+
+    async def _merge_pull(self, request: Request) -> Response:
+        found = self._find_pull(request)
+        if found is None:
+            return _msg(404, "Not Found")
+        repo, pull = found
+        body = await request.json()
+        head_sha = repo.branches[pull["head"]["ref"]]
+        if pull["merged"] or pull["state"] != "open":
+            return _msg(405, "Pull Request is not mergeable")
+        if body.get("sha") and body["sha"] != head_sha:
+            return _msg(409, "Head branch was modified. Review and try the merge again.")
+        base = pull["base"]["ref"]
+        tree, start = repo.commits[head_sha], repo.commits[pull["base_commit"]]
+        merged = dict(repo.commits[repo.branches[base]])
+        merged.update({path: text for path, text in tree.items() if start.get(path) != text})
+        repo.branches[base] = self._commit(repo, merged)
+        pull.update(merged=True, state="closed", merge_method=body.get("merge_method") or "merge")
+        return JSONResponse({"sha": repo.branches[base], "merged": True, "message": "Pull Request successfully merged"})

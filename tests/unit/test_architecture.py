@@ -39,6 +39,8 @@ WRITE_METHODS = {
     "create_branch",
     "put_file",
     "create_pull",
+    "merge_pull",
+    "open_for_review",
 }
 WRITERS = ("governance/",)
 

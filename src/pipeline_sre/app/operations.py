@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline_sre.app.notices import incident_notice
 from pipeline_sre.errors import InvalidInput
+from pipeline_sre.governance import github_reviews
 from pipeline_sre.governance.anchors import Anchor, AnchorLog
 from pipeline_sre.governance.audit import AuditEvent, Checkpoint, VerifyReport
 from pipeline_sre.governance.identity import Principal
@@ -283,6 +284,21 @@ def request_approval(rt: Runtime, who: Principal, action_id: str, reason: str | 
         ),
         "then": f"call {rec.action.kind}('{rec.id}') once it is approved",
     }
+
+
+async def ask_approval(rt: Runtime, who: Principal, action_id: str, reason: str | None = None) -> dict[str, Any]:
+    """`request_approval`, then, for a config change in a repository that approves by review, open the pull
+    request its reviewers approve (`review`: its number, URL and head commit, or why it is not open yet)."""
+    out = await asyncio.to_thread(request_approval, rt, who, action_id, reason)
+    review = await github_reviews.open_review(rt.governance, action_id, who.actor, who.kind)
+    if review is not None:
+        out["review"] = review
+        out["how_to_approve"] += (
+            f"; or an approving review of pull request {review['url']} by a reviewer mapped in github.user_map"
+            if review["state"] == "open"
+            else ""
+        )
+    return out
 
 
 def _reason_from_plan(record: ActionRecord) -> str:

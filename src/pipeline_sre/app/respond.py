@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from pipeline_sre.app import operations
+from pipeline_sre.app import github_reviews, operations
 from pipeline_sre.app.notices import incident_notice
 from pipeline_sre.errors import BackendUnavailable, PipelineSreError
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
@@ -48,6 +48,7 @@ class CycleReport:
     escalated: list[str] = field(default_factory=list)
     postmortems: list[str] = field(default_factory=list)
     shadow_plans: list[dict[str, str]] = field(default_factory=list)  # {"where", "kind"}
+    reviews: list[str] = field(default_factory=list)  # GitHub reviews judged: "<review id>: <outcome>"
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class CycleReport:
             "escalated": self.escalated,
             "postmortems": self.postmortems,
             "shadow_plans": self.shadow_plans,
+            "reviews": self.reviews,
             "errors": self.errors,
         }
 
@@ -193,6 +195,7 @@ async def _follow_plan(
 async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None) -> CycleReport:
     """Move every open incident one step on: execute what humans approved, verify, close the loop."""
     report = report or CycleReport()
+    await _sync_reviews(rt, report)
     for record in await operations.recover_stuck(rt, AUTOPILOT):
         report.errors += (
             [f"{record.id}: recovered after its executor stopped: {record.state}"] if record.state == "failed" else []
@@ -211,6 +214,17 @@ async def advance_open_incidents(rt: Runtime, report: CycleReport | None = None)
             except PipelineSreError as err:
                 report.errors.append(f"{incident.id}: postmortem: {err.message}")
     return report
+
+
+async def _sync_reviews(rt: Runtime, report: CycleReport) -> None:
+    """GitHub reviews of config-change pull requests become approvals here too, with no inbound webhook."""
+    try:
+        synced = await github_reviews.sync_reviews(rt, AUTOPILOT)
+    except PipelineSreError as err:
+        report.errors.append(f"github reviews: {err.code}: {err.message}")
+        return
+    report.reviews += [f"{d['review_id']}: {d['outcome']}" for d in synced["decisions"]]
+    report.errors += [f"github reviews: {problem}" for problem in synced.get("errors", [])]
 
 
 def _metrics_without_action(rt: Runtime) -> list[Incident]:

@@ -3,9 +3,10 @@
 Only repositories (and path globs inside them) listed under `github.repositories` can be read or
 written; anything else is refused before a request is made. Retries with backoff and jitter on
 connection errors and 5xx, never on 4xx; errors name the API URL and never contain the token.
-The writes (create branch ref, put file contents on that branch, open the pull request) are each
-safe to repeat: an existing branch, an already-committed file and an existing pull request are
-detected and reused.
+The writes (create branch ref, put file contents on that branch, open the pull request, merge it) are
+each safe to repeat: an existing branch, an already-committed file and an existing pull request are
+detected and reused, and a merge pinned to a head `sha` is refused by GitHub once the pull request is
+merged (or its head moved), so it never lands twice or lands something else.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pipeline_sre.settings.backends import GitHubConfig
 USER_AGENT = "pipeline-sre/0.1"
 API_VERSION = "2022-11-28"
 MAX_FILE_BYTES = 512 * 1024
+MAX_REVIEW_PAGES = 10  # 1,000 reviews: more than any config change collects
 
 
 class _Model(BaseModel):
@@ -177,6 +179,34 @@ class GitHubClient:
         pulls = self._json(response)
         return _pull_view(pulls[0]) if isinstance(pulls, list) and pulls else None
 
+    async def get_pull(self, repo: str, number: int) -> dict[str, Any]:
+        response = await self._request("GET", f"/repos/{repo}/pulls/{int(number)}")
+        if response.status_code == 404:
+            raise NotFound(f"no pull request #{number} in {repo} on {self.where()}")
+        if response.status_code >= 400:
+            raise self._refused(response, f"reading pull request #{number} of {repo}")
+        data = self._json(response)
+        if not isinstance(data, dict) or "number" not in data:
+            raise BackendUnavailable(f"{self.where()} answered a pull request read with something else")
+        return _pull_view(data)
+
+    async def list_reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """Every submitted review of a pull request, oldest first: id, login, state, commit_id."""
+        out: list[dict[str, Any]] = []
+        for page in range(1, MAX_REVIEW_PAGES + 1):
+            response = await self._request(
+                "GET", f"/repos/{repo}/pulls/{int(number)}/reviews", params={"per_page": 100, "page": page}
+            )
+            if response.status_code >= 400:
+                raise self._refused(response, f"listing the reviews of pull request #{number} of {repo}")
+            batch = self._json(response)
+            if not isinstance(batch, list):
+                raise BackendUnavailable(f"{self.where()} answered a review list with something else")
+            out += [review_view(r) for r in batch if isinstance(r, dict)]
+            if len(batch) < 100:
+                break
+        return out
+
     # -- writes (called only from the governed execution path) ---------------------------------
 
     async def create_branch(self, repo: str, branch: str, sha: str) -> bool:
@@ -227,13 +257,47 @@ class GitHubClient:
             raise self._refused(response, f"opening a pull request in {repo}")
         return _pull_view(self._json(response))
 
+    @staticmethod
+    def merge_request(repo: str, number: int | str, *, sha: str, method: str) -> dict[str, Any]:
+        """The merge as it is sent: pinned to `sha`, so GitHub refuses it (409) once the head has moved."""
+        return {
+            "method": "PUT",
+            "path": f"/repos/{repo}/pulls/{number}/merge",
+            "body": {"sha": sha, "merge_method": method},
+        }
+
+    async def merge_pull(self, repo: str, number: int, *, sha: str, method: str) -> dict[str, Any]:
+        request = self.merge_request(repo, int(number), sha=sha, method=method)
+        response = await self._request(request["method"], request["path"], json_body=request["body"])
+        if response.status_code >= 400:
+            raise self._refused(response, f"merging pull request #{number} of {repo} at {sha[:12]}")
+        data = self._json(response)
+        return {"merged": bool(data.get("merged")), "sha": data.get("sha")}
+
 
 def _pull_view(pr: dict[str, Any]) -> dict[str, Any]:
+    head = pr.get("head") or {}
     return {
         "number": pr.get("number"),
         "url": pr.get("html_url"),
         "state": pr.get("state"),
-        "head": (pr.get("head") or {}).get("ref"),
+        "merged": bool(pr.get("merged") or pr.get("merged_at")),
+        "head": head.get("ref"),
+        "head_sha": head.get("sha"),
         "base": (pr.get("base") or {}).get("ref"),
         "title": pr.get("title"),
+        "author": (pr.get("user") or {}).get("login"),
+        "changed_files": pr.get("changed_files"),
+    }
+
+
+def review_view(review: dict[str, Any]) -> dict[str, Any]:
+    """A review as REST lists it and as the pull_request_review webhook carries it (its state is lower case
+    there, upper case in REST: kept upper case)."""
+    return {
+        "id": review.get("id"),
+        "login": (review.get("user") or {}).get("login"),
+        "state": str(review.get("state") or "").upper(),
+        "commit_id": review.get("commit_id"),
+        "submitted_at": review.get("submitted_at"),
     }

@@ -16,7 +16,10 @@ Exactly once, per kind:
   followed the recorded one, if it started after the action was proposed. Databricks records no caller
   for a repair, so a human's repair made in between is reported too: the run was repaired once, never twice.
 - rollout_config: the branch is `pipeline-sre/<action id>`; a retry finds the branch, the commit (the
-  file on the branch already has the new text) and the pull request, and reuses each.
+  file on the branch already has the new text) and the pull request, and reuses each. In a repository with
+  `approve_by_review` the pull request is opened when approval is requested (github_reviews.py) and
+  executing merges it, pinned to a head that holds exactly the approved change: GitHub refuses a second
+  merge, and a merge after the head moved.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pipeline_sre.connectors.databricks import DatabricksClient, job_resource
 from pipeline_sre.connectors.github import GitHubClient, git_blob_sha
 from pipeline_sre.errors import BackendRefused, NotFound
 from pipeline_sre.governance.actions import Action, ActionKind, ActionParams, KindExecutor
-from pipeline_sre.settings.backends import check_branch, check_path, check_repo
+from pipeline_sre.settings.backends import GitHubRepository, check_branch, check_path, check_repo
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -40,6 +43,11 @@ BRANCH_PREFIX = "pipeline-sre/"
 MAX_CONTENT_CHARS = 200_000
 MAX_DIFF_CHARS = 20_000
 PR_FOOTER = "Opened by pipeline-sre for governed action {id}: proposed, approved and executed through its audit trail."
+REVIEW_NOTE = (
+    "An approving review of this pull request's head commit by a reviewer mapped in github.user_map counts as "
+    "their approval of action {id} (digest {digest}); once approved, pipeline-sre merges exactly that commit."
+)
+DIGEST_PLACEHOLDER = "{digest}"
 
 
 def branch_for(action_id: str) -> str:
@@ -141,7 +149,12 @@ def commit_message(action_id: str, title: str) -> str:
     return f"{title}\n\npipeline-sre action {action_id}"
 
 
-def _rollout_call(action: Action) -> dict[str, Any]:
+def review_body(action_id: str, description: str, digest: str) -> str:
+    return pr_body(action_id, description) + "\n\n" + REVIEW_NOTE.format(id=action_id, digest=digest)
+
+
+def _rollout_call(action: Action, review: GitHubRepository | None = None) -> dict[str, Any]:
+    """The pull request that is opened; for a repository approving by review, the merge that executes it."""
     p = action.params
     repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
     old_sha = git_blob_sha(p["old_content"]) if p.get("old_content") is not None else None
@@ -152,21 +165,32 @@ def _rollout_call(action: Action) -> dict[str, Any]:
     }
     if old_sha:
         put_body["sha"] = old_sha
-    pull = GitHubClient.pull_request(
-        repo, title=p["title"], head=branch, base=base, body=pr_body(action.id, p["description"])
-    )
+    body = pr_body(action.id, p["description"])
+    if review is not None:  # the digest is of this call, so the body can only name it once it is sent
+        body = review_body(action.id, p["description"], DIGEST_PLACEHOLDER)
+    pull = GitHubClient.pull_request(repo, title=p["title"], head=branch, base=base, body=body)
     # The steps before the pull request are shown, not sent as shown: the branch starts at the base's
     # head when it is created, and the file goes as base64 (its blob id names it here).
+    steps = [
+        {"method": "POST", "path": f"/repos/{repo}/git/refs", "body": {"ref": f"refs/heads/{branch}"}},
+        {"method": "PUT", "path": f"/repos/{repo}/contents/{path}", "body": put_body},
+    ]
+    precondition = f"{path} on {base} is still blob {old_sha}" if old_sha else f"{path} does not exist on {base}"
+    diff = unified_diff(p.get("old_content"), p["new_content"], path)
+    if review is None:
+        return {**pull, "steps": steps, "precondition": precondition, "diff": diff}
+    merge = GitHubClient.merge_request(repo, "{number}", sha="{head_sha}", method=review.merge_method)
     return {
-        **pull,
-        "steps": [
-            {"method": "POST", "path": f"/repos/{repo}/git/refs", "body": {"ref": f"refs/heads/{branch}"}},
-            {"method": "PUT", "path": f"/repos/{repo}/contents/{path}", "body": put_body},
-        ],
-        "precondition": (
-            f"{path} on {base} is still blob {old_sha}" if old_sha else f"{path} does not exist on {base}"
-        ),
-        "diff": unified_diff(p.get("old_content"), p["new_content"], path),
+        **merge,
+        "pull_request": pull,
+        "steps": steps,
+        "placeholders": {
+            "number": f"the pull request of branch {branch}, opened when approval was requested",
+            "head_sha": f"its head commit, holding only the approved change to {path}",
+            "digest": "this action's digest",
+        },
+        "precondition": f"{precondition}; the pull request is open and changes only {path}",
+        "diff": diff,
     }
 
 
@@ -280,53 +304,112 @@ class RunNowExecutor(_Executor):
         return None
 
 
+async def open_pull(gh: GitHubClient, action: Action, body: str) -> dict[str, Any]:
+    """Branch, commit and pull request of a rollout, each reused when an earlier attempt made it."""
+    p = action.params
+    repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
+    old, new = p.get("old_content"), p["new_content"]
+    old_sha = git_blob_sha(old) if old is not None else None
+    existing = await gh.find_pull(repo, branch)
+    if existing is not None:
+        return {"pull_request": existing, "branch": branch, "reused": True}
+    head = await gh.branch_sha(repo, branch)
+    if head is None:
+        base_sha = await gh.branch_sha(repo, base)
+        if base_sha is None:
+            raise NotFound(f"no branch {base!r} in {repo} on {gh.where()}")
+        await _check_base(gh, action)
+        await gh.create_branch(repo, branch, base_sha)
+    on_branch = await gh.get_file(repo, path, branch)
+    commit: str | None = None
+    if on_branch is not None and on_branch[0] == new:
+        pass  # committed by an earlier attempt of this action
+    elif (on_branch[1] if on_branch else None) != old_sha:
+        raise BackendRefused(
+            f"branch {branch} of {repo} holds an unexpected version of {path}; nothing more was written"
+        )
+    else:
+        commit = (await gh.put_file(repo, path, branch, new, commit_message(action.id, p["title"]), old_sha))["commit"]
+    pull = await gh.create_pull(repo, title=p["title"], head=branch, base=base, body=body)
+    return {"pull_request": pull, "branch": branch, "commit": commit}
+
+
+async def _check_base(gh: GitHubClient, action: Action) -> None:
+    p = action.params
+    old_sha = git_blob_sha(p["old_content"]) if p.get("old_content") is not None else None
+    current = await gh.get_file(p["repo"], p["path"], p["base"])
+    if (current[1] if current else None) != old_sha:
+        raise BackendRefused(
+            f"{p['path']} on {p['base']} of {p['repo']} changed since the change was approved, so the approved "
+            "diff no longer applies; nothing was written: propose the change again"
+        )
+
+
 class RolloutConfigExecutor(_Executor):
+    def review_repository(self, action: Action) -> GitHubRepository | None:
+        """The repository's settings when its changes are approved by pull-request review, else None."""
+        config = self.clients.settings.github
+        conf = config.repository(action.params["repo"]) if config is not None else None
+        return conf if conf is not None and conf.approve_by_review else None
+
     def describe_call(self, action: Action) -> dict[str, Any]:
-        return _rollout_call(action)
+        return _rollout_call(action, self.review_repository(action))
+
+    def pull_body(self, action: Action) -> str:
+        """The body the pull request is opened with; a reviewed one names the action's digest."""
+        if self.review_repository(action) is None:
+            return pr_body(action.id, action.params["description"])
+        return review_body(action.id, action.params["description"], action.digest(self.describe_call(action)))
+
+    async def open_for_review(self, action: Action) -> dict[str, Any]:
+        """Open (or find) the pull request reviewers approve; its full view, with the head commit."""
+        p = action.params
+        async with self.clients.github(p["repo"], p["path"]) as gh:
+            opened = await open_pull(gh, action, self.pull_body(action))
+            return await gh.get_pull(p["repo"], int(opened["pull_request"]["number"]))
 
     async def execute(self, action: Action) -> dict[str, Any]:
         p = action.params
-        repo, path, base, branch = p["repo"], p["path"], p["base"], branch_for(action.id)
-        old, new = p.get("old_content"), p["new_content"]
-        old_sha = git_blob_sha(old) if old is not None else None
-        async with self.clients.github(repo, path) as gh:
-            existing = await gh.find_pull(repo, branch)
-            if existing is not None:
-                return {"pull_request": existing, "branch": branch, "reused": True}
-            head = await gh.branch_sha(repo, branch)
-            if head is None:
-                base_sha = await gh.branch_sha(repo, base)
-                if base_sha is None:
-                    raise NotFound(f"no branch {base!r} in {repo} on {gh.where()}")
-                current = await gh.get_file(repo, path, base)
-                if (current[1] if current else None) != old_sha:
-                    raise BackendRefused(
-                        f"{path} on {base} of {repo} changed since the change was approved, so the approved diff "
-                        "no longer applies; nothing was written: propose the change again"
-                    )
-                await gh.create_branch(repo, branch, base_sha)
-            on_branch = await gh.get_file(repo, path, branch)
-            commit: str | None = None
-            if on_branch is not None and on_branch[0] == new:
-                pass  # committed by an earlier attempt of this action
-            elif (on_branch[1] if on_branch else None) != old_sha:
-                raise BackendRefused(
-                    f"branch {branch} of {repo} holds an unexpected version of {path}; nothing more was written"
-                )
-            else:
-                commit = (await gh.put_file(repo, path, branch, new, commit_message(action.id, p["title"]), old_sha))[
-                    "commit"
-                ]
-            pull = await gh.create_pull(
-                repo, title=p["title"], head=branch, base=base, body=pr_body(action.id, p["description"])
-            )
-        return {"pull_request": pull, "branch": branch, "commit": commit}
+        review = self.review_repository(action)
+        async with self.clients.github(p["repo"], p["path"]) as gh:
+            opened = await open_pull(gh, action, self.pull_body(action))
+            if review is None:
+                return opened
+            return await _merge(gh, action, int(opened["pull_request"]["number"]), review.merge_method)
 
     async def find_existing(self, action: Action) -> dict[str, Any] | None:
         p = action.params
         async with self.clients.github(p["repo"], p["path"]) as gh:
             pull = await gh.find_pull(p["repo"], branch_for(action.id))
-        return {"pull_request": pull, "branch": branch_for(action.id)} if pull else None
+            if pull is None:
+                return None
+            if self.review_repository(action) is not None:
+                full = await gh.get_pull(p["repo"], int(pull["number"]))
+                return {"pull_request": full, "merged": True} if full["merged"] else None
+        return {"pull_request": pull, "branch": branch_for(action.id)}
+
+
+async def _merge(gh: GitHubClient, action: Action, number: int, method: str) -> dict[str, Any]:
+    """Merge the pull request at a head that holds exactly the approved change, pinned to that head."""
+    p = action.params
+    repo, path = p["repo"], p["path"]
+    pull = await gh.get_pull(repo, number)
+    if pull["merged"]:
+        return {"pull_request": pull, "merged": True, "reused": True}
+    if pull["state"] != "open":
+        raise BackendRefused(
+            f"pull request #{number} of {repo} was closed without merging; nothing was merged: propose the change again"
+        )
+    head = str(pull["head_sha"] or "")
+    on_head = await gh.get_file(repo, path, head) if head else None
+    if pull.get("changed_files") != 1 or on_head is None or on_head[0] != p["new_content"]:
+        raise BackendRefused(
+            f"the head of pull request #{number} of {repo} ({head[:12] or 'unknown'}) holds more than, or other "
+            f"than, the approved change to {path} (someone pushed to it); nothing was merged: propose the change again"
+        )
+    await _check_base(gh, action)
+    merged = await gh.merge_pull(repo, number, sha=head, method=method)
+    return {"pull_request": {**pull, "state": "closed", "merged": True}, "merged_sha": merged["sha"], "head_sha": head}
 
 
 # Each is safe to send again (resend_safe): run_now by its idempotency token, repair_run by its

@@ -44,6 +44,7 @@ from pipeline_sre.governance.identity import ActorKind
 from pipeline_sre.governance.kinds import get_kind
 from pipeline_sre.governance.policy import Decision, ExecuteFacts, PolicyEngine, PolicyRefusal
 from pipeline_sre.settings.governance import GovernanceConfig
+from pipeline_sre.store import github_reviews
 from pipeline_sre.store import repository as repo
 from pipeline_sre.store.db import Database, open_database
 from pipeline_sre.store.models import ActionRow, ApprovalRow
@@ -84,6 +85,7 @@ class ActionRecord:
     finished_at: datetime | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    review: dict[str, Any] | None = None  # the pull request reviewers approve (approve_by_review repositories)
 
     @property
     def id(self) -> str:
@@ -121,6 +123,7 @@ class ActionRecord:
             "finished_at": t(self.finished_at),
             "result": self.result,
             "error": self.error,
+            "review": self.review,
         }
 
 
@@ -165,6 +168,13 @@ def _action_of(row: ActionRow) -> Action:
         runbook_id=row.runbook_id,
         created_at=row.created_at,
     )
+
+
+def _review_of(s: Session, row: ActionRow) -> dict[str, Any] | None:
+    if row.kind != "rollout_config":  # only config changes are opened as pull requests for review
+        return None
+    pull = github_reviews.pull_of(s, row.id)
+    return pull.to_dict() if pull is not None else None
 
 
 def _instance_id() -> str:
@@ -313,6 +323,7 @@ class GovernanceService:
             finished_at=row.finished_at,
             result=json.loads(row.result_json) if row.result_json else None,
             error=row.error,
+            review=_review_of(s, row),
         )
 
     def _approval_mac(self, action_id: str, digest: str, approver: str, decision: str) -> str | None:

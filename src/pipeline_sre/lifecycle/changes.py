@@ -3,7 +3,8 @@
 Nothing here writes to GitHub. `rollout_config` reads the file at the base branch, builds the new text
 (given whole, or as a JSON merge patch, RFC 7386), and proposes a `rollout_config` action through the
 governed path; its exact call carries the unified diff. The executor opens the pull request once the
-action is approved (see governance/external_actions.py). A target outside `github.repositories` is
+action is approved, or, in a repository that approves by review, merges the one opened for review (see
+governance/external_actions.py and governance/github_reviews.py). A target outside `github.repositories` is
 refused before anything is read, and the refusal is audited.
 """
 
@@ -211,10 +212,15 @@ async def rollout_config(
     view["params"] = {k: v for k, v in view["params"].items() if k not in ("old_content", "new_content")}
     decision = view.pop("decision", None)
     call = view.pop("call", {})
+    # A change approved by review executes as a merge: its call is the merge, the pull request inside it.
+    pull = call.get("pull_request") or call
     out = {
         "env": env,
         "action": view,
-        "pull_request": {k: call.get(k) for k in ("method", "path", "body", "precondition")},
+        "pull_request": {
+            **{k: pull.get(k) for k in ("method", "path", "body")},
+            "precondition": call.get("precondition"),
+        },
         "steps": call.get("steps"),
         "diff": rt.redact(str(call.get("diff") or "")),
         "decision": decision,
@@ -223,4 +229,10 @@ async def rollout_config(
             "opens the pull request"
         ),
     }
+    if "pull_request" in call:
+        out["merge"] = {k: call.get(k) for k in ("method", "path", "body", "placeholders")}
+        out["next"] = (
+            f"request_approval('{record.id}', reason) opens the pull request for review; once approved (an approving "
+            f"review by a mapped reviewer, or the console, CLI or Slack), open_config_pr('{record.id}') merges it"
+        )
     return fit(out, RESULT_BYTES, "steps")

@@ -47,6 +47,7 @@ def action_view(rec: ActionRecord) -> dict[str, Any]:
         "plan",
         "result",
         "error",
+        "review",
     )
     return {k: d[k] for k in keep if d.get(k) not in (None, [], {})}
 

@@ -10,7 +10,7 @@ import os
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline_sre.settings.base import Model
 
@@ -298,6 +298,9 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 
 
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")
+
+
 def check_repo(v: str) -> str:
     if not _REPO.match(v) or ".." in v:
         raise ValueError("must be owner/name")
@@ -328,6 +331,14 @@ class GitHubRepository(Model):
     environment: str | None = Field(
         None, description="Environment whose governance policy governs changes here (default: the only one)"
     )
+    approve_by_review: bool = Field(
+        False,
+        description="Open the pull request when approval is requested: an approving review by a login in "
+        "github.user_map counts as that person's approval, and executing merges the reviewed head",
+    )
+    merge_method: Literal["merge", "squash", "rebase"] = Field(
+        "merge", description="How an approved pull request is merged (approve_by_review repositories)"
+    )
 
     _repo = field_validator("repo")(check_repo)
     _base = field_validator("base")(check_branch)
@@ -350,6 +361,41 @@ class GitHubConfig(Model):
     max_retries: int = Field(3, ge=0, le=10)
     verify_tls: bool = True
     repositories: list[GitHubRepository] = []
+    user_map: dict[str, str] = Field(
+        {},
+        description="GitHub login -> person (a governance approver name) whose approving reviews count as theirs; "
+        "reviews by any other login never approve",
+    )
+    webhook_secret_env: str = Field(
+        "PIPELINE_SRE_GITHUB_WEBHOOK_SECRET",
+        description="Env var with the secret of the pull_request_review webhook (X-Hub-Signature-256)",
+    )
+
+    @field_validator("user_map")
+    @classmethod
+    def _logins(cls, v: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for login, name in v.items():
+            if len(login) > 39 or not _LOGIN.match(login):
+                raise ValueError(f"{login!r} is not a GitHub login (letters, digits and single '-', up to 39)")
+            if not name.strip() or name != name.strip():
+                raise ValueError(f"person name {name!r} for {login} must be non-empty without surrounding spaces")
+            out[login.casefold()] = name  # GitHub logins are case-insensitive
+        return out
+
+    @model_validator(mode="after")
+    def _reviewers_for_review_repos(self) -> GitHubConfig:
+        reviewed = [r.repo for r in self.repositories if r.approve_by_review]
+        if reviewed and not self.user_map:
+            raise ValueError(
+                f"approve_by_review is set for {', '.join(reviewed)} but github.user_map maps no login to a person: "
+                "add {github login: approver name} entries"
+            )
+        return self
+
+    def person_of(self, login: str) -> str | None:
+        """The person behind a GitHub login, or None: an unmapped login never approves."""
+        return self.user_map.get(login.casefold())
 
     @field_validator("api_url")
     @classmethod

@@ -283,3 +283,32 @@ class ReplicaHeartbeatRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     cycles: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewPullRow(Base):
+    """The pull request a config change was opened as for review (`approve_by_review` repositories): reviews
+    count only for `head_sha`, the commit pipeline-sre made, and never from `author`, who opened it."""
+
+    __tablename__ = "github_review_pulls"
+
+    action_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    repo: Mapped[str] = mapped_column(String(201))  # casefolded owner/name
+    number: Mapped[int] = mapped_column(Integer)
+    head_sha: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("repo", "number", name="uq_github_review_pulls"),)
+
+
+class ReviewSeenRow(Base):
+    """A GitHub review already judged (by the webhook or a poll, on any replica): judged and audited once."""
+
+    __tablename__ = "github_reviews_seen"
+
+    review_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    action_id: Mapped[str] = mapped_column(String(32), index=True)
+    login: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

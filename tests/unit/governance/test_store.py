@@ -30,7 +30,7 @@ def test_upgrade_empty_sqlite_to_head(tmp_path: Path) -> None:
         "alembic_version",
     } <= tables
     with db.connect(write=False) as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0007"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0008"
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("SELECT seq FROM audit_head WHERE id = 1")).scalar_one() == 0
 

@@ -5,7 +5,6 @@ Tables by default, `--json` for scripts. Errors are one line on stderr with exit
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from typing import TYPE_CHECKING, Annotated, Any
@@ -297,8 +296,10 @@ def request_approval(
     from pipeline_sre.app import operations
 
     async def go(rt: Runtime) -> dict[str, Any]:
-        out = await asyncio.to_thread(operations.request_approval, rt, who(rt), action_id, reason)
+        out = await operations.ask_approval(rt, who(rt), action_id, reason)
         action: dict[str, Any] = out["action"]
+        if "review" in out:  # the pull request reviewers approve, opened just now (or why not)
+            action["review"] = out["review"]
         return action
 
     emit(run_lifecycle(config, go), as_json, lambda d: render_action(console, d))

@@ -138,6 +138,10 @@ def _show_record(rec: ActionRecord) -> None:
         hint = dec.deciding.allow_hint if dec.deciding else None
         if hint:
             _add_row(table, "to allow", hint)
+    if rec.review is not None:
+        from pipeline_sre.surfaces.cli.render import review_line
+
+        _add_row(table, "github review", review_line(rec.review))
     if rec.result is not None:
         _add_row(table, "result", json.dumps(rec.result, ensure_ascii=False))
     if rec.error:
@@ -285,6 +289,39 @@ def approvals_deny(
 ) -> None:
     """Deny an action; it can no longer be approved or executed, and its incident goes to a human."""
     _decide(action_id, False, as_name, comment, password_stdin, config, as_json)
+
+
+@approvals_app.command("sync-reviews")
+def approvals_sync_reviews(
+    action_id: Annotated[str | None, typer.Argument(help="Only this action (act_...); default: every one")] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Read the reviews of config-change pull requests (approve_by_review repositories) and count each
+    approving review of the opened head by a mapped reviewer as their approval; opens pull requests still
+    missing. Works without GitHub's webhook reaching this host."""
+    from pipeline_sre.app import github_reviews
+    from pipeline_sre.surfaces.cli.common import run_lifecycle, who
+
+    if action_id is not None and not action_id.startswith("act_"):
+        raise _fail(f"{action_id!r} is not an action id (act_...)")
+    data = run_lifecycle(
+        str(config) if config else None,
+        lambda rt: github_reviews.sync_reviews(rt, who(rt), action_id),
+        "Reading GitHub reviews…",
+    )
+    if as_json:
+        _print_json(data)
+        return
+    con = _console()
+    for pull in data["pull_requests"]:
+        con.print(f"{pull['action_id']}: {pull['url']} (head {pull['head_sha'][:12]})", markup=False)
+    for d in data["decisions"]:
+        con.print(f"review {d['review_id']} by {d['login']}: {d['outcome']} ({d['why']})", markup=False)
+    for problem in data.get("errors", []):
+        con.print(f"error: {problem}", markup=False)
+    if not data["pull_requests"] and not data.get("errors"):
+        con.print(data.get("note") or "no config change is waiting on a review", markup=False)
 
 
 # -- audit --------------------------------------------------------------------------------------------

@@ -53,7 +53,17 @@ def render_action(console: Console, action: dict[str, Any]) -> None:
         for a in action.get("approvals", [])
     ]
     _line(console, "Approvals", f"{action.get('required_approvals', '?')} needed; {', '.join(votes) or 'none yet'}")
+    review = action.get("review")
+    if review:
+        _line(console, "GitHub review", review_line(review))
     _decision(console, action.get("decision"))
+
+
+def review_line(review: dict[str, Any]) -> str:
+    """The pull request a config change waits on for an approving review, or why it is not open."""
+    if review.get("state") == "not_opened":
+        return f"pull request not opened: {review.get('why')}"
+    return f"{review.get('url')} (head {str(review.get('head_sha'))[:12]}): {review.get('counts')}"
 
 
 def render_proposal(console: Console, d: dict[str, Any]) -> None:

@@ -193,12 +193,13 @@ def build_server(runtime: Runtime) -> MCPServer:
     @tool(
         "Ask a human to approve an action",
         "Asks a human to approve a proposed action (`reason` defaults to the plan's why, impact, risk, "
-        "rollback). A human approves outside MCP (console, Slack, CLI), never the requester; a change voids it.",
+        "rollback). A human approves outside MCP (console, Slack, CLI, GitHub review), never the requester; a "
+        "change voids it.",
         RECORD,
         audited=True,
     )
     async def request_approval(action_id: str, ctx: Context, reason: str | None = None) -> dict[str, Any]:
-        out = await asyncio.to_thread(operations.request_approval, rt, principal_of(rt), action_id, reason)
+        out = await operations.ask_approval(rt, principal_of(rt), action_id, reason)
         # The agent holds the plan and the exact call from propose_action: answer with what changed.
         out["action"] = {k: v for k, v in out["action"].items() if k in APPROVAL_REQUEST_KEYS}
         return out

@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 
-from pipeline_sre.app import operations
+from pipeline_sre.app import github_reviews, operations
 from pipeline_sre.lifecycle import changes
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
@@ -126,10 +126,25 @@ def register_github(tool: ToolRegistrar, rt: Runtime) -> None:
         "Open an approved config pull request (governed)",
         "Executes an APPROVED rollout_config action exactly once: creates branch pipeline-sre/<action id> from "
         "the base, commits the approved file text and opens the pull request; it refuses if the file changed on "
-        "the base since approval. A retry reuses the branch, commit and pull request. Returns the PR number and "
-        "URL. Refusals name the rule and what would allow it.",
+        "the base since approval. In a repository with approve_by_review the pull request was opened when "
+        "approval was requested, and this MERGES it, pinned to a head holding only the approved change. A retry "
+        "reuses the branch, commit and pull request. Returns the PR number and URL. Refusals name the rule and "
+        "what would allow it.",
         WRITE,
         audited=True,
     )
     async def open_config_pr(action_id: str, ctx: Context) -> dict[str, Any]:
         return await operations.execute(rt, principal_of(rt), action_id, "rollout_config")
+
+    @tool(
+        "Sync GitHub pull-request reviews",
+        "Reads the reviews of the config-change pull requests waiting for approval (repositories with "
+        "approve_by_review; `action_id` for one) and records each new one: an APPROVED review of the opened head "
+        "by a login mapped in github.user_map is that person's approval (never the requester's or the PR "
+        "author's), CHANGES_REQUESTED denies, anything else decides nothing. Opens pull requests still missing. "
+        "Each review counts once. Returns the pull requests and what each new review decided.",
+        RECORD,
+        audited=True,
+    )
+    async def sync_reviews(ctx: Context, action_id: str | None = None) -> dict[str, Any]:
+        return await github_reviews.sync_reviews(rt, principal_of(rt), action_id)

@@ -4,7 +4,7 @@ Pages: incidents (filter by environment, state, severity), an incident (triage, 
 evidence, the plan with the exact call, risk, rollback and verify steps, the policy decision, the
 timeline), actions awaiting approval, an action (approve / deny with a comment), the audit log with the
 result of `audit verify`, the postmortem, and the dashboard (operating statistics as charts).
-`POST /slack/actions` takes Slack's button presses.
+`POST /slack/actions` takes Slack's button presses, `POST /github/webhook` GitHub's pull-request reviews.
 
 Every decision goes through `GovernanceService.approve` / `deny` as the signed-in user: the form never
 names the approver, so four-eyes, digest binding and expiry are enforced on the server. Every POST needs
@@ -38,11 +38,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_sre.app import operations
+from pipeline_sre.app import github_reviews, operations
 from pipeline_sre.app.operating_stats import DEFAULT_WINDOW_DAYS, operating_stats
 from pipeline_sre.errors import ConfigError, InvalidInput, NotFound, PipelineSreError
 from pipeline_sre.governance.actions import is_action_id
 from pipeline_sre.governance.audit import AuditEvent, AuditValue
+from pipeline_sre.governance.github_reviews import reviewed_repositories
 from pipeline_sre.governance.identity import Principal
 from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.governance.service import ALL_STATES, GovernanceService
@@ -52,6 +53,7 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.console import ConsoleConfig
 from pipeline_sre.store import incidents as incidents_mod
 from pipeline_sre.store.users import LoginThrottle, SessionInfo, UserStore
+from pipeline_sre.surfaces.github.webhook import GitHubWebhook
 from pipeline_sre.surfaces.slack.actions import SlackActions, SlackPoster
 from pipeline_sre.surfaces.web.auth import (
     SECURE_SESSION_COOKIE,
@@ -176,6 +178,7 @@ class Console:
         self._gov_lock = threading.Lock()
         self.slack = SlackActions(runtime, self.cfg.slack, console_url=self.cfg.public_url)
         self.poster = SlackPoster(runtime, self.cfg.slack, console_url=self.cfg.public_url)
+        self.github = GitHubWebhook(runtime)
 
     # -- plumbing -----------------------------------------------------------------------------------
 
@@ -606,7 +609,7 @@ class Console:
             "action.html",
             status,
             title=f"Action {action_id}",
-            action=action_context(record, self.rt.redact),
+            action=action_context(record, self.rt.redact, reviewed_repositories(self.rt.settings.github)),
             audit=audit,
             incident=redact_tree(incident.summary(), self.rt.redact) if incident else None,
             message=message,
@@ -640,6 +643,22 @@ class Console:
 
     async def deny(self, ctx: Ctx) -> Response:
         return await self.decide(ctx, "deny")
+
+    async def sync_reviews(self, ctx: Ctx) -> Response:
+        """Read the pull request's reviews now (for a console that GitHub's webhook cannot reach)."""
+        session = ctx.session
+        assert session is not None
+        action_id = ctx.request.path_params["action_id"]
+        if not is_action_id(action_id):
+            return self.render(ctx, "error.html", 404, title="Not found", message="not an action id", rule="")
+        try:
+            synced = await github_reviews.sync_reviews(self.rt, Principal("web", session.user), action_id)
+        except PipelineSreError as err:
+            return await self.action_page(ctx, f"Reviews not synced: {err.message}", "error", 200)
+        decided = [f"{d['login']}: {d['outcome']} ({d['why']})" for d in synced["decisions"]]
+        problems = synced.get("errors") or []
+        text = "; ".join([*decided, *problems]) or "No new reviews."
+        return await self.action_page(ctx, f"GitHub reviews synced. {text}", "error" if problems else "ok")
 
     async def audit_page(self, ctx: Ctx) -> Response:
         action_id = ctx.request.query_params.get("action_id") or None
@@ -717,6 +736,9 @@ class Console:
     async def slack_actions(self, request: Request) -> Response:
         return await self.slack(request)
 
+    async def github_webhook(self, request: Request) -> Response:
+        return await self.github(request)
+
     # -- assembly -----------------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -744,9 +766,11 @@ class Console:
             Route("/actions/{action_id}", p(Console.action_page)),
             Route("/actions/{action_id}/approve", p(Console.approve, post=True, role="approver"), methods=["POST"]),
             Route("/actions/{action_id}/deny", p(Console.deny, post=True, role="approver"), methods=["POST"]),
+            Route("/actions/{action_id}/sync-reviews", p(Console.sync_reviews, post=True), methods=["POST"]),
             Route("/audit", p(Console.audit_page)),
             Route("/healthz", self.healthz),
             Route("/slack/actions", self.slack_actions, methods=["POST"]),
+            Route("/github/webhook", self.github_webhook, methods=["POST"]),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
 

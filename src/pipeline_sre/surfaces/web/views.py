@@ -48,8 +48,9 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def action_context(record: ActionRecord, redact: Redact) -> dict[str, Any]:
-    """An action as the pages and Slack show it: the approver's view plus plan and timestamps, redacted."""
+def action_context(record: ActionRecord, redact: Redact, reviewed: Sequence[str] = ()) -> dict[str, Any]:
+    """An action as the pages and Slack show it: the approver's view plus plan and timestamps, redacted.
+    `reviewed`: the repositories whose config changes are approved by pull-request review."""
     view = action_view(record)
     full = record.to_dict()
     view["plan"] = full.get("plan") or {}
@@ -60,6 +61,7 @@ def action_context(record: ActionRecord, redact: Redact) -> dict[str, Any]:
     out: dict[str, Any] = redact_tree(view, redact)
     out["pending"] = record.state in ("proposed", "awaiting_approval")
     out["valid_approvals"] = sum(1 for a in record.approvals if a.valid)
+    out["by_review"] = record.action.kind == "rollout_config" and record.action.params.get("repo") in reviewed
     return out
 
 

@@ -1,0 +1,1 @@
+"""GitHub review approvals: the signed `pull_request_review` webhook the console mounts."""
