@@ -249,7 +249,7 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
                 cold,
                 cold["value"],
                 cold["value"]["total"],
-                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) batch lists + 2 tag pages + tasks = {bound}",
+                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) lists + 2 tag pages + tasks = {bound}",
             )
         )
         rows.append(
