@@ -1,3 +1,3 @@
-from pipeline_sre.surfaces.cli.app import main
+from pipeline_sre.surfaces.cli.entry import main
 
 main()

@@ -30,9 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline_sre.diagnosis import learned
+from pipeline_sre.diagnosis._yaml import safe_load
 from pipeline_sre.diagnosis.extract import ErrorBlock
 from pipeline_sre.models import CATEGORIES
 
@@ -113,7 +112,7 @@ def _compile(raw: dict[str, Any]) -> Rule:
 
 
 def _parse(doc: str) -> list[Rule]:
-    data = yaml.safe_load(doc) or {}
+    data = safe_load(doc) or {}
     return [_compile(r) for r in data.get("rules", [])]
 
 

@@ -36,9 +36,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline_sre.diagnosis._scan import LiteralScanner, RunFinder, as_text
+from pipeline_sre.diagnosis._yaml import safe_load
 
 _SECRET_GROUPS = ("secret", "dq", "sq", "bare")
 _MIN_EXTRA_VALUE = 3
@@ -127,7 +126,7 @@ def load_secret_rules(extra_paths: Iterable[str | Path] = ()) -> list[SecretRule
     docs.extend(Path(p).read_text(encoding="utf-8") for p in extra_paths)
     rules: list[SecretRule] = []
     for doc in docs:
-        data = yaml.safe_load(doc) or {}
+        data = safe_load(doc) or {}
         rules.extend(_compile_rule(r) for r in data.get("rules", []))
     return rules
 

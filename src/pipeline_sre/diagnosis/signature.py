@@ -12,10 +12,6 @@ import hashlib
 import re
 from typing import Any
 
-from drain3 import TemplateMiner as _DrainMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
-
 from pipeline_sre.diagnosis.extract import ErrorBlock
 
 # Order matters: larger structures first so their pieces are not masked one by one.
@@ -112,6 +108,11 @@ class TemplateMiner:
         masking: tuple[tuple[str, str], ...] | None = None,
         max_clusters: int | None = None,
     ) -> None:
+        # drain3 (and jsonpickle under it) is imported here: only `signatures` needs it, not every diagnosis
+        from drain3 import TemplateMiner as _DrainMiner
+        from drain3.masking import MaskingInstruction
+        from drain3.template_miner_config import TemplateMinerConfig
+
         cfg = TemplateMinerConfig()
         cfg.drain_sim_th = sim_th
         cfg.drain_depth = depth
