@@ -108,6 +108,9 @@ async def propose_and_ask(
         proposed["state"] = asked["action"]["state"]
         result["how_to_approve"] = asked["how_to_approve"]
         result["next"] = asked["then"]
+        decision = result.get("decision")
+        if isinstance(decision, dict) and decision.get("rule") == "approvals.required":
+            decision.pop("allow_hint", None)  # how_to_approve says it, naming this action
     return result
 
 
@@ -260,7 +263,8 @@ async def triage_with_memory(rt: Runtime, dag_id: str, run_id: str, environment:
 
 async def _remember(rt: Runtime, summary: dict[str, Any], errors: dict[str, Any]) -> None:
     failure = incident_memory.failure_of(summary["env"], summary["dag_id"], errors)
-    memory = incident_memory.brief(await asyncio.to_thread(incident_memory.recall, rt, failure))
+    found = await asyncio.to_thread(incident_memory.recall, rt, failure)
+    memory = incident_memory.brief(incident_memory.view(rt, found, 1))
     if memory is not None:
         summary["memory"] = memory
 

@@ -112,22 +112,21 @@ def view(rt: Runtime, found: Recall, limit: int | None = None) -> dict[str, Any]
     return out
 
 
-def brief(found: Recall) -> dict[str, Any] | None:
-    """Memory for triage, in a few hundred bytes: how often, the last time, and what worked."""
-    if not found.incidents:
+def brief(view: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A memory `view` in a few hundred bytes, for triage and an agent's proposal: how often, the last
+    time, and what worked."""
+    if not view:
         return None
-    last = found.incidents[0]
-    done = last.actions[-1] if last.actions else None
-    latest: dict[str, Any] = {"incident_id": last.incident.id, "outcome": last.outcome}
-    if done is not None:
-        latest.update(action=done.kind, approved_by=list(done.approved_by))
+    last = view["incidents"][0]
+    latest: dict[str, Any] = {"incident_id": last["id"], "outcome": last["outcome"]}
+    if last["actions"]:
+        done = last["actions"][-1]
+        latest.update(action=done["kind"], approved_by=done["approved_by"])
     return {
-        "seen": len(found.incidents),
-        "matched_by": found.basis,
+        "seen": view["count"],
+        "matched_by": view["matched_by"],
         "last": latest,
-        "by_action": [
-            {"kind": r.kind, "tries": r.tries, "recovered": r.recovered} for r in found.by_kind[:TRIAGE_KINDS]
-        ],
+        "by_action": [{k: r[k] for k in ("kind", "tries", "recovered")} for r in view["by_action"][:TRIAGE_KINDS]],
     }
 
 

@@ -122,6 +122,7 @@ async def test_the_mcp_incident_in_few_calls_and_few_bytes(rt: Runtime, fake: Fa
     decision = plan["decision"]
     assert plan["action"]["state"] == "awaiting_approval" and "how_to_approve" in plan
     assert "checks" not in decision and "also_blocking" not in decision  # only approval is missing
+    assert "allow_hint" not in decision and plan["action"]["id"] in plan["how_to_approve"]
     assert decision["rule"] == "approvals.required" and "allowlist.dags" in decision["passed"]
     assert "run_id" not in plan["action"]  # a clear creates no run; a trigger's run id is in its exact call
     full = operations.get_action(rt, plan["action"]["id"])
@@ -139,3 +140,14 @@ async def test_the_mcp_incident_in_few_calls_and_few_bytes(rt: Runtime, fake: Fa
     assert set(headline["durations"]) >= {"detect_s", "resolve_s"} and headline["prevention"]
     document = postmortem.read_postmortem(rt, plan["incident_id"])
     assert len(json.dumps(written)) < len(document) / 2
+
+    add_failed_run(fake, "manual__again", NETWORK_ERROR, minutes_ago=0)
+    again = await call("propose_action", dag_id=DAG, run_id="manual__again", environment="prod")
+    assert again["memory"] == {  # as triage gives it; the plan's ranking cites the figures
+        "seen": 1,
+        "matched_by": "signature",
+        "last": {"incident_id": plan["incident_id"], "outcome": "recovered", "action": "clear_failed_tasks",
+                 "approved_by": ["bob"]},
+        "by_action": [{"kind": "clear_failed_tasks", "tries": 1, "recovered": 1}],
+    }  # fmt: skip
+    assert "recovered 1 of 1" in again["plan"]["ranking"]["because"]

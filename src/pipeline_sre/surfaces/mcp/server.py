@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from pipeline_sre import __version__
 from pipeline_sre.app import operating_stats as stats
 from pipeline_sre.app import operations
-from pipeline_sre.lifecycle import postmortem
+from pipeline_sre.lifecycle import incident_memory, postmortem
 from pipeline_sre.lifecycle.compact import dumps
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import detect, diagnose, triage, verify
@@ -36,9 +36,13 @@ INSTRUCTIONS = (
 APPROVAL_REQUEST_KEYS = ("id", "kind", "state", "digest", "required_approvals", "approvals", "incident_id")
 
 
-def _lean_decision(answer: dict[str, Any]) -> dict[str, Any]:
-    """A policy decision for the agent: the checks that block, the names of those that pass (the console
-    and `get_action` show every check's message)."""
+def _lean_proposal(answer: dict[str, Any]) -> dict[str, Any]:
+    """A proposal for the agent: memory as triage gives it (the ranking in the plan cites the figures), and
+    the policy decision's blocking checks with the names of those that pass (the console, the CLI and
+    `get_action` show every past incident and every check's message)."""
+    answer["memory"] = incident_memory.brief(answer.get("memory"))
+    if answer["memory"] is None:
+        del answer["memory"]
     decision = answer.get("decision")
     if isinstance(decision, dict) and isinstance(decision.get("checks"), list):
         checks = decision.pop("checks")
@@ -188,7 +192,7 @@ def build_server(runtime: Runtime) -> MCPServer:
     ) -> dict[str, Any]:
         propose = operations.propose_and_ask if ask_approval else operations.propose
         found = await propose(rt, principal_of(rt), dag_id, run_id, environment, action=action, conf=conf)
-        return _lean_decision(found)
+        return _lean_proposal(found)
 
     @tool(
         "Ask a human to approve an action",
