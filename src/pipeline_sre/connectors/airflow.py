@@ -588,6 +588,8 @@ class AirflowClient:
 
     async def tags_of(self, dag_ids: Sequence[str], *, concurrency: int = 4) -> dict[str, list[str]]:
         """Tags of a few named DAGs, one request each, `concurrency` at a time; a DAG gone since is left out."""
+        if not dag_ids:
+            return {}
         gate = asyncio.Semaphore(concurrency)
 
         async def one(dag_id: str) -> tuple[str, list[str]] | None:

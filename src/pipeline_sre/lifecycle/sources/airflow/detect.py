@@ -21,6 +21,7 @@ MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_SCAN_RUNS = 50_000  # a walk stops here; the total stays exact because the server counts it
 NEWEST_RUNS_SHOWN = 5
 TAG_LOOKUPS = 10  # DAGs whose tags are fetched one by one when the tag pages missed them
+SHOWN_TASKS = 20  # DAGs whose latest run's first failed task is read
 RECENT_FAILURES_BYTES = 4000
 _META_TAG_KEYS = frozenset({"tier", "business_critical", "critical", "team", "owner"})
 
@@ -78,17 +79,22 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
         env_cfg = rt.environment(env)[1]
         # The tags page does not depend on the runs: it is fetched while they are read.
         scan, tags = await asyncio.gather(_scan_environment(rt, env, start, end), client.tags_of_failing_dags(start))
-        # A failing DAG neither page listed would sink to the default tier: look the busiest ones up.
+        # A failing DAG neither page listed would sink to the default tier: the busiest are looked up by name,
+        # while the first failed tasks are read. Those are read for what the answer can show, the latest run
+        # of the most urgent DAGs, with room for each looked-up DAG to move in or push one out.
         unseen = Counter(r.dag_id for r in scan["runs"] if r.dag_id not in tags and not env_cfg.configured(r.dag_id))
-        if unseen:
-            tags |= await client.tags_of([d for d, _ in unseen.most_common(TAG_LOOKUPS)])
-        groups = [(g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in _group(env, scan["runs"])]
-        groups.sort(key=_urgency)
+        lookups = [d for d, _ in unseen.most_common(TAG_LOOKUPS)]
+        groups = _group(env, scan["runs"])
+        guess = sorted(((g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in groups), key=_urgency)
+        wanted = {(g.dag_id, g.newest.run_id) for g, _ in guess[: SHOWN_TASKS + len(lookups)]}
+        wanted |= {(g.dag_id, g.newest.run_id) for g in groups if g.dag_id in lookups}
+        found, tasks = await asyncio.gather(
+            client.tags_of(lookups), client.failed_tasks_for_runs(sorted(wanted), end_gte=start)
+        )
+        tags |= found
+        ranked = sorted(((g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in groups), key=_urgency)
         newest = [(env, r) for r in scan["runs"][:NEWEST_RUNS_SHOWN]]
-        # First failed tasks only for what the answer can show: the latest run of the most urgent DAGs.
-        wanted = {(g.dag_id, g.newest.run_id) for g, _ in groups[:20]}
-        tasks = await client.failed_tasks_for_runs(sorted(wanted), end_gte=start)
-        return {"total": scan["total"], "groups": groups, "tasks": tasks, "newest": newest}
+        return {"total": scan["total"], "groups": ranked, "tasks": tasks, "newest": newest}
 
     results = await rt.each_environment(rt.selected(environment), one)
     total = 0
