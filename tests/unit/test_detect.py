@@ -211,6 +211,20 @@ async def test_a_dag_that_failed_and_ran_again_keeps_its_tier() -> None:
     await rt.aclose()
 
 
+async def test_no_lookups_when_more_dags_are_missing_than_a_few_could_fix() -> None:
+    """An estate larger than the tag pages: looking up 10 of 30 untagged DAGs would not fix the order and
+    would slow every detection, so none is looked up (config globs give those tiers)."""
+    fake = FakeAirflow("3")
+    now = datetime.now(UTC)
+    for i in range(30):
+        fake.add_dag(FakeDag(f"dag_{i:02}", ["tier:2"], "data", 3600, [("a", "Op")]))
+        fake.add_run(f"dag_{i:02}", "manual__failed", "failed", end=now - timedelta(minutes=5))
+    rt = runtime_for({"prod": fake}, page_size=2)
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 30 and fake.count("GET /dags/{dag_id}") == 0
+    await rt.aclose()
+
+
 async def test_recent_failures_keeps_healthy_environment_when_one_is_down() -> None:
     fake = FakeAirflow.generate(n_dags=10, n_runs=300, failed_last_hour=12, seed=2)
     router = HostRouter({"prod.airflow.test": fake.transport()})  # nothing serves staging

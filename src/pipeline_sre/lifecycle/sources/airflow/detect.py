@@ -20,7 +20,7 @@ from pipeline_sre.settings.config import EnvironmentConfig
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 MAX_SCAN_RUNS = 50_000  # a walk stops here; the total stays exact because the server counts it
 NEWEST_RUNS_SHOWN = 5
-TAG_LOOKUPS = 10  # DAGs whose tags are fetched one by one when the tag pages missed them
+TAG_LOOKUPS = 10  # at most this many DAGs the tag pages missed are looked up one by one
 SHOWN_TASKS = 20  # DAGs whose latest run's first failed task is read
 RECENT_FAILURES_BYTES = 4000
 _META_TAG_KEYS = frozenset({"tier", "business_critical", "critical", "team", "owner"})
@@ -79,11 +79,14 @@ async def recent_failures(rt: Runtime, window_minutes: int = 60, environment: st
         env_cfg = rt.environment(env)[1]
         # The tags page does not depend on the runs: it is fetched while they are read.
         scan, tags = await asyncio.gather(_scan_environment(rt, env, start, end), client.tags_of_failing_dags(start))
-        # A failing DAG neither page listed would sink to the default tier: the busiest are looked up by name,
-        # while the first failed tasks are read. Those are read for what the answer can show, the latest run
-        # of the most urgent DAGs, with room for each looked-up DAG to move in or push one out.
-        unseen = Counter(r.dag_id for r in scan["runs"] if r.dag_id not in tags and not env_cfg.configured(r.dag_id))
-        lookups = [d for d, _ in unseen.most_common(TAG_LOOKUPS)]
+        # A failing DAG neither page listed would sink to the default tier. When only a few are missing (a DAG
+        # that failed and has run again since), they are looked up by name while the first failed tasks are
+        # read; when many are (an estate larger than a page), a few lookups would not fix the order and would
+        # slow every detection, so config globs are the way to give those tiers. The first failed tasks are read
+        # for what the answer can show, the latest run of the most urgent DAGs, with room for each looked-up DAG
+        # to move in or push one out.
+        unseen = {r.dag_id for r in scan["runs"] if r.dag_id not in tags and not env_cfg.configured(r.dag_id)}
+        lookups = sorted(unseen) if len(unseen) <= TAG_LOOKUPS else []
         groups = _group(env, scan["runs"])
         guess = sorted(((g, _meta(env_cfg, g.dag_id, tags.get(g.dag_id))) for g in groups), key=_urgency)
         wanted = {(g.dag_id, g.newest.run_id) for g, _ in guess[: SHOWN_TASKS + len(lookups)]}
