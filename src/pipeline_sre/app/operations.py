@@ -32,7 +32,6 @@ from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import diagnose, plan_ranking, remediate, triage
 from pipeline_sre.lifecycle.sources.base import open_incident
 from pipeline_sre.lifecycle.sources.databricks import jobs as dbx
-from pipeline_sre.models import parse_time
 from pipeline_sre.store.incidents import FLOW, TERMINAL, Incident
 from pipeline_sre.store.replicas import Heartbeats, Replica
 
@@ -394,9 +393,10 @@ async def verify_recovery(
     wait_seconds: int = 0,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """The recovery verdict; with `wait_seconds`, a pending verdict is checked again as its next check
-    comes due until it settles or the wait is over, so a caller waits once instead of polling.
-    `progress(elapsed, total, message)` hears about each wait."""
+    """The recovery verdict; with `wait_seconds`, a pending verdict is checked again until it settles or
+    the wait is over, so a caller waits once instead of polling: every few seconds (a run may finish, or a
+    new failure end a quiet period, any moment) and as a quiet period ends. `progress(elapsed, total,
+    message)` hears about each wait."""
     if not 0 <= wait_seconds <= MAX_VERIFY_WAIT_SECONDS:
         raise InvalidInput(f"wait_seconds must be between 0 and {MAX_VERIFY_WAIT_SECONDS}; got {wait_seconds}")
     loop = asyncio.get_running_loop()
@@ -404,14 +404,13 @@ async def verify_recovery(
     while True:
         out = await verify.check_recovery(rt, incident_id, by=who.actor)
         remaining = deadline - loop.time()
-        due = parse_time(out.get("next_check_at"))
-        if out["verdict"] != "pending" or due is None:
+        if out["verdict"] != "pending" or remaining <= 0:
             return out
-        until_due = (due - datetime.now(UTC)).total_seconds()
-        if until_due > remaining:  # the answer cannot change within the wait: say when, now
-            return out
-        # A run still going may finish any moment: look every few seconds rather than a minute later.
-        pause = max(1.0, min(until_due, VERIFY_POLL_SECONDS))
+        pause = min(VERIFY_POLL_SECONDS, remaining)
+        settles = verify.settles_at(out.get("checks") or [])
+        if settles is not None:  # look again right as the quiet period ends
+            pause = min(pause, (settles - rt.incidents.clock()).total_seconds())
+        pause = max(1.0, pause)
         if progress is not None:
             elapsed = wait_seconds - remaining
             await progress(elapsed, float(wait_seconds), f"pending: next check at {out['next_check_at']}")

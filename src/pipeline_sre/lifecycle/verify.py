@@ -26,13 +26,19 @@ async def check_recovery(rt: Runtime, incident_id: str, *, by: str = "system:ver
 RECHECK = timedelta(seconds=60)  # a run still going: its state may change any time
 
 
-def _next_check(evidence: Evidence, now: datetime) -> datetime:
-    """The end of the last quiet period still running, or a minute from now while a run is still going."""
-    waiting = [c for c in evidence.checks if c.get("ok") is None]
+def settles_at(checks: list[dict[str, Any]]) -> datetime | None:
+    """When a pending verdict can next change, if only quiet periods are running (the last one's end);
+    None when it may change any time (a run still going)."""
+    waiting = [c for c in checks if c.get("ok") is None]
     quiet_ends = [end for c in waiting if (end := parse_time(c.get("until"))) is not None]
     if quiet_ends and len(quiet_ends) == len(waiting):
         return max(quiet_ends)
-    return now + RECHECK
+    return None
+
+
+def _next_check(evidence: Evidence, now: datetime) -> datetime:
+    """The end of the last quiet period still running, or a minute from now while a run is still going."""
+    return settles_at(evidence.checks) or now + RECHECK
 
 
 def _verdict(rt: Runtime, incident: Incident, state: str, evidence: Evidence, now: datetime, by: str) -> dict[str, Any]:

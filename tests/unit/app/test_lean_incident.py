@@ -97,12 +97,20 @@ async def test_a_wait_returns_the_verdict_once_the_run_settles(
     assert asyncio.get_running_loop().time() - started < 10  # looked again within seconds, not a minute later
 
 
-async def test_a_wait_shorter_than_the_next_check_answers_at_once(rt: Runtime) -> None:
-    plan = await executed(rt)
+async def test_a_wait_that_ends_first_answers_pending(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(operations, "VERIFY_POLL_SECONDS", 1.0)
+    plan = await executed(rt)  # the cleared run is still going and stays so
+    looks: list[float] = []
+
+    async def progress(elapsed: float, total: float, message: str) -> None:
+        looks.append(elapsed)
+
     started = asyncio.get_running_loop().time()
-    verdict = await operations.verify_recovery(rt, ALICE, plan["incident_id"], wait_seconds=0)
+    verdict = await operations.verify_recovery(rt, ALICE, plan["incident_id"], wait_seconds=2, progress=progress)
     assert verdict["verdict"] == "pending" and "next_check_at" in verdict
-    assert asyncio.get_running_loop().time() - started < 5
+    assert 2 <= asyncio.get_running_loop().time() - started < 6 and len(looks) == 2
+    at_once = await operations.verify_recovery(rt, ALICE, plan["incident_id"])  # no wait: one look
+    assert at_once["verdict"] == "pending"
     with pytest.raises(InvalidInput, match="wait_seconds must be between 0 and 600; got 601"):
         await operations.verify_recovery(rt, ALICE, plan["incident_id"], wait_seconds=601)
 
