@@ -176,8 +176,8 @@ def build_server(runtime: Runtime) -> MCPServer:
         "Diagnoses the run: the runbook's plan (impact, risk, rollback, verify, prevention), one proposed "
         "write (id, EXACT API call) and the policy decision it would get now. Code bugs, schema, permission "
         "and credential problems are escalated, never rerun. action='trigger_dag' + conf: a new run. "
-        "ask_approval=true also does request_approval. Proposing again returns the pending action. Changes "
-        "nothing in Airflow.",
+        "`memory` ranks the write. ask_approval=true also does request_approval. Proposing again returns the "
+        "pending action. Changes nothing in Airflow.",
         RECORD,
         audited=True,
     )
