@@ -13,6 +13,8 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,7 +26,9 @@ from pipeline_sre.governance.audit import AuditEvent  # noqa: E402
 from pipeline_sre.governance.policy import PolicyRefusal  # noqa: E402
 from pipeline_sre.governance.service import GovernanceService  # noqa: E402
 from pipeline_sre.settings.config import Settings, parse_settings  # noqa: E402
+from pipeline_sre.store import github_reviews as reviews  # noqa: E402
 from pipeline_sre.store.db import Database  # noqa: E402
+from pipeline_sre.store.github_reviews import ReviewPull  # noqa: E402
 from pipeline_sre.store.incident_memory import Failure, IncidentMemory  # noqa: E402
 from tests.unit.test_incident_memory import Clock, Past, query_plans  # noqa: E402
 
@@ -186,7 +190,7 @@ def test_migrations_upgrade_empty_postgres(pg: None) -> None:
     try:
         svc.db.upgrade()  # a second upgrade is a no-op
         with psycopg.connect(_libpq(PG_URL)) as conn:
-            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0007",)
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0008",)
             assert conn.execute("SELECT seq FROM audit_head WHERE id = 1").fetchone() == (0,)
     finally:
         svc.close()
@@ -360,3 +364,24 @@ def test_incident_memory_on_postgres(pg: None) -> None:
         assert "ix_incidents_memory_signature" in plans and "ix_incidents_memory_subject" in plans
     finally:
         db.dispose()
+
+
+def test_github_review_bookkeeping_on_postgres(pg: None) -> None:
+    """Migration 0008's tables on PostgreSQL: a pull request recorded once per action, listed while its action
+    waits, and each review judged once (the second replica's insert is refused inside its savepoint)."""
+    svc = _service()
+    try:
+        rec = svc.propose("clear_failed_tasks", "dev", CLEAR, requested_by="agent:claude")
+        pull = ReviewPull(rec.id, "Acme/Pipelines", 7, "a" * 40, "https://github.test/acme/pipelines/pull/7",
+                          "pipeline-sre-bot", datetime.now(UTC))  # fmt: skip
+        with svc.db.session(write=True) as session:
+            assert reviews.record_pull(session, pull)[1]
+            assert not reviews.record_pull(session, replace(pull, number=8))[1]  # the first record stands
+            assert reviews.mark_seen(session, 991, rec.id, "octocat", "approve", datetime.now(UTC))
+            assert not reviews.mark_seen(session, 991, rec.id, "octocat", "approve", datetime.now(UTC))
+        with svc.db.session(write=False) as session:
+            assert reviews.action_of(session, "acme/pipelines", 7) == replace(pull, repo="acme/pipelines")
+            assert [p.action_id for p in reviews.waiting(session, ("proposed",))] == [rec.id]
+            assert reviews.seen(session, [991, 992]) == {991}
+    finally:
+        svc.close()
