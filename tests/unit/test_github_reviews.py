@@ -34,7 +34,7 @@ from pipeline_sre.settings.config import load_settings, parse_settings
 from pipeline_sre.store.github_reviews import ReviewPull
 from pipeline_sre.store.users import UserStore
 from pipeline_sre.surfaces.cli.app import app as cli
-from pipeline_sre.surfaces.github.webhook import GitHubWebhook, signature_of
+from pipeline_sre.surfaces.github.webhook import MAX_BODY, GitHubWebhook, signature_of
 from pipeline_sre.surfaces.web.app import console_app
 from tests.fakes.github_api import FakeGitHub
 
@@ -294,9 +294,16 @@ async def test_webhook_checks_the_signature_and_judges_each_review_once(gh: Fake
             "/github/webhook", content=junk, headers={**headers, "x-hub-signature-256": signature_of(HOOK_SECRET, junk)}
         )
         assert unreadable.status_code == 400 and "not JSON" in unreadable.json()["error"]
+
+        async def endless() -> AsyncIterator[bytes]:  # chunked, no length declared: read only up to the cap
+            for _ in range(MAX_BODY // 65536 + 2):
+                yield b"x" * 65536
+
+        huge = await client.post("/github/webhook", content=endless(), headers=signed)
+        assert huge.status_code == 413 and huge.json()["rule"] == "github.too_large"
     assert rt.governance.get_action(action_id).state == "approved"
     refused = [r for r in rt.governance.audit.records() if r.event == "github.refused"]
-    assert [r.result for r in refused] == ["github.signature_missing", "github.bad_signature"]
+    assert [r.result for r in refused] == ["github.signature_missing", "github.bad_signature", "github.too_large"]
 
 
 # -- what the surfaces show -------------------------------------------------------------------------------

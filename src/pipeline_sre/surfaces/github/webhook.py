@@ -56,6 +56,20 @@ def verify(secret: str, header: str | None, body: bytes) -> None:
         )
 
 
+async def _body(request: Request) -> bytes:
+    """The body, read no further than MAX_BODY: a declared or streamed excess is refused, not buffered."""
+    too_large = WebhookRefusal("github.too_large", f"the body is over {MAX_BODY} bytes", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large
+    return bytes(body)
+
+
 class GitHubWebhook:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -82,9 +96,7 @@ class GitHubWebhook:
             )
         delivery = request.headers.get("x-github-delivery", "")[:64]
         try:
-            body = await request.body()
-            if len(body) > MAX_BODY:
-                raise WebhookRefusal("github.too_large", f"the body is over {MAX_BODY} bytes", 413)
+            body = await _body(request)
             verify(secret, request.headers.get(SIGNATURE_HEADER), body)
         except WebhookRefusal as refusal:
             await anyio.to_thread.run_sync(partial(self._audit, refusal.rule, refusal.message, delivery))
