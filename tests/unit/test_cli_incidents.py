@@ -21,7 +21,8 @@ def incident(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str
     monkeypatch.delenv("PIPELINE_SRE_DATABASE_URL", raising=False)
     monkeypatch.delenv("PIPELINE_SRE_DATA_DIR", raising=False)
     path = tmp_path / "pipeline-sre.yaml"
-    config = {"environments": {"dev": {"airflow": {"url": "http://127.0.0.1:9"}}}, "data_dir": str(tmp_path)}
+    airflow = {"url": "http://127.0.0.1:9", "max_retries": 0}  # nothing listens: the postmortem says so at once
+    config = {"environments": {"dev": {"airflow": airflow}}, "data_dir": str(tmp_path)}
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     rt = Runtime(load_settings(path))
     opened, _ = rt.incidents.open_or_join(
@@ -64,3 +65,15 @@ def test_verify_wait_is_bounded_with_a_clear_error(incident: tuple[Path, str]) -
     # Nothing was executed: still pending when the one-second wait is over.
     shown = runner.invoke(cli, ["incidents", "verify", incident_id, "--wait", "1", "--config", str(path)])
     assert shown.exit_code == 0 and "Recovery: pending" in shown.output
+
+
+def test_postmortem_prints_the_document_and_json_on_request(incident: tuple[Path, str]) -> None:
+    path, incident_id = incident
+    shown = runner.invoke(cli, ["incidents", "postmortem", incident_id, "--config", str(path)])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("# Postmortem: ") and "## Timeline (UTC)" in shown.output
+    assert f"{incident_id}.md (JSON twin " in shown.output and '"markdown"' not in shown.output
+    data = json.loads(
+        runner.invoke(cli, ["incidents", "postmortem", incident_id, "--json", "--config", str(path)]).output
+    )
+    assert data["resource"] == f"postmortem://{incident_id}" and data["markdown"].startswith("# Postmortem: ")

@@ -148,4 +148,9 @@ def postmortem_cmd(incident_id: str, as_json: JsonOpt = False, config: ConfigOpt
     """Write the postmortem (Markdown + JSON) under the data dir."""
     from pipeline_sre.lifecycle import postmortem
 
-    emit(run_lifecycle(config, lambda rt: postmortem.write_postmortem(rt, incident_id), "Writing…"), as_json, _print)
+    def render(d: dict[str, Any]) -> None:
+        # The document as written (Markdown reads as text in a terminal), then where it is kept.
+        console.print(d["markdown"], markup=False, highlight=False, soft_wrap=True)
+        console.print(f"written to {d['path']} (JSON twin {d['json_path']})", markup=False, highlight=False)
+
+    emit(run_lifecycle(config, lambda rt: postmortem.write_postmortem(rt, incident_id), "Writing…"), as_json, render)
