@@ -110,6 +110,19 @@ def test_a_policy_only_file_applies_to_the_quick_start(tmp_path: Path, monkeypat
     assert settings.governance.approvers == ["alice"]
 
 
+def test_a_policy_only_file_with_nothing_to_apply_to_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIPELINE_SRE_AIRFLOW_URL", raising=False)
+    monkeypatch.setenv("PIPELINE_SRE_DATA_DIR", str(tmp_path / "no-sandbox-here"))
+    path = tmp_path / "pipeline-sre.yaml"
+    path.write_text("governance:\n  mode: live\n  approvers: [alice]\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert "sets no environments: and there is nothing for it to apply to" in err.value.message
+    assert "PIPELINE_SRE_AIRFLOW_URL" in err.value.message and "pipeline-sre sandbox up" in err.value.message
+
+
 def test_config_before_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 

@@ -339,9 +339,13 @@ def load_file(path: Path) -> Settings:
         # A file that only sets policy (governance:, incidents:, ...) applies to the quick start's
         # environments: the env vars' `default`, else the running local sandbox.
         quick = from_env() or from_sandbox()
-        if quick is not None:
-            environments = {name: env.model_dump(exclude_defaults=True) for name, env in quick.environments.items()}
-            data = {"environments": environments, **data}
+        if quick is None:
+            raise ConfigError(
+                f"{path} sets no environments: and there is nothing for it to apply to: add `environments:`, "
+                "set PIPELINE_SRE_AIRFLOW_URL, or start the local sandbox (`pipeline-sre sandbox up`)"
+            )
+        environments = {name: env.model_dump(exclude_defaults=True) for name, env in quick.environments.items()}
+        data = {"environments": environments, **data}
     return parse_settings(data, str(path))
 
 
