@@ -957,6 +957,10 @@ def bench_scale(quick: bool) -> dict[str, Any]:
     return res
 
 
+def mark(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
 def _summary(r: dict[str, Any]) -> None:
     emit("## Targets")
     emit()
@@ -965,9 +969,6 @@ def _summary(r: dict[str, Any]) -> None:
     compared = [(f, acc, pub[f]) for f, acc in grp.items() if f != "_published" and pub.get(f) is not None]
     grp_text = ", ".join(f"{f.split('_')[0]} {acc:.4f} vs {p}" for f, acc, p in compared) or "no data"
     grp_ok = bool(compared) and all(acc >= p for _, acc, p in compared)
-
-    def mark(ok: bool) -> str:
-        return "met" if ok else "**missed**"
 
     rows = [
         [
@@ -1006,26 +1007,8 @@ def _summary(r: dict[str, Any]) -> None:
             f"{_ratio(BATCH4_FIRST_RUN['right'], BATCH4_FIRST_RUN['n'])} / {c['per_batch'][4]['accuracy']:.1%}",
             mark(BATCH4_FIRST_RUN["right"] / BATCH4_FIRST_RUN["n"] >= 0.9),
         ],
-        [
-            "classification, fresh batch 5 (first run / tuned, rules + model)",
-            ">= 90%, <= 3% wrong >= 0.8",
-            f"{_ratio(BATCH5_FIRST_RUN['right'], BATCH5_FIRST_RUN['n'])}, "
-            f"{BATCH5_FIRST_RUN['hi_wrong'] / BATCH5_FIRST_RUN['n']:.1%} / {c['per_batch'][5]['accuracy']:.1%}",
-            mark(
-                BATCH5_FIRST_RUN["right"] / BATCH5_FIRST_RUN["n"] >= 0.9
-                and BATCH5_FIRST_RUN["hi_wrong"] / BATCH5_FIRST_RUN["n"] <= 0.03
-            ),
-        ],
-        [
-            "classification, fresh batch 6 (first run / today, rules + model)",
-            ">= 90%, <= 3% wrong >= 0.8",
-            f"{_ratio(BATCH6_FIRST_RUN['right'], BATCH6_FIRST_RUN['n'])}, "
-            f"{BATCH6_FIRST_RUN['hi_wrong'] / BATCH6_FIRST_RUN['n']:.1%} / {c['per_batch'][6]['accuracy']:.1%}",
-            mark(
-                BATCH6_FIRST_RUN["right"] / BATCH6_FIRST_RUN["n"] >= 0.9
-                and BATCH6_FIRST_RUN["hi_wrong"] / BATCH6_FIRST_RUN["n"] <= 0.03
-            ),
-        ],
+        _first_run_row(5, BATCH5_FIRST_RUN, "tuned", c["per_batch"][5]["accuracy"]),
+        _first_run_row(6, BATCH6_FIRST_RUN, "today", c["per_batch"][6]["accuracy"]),
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
             "redaction throughput (stream, one core)",
@@ -1047,6 +1030,17 @@ def _summary(r: dict[str, Any]) -> None:
         ],
     ]
     table(["target", "goal", "result", "status"], rows)
+
+
+def _first_run_row(batch: int, first: dict[str, int], now: str, accuracy: float) -> list[str]:
+    """A fresh batch's first run (accuracy, confidently wrong) beside its figure now, against both goals."""
+    right, hi_wrong = first["right"] / first["n"], first["hi_wrong"] / first["n"]
+    return [
+        f"classification, fresh batch {batch} (first run / {now}, rules + model)",
+        ">= 90%, <= 3% wrong >= 0.8",
+        f"{_ratio(first['right'], first['n'])}, {hi_wrong:.1%} / {accuracy:.1%}",
+        mark(right >= 0.9 and hi_wrong <= 0.03),
+    ]
 
 
 def _readme(r: dict[str, Any]) -> None:
