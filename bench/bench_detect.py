@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fnmatch
 import json
 import logging
 import math
@@ -506,15 +507,21 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
         )
 
     # the tool itself, end to end
-    async def tool(read_old: bool, cold: bool, topup: bool) -> list[dict[str, Any]]:
-        original = detect._scan_environment
+    async def tool(read: str, cold: bool, topup: bool) -> list[dict[str, Any]]:
+        """read: "walk" (main 5acf5e8's sequential page walk), "whole" (every run in one request, as shipped
+        until the narrowed read) or "shipped"."""
+        original_scan, original_head = detect._scan, detect.HEAD_RUNS
 
-        async def old_scan(rt: Runtime, env: str, a: datetime, b: datetime) -> dict[str, Any]:
-            page = await sequential_walk(rt.airflow(env), a, b)
-            return {"total": page.total, "runs": page.items}
+        async def walk_scan(
+            client: AirflowClient, env_cfg: Any, a: datetime, b: datetime
+        ) -> tuple[Page, None, dict[str, list[str]]]:
+            page, tags = await asyncio.gather(sequential_walk(client, a, b), client.tags_of_failing_dags(a))
+            return page, None, tags
 
-        if read_old:
-            detect._scan_environment = old_scan  # type: ignore[assignment]
+        if read == "walk":
+            detect._scan = walk_scan  # type: ignore[assignment]
+        if read == "whole":
+            detect.HEAD_RUNS = detect.MAX_SCAN_RUNS
         out = []
         rt = Runtime(scale_settings(fx.url))
         try:
@@ -528,15 +535,20 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
                 value = await detect.recent_failures(rt, 60)
                 out.append({"value": value, "wall_s": time.perf_counter() - began, **_counted(fx)})
         finally:
-            detect._scan_environment = original  # type: ignore[assignment]
+            detect._scan, detect.HEAD_RUNS = original_scan, original_head
             await rt.aclose()
         return out
 
     tool_runs = [
-        ("list_recent_failures(60), main 5acf5e8's sequential walk, cold", await tool(True, True, False)),
-        ("list_recent_failures(60), shipped, cold (incl. auth)", await tool(False, True, False)),
-        ("list_recent_failures(60), shipped, warm, window read again", await tool(False, False, False)),
-        ("list_recent_failures(60), shipped, warm, top-up within 5 min", await tool(False, False, True)),
+        ("list_recent_failures(60), main 5acf5e8's sequential walk, cold", await tool("walk", True, False)),
+        ("list_recent_failures(60), window read whole (stop 18), cold", await tool("whole", True, False)),
+        ("list_recent_failures(60), window read whole (stop 18), warm", await tool("whole", False, False)),
+        (
+            "list_recent_failures(60), window read whole (stop 18), top-up within 5 min",
+            await tool("whole", False, True),
+        ),
+        ("list_recent_failures(60), shipped (narrowed), cold (incl. auth)", await tool("shipped", True, False)),
+        ("list_recent_failures(60), shipped (narrowed), warm", await tool("shipped", False, False)),
     ]
     notes.append(
         f"Machine load (1-min load average, 2 cores shared with other work) {load_before:.2f} before the real "
@@ -555,17 +567,27 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
     )
     notes.append(
         "narrow: one count (exact total) and the failing-DAG page, then one request per shown DAG (exact counts "
-        "for those 8 only). It is the cheapest exact answer for the DAGs it shows, but it cannot order the "
-        "non-critical DAGs by failures or count failing DAGs without the runs, so the tool reads the window "
-        "whole and keeps it for the top-up."
+        "for those 8 only). It cannot tell which DAGs are critical and failing, nor order the rest. The shipped "
+        "tool narrows differently: the newest 500 failures (exact total), every DAG config or tags make tier 1 "
+        "or business-critical (found by name and tag on the server), and one request for all runs of those and "
+        "of the 20 DAGs failing most among the 500, so every count shown is exact and critical DAGs come first; "
+        "what it gives up is the exact number of failing DAGs (`dags_failing_at_least`) and the order of the "
+        "non-critical DAGs beyond the newest 500. A window of at most 500 failures is read whole, as before, "
+        "and kept for the top-up."
     )
     tool_base = tool_runs[0][1][0]["wall_s"]
     for label, ms in tool_runs:
         med = statistics.median(m["wall_s"] for m in ms)
         answer = ms[-1]["value"]
-        shown_ok = all(g["failures"] == _truth_at(fx, answer)[g["dag_id"]] for g in answer["by_dag"])
-        total_ok = answer["total"] == sum(_truth_at(fx, answer).values())
-        critical_first = bool(answer["by_dag"]) and answer["by_dag"][0]["critical"]
+        truth = _truth_at(fx, answer)
+        shown_ok = all(g["failures"] == truth[g["dag_id"]] for g in answer["by_dag"])
+        total_ok = answer["total"] == sum(truth.values())
+        critical_first = _critical_first(answer["by_dag"], truth)
+        dags = (
+            f"dags_failing {'exact' if answer['dags_failing'] == len(truth) else 'NOT exact'}"
+            if "dags_failing" in answer
+            else f"dags_failing_at_least {answer['dags_failing_at_least']:,} of {len(truth):,}"
+        )
         rows.append(
             [
                 label,
@@ -575,7 +597,7 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
                 f"{med * 1000:,.0f}",
                 f"{min(m['wall_s'] for m in ms) * 1000:,.0f}–{max(m['wall_s'] for m in ms) * 1000:,.0f}",
                 f"{tool_base / med:.1f}x",
-                f"total {'yes' if total_ok else 'NO'}; {len(answer['by_dag'])} DAGs shown, counts "
+                f"total {'yes' if total_ok else 'NO'}; {dags}; {len(answer['by_dag'])} DAGs shown, counts "
                 f"{'exact' if shown_ok else 'NOT exact'}; critical first: {'yes' if critical_first else 'NO'}; "
                 f"{size(answer):,} B",
             ]
@@ -591,6 +613,16 @@ async def real_section(fx: ScaleFixture, rows: list[list[str]], readme: list[lis
                 f"{size(answer):,} B",
             ]
         )
+
+
+def _critical_first(shown: list[dict[str, Any]], truth: Counter[str]) -> bool:
+    """The critical DAGs lead, and they are the ones failing most among all critical DAGs that failed."""
+    flags = [g["critical"] for g in shown]
+    if not flags or flags != sorted(flags, reverse=True):
+        return False
+    failing_critical = sorted((n for d, n in truth.items() if fnmatch.fnmatchcase(d, CRITICAL_GLOB)), reverse=True)
+    counts = [g["failures"] for g in shown if g["critical"]]
+    return counts == failing_critical[: len(counts)]
 
 
 def _counted(fx: ScaleFixture) -> dict[str, int]:

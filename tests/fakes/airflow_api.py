@@ -30,6 +30,7 @@ import itertools
 import json
 import math
 import random
+import re
 import socket
 import threading
 import time
@@ -958,6 +959,8 @@ class FakeAirflow:
         for verb, name, size, handler in table:
             if method == verb and n == size and "/".join(seg) == name:
                 return f"{verb} /{name}", handler, ()
+        if n == 1 and seg[0] == "dagTags" and self.version == "3":
+            return "GET /dagTags", self._h_dag_tags if method == "GET" else None, ()
         if n == 1 and seg[0] == ("assets" if self.version == "3" else "datasets"):
             return f"GET /{seg[0]}", self._h_assets if method == "GET" else None, ()
         if seg[0] != "dags":
@@ -1090,6 +1093,16 @@ class FakeAirflow:
             raise HttpError(404, f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found")
         return idx
 
+    async def _h_dag_tags(self, request: Request) -> Response:
+        """Airflow 3's GET /dagTags: the distinct tag names, sorted, filtered by `tag_name_pattern`."""
+        params = self._params(request)
+        limit, offset = self._limit(params), self._int(params, "offset", 0)
+        names = sorted({t for dag in self.dags for t in dag.tags})
+        if "tag_name_pattern" in params:
+            found = _ilike_any(params["tag_name_pattern"][-1], self.version)
+            names = [t for t in names if found(t)]
+        return self._json({"tags": names[offset : offset + limit], "total_entries": len(names)})
+
     async def _h_dags(self, request: Request) -> Response:
         allowed = ("limit", "offset", "tags", "only_active", "paused", "order_by", "fields", "dag_id_pattern")
         params = self._params(request, allowed)
@@ -1120,8 +1133,8 @@ class FakeAirflow:
             test = all if match_all else any
             selected = [d for d in selected if test(t in self.dags[d].tags for t in tags)]
         if "dag_id_pattern" in params:
-            pattern = params["dag_id_pattern"][-1].strip("%").lower()
-            selected = [d for d in selected if pattern in self.dags[d].dag_id.lower()]
+            found = _ilike_any(params["dag_id_pattern"][-1], self.version)
+            selected = [d for d in selected if found(self.dags[d].dag_id)]
         if "paused" in params:
             paused = params["paused"][-1].lower() == "true"
             selected = [d for d in selected if self.dags[d].is_paused == paused]
@@ -1767,3 +1780,14 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _ilike_any(pattern: str, version: str) -> Callable[[str], bool]:
+    """Airflow's substring search: `ILIKE '%term%'` with `_` and `%` as wildcards, and (Airflow 3) `a|b` as
+    either term."""
+    terms = [t.strip() for t in pattern.split("|") if t.strip()] if version == "3" and "|" in pattern else [pattern]
+    regexes = [
+        re.compile(".*" + "".join({"%": ".*", "_": "."}.get(c, re.escape(c)) for c in t) + ".*", re.I | re.S)
+        for t in terms
+    ]
+    return lambda value: any(r.fullmatch(value) for r in regexes)

@@ -379,3 +379,55 @@ async def test_recent_failures_cursor_continues_in_failed_runs(estate: tuple[Run
     first = await detect.recent_failures(rt, 60)
     _, runs = await walk(rt, cursor=first["next"]["cursor"], limit=200)
     assert len(runs) == first["total"] == 420
+
+
+async def test_a_window_larger_than_the_head_is_answered_narrowly_and_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More failures than the head holds: the total stays exact, every critical DAG (by config glob or by
+    tag) comes first with its exact count even when all its failures are older than the head, the other
+    DAGs shown are counted exactly too, and the number of failing DAGs is given as a lower bound."""
+    monkeypatch.setattr(detect, "HEAD_RUNS", 20)
+    fake = FakeAirflow("3")
+    now = datetime.now(UTC)
+    fake.add_dag(FakeDag("pay_ledger", [], "data", 3600, [("a", "Op")]))  # critical by config glob
+    fake.add_dag(FakeDag("orders", ["business_critical"], "data", 3600, [("a", "Op")]))  # critical by tag
+    fake.add_dag(FakeDag("pay_ledger_report", ["tier:3"], "data", 3600, [("a", "Op")]))  # matches the name part only
+    for i in range(3):
+        fake.add_run("pay_ledger", f"old__{i}", "failed", end=now - timedelta(minutes=50 + i))
+        fake.add_run("orders", f"old__{i}", "failed", end=now - timedelta(minutes=45 + i))
+    fake.add_run("pay_ledger_report", "old__0", "failed", end=now - timedelta(minutes=40))
+    for i in range(12):
+        fake.add_dag(FakeDag(f"noise_{i:02}", [], "data", 3600, [("a", "Op")]))
+        for j in range(3 + i % 3):
+            fake.add_run(f"noise_{i:02}", f"new__{j}", "failed", end=now - timedelta(minutes=1 + j, seconds=i))
+    airflow = {"url": "http://prod.airflow.test", "username_env": "PSRE_T_USER", "password_env": "PSRE_T_PASS"}
+    dags = [{"match": "pay_l?dger", "tier": 1}]
+    settings = parse_settings({"environments": {"prod": {"airflow": airflow, "dags": dags}}}, "test")
+    router = HostRouter({"prod.airflow.test": fake.transport()})
+    rt = Runtime(settings, transport=router)
+
+    result = await detect.recent_failures(rt, 60)
+
+    truth = {fake.dags[r.dag].dag_id: 0 for r in fake.runs}
+    for r in fake.runs:
+        truth[fake.dags[r.dag].dag_id] += 1
+    assert result["total"] == sum(truth.values()) == 7 + sum(3 + i % 3 for i in range(12))
+    assert "dags_failing" not in result and 12 <= result["dags_failing_at_least"] <= len(truth)
+    assert "more than 20 failures" in result["narrowed"]
+    rows = result["by_dag"]
+    assert [r["dag_id"] for r in rows[:2]] == ["pay_ledger", "orders"]
+    assert all(r["failures"] == truth[r["dag_id"]] for r in rows)
+    assert "pay_ledger_report" not in [r["dag_id"] for r in rows], "a name match that config does not make critical"
+    assert all(r["dag_id"].startswith("noise_") for r in result["newest_runs"])
+    assert fake.count("GET /dagTags") == 1
+    await rt.aclose()
+
+
+async def test_a_window_within_the_head_is_read_whole_in_one_request() -> None:
+    fake = FakeAirflow.generate(n_dags=30, n_runs=600, failed_last_hour=40, seed=5)
+    rt = runtime_for({"prod": fake})
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 40 and "dags_failing" in result and "narrowed" not in result
+    assert fake.count("POST /dags/~/dagRuns/list") == 1 and fake.count("GET /dagTags") == 0
+    await rt.aclose()

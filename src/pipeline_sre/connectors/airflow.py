@@ -415,12 +415,15 @@ class AirflowClient:
         offset: int = 0,
         limit: int = BATCH_PAGE_LIMIT,
         order_by: str = "id",
+        dag_ids: Sequence[str] = (),
     ) -> Page | None:
         """One page of `POST /dags/~/dagRuns/list` (Airflow 2.1+ and 3), or None when the server has no
         such route (404/405 before it ever answered one)."""
         body: dict[str, Any] = {"page_offset": offset, "page_limit": max(1, limit)}
         if order_by != "id":  # the primary key is both versions' default order, and 2.0 has no order_by field
             body["order_by"] = order_by
+        if dag_ids:
+            body["dag_ids"] = list(dag_ids)
         wanted = list(states)
         if wanted:
             body["states"] = wanted
@@ -456,9 +459,14 @@ class AirflowClient:
         page_limit: int = BATCH_PAGE_LIMIT,
         concurrency: int | None = None,
         reuse: bool = True,
+        head: int | None = None,
     ) -> Page:
         """Every run in `states` that ended in [start, end] (to the second), newest first, and the server's
         exact total; at most `max_runs` are read.
+
+        With `head`, on Airflow 3, the first request asks for the `head` runs that ended last; when the window
+        holds more, only that head comes back (`extra["complete"]` False, the total still exact), for a caller
+        that reads the rest narrowly (`runs_of_dags_ending_between`) instead of paying for every run.
 
         Through the batch list: one request up to `page_limit` runs, further pages `concurrency` (default
         SCAN_CONCURRENCY) at a time, ordered by id, an order that later inserts cannot shift. A server without
@@ -472,11 +480,52 @@ class AirflowClient:
             topped = await self._top_up(start, end, states)
             if topped is not None:
                 return topped
-        page = await self._read_window(start, end, states, max_runs, method, page_limit, concurrency)
-        if len(page.items) >= page.total:
+        page = None
+        if (
+            head is not None
+            and method == "auto"
+            and self._batch_runs is not False
+            and await self.detected_version() == "3"
+        ):
+            page = await self._read_head(start, end, states, head)
+        if page is None:
+            page = await self._read_window(start, end, states, max_runs, method, page_limit, concurrency)
+        page.extra["complete"] = len(page.items) >= page.total
+        if page.extra["complete"]:
             runs = {(r.dag_id, r.run_id): r for r in page.items}
             self._window = _WindowRead(states, start, end, runs, time.monotonic())
         return page
+
+    async def _read_head(self, start: datetime, end: datetime, states: tuple[str, ...], head: int) -> Page | None:
+        first = await self.list_dag_runs_batch(
+            states=states, end_gte=start, end_lte=end, limit=head, order_by="-end_date"
+        )
+        if first is None:
+            return None
+        items = sorted(first.items, key=_newest_first, reverse=True)  # ties in end_date in one fixed order
+        return Page(items=items, total=first.total, offset=0, page_size=head, extra={"strategy": "head"})
+
+    async def runs_of_dags_ending_between(
+        self, dag_ids: Sequence[str], start: datetime, end: datetime, *, states: tuple[str, ...] = ("failed",)
+    ) -> list[DagRun]:
+        """Every run of the named DAGs in `states` that ended in [start, end], newest first: exact counts for
+        the few DAGs an answer shows when the window is too large to read whole."""
+        if not dag_ids:
+            return []
+        start, end = start.replace(microsecond=0), end.replace(microsecond=0)
+        runs: dict[tuple[str, str], DagRun] = {}
+        offset, total = 0, 1
+        while offset < total:
+            page = await self.list_dag_runs_batch(
+                states=states, end_gte=start, end_lte=end, offset=offset, limit=BATCH_PAGE_LIMIT, dag_ids=dag_ids
+            )
+            if page is None:
+                raise BackendRefused(f"{self._where()} no longer serves POST {self.api}/dags/~/dagRuns/list")
+            runs.update(((r.dag_id, r.run_id), r) for r in page.items)
+            if not page.items:
+                break
+            offset, total = offset + len(page.items), page.total
+        return sorted(runs.values(), key=_newest_first, reverse=True)
 
     async def _read_window(
         self,
@@ -585,6 +634,43 @@ class AirflowClient:
             self._json("GET", "/dags", params=recent),
         )
         return {**_tags_of(started, self._where()), **_tags_of(failed, self._where())}
+
+    async def dags_by_name_or_tag(
+        self, name_parts: Sequence[str], tag_parts: Sequence[str], *, max_dags: int
+    ) -> dict[str, list[str]] | None:
+        """Tags of every DAG whose id contains one of `name_parts` or that carries a tag containing one of
+        `tag_parts` (Airflow 3: the server matches case-insensitively, `_` and `%` as LIKE wildcards, so this is
+        a superset the caller narrows), or None when more than `max_dags` DAGs match. An empty part matches
+        every DAG."""
+        if await self.detected_version() != "3":
+            raise BackendRefused(f"{self._where()}: DAGs are looked up by name and tag on Airflow 3 only")
+        found: dict[str, list[str]] = {}
+        tags: list[str] = []
+        if tag_parts:
+            listed = await self._json(
+                "GET", "/dagTags", params={"tag_name_pattern": "|".join(tag_parts), "limit": self.conn.page_size}
+            )
+            tags = [str(t) for t in (listed.get("tags") if isinstance(listed, dict) else None) or []]
+        queries: list[list[tuple[str, str | int]]] = []
+        if name_parts:
+            queries.append([("dag_id_pattern", "|".join(name_parts))])
+        if tags:
+            queries.append([*(("tags", t) for t in tags), ("tags_match_mode", "any")])
+        for query in queries:
+            offset = 0
+            while True:
+                data = await self._json(
+                    "GET", "/dags", params=[*query, ("limit", self.conn.page_size), ("offset", offset)]
+                )
+                page = _tags_of(data, self._where())
+                total = int(data.get("total_entries") or 0)
+                if total > max_dags:
+                    return None
+                found |= page
+                offset += len(page)
+                if not page or offset >= total:
+                    break
+        return found
 
     async def tags_of(self, dag_ids: Sequence[str], *, concurrency: int = 4) -> dict[str, list[str]]:
         """Tags of a few named DAGs, one request each, `concurrency` at a time; a DAG gone since is left out."""

@@ -68,7 +68,10 @@ def failures(
     data = run_lifecycle(config, lambda rt: detect.recent_failures(rt, window, env))
 
     def render(d: dict[str, Any]) -> None:
-        console.print(f"[bold]{d['total']}[/bold] failed run(s) in the last {window} min, {d['dags_failing']} DAG(s)")
+        dags = d["dags_failing"] if "dags_failing" in d else f"at least {d['dags_failing_at_least']}"
+        console.print(f"[bold]{d['total']}[/bold] failed run(s) in the last {window} min, {dags} DAG(s)")
+        if "narrowed" in d:
+            console.print(f"[dim]{d['narrowed']}[/dim]")
         rows = [
             [
                 g["env"],

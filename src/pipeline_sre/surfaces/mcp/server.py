@@ -68,7 +68,7 @@ def build_server(runtime: Runtime) -> MCPServer:
         "Recent pipeline failures",
         "Failed DAG runs that ENDED in the last `window_minutes` (1-10080): exact `total`, groups by DAG "
         "(count, tier, critical, owner, latest run, first failed task) most urgent first, newest runs, "
-        "`next.cursor` for list_failed_runs.",
+        "`next.cursor` for list_failed_runs. Over 500 failures, `narrowed` says which DAGs by_dag holds.",
         READ,
     )
     async def list_recent_failures(window_minutes: int = 60, environment: str | None = None) -> dict[str, Any]:
