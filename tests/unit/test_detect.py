@@ -431,3 +431,21 @@ async def test_a_window_within_the_head_is_read_whole_in_one_request() -> None:
     assert result["total"] == 40 and "dags_failing" in result and "narrowed" not in result
     assert fake.count("POST /dags/~/dagRuns/list") == 1 and fake.count("GET /dagTags") == 0
     await rt.aclose()
+
+
+async def test_too_many_critical_dags_to_count_one_by_one_reads_the_window_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(detect, "HEAD_RUNS", 5)
+    monkeypatch.setattr(detect, "MAX_CRITICAL_DAGS", 2)
+    fake = FakeAirflow("3")
+    now = datetime.now(UTC)
+    for i in range(4):
+        fake.add_dag(FakeDag(f"core_{i}", ["tier:1"], "data", 3600, [("a", "Op")]))
+        for j in range(3):
+            fake.add_run(f"core_{i}", f"r__{j}", "failed", end=now - timedelta(minutes=1 + j + i))
+    rt = runtime_for({"prod": fake})
+    result = await detect.recent_failures(rt, 60)
+    assert result["total"] == 12 and result["dags_failing"] == 4 and "narrowed" not in result
+    assert [r["failures"] for r in result["by_dag"]] == [3, 3, 3, 3]
+    await rt.aclose()

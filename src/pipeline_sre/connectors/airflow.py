@@ -644,33 +644,42 @@ class AirflowClient:
         every DAG."""
         if await self.detected_version() != "3":
             raise BackendRefused(f"{self._where()}: DAGs are looked up by name and tag on Airflow 3 only")
-        found: dict[str, list[str]] = {}
-        tags: list[str] = []
-        if tag_parts:
-            listed = await self._json(
-                "GET", "/dagTags", params={"tag_name_pattern": "|".join(tag_parts), "limit": self.conn.page_size}
-            )
-            tags = [str(t) for t in (listed.get("tags") if isinstance(listed, dict) else None) or []]
-        queries: list[list[tuple[str, str | int]]] = []
-        if name_parts:
-            queries.append([("dag_id_pattern", "|".join(name_parts))])
-        if tags:
-            queries.append([*(("tags", t) for t in tags), ("tags_match_mode", "any")])
-        for query in queries:
+        too_many = False
+
+        async def listed(query: list[tuple[str, str | int]]) -> dict[str, list[str]]:
+            nonlocal too_many
+            found: dict[str, list[str]] = {}
             offset = 0
-            while True:
-                data = await self._json(
-                    "GET", "/dags", params=[*query, ("limit", self.conn.page_size), ("offset", offset)]
-                )
+            while not too_many:
+                params = [*query, ("limit", self.conn.page_size), ("offset", offset)]
+                data = await self._json("GET", "/dags", params=params)
                 page = _tags_of(data, self._where())
                 total = int(data.get("total_entries") or 0)
-                if total > max_dags:
-                    return None
+                too_many = too_many or total > max_dags
                 found |= page
                 offset += len(page)
                 if not page or offset >= total:
                     break
-        return found
+            return found
+
+        async def by_name() -> dict[str, list[str]]:
+            return await listed([("dag_id_pattern", "|".join(name_parts))]) if name_parts else {}
+
+        async def by_tag() -> dict[str, list[str]]:
+            if not tag_parts:
+                return {}
+            names = await self._json(
+                "GET", "/dagTags", params={"tag_name_pattern": "|".join(tag_parts), "limit": self.conn.page_size}
+            )
+            tags = [str(t) for t in (names.get("tags") if isinstance(names, dict) else None) or []]
+            if isinstance(names, dict) and int(names.get("total_entries") or 0) > len(tags):
+                nonlocal too_many
+                too_many = True  # more matching tag names than a page: counted the slow way, never half
+                return {}
+            return await listed([*(("tags", t) for t in tags), ("tags_match_mode", "any")]) if tags else {}
+
+        named, tagged = await asyncio.gather(by_name(), by_tag())
+        return None if too_many else named | tagged
 
     async def tags_of(self, dag_ids: Sequence[str], *, concurrency: int = 4) -> dict[str, list[str]]:
         """Tags of a few named DAGs, one request each, `concurrency` at a time; a DAG gone since is left out."""
