@@ -157,7 +157,8 @@ def redact(file: Path | None) -> int:
     stream = _open_binary(file)
     try:
         with stream:
-            for chunk in red.redact_stream(_text_lines(stream)):
+            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+            for chunk in red.redact_reader(text):
                 out.write(chunk)
     except OSError as exc:
         raise BadInput(f"{file}: read failed ({exc.strerror or exc})") from None
