@@ -28,7 +28,6 @@ import contextlib
 import fnmatch
 import json
 import logging
-import math
 import os
 import sqlite3
 import statistics
@@ -49,7 +48,7 @@ for entry in (ROOT / "src", ROOT):
 import httpx  # noqa: E402
 from tests.fakes.airflow_api import FakeAirflow  # noqa: E402
 
-from pipeline_sre.connectors.airflow import BATCH_PAGE_LIMIT, AirflowClient  # noqa: E402
+from pipeline_sre.connectors.airflow import AirflowClient  # noqa: E402
 from pipeline_sre.lifecycle.compact import dumps, size  # noqa: E402
 from pipeline_sre.lifecycle.runtime import Runtime  # noqa: E402
 from pipeline_sre.lifecycle.sources.airflow import detect, triage  # noqa: E402
@@ -221,7 +220,6 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
         detect.fit = timer.original  # type: ignore[assignment]
         best = min(warm, key=lambda m: m["wall_s"])
         total = best["value"]["total"]
-        bound = math.ceil(FAILED / BATCH_PAGE_LIMIT) + 4
         ok_total = "yes" if total == FAILED and cold["value"]["total"] == FAILED else f"NO ({total})"
         first = await measure(lambda: detect.failed_runs(rt, limit=50))
         await rt.aclose()
@@ -250,7 +248,8 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
                 cold,
                 cold["value"],
                 cold["value"]["total"],
-                f"requests bound: token + ceil({FAILED}/{BATCH_PAGE_LIMIT}) lists + 2 tag pages + tasks = {bound}",
+                f"narrowed ({FAILED:,} > {detect.HEAD_RUNS}): token + the newest {detect.HEAD_RUNS} + 2 tag pages "
+                "+ critical DAGs by name and tag + one read of the shown DAGs' runs + tasks (+ <= 10 tag lookups)",
             )
         )
         rows.append(
@@ -291,12 +290,18 @@ async def detection_section(rows: list[list[str]], notes: list[str]) -> None:
             )
         )
         recent = best["value"]
+        failing = (
+            f"{recent['dags_failing']:,}"
+            if "dags_failing" in recent
+            else f"at least {recent['dags_failing_at_least']:,}"
+        )
+        groups = len(recent["by_dag"]) + recent.get("truncated", {}).get("by_dag", 0)
         notes.append(
             f"Of the warm recent_failures wall time ({best['wall_s'] * 1000:,.0f} ms), compact.fit took "
-            f"{best['fit_s'] * 1000:,.0f} ms (trimming {recent['dags_failing']:,} DAG groups to 4 KB by bisection)."
+            f"{best['fit_s'] * 1000:,.0f} ms (trimming {groups:,} DAG groups to 4 KB by bisection)."
         )
         notes.append(
-            f"recent_failures answer: {size(recent):,} bytes, {recent['dags_failing']:,} DAGs failing, "
+            f"recent_failures answer: {size(recent):,} bytes, {failing} DAGs failing, "
             f"{len(recent['by_dag'])} DAG groups and {len(recent['newest_runs'])} newest runs shown "
             f"(truncated: {recent.get('truncated', {})}); "
             f"{sum(1 for g in recent['by_dag'] if g['first_failed_task'])}"

@@ -176,6 +176,17 @@ class _Run:
     note: str | None = None
 
 
+def _ilike_any(pattern: str, version: str) -> Callable[[str], bool]:
+    """Airflow's substring search: `ILIKE '%term%'` with `_` and `%` as wildcards, and (Airflow 3) `a|b` as
+    either term."""
+    terms = [t.strip() for t in pattern.split("|") if t.strip()] if version == "3" and "|" in pattern else [pattern]
+    regexes = [
+        re.compile(".*" + "".join({"%": ".*", "_": "."}.get(c, re.escape(c)) for c in t) + ".*", re.I | re.S)
+        for t in terms
+    ]
+    return lambda value: any(r.fullmatch(value) for r in regexes)
+
+
 def _at_least(attr: str, bound: Any) -> Callable[[Any], bool]:
     return lambda run: getattr(run, attr) is not None and getattr(run, attr) >= bound
 
@@ -1780,14 +1791,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _ilike_any(pattern: str, version: str) -> Callable[[str], bool]:
-    """Airflow's substring search: `ILIKE '%term%'` with `_` and `%` as wildcards, and (Airflow 3) `a|b` as
-    either term."""
-    terms = [t.strip() for t in pattern.split("|") if t.strip()] if version == "3" and "|" in pattern else [pattern]
-    regexes = [
-        re.compile(".*" + "".join({"%": ".*", "_": "."}.get(c, re.escape(c)) for c in t) + ".*", re.I | re.S)
-        for t in terms
-    ]
-    return lambda value: any(r.fullmatch(value) for r in regexes)
