@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
@@ -51,7 +52,8 @@ def _error(err: BadInput) -> None:
 
 
 def _exit_code(command: Callable[P, int]) -> Callable[P, int]:
-    """Bad input becomes its one-line error and exit code 2."""
+    """Bad input becomes its one-line error and exit code 2. A reader that stops early (`redact big.log |
+    head`) closes the pipe: that ends the command quietly, as it ends other Unix tools, not as a read error."""
 
     @wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> int:
@@ -60,6 +62,10 @@ def _exit_code(command: Callable[P, int]) -> Callable[P, int]:
         except BadInput as err:
             _error(err)
             return 2
+        except BrokenPipeError:
+            # Python flushes stdout again at exit; pointing it at /dev/null keeps that from failing too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
 
     return run
 
@@ -160,6 +166,8 @@ def redact(file: Path | None) -> int:
             text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
             for chunk in red.redact_reader(text):
                 out.write(chunk)
+    except BrokenPipeError:
+        raise  # the reader went away: not a read error (see _exit_code)
     except OSError as exc:
         raise BadInput(f"{file}: read failed ({exc.strerror or exc})") from None
     return 0
@@ -167,17 +175,21 @@ def redact(file: Path | None) -> int:
 
 @_exit_code
 def signatures(file: Path) -> int:
-    """Print ``<template id>\\t<template>`` for every line of ``file`` (drain3 templates)."""
-    from pipeline_sre.diagnosis import TemplateMiner
+    """Print ``<template id>\\t<template>`` for every line of ``file`` (drain3 templates). Lines are redacted
+    before they are mined: a template is log text, and a secret in it would be printed."""
+    from pipeline_sre.diagnosis import Redactor, TemplateMiner
 
     miner = TemplateMiner()
+    red = Redactor()
     stream = _open_binary(file)
     out = sys.stdout
     try:
         with stream:
             for line in _text_lines(stream):
-                cid, template = miner.add(line)
+                cid, template = miner.add(red.redact_line(line))
                 out.write(f"{cid}\t{template}\n")
+    except BrokenPipeError:
+        raise  # the reader went away: not a read error (see _exit_code)
     except OSError as exc:
         raise BadInput(f"{file}: read failed ({exc.strerror or exc})") from None
     return 0
