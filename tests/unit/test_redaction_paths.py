@@ -34,7 +34,7 @@ LOG = (
     "-----END RSA PRIVATE KEY-----\n"
     "Traceback (most recent call last):\n"
     '  File "etl.py", line 3, in load\n'
-    "psycopg2.OperationalError: FATAL:  password authentication failed for user \"etl\"\n"
+    'psycopg2.OperationalError: FATAL:  password authentication failed for user "etl"\n'
 )
 
 
