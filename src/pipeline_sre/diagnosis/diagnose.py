@@ -145,7 +145,8 @@ def diagnose_lines(
     ex.feed_many(lines)
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]
-    cls: Classification = classify(blocks, context, rules, use_model)
+    # with no error found, the log's last lines are still classified (a one-line failure often has no error word)
+    cls: Classification = classify(blocks or ex.last_words(), context, rules, use_model)
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."
