@@ -210,7 +210,13 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         f"**First run, rules + model: {fr6['right']}/{fr6['n']} ({fr6['right'] / fr6['n']:.1%}), {fr6['hi_wrong']} "
         f"wrong at >= 0.8 ({fr6['hi_wrong'] / fr6['n']:.1%}), {fr6['unknown']} unknown**; the rules alone in the "
         f"same run: {fr6['rules_right']}/{fr6['n']} ({fr6['rules_right'] / fr6['n']:.1%}), {fr6['rules_hi_wrong']} "
-        f"wrong at >= 0.8. Nothing was changed after it: today {b6[1]}/{b6[0]} with the model."
+        f"wrong at >= 0.8. After that run its misses were studied (issue 12) and it joined the model's training data: "
+        "the rules now accept families of phrasing it and the training corpus showed (cloud quota and capacity "
+        "messages, Google per-window quota metrics, PostgreSQL class-22 value errors and malformed CSV as loaders "
+        "report them, JDBC/Hadoop/glibc dependency misses, Kubernetes/SLURM/CI time limits, node scale-down, spot "
+        "and eviction lines, Kafka group-protocol errors as each client words them), and a log in which no error "
+        "line is found is classified by its last lines instead of answering unknown outright. Today (tuned, "
+        f"in-sample for the model): {b6[1]}/{b6[0]} with the model, {b6[4]}/{b6[0]} with the rules alone."
     )
     return out
 
@@ -329,7 +335,7 @@ def bench_classification() -> dict[str, Any]:
     }
     first_runs = {4: BATCH4_FIRST_RUN, 5: BATCH5_FIRST_RUN, 6: BATCH6_FIRST_RUN}
     emit(
-        "Per batch, today (tuned). Batches 1-5 are also the model's training data, so their rules + model figures "
+        "Per batch, today (tuned). Batches 1-6 are also the model's training data, so their rules + model figures "
         "are in-sample; the model's out-of-fold figures on them are given below. The first run of each fresh batch "
         "is the figure recorded when it was first scored, before any change made after seeing it:"
     )
@@ -972,7 +978,7 @@ def _summary(r: dict[str, Any]) -> None:
 
     rows = [
         [
-            f"classification top-1 accuracy (real logs, {c['n']} combined)",
+            f"classification top-1 accuracy (real logs, {c['n']} combined, tuned and in-sample for the model)",
             ">= 90%",
             f"{c['accuracy']:.1%} ("
             + ", ".join(f"batch {b}: {v['accuracy']:.1%} of {v['n']}" for b, v in sorted(c["per_batch"].items()))
@@ -1008,7 +1014,7 @@ def _summary(r: dict[str, Any]) -> None:
             mark(BATCH4_FIRST_RUN["right"] / BATCH4_FIRST_RUN["n"] >= 0.9),
         ],
         _first_run_row(5, BATCH5_FIRST_RUN, "tuned", c["per_batch"][5]["accuracy"]),
-        _first_run_row(6, BATCH6_FIRST_RUN, "today", c["per_batch"][6]["accuracy"]),
+        _first_run_row(6, BATCH6_FIRST_RUN, "tuned", c["per_batch"][6]["accuracy"]),
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
             "redaction throughput (stream, one core)",
@@ -1062,7 +1068,7 @@ def _readme(r: dict[str, Any]) -> None:
         f"{fr['right'] / fr['n']:.1%} with {fr['hi_wrong'] / fr['n']:.1%} confidently wrong and {fr['unknown']} "
         f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}); batch 5's first run was "
         f"{BATCH5_FIRST_RUN['right'] / BATCH5_FIRST_RUN['n']:.1%}. On all {c['n']} logs {c['accuracy']:.1%} "
-        "(in-sample for batches 1-5, which the model is trained on). The first-run figure is the one "
+        "(in-sample for batches 1-6, which the model is trained on). The first-run figure is the one "
         "to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
         "Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed into "
         "logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the Kingfisher "
@@ -1100,8 +1106,11 @@ def _readme(r: dict[str, Any]) -> None:
         "evidence with and without 10,000 noise lines in section 2's public row only for batches 1-3). The broad "
         "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
         "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
-        "are skipped. The learned model is trained on 725 logs; on the 317 of them the rules were never tuned to, "
-        "rules + model score 63.7% out of fold (67.5% for the model alone): where this classifier stands on new logs."
+        "are skipped. The learned model is trained on 837 logs (batch 6 included). Out of fold on the 317 logs of the "
+        "training corpus, gathered blind to the rules: rules + model 85.5%, the model alone 71.3%, the rules alone "
+        "83.9% - but the rules have now been tuned on those logs' misses (issue 12; before: 65.9%, 70.0% and 54.6% "
+        "with the same training data), so the next fresh batch's first run, not these, is where this classifier "
+        "stands on new logs."
     )
     emit()
 

@@ -145,7 +145,12 @@ def diagnose_lines(
     ex.feed_many(lines)
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]
-    cls: Classification = classify(blocks, context, rules, use_model)
+    if blocks:
+        cls: Classification = classify(blocks, context, rules, use_model)
+    else:
+        # no error line found: the rules may still recognise a failure in the log's last lines (a one-line failure
+        # often has no error word); the model is not asked, it would read any ordinary last lines as some failure
+        cls = classify(ex.last_words(), context, rules, use_model=False)
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."

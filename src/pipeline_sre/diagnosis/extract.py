@@ -47,6 +47,8 @@ EVIDENCE_CAP = 600
 BATCH_LINES = 4096
 KEEP = 12  # candidates kept while streaming (the best by rank)
 CONTEXT_KEEP = 40
+TAIL_KEEP = 8  # last non-blank lines kept for ``last_words`` (noise among them is dropped there)
+TAIL_LINES = 3  # of which the last few, noise dropped, make the last-words block
 
 # --------------------------------------------------------------------------------------------
 # Line parsing
@@ -190,6 +192,10 @@ _TRIGGERS = (
     "not found",
     "changed mode",
     "schema does not match",
+    "low on resource",
+    "diskpressure",
+    "memory budget",
+    "specified deadline",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -270,7 +276,7 @@ _SPECIFIC = re.compile(
     r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable"
     r"|exceeded rate limits|rateLimitExceeded|Rate limits? (?:hit|reached)|remaining connection slots are reserved"
     r"|offset \S+ is out of range|Host EC2 (?:instance )?terminated|Not found: (?:Table|Dataset)"
-    r"|has changed mode from \w+ to \w+|Provided Schema does not match",
+    r"|has changed mode from \w+ to \w+|Provided Schema does not match|longer than (?:the )?specified deadline",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
@@ -310,7 +316,9 @@ _CONTEXT = re.compile(
     r"|exit(?:ed with)? (?:code|status)[:= ]*-?\d+|return code -?\d+|returned non-zero"
     r"|sigkill|sigterm|negsignal"
     r"|\bkilled\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
-    r"|throttl|rate exceeded|slow ?down|timed out|timeout|rebalanc|max\.poll",
+    r"|throttl|rate exceeded|slow ?down|timed out|timeout|rebalanc|max\.poll"
+    # why a pod was evicted or a worker restarted, often a line or two away from the failure itself
+    r"|low on resource|diskpressure|pidpressure|memory budget",
     re.IGNORECASE,
 )
 _USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")
@@ -679,6 +687,7 @@ class ErrorExtractor:
         self.context: deque[str] = deque(maxlen=CONTEXT_KEEP)
         self.lines_seen = 0
         self._weak: _Line | None = None  # last error-ish line that produced nothing (used if nothing else)
+        self._tail: deque[tuple[int, str]] = deque(maxlen=TAIL_KEEP)  # (line number, line): the log's last words
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -702,6 +711,7 @@ class ErrorExtractor:
                 text = "\n".join(batch)
             base = self._lineno
             self._lineno += len(batch)
+            self._keep_tail(base, batch)
             low = text.lower()
             if len(low) == len(text):
                 ends = list(itertools.accumulate(len(x) + 1 for x in batch))
@@ -728,11 +738,46 @@ class ErrorExtractor:
         line = as_text(line)
         if len(line) > JSON_CAP:
             line = line[:LINE_CAP]
+        if line.strip():
+            self._tail.append((self._lineno, line[:LINE_CAP].strip()))
         if self._open is None:
             assert self._scanner is not None
             if not self._scanner.any_in(line.lower()):
                 return
         self._feed_one(self._lineno, line)
+
+    def _keep_tail(self, base: int, batch: list[str]) -> None:
+        """Remember the batch's last non-blank lines (only the end of the log is ever used)."""
+        found: list[tuple[int, str]] = []
+        for i in range(len(batch) - 1, -1, -1):
+            if len(found) >= TAIL_KEEP:
+                break
+            text = batch[i][:LINE_CAP].strip()
+            if text:
+                found.append((base + i + 1, text))
+        self._tail.extend(reversed(found))
+
+    def last_words(self) -> list[ErrorBlock]:
+        """The log's last few lines as one text-only block, for classification when ``blocks()`` found nothing.
+
+        A trimmed excerpt or a one-line failure often has no error keyword at all ("Insufficient privileges to
+        operate on database X", "Quota 'CPUS' exceeded"): its last lines are still the best evidence there is.
+        Noise and success lines are dropped; no exception type is read from them, so a rule matching them stays
+        a text-only answer (capped below 0.8 unless two rules agree).
+        """
+        keep = [
+            (no, t)
+            for no, t in self._tail
+            if not _NOISE.search(t) and not _SUCCESS.search(t) and _parse_line(no, t).level != "debug"
+        ][-TAIL_LINES:]
+        if not keep:
+            return []
+        text = "\n".join(t for _, t in keep)
+        return [
+            ErrorBlock(
+                None, _cap(text, 2000), [], keep[0][0], keep[-1][0], _cap(keep[-1][1], EVIDENCE_CAP), text, "tail"
+            )
+        ]
 
     # -- slow path -------------------------------------------------------------------------
 
