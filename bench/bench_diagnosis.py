@@ -73,6 +73,9 @@ BATCH5_FIRST_RUN = {"n": 98, "right": 73, "hi_wrong": 3, "rules_right": 70, "rul
 # Batch 6, run once against the rules and the model retrained on 725 logs, frozen at commit FREEZE6.
 FREEZE6 = "c8f12d3"
 BATCH6_FIRST_RUN = {"n": 112, "right": 67, "hi_wrong": 2, "rules_right": 61, "rules_hi_wrong": 2, "unknown": 29}
+# Batch 7, run once against the rules broadened after batch 6 and the model retrained on 837 logs (FREEZE7).
+FREEZE7 = "7d3f019"
+BATCH7_FIRST_RUN = {"n": 112, "right": 91, "hi_wrong": 2, "rules_right": 86, "rules_hi_wrong": 2, "unknown": 14}
 
 OUT: list[str] = []
 
@@ -218,6 +221,18 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "line is found is classified by its last lines instead of answering unknown outright. Today (tuned, "
         f"in-sample for the model): {b6[1]}/{b6[0]} with the model, {b6[4]}/{b6[0]} with the rules alone."
     )
+    fr7, b7 = BATCH7_FIRST_RUN, per_batch.get(7, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 7 ({fr7['n']} threads from bench/data/fresh_batch7.yaml, 8 per category, 100 repositories, none in "
+        "batches 1-6 or the training corpus) was gathered by two collectors who never ran the classifier nor read its "
+        "rules or the earlier batches; two reviewers under the same rules then replaced the 9 cases whose thread did "
+        "not state the cause. It was committed after the rules and the model (retrained with batch 6) were frozen at "
+        f"commit {FREEZE7}, and first run once against them. **First run, rules + model: {fr7['right']}/{fr7['n']} "
+        f"({fr7['right'] / fr7['n']:.1%}), {fr7['hi_wrong']} wrong at >= 0.8 ({fr7['hi_wrong'] / fr7['n']:.1%}), "
+        f"{fr7['unknown']} unknown**; the rules alone in the same run: {fr7['rules_right']}/{fr7['n']} "
+        f"({fr7['rules_right'] / fr7['n']:.1%}), {fr7['rules_hi_wrong']} wrong at >= 0.8. Nothing was changed after "
+        f"it: today {b7[1]}/{b7[0]} with the model. It is not in the model's training data."
+    )
     return out
 
 
@@ -259,9 +274,9 @@ def _history(b3_right: int, b3_n: int) -> list[str]:
 
 
 def _load_cases() -> list[dict[str, Any]]:
-    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-6 (fresh_batchN.yaml)."""
+    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-7 (fresh_batchN.yaml)."""
     cases: list[dict[str, Any]] = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
-    for b in (4, 5, 6):
+    for b in (4, 5, 6, 7):
         path = DATA / f"fresh_batch{b}.yaml"
         if path.exists():
             fresh = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
@@ -332,12 +347,14 @@ def bench_classification() -> dict[str, Any]:
         4: "fresh held out (batch 4)",
         5: "fresh held out (batch 5)",
         6: "fresh held out (batch 6)",
+        7: "fresh held out (batch 7)",
     }
-    first_runs = {4: BATCH4_FIRST_RUN, 5: BATCH5_FIRST_RUN, 6: BATCH6_FIRST_RUN}
+    first_runs = {4: BATCH4_FIRST_RUN, 5: BATCH5_FIRST_RUN, 6: BATCH6_FIRST_RUN, 7: BATCH7_FIRST_RUN}
     emit(
         "Per batch, today (tuned). Batches 1-6 are also the model's training data, so their rules + model figures "
-        "are in-sample; the model's out-of-fold figures on them are given below. The first run of each fresh batch "
-        "is the figure recorded when it was first scored, before any change made after seeing it:"
+        "are in-sample; the model's out-of-fold figures on them are given below. Batch 7 is not (it is held out). The "
+        "first run of each fresh batch is the figure recorded when it was first scored, before any change made after "
+        "seeing it:"
     )
     emit()
     batch_rows = []
@@ -721,6 +738,12 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
                 for _chunk in r.redact_stream(fh):
                     pass
             timings[label] = time.perf_counter() - t0
+        r1 = Redactor()
+        t0 = time.perf_counter()
+        with open(path, encoding="utf-8") as fh:
+            for _chunk in r1.redact_reader(fh):
+                pass
+        timings["reader"] = time.perf_counter() - t0
         r2 = Redactor()
         t0 = time.perf_counter()
         with open(path, encoding="utf-8") as fh:
@@ -739,17 +762,24 @@ def bench_redaction(quick: bool) -> dict[str, Any]:
                     break
         naive_s = time.perf_counter() - t0
     mbs = size / 1e6
-    stream_s = timings["stream"]
+    stream_s = timings["reader"]
     line_s = timings["line"]
     table(
         ["method", "MB", "seconds", "MB/s", "target"],
         [
             [
-                "Redactor.redact_stream, our rules + catalogue (the default)",
+                "Redactor.redact_reader, 1 MB blocks of the file, our rules + catalogue (`pipeline-sre redact FILE`)",
                 f"{mbs:.0f}",
                 f"{stream_s:.2f}",
                 f"{mbs / stream_s:.0f}",
                 ">= 100",
+            ],
+            [
+                "Redactor.redact_stream, the file's lines, our rules + catalogue",
+                f"{mbs:.0f}",
+                f"{timings['stream']:.2f}",
+                f"{mbs / timings['stream']:.0f}",
+                "-",
             ],
             [
                 "Redactor.redact_stream, our rules alone (catalog=False)",
@@ -1015,6 +1045,7 @@ def _summary(r: dict[str, Any]) -> None:
         ],
         _first_run_row(5, BATCH5_FIRST_RUN, "tuned", c["per_batch"][5]["accuracy"]),
         _first_run_row(6, BATCH6_FIRST_RUN, "tuned", c["per_batch"][6]["accuracy"]),
+        _first_run_row(7, BATCH7_FIRST_RUN, "today", c["per_batch"][7]["accuracy"]),
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
             "redaction throughput (stream, one core)",
@@ -1052,7 +1083,7 @@ def _first_run_row(batch: int, first: dict[str, int], now: str, accuracy: float)
 def _readme(r: dict[str, Any]) -> None:
     """The paragraph and table the main README's "Diagnosis" section is updated from."""
     c, red, grp = r["classify"], r["redact"], r["group"]
-    fr = BATCH6_FIRST_RUN
+    fr = BATCH7_FIRST_RUN
     broad = red.get("broad")
     pub = grp.get("_published", {})
     groups = ", ".join(
@@ -1066,23 +1097,23 @@ def _readme(r: dict[str, Any]) -> None:
         f"{fr['n']} real logs from public issue threads (8 in each of 14 categories, labelled from each thread's "
         f"conclusion and committed before any run, rules and model frozen first) the first run scored "
         f"{fr['right'] / fr['n']:.1%} with {fr['hi_wrong'] / fr['n']:.1%} confidently wrong and {fr['unknown']} "
-        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}); batch 5's first run was "
-        f"{BATCH5_FIRST_RUN['right'] / BATCH5_FIRST_RUN['n']:.1%}. On all {c['n']} logs {c['accuracy']:.1%} "
-        "(in-sample for batches 1-6, which the model is trained on). The first-run figure is the one "
-        "to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is weak. "
-        "Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed into "
-        "logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the Kingfisher "
-        "secret catalogue (488 provider formats, in-process)."
+        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}); batch 6's first run, before the rules were "
+        f"broadened on its misses, was {BATCH6_FIRST_RUN['right'] / BATCH6_FIRST_RUN['n']:.1%}. On all {c['n']} logs "
+        f"{c['accuracy']:.1%} (in-sample for batches 1-6, which the model is trained on). The first-run figure is "
+        "the one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is "
+        "weak. Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed "
+        "into logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the "
+        "Kingfisher secret catalogue (488 provider formats, in-process)."
     )
     emit()
     rows = [
         [
-            "classification top-1, fresh batch 6 (first run)",
+            "classification top-1, fresh batch 7 (first run)",
             f"{fr['right'] / fr['n']:.1%} of {fr['n']}",
         ],
         [
-            "classification top-1, fresh batch 5 (first run)",
-            f"{BATCH5_FIRST_RUN['right'] / BATCH5_FIRST_RUN['n']:.1%} of {BATCH5_FIRST_RUN['n']}",
+            "classification top-1, fresh batch 6 (first run)",
+            f"{BATCH6_FIRST_RUN['right'] / BATCH6_FIRST_RUN['n']:.1%} of {BATCH6_FIRST_RUN['n']}",
         ],
         ["classification top-1, all batches (tuned)", f"{c['accuracy']:.1%} of {c['n']}"],
         [
@@ -1109,8 +1140,7 @@ def _readme(r: dict[str, Any]) -> None:
         "are skipped. The learned model is trained on 837 logs (batch 6 included). Out of fold on the 317 logs of the "
         "training corpus, gathered blind to the rules: rules + model 85.5%, the model alone 71.3%, the rules alone "
         "83.9% - but the rules have now been tuned on those logs' misses (issue 12; before: 65.9%, 70.0% and 54.6% "
-        "with the same training data), so the next fresh batch's first run, not these, is where this classifier "
-        "stands on new logs."
+        "with the same training data), so batch 7's first run, not these, is where this classifier stands on new logs."
     )
     emit()
 
