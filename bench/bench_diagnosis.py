@@ -1062,7 +1062,8 @@ def _summary(r: dict[str, Any]) -> None:
             f"{c['high_conf_wrong']:.1%}",
             mark(c["high_conf_wrong"] <= 0.03),
         ],
-        ["decisive line in excerpt (buried)", ">= 95%", f"{e['buried']:.1%}", mark(e["buried"] >= 0.95)],
+        ["decisive line in excerpt (own corpus, buried)", ">= 95%", f"{e['buried']:.1%}", mark(e["buried"] >= 0.95)],
+        *(_decisive_row(b, f) for b, f in e["fresh"].items()),
         [
             "redaction recall (committed scanner positives, tuned)",
             ">= 99%",
@@ -1108,6 +1109,21 @@ def _summary(r: dict[str, Any]) -> None:
         ],
     ]
     table(["target", "goal", "result", "status"], rows)
+
+
+def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
+    """A fresh batch's decisive lines in the excerpt: the first check, when one is recorded, beside today."""
+    first = {7: BATCH7_DECISIVE_FIRST_RUN}.get(batch)
+    now = f"{today['plain']:.1%} / {today['buried']:.1%}"
+    if first is None:
+        return [f"decisive line in excerpt, fresh batch {batch} (alone / buried)", ">= 95%", now, mark(today["buried"] >= 0.95)]
+    then = f"{_ratio(first['plain'], first['n'])} / {_ratio(first['buried'], first['n'])}"
+    return [
+        f"decisive line in excerpt, fresh batch {batch} (alone / buried; first check / today)",
+        ">= 95%",
+        f"{then} / {now}",
+        mark(first["buried"] / first["n"] >= 0.95),
+    ]
 
 
 def _first_run_row(batch: int, first: dict[str, int], now: str, accuracy: float) -> list[str]:
