@@ -1116,7 +1116,8 @@ def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
     first = {7: BATCH7_DECISIVE_FIRST_RUN}.get(batch)
     now = f"{today['plain']:.1%} / {today['buried']:.1%}"
     if first is None:
-        return [f"decisive line in excerpt, fresh batch {batch} (alone / buried)", ">= 95%", now, mark(today["buried"] >= 0.95)]
+        label = f"decisive line in excerpt, fresh batch {batch} (alone / buried)"
+        return [label, ">= 95%", now, mark(today["buried"] >= 0.95)]
     then = f"{_ratio(first['plain'], first['n'])} / {_ratio(first['buried'], first['n'])}"
     return [
         f"decisive line in excerpt, fresh batch {batch} (alone / buried; first check / today)",
