@@ -555,6 +555,18 @@ def _dbt_accept(blk: _Open, ln: _Line) -> bool:
         blk.add(ln)
         blk.excs[-1].msg_lines.append(c.strip())
         return True
+    # pasted into an issue or re-logged by a wrapper, dbt's message loses its two-space indent: unindented lines
+    # straight after the header, with no blank line or new record between, are still its message
+    if (
+        c.strip()
+        and not ln.record
+        and ln.no == blk.last_no + 1
+        and blk.count < 8
+        and not (c.startswith(_TB_START) or _JVM_HEAD.match(c) or _DBT_HEAD.match(c.strip()))
+    ):
+        blk.add(ln)
+        blk.excs[-1].msg_lines.append(c.strip())
+        return True
     return False
 
 
