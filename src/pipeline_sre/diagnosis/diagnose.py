@@ -160,6 +160,8 @@ def diagnose_lines(
                 "(no traceback, stack trace, ERROR line, exit code or signal)."
             )
         evidence = _clean(red, cls.evidence)
+        # the lines that explain a failure (signals, evictions) and the log's last words the rules read
+        shown = [*list(ex.context)[-5:], *(b.text for b in ex.last_words())]
         return Diagnosis(
             category=cls.category,
             confidence=cls.confidence,
@@ -167,7 +169,7 @@ def diagnose_lines(
             exception=None,
             message=msg,
             evidence=evidence,
-            excerpt=build_excerpt("\n".join(_clean(red, c) for c in list(ex.context)[-5:]), evidence, excerpt_bytes),
+            excerpt=build_excerpt("\n".join(_clean(red, c) for c in dict.fromkeys(shown)), evidence, excerpt_bytes),
             line_start=None,
             line_end=None,
             kind=None,

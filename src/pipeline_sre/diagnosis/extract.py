@@ -249,6 +249,10 @@ _EMBEDDED = re.compile(
 )
 # error-ish words; a line with one is the evidence of last resort when nothing else is found ("Authentication token
 # has expired", "The driver has stopped unexpectedly" are whole failures that carry no error keyword)
+# a cut marker ("...", "…") where a log was trimmed: never the evidence, never an exception's message
+_ELLIPSIS = re.compile(r"^\s*(?:\.{3,}|\u2026)+\s*$")
+# "error:" / "Error:" alone on its line: a label whose message, if any, is on the lines that follow
+_BARE_LABEL = re.compile(r"^[A-Za-z][\w .-]{0,30}:\s*$")
 _WEAK = re.compile(r"error|exception|fail|denied|violat|refused|nosuch|not exist|expired|unexpectedly", re.IGNORECASE)
 _DATABRICKS_START = re.compile(r"Run result unavailable: job failed with error message", re.IGNORECASE)
 _SIGNALS = re.compile(
@@ -780,7 +784,10 @@ class ErrorExtractor:
         keep = [
             (no, t)
             for no, t in self._tail
-            if not _NOISE.search(t) and not _SUCCESS.search(t) and _parse_line(no, t).level != "debug"
+            if not _NOISE.search(t)
+            and not _SUCCESS.search(t)
+            and not _ELLIPSIS.match(t)
+            and _parse_line(no, t).level != "debug"
         ][-TAIL_LINES:]
         if not keep:
             return []
@@ -1154,6 +1161,13 @@ def _finish(blk: _Open) -> _Cand | None:
     exc, msg = _exc_from_text(content)
     message = "\n".join([msg, *msg_lines[1:]]) if len(msg_lines) > 1 else msg
     noise_head = _NOISE.search(content) is not None
+    bare_label = exc is None and _BARE_LABEL.match(content) is not None
+    if bare_label:
+        # "Error:" alone: the first line after it that says something is the message
+        for j in range(off + 1, min(len(lines), off + 6)):
+            if lines[j].content.strip() and not _ELLIPSIS.match(lines[j].content):
+                ev_idx, content, bare_label = j, lines[j].content.strip(), False
+                break
     if exc is None and len(lines) > off + 1:
         # "Task failed with exception" / "ERROR - Something failed" followed by the exception itself on the
         # next lines (no traceback): the exception line is the decisive one
@@ -1167,7 +1181,9 @@ def _finish(blk: _Open) -> _Cand | None:
                 content = lines[j].content.strip()
                 noise_head = False
                 break
-    if noise_head:
+    if bare_label:
+        tier = 0.4  # a label with nothing after it: any specific line elsewhere says more
+    elif noise_head:
         tier = 0.5
     elif blk.sub_kind == "databricks" or _SPECIFIC.search(content) or _SIGNALS.search(content):
         tier = 2.5
@@ -1241,7 +1257,7 @@ def _finish_py(blk: _Open, lines: list[_Line], off: int, level: str | None, head
     if not excs:
         return None
     root = excs[0]  # printed first = root of the chain
-    incomplete = root.type is None and not root.msg_lines
+    incomplete = root.type is None and all(_ELLIPSIS.match(m) for m in root.msg_lines)
     chain = [e.type or "?" for e in reversed(excs)]  # outermost -> root
     root_type = root.type
     root_msg = "\n".join(root.msg_lines).strip()
@@ -1279,6 +1295,12 @@ def _finish_py(blk: _Open, lines: list[_Line], off: int, level: str | None, head
             root_msg = header_text.strip()
             ev_idx = 0
             evidence_line = lines[0].raw.strip()
+        else:
+            # nothing but frames: an exception line printed elsewhere (a chained cause above it) says more
+            tier = 1.5
+            if _ELLIPSIS.match(evidence_line):
+                ev_idx = max(0, ev_idx - 1)
+                evidence_line = lines[ev_idx].raw.strip()
     if level == "warning":
         tier = 1.5
     elif len(excs) == 1 and jvm is None and inner is None and _is_wrapper(root_type, root_msg):
