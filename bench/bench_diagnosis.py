@@ -83,6 +83,8 @@ BATCH8_FIRST_RUN = {"n": 112, "right": 83, "hi_wrong": 3, "rules_right": 76, "ru
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
+# Batch 8's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE8.
+BATCH8_DECISIVE_FIRST_RUN = {"n": 112, "plain": 105, "buried": 95}
 
 OUT: list[str] = []
 
@@ -1146,7 +1148,7 @@ def _summary(r: dict[str, Any]) -> None:
 
 def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
     """A fresh batch's decisive lines in the excerpt: the first check, when one is recorded, beside today."""
-    first = {7: BATCH7_DECISIVE_FIRST_RUN}.get(batch)
+    first = {7: BATCH7_DECISIVE_FIRST_RUN, 8: BATCH8_DECISIVE_FIRST_RUN}.get(batch)
     now = f"{today['plain']:.1%} / {today['buried']:.1%}"
     if first is None:
         label = f"decisive line in excerpt, fresh batch {batch} (alone / buried)"
