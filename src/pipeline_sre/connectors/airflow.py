@@ -441,9 +441,17 @@ class AirflowClient:
         return Page(items=runs, total=int(data.get("total_entries") or len(runs)), offset=offset, page_size=limit)
 
     async def _batch_page(
-        self, states: tuple[str, ...], start: datetime, end: datetime, offset: int, limit: int
+        self,
+        states: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        offset: int,
+        limit: int,
+        dag_ids: Sequence[str] = (),
     ) -> Page:
-        page = await self.list_dag_runs_batch(states=states, end_gte=start, end_lte=end, offset=offset, limit=limit)
+        page = await self.list_dag_runs_batch(
+            states=states, end_gte=start, end_lte=end, offset=offset, limit=limit, dag_ids=dag_ids
+        )
         if page is None:
             raise BackendRefused(f"{self._where()} no longer serves POST {self.api}/dags/~/dagRuns/list")
         return page
@@ -516,11 +524,7 @@ class AirflowClient:
         runs: dict[tuple[str, str], DagRun] = {}
         offset, total = 0, 1
         while offset < total:
-            page = await self.list_dag_runs_batch(
-                states=states, end_gte=start, end_lte=end, offset=offset, limit=BATCH_PAGE_LIMIT, dag_ids=dag_ids
-            )
-            if page is None:
-                raise BackendRefused(f"{self._where()} no longer serves POST {self.api}/dags/~/dagRuns/list")
+            page = await self._batch_page(states, start, end, offset, BATCH_PAGE_LIMIT, dag_ids)
             runs.update(((r.dag_id, r.run_id), r) for r in page.items)
             if not page.items:
                 break

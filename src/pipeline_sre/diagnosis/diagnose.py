@@ -145,12 +145,10 @@ def diagnose_lines(
     ex.feed_many(lines)
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]
-    if blocks:
-        cls: Classification = classify(blocks, context, rules, use_model)
-    else:
-        # no error line found: the rules may still recognise a failure in the log's last lines (a one-line failure
-        # often has no error word); the model is not asked, it would read any ordinary last lines as some failure
-        cls = classify(ex.last_words(), context, rules, use_model=False)
+    # no error line found: the rules may still recognise a failure in the log's last lines (a one-line failure
+    # often has no error word); the model is not asked, it would read any ordinary last lines as some failure
+    tail = [] if blocks else ex.last_words()
+    cls: Classification = classify(blocks or tail, context, rules, use_model and bool(blocks))
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."
@@ -161,7 +159,7 @@ def diagnose_lines(
             )
         evidence = _clean(red, cls.evidence)
         # the lines that explain a failure (signals, evictions) and the log's last words the rules read
-        shown = [*list(ex.context)[-5:], *(b.text for b in ex.last_words())]
+        shown = [*list(ex.context)[-5:], *(b.text for b in tail)]
         return Diagnosis(
             category=cls.category,
             confidence=cls.confidence,

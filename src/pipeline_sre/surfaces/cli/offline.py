@@ -17,7 +17,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -81,9 +81,9 @@ def _open_binary(path: Path) -> BinaryIO:
         raise BadInput(f"{path}: cannot open ({exc.strerror or exc})") from None
 
 
-def _text_lines(stream: BinaryIO) -> Iterator[str]:
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    yield from wrapper
+def _text(stream: BinaryIO) -> io.TextIOWrapper:
+    """The stream as text, read line by line or in blocks; bytes that are not UTF-8 are replaced, never fatal."""
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -124,7 +124,7 @@ def _diagnose(file: Path) -> Diagnosis:
     stream = _open_binary(file)
     try:
         with stream:
-            return diagnose_lines(_text_lines(stream))
+            return diagnose_lines(_text(stream))
     except OSError as exc:
         raise BadInput(f"{file}: read failed ({exc.strerror or exc})") from None
 
@@ -156,15 +156,14 @@ def redact(file: Path | None) -> int:
     red = Redactor()
     out = sys.stdout
     if file is None:
-        for line in _text_lines(sys.stdin.buffer):  # one line at a time so `tail -f | redact` keeps flowing
+        for line in _text(sys.stdin.buffer):  # one line at a time so `tail -f | redact` keeps flowing
             out.write(red.redact_line(line))
             out.flush()
         return 0
     stream = _open_binary(file)
     try:
         with stream:
-            text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-            for chunk in red.redact_reader(text):
+            for chunk in red.redact_reader(_text(stream)):
                 out.write(chunk)
     except BrokenPipeError:
         raise  # the reader went away: not a read error (see _exit_code)
@@ -185,7 +184,7 @@ def signatures(file: Path) -> int:
     out = sys.stdout
     try:
         with stream:
-            for line in _text_lines(stream):
+            for line in _text(stream):
                 cid, template = miner.add(red.redact_line(line))
                 out.write(f"{cid}\t{template}\n")
     except BrokenPipeError:

@@ -106,7 +106,7 @@ async def _scan(
         client.runs_ending_between(start, end, max_runs=MAX_SCAN_RUNS, head=HEAD_RUNS),
         client.tags_of_failing_dags(start),
     )
-    if head.extra.get("complete", True) or head.extra.get("strategy") != "head":
+    if head.extra.get("strategy") != "head" or head.extra["complete"]:
         return head, None, tags
     critical = await _critical_dags(client, env_cfg)
     if critical is None:
