@@ -82,6 +82,11 @@ _REC_STRUCTLOG = re.compile(
     r"\[?" + _ISO + r"\]?[ \t]+\[(?P<level>debug|info|warning|error|critical)\s*\][ \t]?", re.IGNORECASE
 )
 _DIGITS = re.compile(r"\d+")
+# Airflow's KubernetesPodOperator relays the pod's output as its own INFO records, marked with the container's name
+# ("{pod_manager.py:472} INFO - [base] <the container's line>"): the container's line, not the relay's record, says
+# what happened (pod_manager's own records, "Pod x has phase Failed", carry no such mark)
+_RELAY = re.compile(r"\{pod_manager\.py:\d+\}")
+_RELAY_CONTAINER = re.compile(r"\[[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\] ")
 # the ``warnings`` module's own format: "path/to/file.py:41: UserWarning: message"
 _PY_WARNING = re.compile(r"\S+\.py:\d+: (?:[A-Z]\w*\.)*[A-Z]\w*Warning: ")
 
@@ -112,6 +117,10 @@ def _parse_line(no: int, raw: str) -> _Line:
                 m = m2
     if m is not None:
         prefix_end = m.end()
+        c = _RELAY_CONTAINER.match(raw, prefix_end) if _RELAY.search(raw, 0, prefix_end) else None
+        if c is not None:
+            inner = _parse_line(no, raw[c.end() :])
+            return _Line(no, raw, inner.content, inner.level, inner.record, inner.shape)
         level = _LEVELS.get(m.group("level").upper())
         record = True
         t = _TRANSPORT.match(raw, prefix_end)  # dbt or another timestamp inside the message
@@ -196,6 +205,10 @@ _TRIGGERS = (
     "diskpressure",
     "memory budget",
     "specified deadline",
+    "panic",
+    "terminate called",
+    "imminent",
+    "notice",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -239,7 +252,11 @@ _BARE_EXC = re.compile(
     r"(?:^|[\s{(\[|>])(?P<type>(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Violation|Failure|Fault|Timeout"
     r"|Throttling|Denied|NotFound|Refused|Exceeded)|(?:[a-z_]\w*\.)+[A-Z]\w+)(?::\s|\s\()"
 )
-_BARE_ERROR = re.compile(r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:")
+# Go's "panic: <message>" and C++'s "terminate called after throwing an instance of 'T'" are how those runtimes
+# report an uncaught error
+_BARE_ERROR = re.compile(
+    r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:|^panic: |terminate called after throwing"
+)
 # a WARNING record that names an exception or a failure ("Exception when importing ...", "ImportError: ...")
 _NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGNORECASE)
 # an error payload inside a record's message ("... Diagnostics: <cause>", "(reason: <cause>", "threw exception:
@@ -258,7 +275,7 @@ _DATABRICKS_START = re.compile(r"Run result unavailable: job failed with error m
 _SIGNALS = re.compile(
     r"return code -?(?:9|15|137|143)\b|exit(?:ed with)? (?:code|status)[:= ]*-?(?:9|15|137|143)\b"
     r"|Negsignal\.\w+"
-    r"|\bSIG(?:KILL|TERM|ABRT|SEGV)\b|OOMKilled|oom[-_ ]?kill|\bKilled\b|received signal \d+"
+    r"|\bSIG(?:KILL|TERM|ABRT|SEGV)\b|OOMKilled|oom[-_ ]?kill|(?<![A-Za-z])Killed\b|received signal \d+"
     r"|(?:killed|terminated) (?:by|due to|because)|\bzombie\b|heartbeat|externally|preempt"
     r"|spot (?:instance )?interrupt"
     r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+",
@@ -280,7 +297,9 @@ _SPECIFIC = re.compile(
     r"|could not be refreshed|Service Unavailable|\b503\b.{0,80}Unavailable"
     r"|exceeded rate limits|rateLimitExceeded|Rate limits? (?:hit|reached)|remaining connection slots are reserved"
     r"|offset \S+ is out of range|Host EC2 (?:instance )?terminated|Not found: (?:Table|Dataset)"
-    r"|has changed mode from \w+ to \w+|Provided Schema does not match|longer than (?:the )?specified deadline",
+    r"|has changed mode from \w+ to \w+|Provided Schema does not match|longer than (?:the )?specified deadline"
+    # a cloud's notice that the machine is about to be taken away
+    r"|termination (?:is )?imminent|(?:preemption|interruption|termination) notice",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
@@ -319,7 +338,7 @@ _CONTEXT = re.compile(
     r"oomkilled|out ?of ?memory|heap space|memory limit|cannot allocate memory|oom[-_ ]?kill|memoryerror"
     r"|exit(?:ed with)? (?:code|status)[:= ]*-?\d+|return code -?\d+|returned non-zero"
     r"|sigkill|sigterm|negsignal"
-    r"|\bkilled\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
+    r"|(?<![a-z])killed\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
     r"|throttl|rate exceeded|slow ?down|timed out|timeout|rebalanc|max\.poll"
     # why a pod was evicted or a worker restarted, often a line or two away from the failure itself
     r"|low on resource|diskpressure|pidpressure|memory budget",
