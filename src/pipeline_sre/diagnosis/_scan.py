@@ -6,7 +6,6 @@ Uses the ``ahocorasick_rs`` automaton (one pass in Rust) when it is installed an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,9 +28,12 @@ class LiteralScanner:
             self._auto = _ac.AhoCorasick(list(self.literals), matchkind=_ac.MATCHKIND_LEFTMOST_FIRST)
             self._all = _ac.AhoCorasick(list(self.literals), matchkind=_ac.MATCHKIND_STANDARD)
             if all(x.isascii() for x in self.literals):
-                # on ASCII text the bytes automaton is several times faster (no str-to-UTF-8 index mapping)
+                # on ASCII text the bytes automaton is several times faster (no str-to-UTF-8 index mapping); a
+                # DFA scans about 1.7x as fast as the default NFA, and for a few hundred literals it stays small
                 self._bytes = _ac.BytesAhoCorasick(
-                    [x.encode("ascii") for x in self.literals], matchkind=_ac.MATCHKIND_LEFTMOST_FIRST
+                    [x.encode("ascii") for x in self.literals],
+                    matchkind=_ac.MATCHKIND_LEFTMOST_FIRST,
+                    implementation=_ac.Implementation.DFA,
                 )
 
     @property
@@ -92,19 +94,23 @@ def as_text(value: Any) -> str:
 
 
 class RunFinder:
-    """Start offsets of runs of at least ``min_len`` characters drawn from ``chars`` (ASCII only).
+    """Start offsets of runs of at least ``min_len`` characters drawn from ``chars`` (ASCII only), optionally
+    only the runs that hold one of the ``require`` characters.
 
     A byte translation table turns every wanted character into ``a`` and every other byte into a space,
     and ``bytes.find`` looks for ``min_len`` a's: hundreds of MB/s where a regex character class with a
-    repeat count is under 100 MB/s.
+    repeat count is under 100 MB/s. A second table marks the required characters, so checking a run for
+    one is another ``bytes.find`` within its bounds, not a regex.
     """
 
-    def __init__(self, chars: str, min_len: int) -> None:
+    def __init__(self, chars: str, min_len: int, require: str = "") -> None:
         self.chars = "".join(sorted({c for c in chars if ord(c) < 128}))
         self.min_len = max(1, min_len)
         wanted = {ord(c) for c in self.chars}
         self._table = bytes(0x61 if i in wanted else 0x20 for i in range(256))
         self._needle = b"a" * max(1, min_len)
+        needed = {ord(c) for c in require if ord(c) < 128}
+        self._require = bytes(0x62 if i in needed else 0x20 for i in range(256)) if needed else None
 
     @staticmethod
     def union(finders: Iterable[RunFinder]) -> RunFinder:
@@ -112,15 +118,16 @@ class RunFinder:
         fs = list(finders)
         return RunFinder("".join(f.chars for f in fs), min(f.min_len for f in fs))
 
-    def starts(self, text: str, must: re.Pattern[bytes] | None = None) -> list[int]:
-        """Offsets where a run starts; with ``must``, only runs in which that pattern is found."""
+    def starts(self, text: str) -> list[int]:
+        """Offsets where a run starts."""
         data = text.encode("utf-8", errors="surrogatepass")
         hay = data.translate(self._table)
+        marks = data.translate(self._require) if self._require is not None else None
         out: list[int] = []
         i = hay.find(self._needle)
         while i >= 0:
             e = hay.find(b" ", i)
-            if must is None or must.search(data, i, len(data) if e < 0 else e) is not None:
+            if marks is None or marks.find(b"b", i, len(data) if e < 0 else e) >= 0:
                 out.append(i)
             if e < 0:
                 break

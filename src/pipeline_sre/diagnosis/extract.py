@@ -209,6 +209,10 @@ _TRIGGERS = (
     "terminate called",
     "imminent",
     "notice",
+    "does not match",
+    "incompatible",
+    "but you have",
+    "first offset",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -253,9 +257,10 @@ _BARE_EXC = re.compile(
     r"|Throttling|Denied|NotFound|Refused|Exceeded)|(?:[a-z_]\w*\.)+[A-Z]\w+)(?::\s|\s\()"
 )
 # Go's "panic: <message>" and C++'s "terminate called after throwing an instance of 'T'" are how those runtimes
-# report an uncaught error
+# report an uncaught error; "##[error]" and "::error" are the CI runners' (Azure Pipelines, GitHub Actions) marks
 _BARE_ERROR = re.compile(
     r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:|^panic: |terminate called after throwing"
+    r"|##\[error\]|^::error\b"
 )
 # a WARNING record that names an exception or a failure ("Exception when importing ...", "ImportError: ...")
 _NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGNORECASE)
@@ -299,7 +304,11 @@ _SPECIFIC = re.compile(
     r"|offset \S+ is out of range|Host EC2 (?:instance )?terminated|Not found: (?:Table|Dataset)"
     r"|has changed mode from \w+ to \w+|Provided Schema does not match|longer than (?:the )?specified deadline"
     # a cloud's notice that the machine is about to be taken away
-    r"|termination (?:is )?imminent|(?:preemption|interruption|termination) notice",
+    r"|termination (?:is )?imminent|(?:preemption|interruption|termination) notice"
+    # statements of a failure with no error word: a signature or schema that does not match, a resolver's
+    # conflict, an offset outside what the broker keeps, a rate limit reached
+    r"|does not match|\bincompatible\b|requires .{1,80}, but you have|is out of range|before the first offset"
+    r"|rate limit(?:ed| exceeded| reached)?\b|toomanyrequests",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"

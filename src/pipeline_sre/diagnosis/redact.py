@@ -178,8 +178,7 @@ def _replacer(rule: SecretRule) -> Callable[[re.Match[str]], str]:
 # with a digit in it, found with a byte table): provider tokens carry one (a random 16-character token
 # lacks a digit about 6% of the time, 0.4% at 32), while ordinary log lines mostly do not (CamelCase
 # class names are letters only), so the native scan covers a small part of a log instead of all of it.
-_CATALOG_RUN = RunFinder("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-", 16)
-_DIGIT = re.compile(rb"[0-9]")
+_CATALOG_RUN = RunFinder("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-", 16, require="0123456789")
 _CATALOG_PREFIXES = ("betterleaks.", "kingfisher.", "custom.", "veles.secrets/")
 
 
@@ -290,7 +289,7 @@ def catalog_available() -> bool:
 def _mask_with_catalog(text: str) -> str:
     """The catalogue's masks, compiled only once some text has a token-like run to scan: a command that
     redacts a small ordinary log starts without paying for it."""
-    starts = _CATALOG_RUN.starts(text, _DIGIT)
+    starts = _CATALOG_RUN.starts(text)
     if not starts:
         return text
     catalog = _catalog()
