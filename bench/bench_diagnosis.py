@@ -80,11 +80,17 @@ BATCH7_FIRST_RUN = {"n": 112, "right": 91, "hi_wrong": 2, "rules_right": 86, "ru
 # Batch 8, run once against the rules broadened after batch 7 and the model retrained on 949 logs (FREEZE8).
 FREEZE8 = "1565826"
 BATCH8_FIRST_RUN = {"n": 112, "right": 83, "hi_wrong": 3, "rules_right": 76, "rules_hi_wrong": 3, "unknown": 19}
+# Batch 9 (143 logs in two collection rounds), run once against the rules broadened after batch 8 and the model
+# retrained on 1,061 logs (FREEZE9).
+FREEZE9 = "e886bbf"
+BATCH9_FIRST_RUN = {"n": 143, "right": 104, "hi_wrong": 1, "rules_right": 100, "rules_hi_wrong": 1, "unknown": 24}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
 # Batch 8's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE8.
 BATCH8_DECISIVE_FIRST_RUN = {"n": 112, "plain": 105, "buried": 95}
+# Batch 9's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE9.
+BATCH9_DECISIVE_FIRST_RUN = {"n": 143, "plain": 127, "buried": 111}
 
 OUT: list[str] = []
 
@@ -304,9 +310,9 @@ def _history(b3_right: int, b3_n: int) -> list[str]:
 
 
 def _load_cases() -> list[dict[str, Any]]:
-    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-7 (fresh_batchN.yaml)."""
+    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-9 (fresh_batchN.yaml)."""
     cases: list[dict[str, Any]] = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
-    for b in (4, 5, 6, 7, 8):
+    for b in (4, 5, 6, 7, 8, 9):
         path = DATA / f"fresh_batch{b}.yaml"
         if path.exists():
             fresh = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
@@ -379,6 +385,7 @@ def bench_classification() -> dict[str, Any]:
         6: "fresh held out (batch 6)",
         7: "fresh held out (batch 7)",
         8: "fresh held out (batch 8)",
+        9: "fresh held out (batch 9)",
     }
     first_runs = {
         4: BATCH4_FIRST_RUN,
@@ -386,6 +393,7 @@ def bench_classification() -> dict[str, Any]:
         6: BATCH6_FIRST_RUN,
         7: BATCH7_FIRST_RUN,
         8: BATCH8_FIRST_RUN,
+        9: BATCH9_FIRST_RUN,
     }
     emit(
         "Per batch, today (tuned). Batches 1-7 are also the model's training data, so their rules + model figures "
@@ -548,7 +556,7 @@ def _fresh_decisive(before: list[str], after: list[str]) -> dict[int, dict[str, 
     that holds something the redactor masks is looked for as it reads once masked."""
     red = Redactor()
     out: dict[int, dict[str, Any]] = {}
-    for b in (7, 8):
+    for b in (7, 8, 9):
         path = DATA / f"fresh_batch{b}.yaml"
         if not path.exists():
             continue
@@ -1148,7 +1156,7 @@ def _summary(r: dict[str, Any]) -> None:
 
 def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
     """A fresh batch's decisive lines in the excerpt: the first check, when one is recorded, beside today."""
-    first = {7: BATCH7_DECISIVE_FIRST_RUN, 8: BATCH8_DECISIVE_FIRST_RUN}.get(batch)
+    first = {7: BATCH7_DECISIVE_FIRST_RUN, 8: BATCH8_DECISIVE_FIRST_RUN, 9: BATCH9_DECISIVE_FIRST_RUN}.get(batch)
     now = f"{today['plain']:.1%} / {today['buried']:.1%}"
     if first is None:
         label = f"decisive line in excerpt, fresh batch {batch} (alone / buried)"
