@@ -4,8 +4,8 @@
     python bench/train_classifier.py --check    # cross-validate only, write nothing
 
 Training data: every labelled real log in bench/data (training_corpus.yaml, public_bug_logs.yaml, and the
-fresh batches whose first run is recorded: fresh_batch4.yaml to fresh_batch8.yaml) and our own corpus in
-tests/data/logs. A batch kept for a first run (batch 9 and later) is never read here.
+fresh batches whose first run is recorded: fresh_batch4.yaml to fresh_batch9.yaml) and our own corpus in
+tests/data/logs. A batch kept for a first run (batch 10 and later) is never read here.
 
 The model is a multinomial logistic regression over the hashed features of ``learned.features``, fitted
 with plain stochastic gradient descent in pure Python (no numpy: the package does not depend on it),
@@ -81,6 +81,7 @@ def load_examples() -> list[Example]:
         "fresh_batch6.yaml",
         "fresh_batch7.yaml",
         "fresh_batch8.yaml",
+        "fresh_batch9.yaml",
     ):
         path = DATA / name
         if not path.exists():
@@ -217,9 +218,11 @@ def choose_thresholds(examples: Sequence[Example], probs: Sequence[Sequence[floa
     ex = list(examples)
     pr = list(probs)
     best: tuple[tuple[int, int, float, float, float], tuple[float, float, float]] | None = None
-    # Below 0.35 the model answers noise (a test holds it) and, on the logs the rules were not tuned on,
-    # turns unknowns into answers that are mostly wrong: `unknown` stays the honest answer there.
-    for abstain in (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
+    # Below 0.4 the model answers noise and logs that carry no cause (the own corpus's `unknown` cases, which a
+    # test holds) and, on the logs the rules were not tuned on, turned unknowns into answers that were mostly wrong
+    # (14 right against 62 wrong when it was measured): `unknown` stays the honest answer there. These logs all
+    # have a cause, so the search alone would go lower.
+    for abstain in (0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
         for sure in (0.45, 0.55, 0.65, 0.75, 0.8, 0.9):
             for override in (0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
                 if override < abstain:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipeline_sre.diagnosis.classify import Classification, Rule, classify
+from pipeline_sre.diagnosis.classify import LEARNED_RULE_ID, Classification, Rule, classify, classify_by_rules
 from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor
 from pipeline_sre.diagnosis.fence import strip_control
 from pipeline_sre.diagnosis.redact import Redactor
@@ -14,6 +14,10 @@ from pipeline_sre.diagnosis.signature import signature_of
 
 EXCERPT_BYTES = 2000
 _MESSAGE_CAP = 1000
+# a line outside every error block that the rules recognise: taken only on a solid match, and reported below the
+# confidence of the same rule on an error block
+NOTE_MIN = 0.6
+NOTE_CAP = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +153,13 @@ def diagnose_lines(
     # often has no error word); the model is not asked, it would read any ordinary last lines as some failure
     tail = [] if blocks else ex.last_words()
     cls: Classification = classify(blocks or tail, context, rules, use_model and bool(blocks))
+    if cls.category == "unknown" or cls.rule_id == LEARNED_RULE_ID:
+        # nothing the rules recognise in the blocks or the last words: a line elsewhere that states the failure
+        # without an error word, when the rules know it, explains more than a guess
+        noted = _noted(ex.notes(), context, rules)
+        if noted is not None:
+            note, cls = noted
+            return _diagnosis(red, note, cls, excerpt_bytes)
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."
@@ -173,7 +184,25 @@ def diagnose_lines(
             kind=None,
             rule_id=cls.rule_id,
         )
-    top: ErrorBlock = blocks[0]
+    return _diagnosis(red, blocks[0], cls, excerpt_bytes)
+
+
+def _noted(
+    notes: list[ErrorBlock], context: list[str], rules: list[Rule] | None
+) -> tuple[ErrorBlock, Classification] | None:
+    """The note line the rules are surest of (the newest among equals), its answer capped at NOTE_CAP."""
+    best: tuple[ErrorBlock, Classification] | None = None
+    for note in notes:
+        c = classify_by_rules([note], context, rules)
+        if c.category != "unknown" and c.confidence >= NOTE_MIN and (best is None or c.confidence > best[1].confidence):
+            best = (note, c)
+    if best is None:
+        return None
+    note, c = best
+    return note, Classification(c.category, min(c.confidence, NOTE_CAP), note.evidence, c.rule_id)
+
+
+def _diagnosis(red: Redactor, top: ErrorBlock, cls: Classification, excerpt_bytes: int) -> Diagnosis:
     evidence = _clean(red, top.evidence)
     text = _clean(red, top.text)
     return Diagnosis(

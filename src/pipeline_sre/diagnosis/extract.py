@@ -49,6 +49,7 @@ KEEP = 12  # candidates kept while streaming (the best by rank)
 CONTEXT_KEEP = 40
 TAIL_KEEP = 8  # last non-blank lines kept for ``last_words`` (noise among them is dropped there)
 TAIL_LINES = 3  # of which the last few, noise dropped, make the last-words block
+NOTES_KEEP = 64  # lines with a failure word that no block took, kept for ``notes``
 
 # --------------------------------------------------------------------------------------------
 # Line parsing
@@ -81,12 +82,18 @@ _TRANSPORT = re.compile(r"\[?" + _ISO + r"\]?[ \t]|\d\d:\d\d:\d\d(?:\.\d+)?  ")
 _REC_STRUCTLOG = re.compile(
     r"\[?" + _ISO + r"\]?[ \t]+\[(?P<level>debug|info|warning|error|critical)\s*\][ \t]?", re.IGNORECASE
 )
+# Kubernetes components (klog): "E0520 13:57:57.680399      12 request.go:621] message", the letter is the level
+_REC_KLOG = re.compile(r"(?P<level>[IWEF])\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w./-]+:\d+\] ")
+_KLOG_LEVELS = {"I": "info", "W": "warning", "E": "error", "F": "critical"}
 _DIGITS = re.compile(r"\d+")
 # Airflow's KubernetesPodOperator relays the pod's output as its own INFO records, marked with the container's name
 # ("{pod_manager.py:472} INFO - [base] <the container's line>"): the container's line, not the relay's record, says
 # what happened (pod_manager's own records, "Pod x has phase Failed", carry no such mark)
 _RELAY = re.compile(r"\{pod_manager\.py:\d+\}")
 _RELAY_CONTAINER = re.compile(r"\[[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\] ")
+# BashOperator relays its command's output the same way, unmarked ("{subprocess.py:93} INFO - ERROR: x"; older
+# releases "{bash_operator.py:128}"): every such record is a line of the command's own output
+_RELAY_OUTPUT = re.compile(r"\{(?:subprocess|bash_operator)\.py:\d+\}")
 # the ``warnings`` module's own format: "path/to/file.py:41: UserWarning: message"
 _PY_WARNING = re.compile(r"\S+\.py:\d+: (?:[A-Z]\w*\.)*[A-Z]\w*Warning: ")
 
@@ -105,6 +112,10 @@ def _parse_line(no: int, raw: str) -> _Line:
     prefix_end = 0
     level: str | None = None
     record = False
+    k = _REC_KLOG.match(raw) if raw[:1] in "IWEF" else None
+    if k is not None:
+        end = k.end()
+        return _Line(no, raw, raw[end:], _KLOG_LEVELS[k.group("level")], True, _DIGITS.sub("0", raw[:end]))
     m = _REC_AIRFLOW.match(raw) or _REC_STRUCTLOG.match(raw) or _REC_TS.match(raw) or _REC_LVL_FIRST.match(raw)
     if m is None:
         t = _TRANSPORT.match(raw)
@@ -118,8 +129,8 @@ def _parse_line(no: int, raw: str) -> _Line:
     if m is not None:
         prefix_end = m.end()
         c = _RELAY_CONTAINER.match(raw, prefix_end) if _RELAY.search(raw, 0, prefix_end) else None
-        if c is not None:
-            inner = _parse_line(no, raw[c.end() :])
+        if c is not None or _RELAY_OUTPUT.search(raw, 0, prefix_end):
+            inner = _parse_line(no, raw[c.end() if c is not None else prefix_end :])
             return _Line(no, raw, inner.content, inner.level, inner.record, inner.shape)
         level = _LEVELS.get(m.group("level").upper())
         record = True
@@ -213,6 +224,30 @@ _TRIGGERS = (
     "incompatible",
     "but you have",
     "first offset",
+    "limit",
+    "not available",
+    "unauthorized",
+    "authentication",
+    "serverbusy",
+    "dial tcp",
+    "misbehaving",
+    # failure words with no error keyword: lines holding one become ``notes`` when no block takes them
+    "forbidden",
+    "panicked",
+    "cannot",
+    "can't",
+    "could not",
+    "couldn't",
+    "unable to",
+    "invalid",
+    "missing",
+    "exceeded",
+    "refused",
+    "no such",
+    "mismatch",
+    "cancel",
+    "not have enough",
+    "schema",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -260,7 +295,7 @@ _BARE_EXC = re.compile(
 # report an uncaught error; "##[error]" and "::error" are the CI runners' (Azure Pipelines, GitHub Actions) marks
 _BARE_ERROR = re.compile(
     r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:|^panic: |terminate called after throwing"
-    r"|##\[error\]|^::error\b"
+    r"|##\[error\]|^::error\b|\bnpm (?:error|ERR!) "
 )
 # a WARNING record that names an exception or a failure ("Exception when importing ...", "ImportError: ...")
 _NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGNORECASE)
@@ -293,7 +328,7 @@ _SPECIFIC = re.compile(
     r"|Unable to locate credentials|ExpiredToken|CommitFailed|OffsetOutOfRange|max\.poll\.interval\.ms"
     r"|server closed the connection unexpectedly|password authentication failed|could not connect to server"
     r"|Connection refused|No space left on device|Too many open files|OutOfMemory|out of memory"
-    r"|Permission denied|Access Denied|timed out|Timeout|Rate exceeded|Too Many Requests|Throttl|NoSuch\w+"
+    r"|Permission denied|Access Denied|timed out|\bTimeout|Rate exceeded|Too Many Requests|Throttl|NoSuch\w+"
     r"|does not exist|Unrecognized name|violates .{0,40}constraint|Process timed out"
     # failures that are not exceptions: scheduler/cluster/cloud CLI lines and WARN-level credential errors
     r"|Initial job has not accepted any resources|InsufficientInstanceCapacity|InsufficientCapacity"
@@ -308,7 +343,11 @@ _SPECIFIC = re.compile(
     # statements of a failure with no error word: a signature or schema that does not match, a resolver's
     # conflict, an offset outside what the broker keeps, a rate limit reached
     r"|does not match|\bincompatible\b|requires .{1,80}, but you have|is out of range|before the first offset"
-    r"|rate limit(?:ed| exceeded| reached)?\b|toomanyrequests",
+    r"|rate limit(?:ed| exceeded| reached)?\b|toomanyrequests"
+    # schedulers' own limits: LSF's TERM_RUNLIMIT, a CI job stopped at its maximum time, Kafka offsets gone
+    r"|TERM_\w*LIMIT|exceeded the maximum allowed time|Offsets? not available"
+    # credential refusals without an error word, Azure Storage's throttling, Go's resolver failing
+    r"|unauthorized: |authentication required|ServerBusy|over the account limit|dial tcp|server misbehaving",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
@@ -322,7 +361,10 @@ _NOISE = re.compile(
     r"|^\s*Task failed with exception\s*$|Task instance in failure state|Post task execution logs"
     r"|on_failure_callback|Error when executing \w+ callback|Failed to send email|email_on_failure"
     r"|terminated with exit code -?\d+$|Hearbeat|heartbeat recovered|Stopping task"
-    r"|Task is in the 'failed' state",
+    r"|Task is in the 'failed' state"
+    # a runner or builder reporting only that a step exited non-zero (GitHub Actions, BuildKit), and a logged
+    # traceback object's repr: the lines before them say why
+    r"|Process completed with exit code \d+|did not complete successfully: exit code|<traceback object at 0x",
     re.IGNORECASE,
 )
 _SUCCESS = re.compile(
@@ -350,7 +392,9 @@ _CONTEXT = re.compile(
     r"|(?<![a-z])killed\b|zombie|heartbeat|externally|preempt|spot|evict|no space left|too many open files|quota"
     r"|throttl|rate exceeded|slow ?down|timed out|timeout|rebalanc|max\.poll"
     # why a pod was evicted or a worker restarted, often a line or two away from the failure itself
-    r"|low on resource|diskpressure|pidpressure|memory budget",
+    r"|low on resource|diskpressure|pidpressure|memory budget"
+    # a throttled Azure storage account answers 503 and names the reason on other lines
+    r"|serverbusy|over the account limit",
     re.IGNORECASE,
 )
 _USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")
@@ -604,6 +648,15 @@ def _dbt_accept(blk: _Open, ln: _Line) -> bool:
 
 def _msg_accept(blk: _Open, ln: _Line) -> bool:
     c = ln.content
+    if (
+        not c.strip()
+        and not ln.record
+        and blk.count == 1
+        and not blk.blanks
+        and _DETAIL_AFTER_BLANK.match(blk.head[0].content)
+    ):
+        blk.blanks = 1  # the summary's detail follows one blank line
+        return True
     if ln.record or not c.strip() or blk.count > MSG_CONT_MAX:
         return False
     if c.startswith(_TB_START) or _JVM_HEAD.match(c) or _DBT_HEAD.match(c):
@@ -612,6 +665,10 @@ def _msg_accept(blk: _Open, ln: _Line) -> bool:
     blk.excs[-1].msg_lines.append(c.strip())
     return True
 
+
+# Terraform and other HCL tools print "Error: <summary>", a blank line, then the paragraph that says why; Nextflow
+# prints "Error executing process > 'X'", a blank line, then "Caused by:" and the cause
+_DETAIL_AFTER_BLANK = re.compile(r"^\s*(?:\x1b\[[\d;]*m)*(?:│ )?Error: \S|^Error executing process >")
 
 _ACCEPT = {"py": _py_accept, "jvm": _jvm_accept, "dbt": _dbt_accept, "msg": _msg_accept}
 
@@ -732,6 +789,7 @@ class ErrorExtractor:
         self.lines_seen = 0
         self._weak: _Line | None = None  # last error-ish line that produced nothing (used if nothing else)
         self._tail: deque[tuple[int, str]] = deque(maxlen=TAIL_KEEP)  # (line number, line): the log's last words
+        self._notes: deque[tuple[int, str]] = deque(maxlen=NOTES_KEEP)  # (line number, line): see ``notes``
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -825,6 +883,21 @@ class ErrorExtractor:
                 None, _cap(text, 2000), [], keep[0][0], keep[-1][0], _cap(keep[-1][1], EVIDENCE_CAP), text, "tail"
             )
         ]
+
+    def notes(self) -> list[ErrorBlock]:
+        """The last lines that hold a failure word but that no block took, newest first, one block each.
+
+        A failure stated without an error keyword ("pods is forbidden: User x cannot create ...", "thread 'main'
+        panicked at ...") in the middle of a log is neither a block nor among its last words; the caller asks the
+        rules about these lines when nothing better explains the failure.
+        """
+        out: list[ErrorBlock] = []
+        for no, t in reversed(self._notes):
+            exc, msg = _exc_from_text(t)
+            out.append(
+                ErrorBlock(exc, _cap(msg, 2000), [], no, no, _cap(t, EVIDENCE_CAP), t, "note", [exc] if exc else [])
+            )
+        return out
 
     # -- slow path -------------------------------------------------------------------------
 
@@ -929,13 +1002,18 @@ class ErrorExtractor:
             tier = 0.5
         elif _TERMINATION_REASON.search(c):
             tier = 1.3  # "Reason: OOMKilled" says why; the "Exit Code: 137" next to it only says how
+        elif ln.level not in ("warning", "info") and _SPECIFIC.search(c):
+            tier = 2.5  # a line that names a specific failure says why, even when it also names the signal
         elif _SIGNALS.search(c):
             tier = 1.2
         elif _SPECIFIC.search(c):
             tier = 1.0 if ln.level in ("warning", "info") else 2.5
             if ln.level == "info":
+                self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
                 return
         else:
+            if ln.level != "info" or _WEAK.search(c):
+                self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
             return
         raw = _cap(ln.raw.strip(), LINE_CAP)
         exc, msg = _exc_from_text(c)
