@@ -184,7 +184,10 @@ def diagnose_lines(
             kind=None,
             rule_id=cls.rule_id,
         )
-    return _diagnosis(red, blocks[0], cls, excerpt_bytes)
+    # the block whose line the answer rests on (a later, vaguer error may rank first: "Fatal error in loading
+    # data" after "missing data for column x"): its line is the evidence shown
+    top = next((b for b in blocks if cls.evidence and b.evidence == cls.evidence), blocks[0])
+    return _diagnosis(red, top, cls, excerpt_bytes)
 
 
 def _noted(

@@ -1289,8 +1289,8 @@ def _finish(blk: _Open) -> _Cand | None:
                 break
     if bare_label:
         tier = 0.4  # a label with nothing after it: any specific line elsewhere says more
-    elif noise_head:
-        tier = 0.5
+    elif noise_head or _is_wrapper(exc, message):
+        tier = 0.5  # "AirflowException: Bash command failed ... exit code 1": the command's own lines say why
     elif blk.sub_kind == "databricks" or _SPECIFIC.search(content) or _SIGNALS.search(content):
         tier = 2.5
     else:
@@ -1479,6 +1479,8 @@ def _finish_jvm(blk: _Open, lines: list[_Line], off: int, level: str | None, hea
     tier = 1.5 if level == "warning" else 3.0
     if level == "info" and not blk.header:
         tier = 2.2
+    if len(excs) == 1 and inner is None and not root.frames and _is_wrapper(root_type, root_msg):
+        tier = 0.5  # a dotted wrapper on its own ("airflow.exceptions.AirflowException: Bash command failed")
     evidence = lines[ev_idx].raw.strip()
     at = evidence.find(root.type) if root.type and len(evidence) > EVIDENCE_CAP else -1
     if at + 200 > EVIDENCE_CAP:  # the exception sits deep in a long line (a payload in a log record)

@@ -60,10 +60,16 @@ def test_bash_operator_output_is_read_as_the_commands_own_lines() -> None:
         f"{p}2021-04-02 01:10:23,816 loader INFO Sending rows to the warehouse\n",
         f'{p}ERROR:  missing data for column "speed_p95"\n',
         f'{p}CONTEXT:  COPY segments, line 2: "10007,2021-03-25 09:55,119,208"\n',
+        f"{p}2021-04-02 01:10:56,445 loader CRITICAL Fatal error in loading data\n",
+        "[2021-04-02 01:10:56,447] {subprocess.py:97} INFO - Command exited with return code 1\n",
+        "[2021-04-02 01:10:56,450] {taskinstance.py:3311} ERROR - Task failed with exception\n",
+        "airflow.exceptions.AirflowException: Bash command failed. The command returned a non-zero exit code 1.\n",
     ]
     d = diagnose_lines(lines, use_model=False)
     assert d.category == "schema_mismatch"
+    # neither Airflow's wrapper nor the vaguer error after it: the line the answer rests on is shown
     assert "missing data for column" in d.evidence
+    assert "missing data for column" in d.excerpt
 
 
 def test_terraform_detail_after_a_blank_line_belongs_to_the_error() -> None:
