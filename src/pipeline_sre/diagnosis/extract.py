@@ -1006,11 +1006,11 @@ class ErrorExtractor:
             tier = 2.5  # a line that names a specific failure says why, even when it also names the signal
         elif _SIGNALS.search(c):
             tier = 1.2
-        elif _SPECIFIC.search(c):
-            tier = 1.0 if ln.level in ("warning", "info") else 2.5
+        elif _SPECIFIC.search(c):  # a warning or an info line: error lines naming a failure were taken above
             if ln.level == "info":
                 self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
                 return
+            tier = 1.0
         else:
             if ln.level != "info" or _WEAK.search(c):
                 self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
