@@ -891,13 +891,7 @@ class ErrorExtractor:
         panicked at ...") in the middle of a log is neither a block nor among its last words; the caller asks the
         rules about these lines when nothing better explains the failure.
         """
-        out: list[ErrorBlock] = []
-        for no, t in reversed(self._notes):
-            exc, msg = _exc_from_text(t)
-            out.append(
-                ErrorBlock(exc, _cap(msg, 2000), [], no, no, _cap(t, EVIDENCE_CAP), t, "note", [exc] if exc else [])
-            )
-        return out
+        return [_line_block(no, t, t, "note") for no, t in reversed(self._notes)]
 
     # -- slow path -------------------------------------------------------------------------
 
@@ -1015,20 +1009,7 @@ class ErrorExtractor:
             if ln.level != "info" or _WEAK.search(c):
                 self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
             return
-        raw = _cap(ln.raw.strip(), LINE_CAP)
-        exc, msg = _exc_from_text(c)
-        kind = _refine_kind("fallback", c)
-        blk = ErrorBlock(
-            exception=exc,
-            message=_cap(msg, 2000),
-            frames=[],
-            line_start=ln.no,
-            line_end=ln.no,
-            evidence=_cap(raw, EVIDENCE_CAP),
-            text=raw[:TEXT_CAP],
-            kind=kind,
-            root_cause_chain=[exc] if exc else [],
-        )
+        blk = _line_block(ln.no, _cap(ln.raw.strip(), LINE_CAP), c, _refine_kind("fallback", c))
         self._push(_Cand(tier, ln.no, blk))
 
     def _json_record(self, no: int, text: str) -> bool:
@@ -1142,24 +1123,8 @@ class ErrorExtractor:
             self._close()
         if not self._cands and self._weak is not None:
             w = self._weak
-            exc, msg = _exc_from_text(w.content)
-            raw = _cap(w.raw.strip(), LINE_CAP)
             self._cands.append(
-                _Cand(
-                    0.3,
-                    w.no,
-                    ErrorBlock(
-                        exc,
-                        _cap(msg, 2000),
-                        [],
-                        w.no,
-                        w.no,
-                        _cap(raw, EVIDENCE_CAP),
-                        raw,
-                        "fallback",
-                        [exc] if exc else [],
-                    ),
-                )
+                _Cand(0.3, w.no, _line_block(w.no, _cap(w.raw.strip(), LINE_CAP), w.content, "fallback"))
             )
         ranked = sorted(self._cands, key=lambda c: c.rank, reverse=True)
         out: list[ErrorBlock] = []
@@ -1173,6 +1138,13 @@ class ErrorExtractor:
             if len(out) >= max(0, max_blocks):
                 break
         return out
+
+
+def _line_block(no: int, raw: str, content: str, kind: str) -> ErrorBlock:
+    """A block of one line (``raw``, already stripped and capped): the exception read from its ``content``, the
+    line itself as evidence and text."""
+    exc, msg = _exc_from_text(content)
+    return ErrorBlock(exc, _cap(msg, 2000), [], no, no, _cap(raw, EVIDENCE_CAP), raw, kind, [exc] if exc else [])
 
 
 def _embedded_payload(c: str) -> str | None:
