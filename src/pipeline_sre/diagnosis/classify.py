@@ -213,7 +213,8 @@ def classify(
     if by_rules.category != "unknown" and guess.probability < model.override_above:
         return by_rules
     conf = round(min(TEXT_ONLY_CAP, guess.probability), 3)
-    return Classification(guess.category, conf, blocks[0].evidence or by_rules.evidence, LEARNED_RULE_ID)
+    # the line the rules found (in whichever category) is the failure line to show; the model reads all the blocks
+    return Classification(guess.category, conf, by_rules.evidence or blocks[0].evidence, LEARNED_RULE_ID)
 
 
 def classify_by_rules(

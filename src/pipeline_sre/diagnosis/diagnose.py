@@ -197,7 +197,15 @@ def _noted(
     best: tuple[ErrorBlock, Classification] | None = None
     for note in notes:
         c = classify_by_rules([note], context, rules)
-        if c.category != "unknown" and c.confidence >= NOTE_MIN and (best is None or c.confidence > best[1].confidence):
+        # the note itself must be what the rule read: a rule that matched a context line (a signal elsewhere in
+        # the log) would pin its answer on an unrelated line
+        own = bool(c.evidence) and c.evidence.strip() in note.text
+        if (
+            own
+            and c.category != "unknown"
+            and c.confidence >= NOTE_MIN
+            and (best is None or c.confidence > best[1].confidence)
+        ):
             best = (note, c)
     if best is None:
         return None

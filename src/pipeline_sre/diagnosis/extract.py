@@ -1333,7 +1333,12 @@ def _finish_weak_record(blk: _Open, lines: list[_Line], off: int) -> _Cand:
 def _finish_py(blk: _Open, lines: list[_Line], off: int, level: str | None, header_text: str) -> _Cand | None:
     excs = [e for e in blk.excs if e.type or e.msg_lines or e.frames]
     if not excs:
-        return None
+        if blk.header is None:
+            return None
+        # a traceback cut right after its first line (a truncated paste or log): the error record that
+        # introduced it is all that is left, and it still says what failed
+        h = blk.header
+        return _Cand(2.0, blk.last_no, _line_block(h.no, _cap(h.raw.strip(), LINE_CAP), h.content, "fallback"))
     root = excs[0]  # printed first = root of the chain
     incomplete = root.type is None and all(_ELLIPSIS.match(m) for m in root.msg_lines)
     chain = [e.type or "?" for e in reversed(excs)]  # outermost -> root

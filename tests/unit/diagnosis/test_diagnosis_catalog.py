@@ -25,8 +25,17 @@ def test_the_catalog_covers_every_category() -> None:
     assert all(len(texts) >= 10 for texts in _CATALOG.values())
 
 
+def _lines(text: str) -> list[str]:
+    return [line + "\n" for line in text.split("\n")]
+
+
 @pytest.mark.parametrize(("category", "text"), _CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(_CASES)])
-def test_a_canonical_message_is_put_in_its_category(category: str, text: str) -> None:
-    lines = [line + "\n" for line in text.split("\n")]
-    assert diagnose_lines(lines, use_model=False).category == category
-    assert diagnose_lines(lines).category == category
+def test_the_rules_put_a_canonical_message_in_its_category(category: str, text: str) -> None:
+    assert diagnose_lines(_lines(text), use_model=False).category == category
+
+
+def test_the_model_under_the_rules_rarely_overrules_them_on_canonical_messages() -> None:
+    # the model may replace a rule answer below its `rules_sure` threshold (chosen by cross-validation on real
+    # logs, where that nets more right answers than wrong ones); on these textbook messages it may cost a few
+    wrong = [text for category, text in _CASES if diagnose_lines(_lines(text)).category != category]
+    assert len(wrong) <= len(_CASES) // 50, wrong
