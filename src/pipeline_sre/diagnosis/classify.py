@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -215,6 +215,41 @@ def classify(
     conf = round(min(TEXT_ONLY_CAP, guess.probability), 3)
     # the line the rules found (in whichever category) is the failure line to show; the model reads all the blocks
     return Classification(guess.category, conf, by_rules.evidence or blocks[0].evidence, LEARNED_RULE_ID)
+
+
+# an answer read from lines that are not an error block (the log's last words, lines naming a failure mid-log): the
+# model's wording alone, kept below a note the rules recognise
+NO_BLOCK_CAP = 0.6
+
+
+def classify_without_blocks(
+    candidates: Sequence[ErrorBlock], context_lines: Sequence[str] = ()
+) -> tuple[ErrorBlock, Classification] | None:
+    """The model's answer for a log in which no error block was found, or ``None`` (the usual case).
+
+    ``candidates`` are the log's last words and its notes (``ErrorExtractor.last_words`` and ``notes``). The
+    model reads them together; the candidate whose line alone the model finds most telling of that category is
+    returned with its evidence set to that line.
+    """
+    if not candidates:
+        return None
+    model = learned.load()
+    probs = model.probabilities(learned.model_text(candidates, context_lines))
+    k = max(range(len(probs)), key=probs.__getitem__)
+    if probs[k] < model.abstain_no_block:
+        return None
+    best: tuple[float, ErrorBlock, str] | None = None
+    for block in candidates:
+        for line in block.text.split("\n"):
+            if line.strip():
+                p = model.probabilities(line)[k]
+                if best is None or p > best[0]:
+                    best = (p, block, line.strip())
+    if best is None:
+        return None
+    _, block, line = best
+    conf = round(min(NO_BLOCK_CAP, probs[k]), 3)
+    return replace(block, evidence=line), Classification(model.classes[k], conf, line, LEARNED_RULE_ID)
 
 
 def classify_by_rules(

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipeline_sre.diagnosis.classify import LEARNED_RULE_ID, Classification, Rule, classify, classify_by_rules
+from pipeline_sre.diagnosis.classify import (
+    LEARNED_RULE_ID,
+    Classification,
+    Rule,
+    classify,
+    classify_by_rules,
+    classify_without_blocks,
+)
 from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor
 from pipeline_sre.diagnosis.fence import strip_control
 from pipeline_sre.diagnosis.redact import Redactor
@@ -150,7 +157,8 @@ def diagnose_lines(
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]
     # no error line found: the rules may still recognise a failure in the log's last lines (a one-line failure
-    # often has no error word); the model is not asked, it would read any ordinary last lines as some failure
+    # often has no error word); the model is asked there only last, under its own stricter threshold, since it
+    # would read ordinary last lines as some failure
     tail = [] if blocks else ex.last_words()
     cls: Classification = classify(blocks or tail, context, rules, use_model and bool(blocks))
     if cls.category == "unknown" or cls.rule_id == LEARNED_RULE_ID:
@@ -160,6 +168,12 @@ def diagnose_lines(
         if noted is not None:
             note, cls = noted
             return _diagnosis(red, note, cls, excerpt_bytes)
+    if not blocks and use_model and cls.category == "unknown":
+        # nothing the rules know anywhere: the model may still recognise the wording of the last lines or a note
+        read = classify_without_blocks([*tail, *ex.notes()], context)
+        if read is not None:
+            line, cls = read
+            return _diagnosis(red, line, cls, excerpt_bytes)
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."

@@ -6,7 +6,8 @@ weights ship as package data (``rules/learned_model.json``: int8 weights, a scal
 thresholds chosen by cross-validation); inference is pure Python, deterministic, a few milliseconds.
 
 The model never overrules a confident rule: ``classify`` asks it only when the rules answered
-``unknown`` or weakly, and it abstains (``None``) below its probability threshold.
+``unknown`` or weakly, and it abstains (``None``) below its probability threshold. A log in which no error
+block was found is read by it last (``classify_without_blocks``), under a stricter threshold of its own.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Model:
     abstain_below: float  # the model answers only at or above this probability
     rules_sure: float  # a rule answer at or above this confidence is never questioned
     override_above: float  # the model replaces a weaker rule answer only at or above this probability
+    # with no error block in the log, the model reads its last words and notes and answers only at or above this
+    # (chosen with logs that carry no cause among the examples: above 1 it never answers there)
+    abstain_no_block: float = 1.01
 
     def predict(self, text: str) -> Prediction | None:
         """The most probable category, or ``None`` when the model is not sure enough."""
@@ -131,6 +135,7 @@ def encode(model: Model) -> str:
             "abstain_below": model.abstain_below,
             "rules_sure": model.rules_sure,
             "override_above": model.override_above,
+            "abstain_no_block": model.abstain_no_block,
             "weights_int8_b64": base64.b64encode(model.weights.tobytes()).decode("ascii"),
         },
         indent=0,
@@ -154,6 +159,7 @@ def decode(doc: str) -> Model:
         float(raw["abstain_below"]),
         float(raw["rules_sure"]),
         float(raw["override_above"]),
+        float(raw.get("abstain_no_block", 1.01)),
     )
 
 
