@@ -88,6 +88,10 @@ BATCH9_FIRST_RUN = {"n": 143, "right": 104, "hi_wrong": 1, "rules_right": 100, "
 # batch) and the model retrained on 1,204 logs (FREEZE10).
 FREEZE10 = "d2f9486"
 BATCH10_FIRST_RUN = {"n": 103, "right": 80, "hi_wrong": 2, "rules_right": 76, "rules_hi_wrong": 2, "unknown": 13}
+# Batch 11 (57 logs: the index of unused threads with a stated cause is nearly exhausted), run once against the rules
+# tuned on batch 10 and the model that also reads logs without an error block, retrained on 1,307 logs (FREEZE11).
+FREEZE11 = "f09b10c"
+BATCH11_FIRST_RUN = {"n": 57, "right": 47, "hi_wrong": 1, "rules_right": 42, "rules_hi_wrong": 1, "unknown": 8}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -100,6 +104,8 @@ BATCH9_DECISIVE_FIRST_RUN = {"n": 143, "plain": 127, "buried": 111}
 # line's edges trimmed (as every batch is now) 101 / 95; compared byte for byte, as batches 7-9 were, 97 / 91.
 # Batches 7-9 give the same figures either way.
 BATCH10_DECISIVE_FIRST_RUN = {"n": 103, "plain": 101, "buried": 95}
+# Batch 11's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE11.
+BATCH11_DECISIVE_FIRST_RUN = {"n": 57, "plain": 54, "buried": 52}
 
 OUT: list[str] = []
 
@@ -329,6 +335,25 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         f"the model): {b10[1]}/{b10[0]} with the model, "
         f"{b10[4]}/{b10[0]} with the rules alone."
     )
+    fr11, b11 = BATCH11_FIRST_RUN, per_batch.get(11, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 11 ({fr11['n']} threads from bench/data/fresh_batch11.yaml, all 14 categories with 1 to 6 cases each, "
+        f"{fr11['n']} repositories, none in batches 1-10, the training corpus or batch 10's candidates) was gathered "
+        "the same way; the collectors found 75 of the 112 cases asked for (the search index is nearly exhausted of "
+        "unused threads with a stated cause) and three reviewers dropped 18, 13 of them only because the search "
+        "service's budget ran out before they could open the thread. It is small and uneven: a 95% interval on its "
+        "first run is about +/- 10 points. It was committed after the rules (tuned on batch 10) and the model (which "
+        f"now also reads logs without an error block) were frozen at commit {FREEZE11}. **First run, rules + model: "
+        f"{fr11['right']}/{fr11['n']} ({fr11['right'] / fr11['n']:.1%}), {fr11['hi_wrong']} wrong at >= 0.8 "
+        f"({fr11['hi_wrong'] / fr11['n']:.1%}), {fr11['unknown']} unknown**; the rules alone in the same run: "
+        f"{fr11['rules_right']}/{fr11['n']} ({fr11['rules_right'] / fr11['n']:.1%}). The code before freeze 11 "
+        "scores 45/57 on it: the retrained model answered two more logs with an error block, and the no-block "
+        "path answered none. Its misses were, again, tools' own wordings (a registry refusing the login probe, "
+        "Kafka's UNKNOWN_TOPIC_OR_PARTITION, Maven's and R's package resolution, FastQC's malformed-record "
+        "exception, Spark's failing-UDF wrapper, Karpenter deleting nodes) and causes a level removed from the log. "
+        f"Those families were added and it joined the model's training data. Today (tuned, in-sample for the "
+        f"model): {b11[1]}/{b11[0]} with the model, {b11[4]}/{b11[0]} with the rules alone."
+    )
     return out
 
 
@@ -370,9 +395,9 @@ def _history(b3_right: int, b3_n: int) -> list[str]:
 
 
 def _load_cases() -> list[dict[str, Any]]:
-    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-10 (fresh_batchN.yaml)."""
+    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-11 (fresh_batchN.yaml)."""
     cases: list[dict[str, Any]] = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
-    for b in (4, 5, 6, 7, 8, 9, 10):
+    for b in (4, 5, 6, 7, 8, 9, 10, 11):
         path = DATA / f"fresh_batch{b}.yaml"
         if path.exists():
             fresh = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
@@ -447,6 +472,7 @@ def bench_classification() -> dict[str, Any]:
         8: "fresh held out (batch 8)",
         9: "fresh held out (batch 9)",
         10: "fresh held out (batch 10)",
+        11: "fresh held out (batch 11)",
     }
     first_runs = {
         4: BATCH4_FIRST_RUN,
@@ -456,9 +482,10 @@ def bench_classification() -> dict[str, Any]:
         8: BATCH8_FIRST_RUN,
         9: BATCH9_FIRST_RUN,
         10: BATCH10_FIRST_RUN,
+        11: BATCH11_FIRST_RUN,
     }
     emit(
-        "Per batch, today (tuned). Batches 1-10 are also the model's training data, so their rules + model figures "
+        "Per batch, today (tuned). Batches 1-11 are also the model's training data, so their rules + model figures "
         "are in-sample; the model's out-of-fold figures on them are printed by bench/train_classifier.py. "
         "The first run of each fresh batch is the figure recorded when it was first scored, before any change made "
         "after seeing it:"
@@ -619,7 +646,7 @@ def _fresh_decisive(before: list[str], after: list[str]) -> dict[int, dict[str, 
     (an excerpt shows a one-line block without the indentation a labeller may have copied)."""
     red = Redactor()
     out: dict[int, dict[str, Any]] = {}
-    for b in (7, 8, 9, 10):
+    for b in (7, 8, 9, 10, 11):
         path = DATA / f"fresh_batch{b}.yaml"
         if not path.exists():
             continue
@@ -1196,6 +1223,7 @@ def _summary(r: dict[str, Any]) -> None:
         _first_run_row(8, BATCH8_FIRST_RUN, "tuned", c["per_batch"][8]["accuracy"]),
         _first_run_row(9, BATCH9_FIRST_RUN, "tuned", c["per_batch"][9]["accuracy"]),
         _first_run_row(10, BATCH10_FIRST_RUN, "tuned", c["per_batch"][10]["accuracy"]),
+        _first_run_row(11, BATCH11_FIRST_RUN, "tuned", c["per_batch"][11]["accuracy"]),
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
             "redaction throughput (stream, one core)",
@@ -1226,6 +1254,7 @@ def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
         8: BATCH8_DECISIVE_FIRST_RUN,
         9: BATCH9_DECISIVE_FIRST_RUN,
         10: BATCH10_DECISIVE_FIRST_RUN,
+        11: BATCH11_DECISIVE_FIRST_RUN,
     }.get(batch)
     now = f"{today['plain']:.1%} / {today['buried']:.1%}"
     if first is None:
@@ -1254,7 +1283,7 @@ def _first_run_row(batch: int, first: dict[str, int], now: str, accuracy: float)
 def _readme(r: dict[str, Any]) -> None:
     """The paragraph and table the main README's "Diagnosis" section is updated from."""
     c, red, grp = r["classify"], r["redact"], r["group"]
-    fr = BATCH10_FIRST_RUN
+    fr = BATCH11_FIRST_RUN
     broad = red.get("broad")
     pub = grp.get("_published", {})
     groups = ", ".join(
@@ -1268,11 +1297,12 @@ def _readme(r: dict[str, Any]) -> None:
         f"{fr['n']} real logs from public issue threads (all 14 categories, labelled from each thread's "
         f"conclusion and committed before any run, rules and model frozen first) the first run scored "
         f"{fr['right'] / fr['n']:.1%} with {fr['hi_wrong'] / fr['n']:.1%} confidently wrong and {fr['unknown']} "
-        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}); batch 9's first run was "
+        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}; a small batch, +/- 10 points); batch 10's first run "
+        f"(103 logs) was {BATCH10_FIRST_RUN['right'] / BATCH10_FIRST_RUN['n']:.1%}, batch 9's "
         f"{BATCH9_FIRST_RUN['right'] / BATCH9_FIRST_RUN['n']:.1%}, batch 8's "
         f"{BATCH8_FIRST_RUN['right'] / BATCH8_FIRST_RUN['n']:.1%} and batch 7's "
         f"{BATCH7_FIRST_RUN['right'] / BATCH7_FIRST_RUN['n']:.1%}. On all {c['n']} logs "
-        f"{c['accuracy']:.1%} (in-sample for batches 1-10, which the model is trained on). The first-run figure is "
+        f"{c['accuracy']:.1%} (in-sample for batches 1-11, which the model is trained on). The first-run figure is "
         "the one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is "
         "weak. Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed "
         "into logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the "
@@ -1281,12 +1311,12 @@ def _readme(r: dict[str, Any]) -> None:
     emit()
     rows = [
         [
-            "classification top-1, fresh batch 10 (first run)",
+            "classification top-1, fresh batch 11 (first run)",
             f"{fr['right'] / fr['n']:.1%} of {fr['n']}",
         ],
         [
-            "classification top-1, fresh batch 9 (first run)",
-            f"{BATCH9_FIRST_RUN['right'] / BATCH9_FIRST_RUN['n']:.1%} of {BATCH9_FIRST_RUN['n']}",
+            "classification top-1, fresh batch 10 (first run)",
+            f"{BATCH10_FIRST_RUN['right'] / BATCH10_FIRST_RUN['n']:.1%} of {BATCH10_FIRST_RUN['n']}",
         ],
         ["classification top-1, all batches (tuned)", f"{c['accuracy']:.1%} of {c['n']}"],
         [
@@ -1305,11 +1335,11 @@ def _readme(r: dict[str, Any]) -> None:
     ]
     table(["measure", "result"], rows)
     emit(
-        "Limits of these figures: decisive lines are labelled for batches 7-10 only (section 2); batches 1-6 "
+        "Limits of these figures: decisive lines are labelled for batches 7-11 only (section 2); batches 1-6 "
         "are checked for the same evidence with and without 10,000 noise lines. The broad "
         "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
         "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
-        "are skipped. The learned model is trained on 1,307 logs (batches 1-10 and the training corpus); its "
+        "are skipped. The learned model is trained on 1,364 logs (batches 1-11 and the training corpus); its "
         "out-of-fold figures, printed by bench/train_classifier.py, are in-sample for the rules, which have been tuned "
         "on every one of those logs' misses (issue 12), so the fresh batches' first runs, not these, are where this "
         "classifier stands on new logs."
