@@ -72,7 +72,7 @@ def _example(source: str, url: str, label: str, lines: Sequence[str]) -> Example
     else:
         # with no error block, diagnose_lines asks the rules about the last words and the notes, and then the
         # model, which reads the same lines
-        text = learned.model_text([*ex.last_words(), *ex.notes()], context)
+        text = learned.model_text(ex.unexplained(), context)
         d = diagnose_lines(lines, use_model=False)
         rules = Classification(d.category, d.confidence, d.evidence, d.rule_id)
     return Example(source, url, label, learned.features(text), rules, bool(blocks))
@@ -210,14 +210,13 @@ def combined(
     and, for a log without an error block, classify.classify_without_blocks)."""
     abstain, sure, override = thresholds
     r = e.rules
+    k = max(range(len(probs)), key=probs.__getitem__)
     if not e.asks_model:
-        k = max(range(len(probs)), key=probs.__getitem__)
         if r.category == "unknown" and probs[k] >= no_block:
             return CLASSES[k], min(NO_BLOCK_CAP, probs[k])
         return r.category, r.confidence
     if r.category != "unknown" and r.confidence >= sure:
         return r.category, r.confidence
-    k = max(range(len(probs)), key=probs.__getitem__)
     if probs[k] < abstain or CLASSES[k] == r.category:
         return r.category, r.confidence
     if r.category != "unknown" and probs[k] < override:
@@ -332,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ex = ErrorExtractor()
         ex.feed_many(lines)
         if not ex.blocks(3):
-            text = learned.model_text([*ex.last_words(), *ex.notes()], list(ex.context))
+            text = learned.model_text(ex.unexplained(), list(ex.context))
             causeless.append(probabilities(w, b, learned.features(text)))
     no_block = choose_no_block(examples, probs, causeless)
     loud = sum(max(p) >= no_block for p in causeless)

@@ -227,7 +227,7 @@ def classify_without_blocks(
 ) -> tuple[ErrorBlock, Classification] | None:
     """The model's answer for a log in which no error block was found, or ``None`` (the usual case).
 
-    ``candidates`` are the log's last words and its notes (``ErrorExtractor.last_words`` and ``notes``). The
+    ``candidates`` are the log's last words and its notes (``ErrorExtractor.unexplained``). The
     model reads them together; the candidate whose line alone the model finds most telling of that category is
     returned with its evidence set to that line.
     """

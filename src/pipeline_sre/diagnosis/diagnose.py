@@ -170,7 +170,7 @@ def diagnose_lines(
             return _diagnosis(red, note, cls, excerpt_bytes)
     if not blocks and use_model and cls.category == "unknown":
         # nothing the rules know anywhere: the model may still recognise the wording of the last lines or a note
-        read = classify_without_blocks([*tail, *ex.notes()], context)
+        read = classify_without_blocks(ex.unexplained(), context)
         if read is not None:
             line, cls = read
             return _diagnosis(red, line, cls, excerpt_bytes)

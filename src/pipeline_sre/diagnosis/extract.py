@@ -893,6 +893,10 @@ class ErrorExtractor:
         """
         return [_line_block(no, t, t, "note") for no, t in reversed(self._notes)]
 
+    def unexplained(self) -> list[ErrorBlock]:
+        """What the learned model reads when ``blocks()`` found nothing: the last words, then the notes."""
+        return [*self.last_words(), *self.notes()]
+
     # -- slow path -------------------------------------------------------------------------
 
     def _feed_one(self, no: int, raw: str) -> None:

@@ -63,4 +63,4 @@ def _candidates(lines: list[str]) -> list[ErrorBlock]:
     ex = ErrorExtractor()
     ex.feed_many(lines)
     assert not ex.blocks(3)
-    return [*ex.last_words(), *ex.notes()]
+    return ex.unexplained()
