@@ -140,6 +140,14 @@ def watch_once(env: dict[str, str]) -> dict[str, Any]:
     return report
 
 
+def where_it_stopped(env: dict[str, str], reports: list[dict[str, Any]]) -> str:
+    """What a stalled run of the loop leaves behind: each cycle's report, each incident and each action."""
+    with runtime(env) as rt:
+        incidents = [(i.subject, i.state, i.action_id, i.escalation_reason) for i in rt.incidents.list(limit=200)]
+        actions = [(a.id, a.state, a.error) for a in rt.governance.list_pending(states=ALL_STATES)]
+    return json.dumps({"reports": reports, "incidents": incidents, "actions": actions}, indent=1, default=str)
+
+
 def incidents_by_dag(env: dict[str, str]) -> dict[str, Incident]:
     with runtime(env) as rt:
         return {i.subject: i for i in rt.incidents.list(limit=200)}
@@ -189,15 +197,17 @@ def test_autopilot_takes_failures_to_resolution_or_escalation(
 
         # next cycles: execute the approved actions, verify, resolve, write postmortems
         executed: list[str] = []
+        reports: list[dict[str, Any]] = []
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             report = watch_once(env)
+            reports.append({k: v for k, v in report.items() if v})
             executed += report["executed"]
             incidents = incidents_by_dag(env)
             if all(incidents[d].state == "resolved" and incidents[d].postmortem_path for d in (FLAKY, MISSING)):
                 break
             time.sleep(5)
-        assert sorted(executed) == sorted([flaky.action_id, missing.action_id])
+        assert sorted(executed) == sorted([flaky.action_id, missing.action_id]), where_it_stopped(env, reports)
         for dag in (FLAKY, MISSING):
             incident = incidents[dag]
             assert incident.state == "resolved", (dag, incident.state, incident.verdict)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline_sre.app.operating_metrics import OperatingMetrics, StoreMetrics
+from pipeline_sre.errors import BackendUnavailable
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.store.incidents import utcnow
@@ -266,3 +267,31 @@ async def test_driver_stopped_unexpectedly_gets_one_repair_not_an_escalation(
     assert incident.category == "oom" and incident.runbook_id == "databricks_job_oom"
     assert rt.governance.get_action(action_id).action.kind == "repair_run"
     assert [e for e, _ in events(rt)] == ["approval_requested"] and fake.repairs == []
+
+
+async def test_an_action_whose_incident_missed_the_run_moves_on_without_a_second_call(
+    rt: Runtime, pilot: Autopilot, fake: FakeDatabricks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails between the call and the incident's move: the action has run, its incident still
+    awaits approval. The next cycle moves the incident on to verification and sends nothing again."""
+    fail(fake, TIMEOUT)
+    [action_id] = (await pilot.cycle()).proposed
+    incident_id = rt.incidents.by_action(action_id).id  # type: ignore[union-attr]
+    rt.governance.approve(action_id, "alice", "a read timeout; repair it")
+    advance = rt.incidents.advance
+
+    def store_down_once(incident: str, state: str, **kw: Any) -> Any:
+        monkeypatch.setattr(rt.incidents, "advance", advance)
+        raise BackendUnavailable("state store error (sqlite): OperationalError: database is locked")
+
+    monkeypatch.setattr(rt.incidents, "advance", store_down_once)
+    lost = await pilot.cycle()
+    assert lost.executed == [] and len(lost.errors) == 1 and "database is locked" in lost.errors[0], lost
+    assert rt.governance.get_action(action_id).state == "succeeded" and len(fake.repairs) == 1
+    assert rt.incidents.get(incident_id).state == "awaiting_approval"
+
+    healed = await pilot.cycle()
+    assert healed.errors == [] and healed.executed == [], healed
+    incident = rt.incidents.get(incident_id)
+    assert incident.state == "verifying" and {"executing", "verifying"} <= set(incident.steps)
+    assert len(fake.repairs) == 1

@@ -378,12 +378,18 @@ async def recover_stuck(rt: Runtime, who: Principal) -> list[ActionRecord]:
     action had just run. Every replica calls this each cycle, not only at start-up."""
     recovered = await rt.governance.recover_executing(caller=who.actor)
     for record in recovered:
-        incident = await asyncio.to_thread(_incident_of, rt, record)
-        if incident is None or incident.state in TERMINAL:
-            continue
         if record.state == "succeeded":
-            await asyncio.to_thread(_executed, rt, incident, who, record.id)
+            await settle_executed(rt, who, record)
     return recovered
+
+
+async def settle_executed(rt: Runtime, who: Principal, record: ActionRecord) -> None:
+    """An action that succeeded while its incident still waits to hear of it (the move after the call was
+    lost: the store failed in between, or the executor's process died): the incident moves on to
+    verification now, as if the action had just run. Nothing is sent again."""
+    incident = await asyncio.to_thread(_incident_of, rt, record)
+    if incident is not None and incident.state not in TERMINAL:
+        await asyncio.to_thread(_executed, rt, incident, who, record.id)
 
 
 async def verify_recovery(

@@ -242,6 +242,9 @@ async def _advance(rt: Runtime, incident: Incident, report: CycleReport) -> None
             await operations.escalate(rt, AUTOPILOT, incident.id, f"action {record.id} was {record.state}")
             report.escalated.append(incident.id)
             return
+        if record.state == "succeeded":  # it ran, but the incident's move after the call was lost
+            await operations.settle_executed(rt, AUTOPILOT, record)
+            return
         if record.state != "approved":
             return
         outcome = await operations.execute(rt, AUTOPILOT, record.id)
