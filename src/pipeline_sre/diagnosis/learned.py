@@ -3,7 +3,8 @@
 Hashed word and character n-gram features of the error text feed a multinomial logistic regression
 trained offline (``bench/train_classifier.py``) on real failure logs labelled from their threads. The
 weights ship as package data (``rules/learned_model.json``: int8 weights, a scale, biases and the
-thresholds chosen by cross-validation); inference is pure Python, deterministic, a few milliseconds.
+thresholds the trainer chose on the fresh batches as they stood at their first runs); inference is pure Python,
+deterministic, a few milliseconds.
 
 The model never overrules a confident rule: ``classify`` asks it only when the rules answered
 ``unknown`` or weakly, and it abstains (``None``) below its probability threshold. A log in which no error

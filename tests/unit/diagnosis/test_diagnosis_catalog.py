@@ -35,7 +35,7 @@ def test_the_rules_put_a_canonical_message_in_its_category(category: str, text: 
 
 
 def test_the_model_under_the_rules_rarely_overrules_them_on_canonical_messages() -> None:
-    # the model may replace a rule answer below its `rules_sure` threshold (chosen by cross-validation on real
+    # the model may replace a rule answer below its `rules_sure` threshold (chosen on real
     # logs, where that nets more right answers than wrong ones); on these textbook messages it may cost a few
     wrong = [text for category, text in _CASES if diagnose_lines(_lines(text)).category != category]
     assert len(wrong) <= len(_CASES) // 50, wrong
