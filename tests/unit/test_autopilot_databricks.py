@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from pipeline_sre.app import operations
 from pipeline_sre.app.operating_metrics import OperatingMetrics, StoreMetrics
 from pipeline_sre.errors import BackendUnavailable
+from pipeline_sre.governance.identity import Principal
+from pipeline_sre.governance.policy import PolicyRefusal
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.settings.config import Settings, parse_settings
 from pipeline_sre.store.incidents import utcnow
@@ -269,6 +272,17 @@ async def test_driver_stopped_unexpectedly_gets_one_repair_not_an_escalation(
     assert [e for e, _ in events(rt)] == ["approval_requested"] and fake.repairs == []
 
 
+def store_down_once(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next move of an incident fails as a locked store fails it; the one after works again."""
+    advance = rt.incidents.advance
+
+    def down(incident: str, state: str, **kw: Any) -> Any:
+        monkeypatch.setattr(rt.incidents, "advance", advance)
+        raise BackendUnavailable("state store error (sqlite): OperationalError: database is locked")
+
+    monkeypatch.setattr(rt.incidents, "advance", down)
+
+
 async def test_an_action_whose_incident_missed_the_run_moves_on_without_a_second_call(
     rt: Runtime, pilot: Autopilot, fake: FakeDatabricks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -278,13 +292,7 @@ async def test_an_action_whose_incident_missed_the_run_moves_on_without_a_second
     [action_id] = (await pilot.cycle()).proposed
     incident_id = rt.incidents.by_action(action_id).id  # type: ignore[union-attr]
     rt.governance.approve(action_id, "alice", "a read timeout; repair it")
-    advance = rt.incidents.advance
-
-    def store_down_once(incident: str, state: str, **kw: Any) -> Any:
-        monkeypatch.setattr(rt.incidents, "advance", advance)
-        raise BackendUnavailable("state store error (sqlite): OperationalError: database is locked")
-
-    monkeypatch.setattr(rt.incidents, "advance", store_down_once)
+    store_down_once(rt, monkeypatch)
     lost = await pilot.cycle()
     assert lost.executed == [] and len(lost.errors) == 1 and "database is locked" in lost.errors[0], lost
     assert rt.governance.get_action(action_id).state == "succeeded" and len(fake.repairs) == 1
@@ -295,3 +303,24 @@ async def test_an_action_whose_incident_missed_the_run_moves_on_without_a_second
     incident = rt.incidents.get(incident_id)
     assert incident.state == "verifying" and {"executing", "verifying"} <= set(incident.steps)
     assert len(fake.repairs) == 1
+
+
+async def test_a_person_retrying_an_action_that_ran_gets_the_refusal_and_a_moved_incident(
+    rt: Runtime, pilot: Autopilot, fake: FakeDatabricks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Executing from the CLI or the console, the store fails after the call: the person retries, is told the action
+    already ran (exactly once), and the incident is no longer stuck awaiting approval."""
+    fail(fake, TIMEOUT)
+    [action_id] = (await pilot.cycle()).proposed
+    incident_id = rt.incidents.by_action(action_id).id  # type: ignore[union-attr]
+    rt.governance.approve(action_id, "alice", "a read timeout; repair it")
+    alice = Principal("cli", "alice")
+    store_down_once(rt, monkeypatch)
+    with pytest.raises(BackendUnavailable):
+        await operations.execute(rt, alice, action_id)
+    assert rt.incidents.get(incident_id).state == "awaiting_approval" and len(fake.repairs) == 1
+
+    with pytest.raises(PolicyRefusal) as refused:
+        await operations.execute(rt, alice, action_id)
+    assert refused.value.rule == "action.already_executed"
+    assert rt.incidents.get(incident_id).state == "verifying" and len(fake.repairs) == 1

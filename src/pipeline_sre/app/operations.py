@@ -342,8 +342,17 @@ def _incident_of(rt: Runtime, record: ActionRecord) -> Incident | None:
 
 
 async def execute(rt: Runtime, who: Principal, action_id: str, kind: str | None = None) -> dict[str, Any]:
-    """Execute through the governed path; the linked incident moves on to verification."""
-    outcome = await rt.governance.execute(action_id, who.actor, expected_kind=kind, actor_kind=who.kind)
+    """Execute through the governed path; the linked incident moves on to verification. Executing again an action
+    that already ran is refused (exactly once), but its incident is first moved on if the move after the call was
+    lost, so a person retrying after an error is not left with an incident stuck awaiting approval."""
+    try:
+        outcome = await rt.governance.execute(action_id, who.actor, expected_kind=kind, actor_kind=who.kind)
+    except PolicyRefusal as refusal:
+        if refusal.rule == "action.already_executed":
+            record = await asyncio.to_thread(rt.governance.get_action, action_id)
+            if record.state == "succeeded":
+                await settle_executed(rt, who, record)
+        raise
     record = await asyncio.to_thread(rt.governance.get_action, action_id)
     incident = await asyncio.to_thread(_incident_of, rt, record)
     if outcome.sent and incident is not None and incident.state not in TERMINAL:
@@ -388,7 +397,12 @@ async def settle_executed(rt: Runtime, who: Principal, record: ActionRecord) -> 
     lost: the store failed in between, or the executor's process died): the incident moves on to
     verification now, as if the action had just run. Nothing is sent again."""
     incident = await asyncio.to_thread(_incident_of, rt, record)
-    if incident is not None and incident.state not in TERMINAL:
+    if (
+        incident is not None
+        and incident.state not in TERMINAL
+        and FLOW.index(incident.state) < FLOW.index("verifying")
+        and incident.action_id in (None, record.id)  # not an incident that has moved on to a newer action
+    ):
         await asyncio.to_thread(_executed, rt, incident, who, record.id)
 
 
