@@ -190,17 +190,16 @@ def first_run_conditions(
     examples: Sequence[Example], catalog: Sequence[Example]
 ) -> tuple[list[Example], list[list[float]]]:
     """Every fresh batch as it stood at its first run: the rules' answers of its freeze (bench/data/
-        first_run_rules.yaml, written by record_first_runs.py) and the probabilities of a model fitted only on what
-        came before it (the corpora, the earlier batches, the catalogue). On these the rules are as weak as on logs
-        nobody has seen, so the thresholds chosen here trust them as much as a new log deserves; on logs they were
-        since tuned on, every setting favours them. (The catalogue was written after batches 5-9 were studied, and
+    first_run_rules.yaml, written by record_first_runs.py) and the probabilities of a model fitted only on what
+    came before it (the corpora, the earlier batches, the catalogue). On these the rules are as weak as on logs
+    nobody has seen, so the thresholds chosen here trust them as much as a new log deserves; on logs they were
+    since tuned on, every setting favours them. (The catalogue was written after batches 5-9 were studied, and
     today's extraction reads every batch.)"""
     record = yaml.safe_load(FIRST_RUNS.read_text(encoding="utf-8"))
     out: list[Example] = []
     probs: list[list[float]] = []
     for batch in sorted(record):
-        later = {f"fresh_batch{k}.yaml" for k in range(batch, batch + 100)}
-        w, b = fit([*(e for e in examples if e.source not in later), *catalog])
+        w, b = fit([*(e for e in examples if _batch_number(e.source) < batch), *catalog])
         frozen = {c["url"]: c for c in record[batch]["cases"]}
         for e in examples:
             if e.source == f"fresh_batch{batch}.yaml":
@@ -209,6 +208,12 @@ def first_run_conditions(
                 out.append(replace(e, rules=rules, asks_model=then["block"]))
                 probs.append(probabilities(w, b, e.features))
     return out, probs
+
+
+def _batch_number(source: str) -> int:
+    """A fresh batch's number from its file name; 0 for the corpora gathered before any batch."""
+    digits = source.removeprefix("fresh_batch").removesuffix(".yaml")
+    return int(digits) if source.startswith("fresh_batch") and digits.isdigit() else 0
 
 
 def catalog_examples() -> list[Example]:
