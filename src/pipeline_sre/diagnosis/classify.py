@@ -207,10 +207,9 @@ def classify(
     model = learned.load()
     if by_rules.category != "unknown" and by_rules.confidence >= model.rules_sure:
         return by_rules
-    guess = model.predict(learned.model_text(blocks, context_lines))
+    rule = (by_rules.category, by_rules.confidence) if by_rules.category != "unknown" else None
+    guess = model.predict(learned.model_text(blocks, context_lines), rule)
     if guess is None or guess.category == by_rules.category:
-        return by_rules
-    if by_rules.category != "unknown" and guess.probability < model.override_above:
         return by_rules
     conf = round(min(TEXT_ONLY_CAP, guess.probability), 3)
     # the line the rules found (in whichever category) is the failure line to show; the model reads all the blocks

@@ -7,8 +7,10 @@ thresholds the trainer chose on the fresh batches as they stood at their first r
 deterministic, a few milliseconds.
 
 The model never overrules a confident rule: ``classify`` asks it only when the rules answered
-``unknown`` or weakly, and it abstains (``None``) below its probability threshold. A log in which no error
-block was found is read by it last (``classify_without_blocks``), under a stricter threshold of its own.
+``unknown`` or below ``rules_sure``. There the rules' answer is evidence the model weighs (``with_rule``: the
+rule's confidence, times ``rule_weight``, added to that category's log-probability), and the model answers only
+when the result names another category at or above ``abstain_below``. A log in which no error block was found is
+read by it last (``classify_without_blocks``), under a stricter threshold of its own.
 """
 
 from __future__ import annotations
@@ -50,18 +52,28 @@ class Model:
     bias: tuple[float, ...]
     abstain_below: float  # the model answers only at or above this probability
     rules_sure: float  # a rule answer at or above this confidence is never questioned
-    override_above: float  # the model replaces a weaker rule answer only at or above this probability
+    rule_weight: float  # how much a weaker rule answer counts for its category (see ``with_rule``)
     # with no error block in the log, the model reads its last words and notes and answers only at or above this
     # (chosen with logs that carry no cause among the examples: above 1 it never answers there)
     abstain_no_block: float = 1.01
 
-    def predict(self, text: str) -> Prediction | None:
-        """The most probable category, or ``None`` when the model is not sure enough."""
+    def predict(self, text: str, rule: tuple[str, float] | None = None) -> Prediction | None:
+        """The most probable category given the rules' weaker answer ``rule`` (category, confidence), if any, or
+        ``None`` when the model is not sure enough."""
         probs = self.probabilities(text)
+        if rule is not None:
+            probs = self.with_rule(probs, *rule)
         k = max(range(len(probs)), key=probs.__getitem__)
         if probs[k] < self.abstain_below:
             return None
         return Prediction(self.classes[k], probs[k])
+
+    def with_rule(self, probs: Sequence[float], category: str, confidence: float) -> list[float]:
+        """``probs`` once a rule's answer is counted as evidence for its category (in log-odds, so a rule the
+        model finds very unlikely does not win on its confidence alone)."""
+        if category not in self.classes:
+            return list(probs)
+        return add_evidence(probs, self.classes.index(category), self.rule_weight * confidence)
 
     def probabilities(self, text: str) -> list[float]:
         n = len(self.classes)
@@ -73,6 +85,13 @@ class Model:
             for k in range(n):
                 scores[k] += w[base + k] * sv
         return softmax(scores)
+
+
+def add_evidence(probs: Sequence[float], k: int, amount: float) -> list[float]:
+    """``probs`` with ``amount`` added to class ``k``'s log-probability, renormalised."""
+    scores = [math.log(max(p, 1e-9)) for p in probs]
+    scores[k] += amount
+    return softmax(scores)
 
 
 def softmax(scores: Sequence[float]) -> list[float]:
@@ -135,7 +154,7 @@ def encode(model: Model) -> str:
             "bias": [round(b, 6) for b in model.bias],
             "abstain_below": model.abstain_below,
             "rules_sure": model.rules_sure,
-            "override_above": model.override_above,
+            "rule_weight": model.rule_weight,
             "abstain_no_block": model.abstain_no_block,
             "weights_int8_b64": base64.b64encode(model.weights.tobytes()).decode("ascii"),
         },
@@ -159,7 +178,7 @@ def decode(doc: str) -> Model:
         tuple(float(b) for b in raw["bias"]),
         float(raw["abstain_below"]),
         float(raw["rules_sure"]),
-        float(raw["override_above"]),
+        float(raw["rule_weight"]),
         float(raw.get("abstain_no_block", 1.01)),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import replace
 from importlib import resources
@@ -31,7 +32,7 @@ def test_model_loads_from_package_data() -> None:
     model = learned.load()
     assert model.classes == tuple(c for c in CATEGORIES if c != "unknown")
     assert len(model.weights) == learned.DIM * len(model.classes)
-    assert 0.0 < model.abstain_below <= model.override_above
+    assert 0.0 < model.abstain_below < 1.0 and model.rule_weight >= 0.0
     assert learned.decode(learned.encode(model)) == model
 
 
@@ -80,33 +81,47 @@ def test_confident_rule_wins_over_the_model(monkeypatch: pytest.MonkeyPatch) -> 
     def always_oom(text: str) -> learned.Prediction:
         return learned.Prediction("oom", 0.99)
 
-    monkeypatch.setattr(learned.Model, "predict", lambda self, text: always_oom(text))
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text, rule=None: always_oom(text))
     assert classify([block]) == rules_only
 
 
 def test_model_answers_below_the_high_confidence_band(monkeypatch: pytest.MonkeyPatch) -> None:
     block = _block(None, "the frobnicator gave up")
     assert classify_by_rules([block]).category == "unknown"
-    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("timeout", 0.999))
+    monkeypatch.setattr(learned.Model, "predict", lambda self, text, rule=None: learned.Prediction("timeout", 0.999))
     got = classify([block])
     assert got.category == "timeout" and got.rule_id == LEARNED_RULE_ID
     assert got.confidence <= TEXT_ONLY_CAP
     assert classify([block], use_model=False).category == "unknown"
 
 
-def test_weak_rule_answer_needs_a_surer_model_to_be_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_weak_rule_answer_counts_as_evidence_for_its_category(monkeypatch: pytest.MonkeyPatch) -> None:
     model = learned.load()
     weak = Classification("data_quality", 0.5, "e", "dq.message")
     # the package re-exports the function classify under the module's name, so reach the module itself
     monkeypatch.setattr(sys.modules["pipeline_sre.diagnosis.classify"], "classify_by_rules", lambda *a, **k: weak)
     block = _block(None, "x")
-    between = (model.abstain_below + model.override_above) / 2
-    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("code_bug", between))
-    if between < model.override_above:
+    k_dq, k_bug = model.classes.index("data_quality"), model.classes.index("code_bug")
+    rest = [0.0] * len(model.classes)
+    # the model leans to code_bug, but not by more than the rule's weight: the rule's answer stands
+    lean = list(rest)
+    lean[k_bug], lean[k_dq] = 0.55, 0.45
+    monkeypatch.setattr(learned.Model, "probabilities", lambda self, text: lean)
+    if model.rule_weight * weak.confidence > 0.2:
         assert classify([block]) == weak
-    monkeypatch.setattr(learned.Model, "predict", lambda self, text: learned.Prediction("code_bug", 0.999))
-    if model.rules_sure > weak.confidence and model.override_above <= 0.999:
-        assert classify([block]).category == "code_bug"
+    # a model all but sure of another category outweighs a weak rule, and answers below the rules' sure band
+    sure = list(rest)
+    sure[k_bug], sure[k_dq] = 0.999, 0.001
+    monkeypatch.setattr(learned.Model, "probabilities", lambda self, text: sure)
+    if model.rules_sure > weak.confidence:
+        got = classify([block])
+        assert got.category == "code_bug" and got.confidence <= TEXT_ONLY_CAP and got.evidence == "e"
+
+
+def test_add_evidence_shifts_one_class_in_log_odds() -> None:
+    out = learned.add_evidence([0.5, 0.25, 0.25], 1, math.log(2.0))
+    assert out == pytest.approx([0.4, 0.4, 0.2])
+    assert learned.add_evidence([0.5, 0.5], 0, 0.0) == pytest.approx([0.5, 0.5])
 
 
 # Real error excerpts (trimmed) from public threads of the weaker categories; each is in bench/data, so the
