@@ -23,7 +23,8 @@ def _rules(lines: list[str]) -> tuple[str, float]:
         # one-line failures with no error word: the log's last lines are still classified
         (["Insufficient privileges to operate on schema ANALYTICS.RAW\n"], "permission_denied"),
         (["Lost connection to MySQL server during query\n"], "transient_network"),
-        (["value too long for type character varying(32)\n"], "schema_mismatch"),
+        # SQLSTATE 22001, a data exception like the rest of class 22: the value does not fit its column
+        (["value too long for type character varying(32)\n"], "data_quality"),
         (["[Errno 2] No such file or directory: 'exports/2024-06-01.csv'\n"], "upstream_missing"),
     ],
 )
