@@ -52,8 +52,9 @@ CATALOG = ROOT / "tests" / "unit" / "diagnosis" / "catalog_phrasings.yaml"
 FIRST_RUNS = DATA / "first_run_rules.yaml"
 OUT = ROOT / "src" / "pipeline_sre" / "diagnosis" / learned.MODEL_FILE
 CLASSES = tuple(c for c in CATEGORIES if c != "unknown")
-# inverse regularisation strengths tried: on the first-run conditions weak regularisation generalised best (the model
-# alone scored 77.4% at 1, 81.1% at 100, 82.6% at 3000 when this was measured)
+# inverse regularisation strengths tried. On the first-run conditions the model alone generalised better the weaker
+# its regularisation (77.4% at 1, 81.1% at 100, 82.6% at 3000 when this was measured), but from about 300 up it gives
+# text that names no cause so much probability that the answer threshold it needs costs more than that gains
 STRENGTHS = (10.0, 30.0, 100.0, 300.0)
 FOLDS = 5
 SEED = 20240
