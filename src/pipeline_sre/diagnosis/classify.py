@@ -17,7 +17,9 @@ Fields a rule can test, per error block:
 
 The engine scores each category by its best matching rule (the first block counts fully, the next
 ones at half weight), adds a little for agreeing rules, and lowers the confidence when another
-category comes close. Below ``min_confidence`` the answer is ``unknown``.
+category comes close. Below ``min_confidence`` the answer is ``unknown``. A rule marked ``prior`` is
+a default for an exception type (a bare ``ValueError`` is the code's fault): it answers only when no
+other rule matches, so it never lowers the confidence of a rule that explains the failure.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ class Rule:
     unless: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = ()
     description: str = ""
     agrees: bool = True  # counts toward the agreement of several rules of one category
+    # a default for its exception type ("a ValueError is the code's fault"): it answers only when no rule of another
+    # category explains the failure, and is no rival to one that does
+    prior: bool = False
 
 
 def _patterns(raw: Any, rule_id: str) -> tuple[re.Pattern[str], ...]:
@@ -108,6 +113,7 @@ def _compile(raw: dict[str, Any]) -> Rule:
         _fields(raw.get("unless"), rid),
         str(raw.get("description", "")),
         bool(raw.get("agrees", True)),
+        bool(raw.get("prior", False)),
     )
 
 
@@ -265,6 +271,7 @@ def classify_by_rules(
     best: dict[str, tuple[float, Rule, str]] = {}
     agree: dict[str, set[str]] = {}
     typed: set[str] = set()
+    explained: set[str] = set()  # categories with a rule that is not a prior
     for i, view in enumerate(views):
         weight = 1.0 if i == 0 else _SECONDARY_WEIGHT
         for rule in active:
@@ -272,6 +279,8 @@ def classify_by_rules(
             if not ok:
                 continue
             score = rule.confidence * weight
+            if not rule.prior:
+                explained.add(rule.category)
             ids = agree.setdefault(rule.category, set())
             if rule.agrees:
                 ids.add(rule.id)
@@ -287,6 +296,8 @@ def classify_by_rules(
     if not best:
         ev = views[0].block.evidence if blocks else ""
         return Classification("unknown", 0.0, ev, None)
+    if explained:
+        best = {c: v for c, v in best.items() if c in explained}
 
     def _score(cat: str, s: float) -> float:
         s = min(_MAX_CONFIDENCE, s + _AGREE_BONUS * max(0, min(2, len(agree[cat]) - 1)))

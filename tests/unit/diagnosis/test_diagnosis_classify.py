@@ -259,3 +259,33 @@ def test_failure_without_error_keyword_is_classified(line: str, category: str) -
     d = diagnose_lines(["INFO starting run 42\n", line])
     assert d.category == category, d
     assert d.confidence < 0.8  # free text only
+
+
+# the sandbox's example_orders_staging task as Airflow 3.1 logged it (the real task log, paths shortened)
+_AIRFLOW3_DATA_QUALITY_LOG = """\
+[2026-12-04T06:53:30.154424Z] {task_runner.py:2412} INFO - ::group::Pre Execute
+[2026-12-04T06:53:30.161454Z] {manager.py:304} INFO - DAG bundles loaded: dags-folder
+[2026-12-04T06:53:30.162356Z] {dagbag.py:460} INFO - Filling up the DagBag from /sandbox/dags/example_orders_staging.py
+[2026-12-04T06:53:30.236550Z] {task_runner.py:1073} INFO - Worker startup parse complete
+[2026-12-04T06:53:30.265173Z] {task_runner.py:2232} INFO - ::endgroup::
+[2026-12-04T06:53:30.268146Z] {task_runner.py:1676} ERROR - Task failed with exception
+Traceback (most recent call last):
+  File "/sandbox/venv/lib/.../airflow/providers/standard/operators/python.py", line 254, in execute_callable
+  File "/sandbox/venv/lib/.../airflow/sdk/execution_time/callback_runner.py", line 97, in run
+  File "/sandbox/dags/example_orders_staging.py", line 48, in stage_orders
+ValueError: Data quality check failed: negative quantity in orders ORD-2: refusing to stage the batch
+[2026-12-04T06:53:30.269128Z] {task_runner.py:1677} INFO - ::group::Post Execute
+[2026-12-04T06:53:30.273431Z] {task_runner.py:2379} INFO - ::endgroup::
+"""
+
+
+def test_a_type_default_is_no_rival_to_a_rule_that_explains_the_failure() -> None:
+    # "a ValueError is the code's fault" is a prior: a message that names a data quality check wins outright, at the
+    # confidence its own rule earns, so the model underneath is not asked to pick between them
+    by_rules = classify_by_rules([_block("ValueError", "Data quality check failed: negative quantity")])
+    assert by_rules.category == "data_quality" and by_rules.rule_id == "dq.message"
+    assert by_rules.confidence == 0.79
+    d = diagnose_lines(_AIRFLOW3_DATA_QUALITY_LOG.splitlines(keepends=True))
+    assert (d.category, d.rule_id) == ("data_quality", "dq.message")
+    # alone, the prior still answers
+    assert classify_by_rules([_block("ValueError", "unexpected thing 42")]).category == "code_bug"
