@@ -6,7 +6,7 @@ Log lines in, a diagnosis out: ``extract_errors`` finds the decisive error block
 """
 
 from pipeline_sre.diagnosis.classify import Classification, Rule, classify, load_rules
-from pipeline_sre.diagnosis.diagnose import Diagnosis, diagnose_lines
+from pipeline_sre.diagnosis.diagnose import Diagnosis, build_excerpt, diagnose_lines
 from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor, extract_errors
 from pipeline_sre.diagnosis.fence import fence_untrusted, strip_control
 from pipeline_sre.diagnosis.redact import Redactor, redact
@@ -20,6 +20,7 @@ __all__ = [
     "Redactor",
     "Rule",
     "TemplateMiner",
+    "build_excerpt",
     "classify",
     "diagnose_lines",
     "extract_errors",

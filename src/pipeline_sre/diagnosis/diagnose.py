@@ -229,7 +229,8 @@ def _noted(
 
 def _diagnosis(red: Redactor, top: ErrorBlock, cls: Classification, excerpt_bytes: int) -> Diagnosis:
     evidence = _clean(red, top.evidence)
-    text = _clean(red, top.text)
+    # the block with the log's lines around it: the excerpt keeps the evidence first and fills the budget outwards
+    text = _clean(red, "\n".join([*top.before, top.text, *top.after]))
     return Diagnosis(
         category=cls.category,
         confidence=cls.confidence,

@@ -32,7 +32,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline_sre.diagnosis._scan import LiteralScanner, as_text
@@ -50,6 +50,8 @@ CONTEXT_KEEP = 40
 TAIL_KEEP = 8  # last non-blank lines kept for ``last_words`` (noise among them is dropped there)
 TAIL_LINES = 3  # of which the last few, noise dropped, make the last-words block
 NOTES_KEEP = 64  # lines with a failure word that no block took, kept for ``notes``
+SURROUND = 4  # log lines kept on each side of a block (``ErrorBlock.before``/``after``) for the excerpt
+RECENT_KEEP = 64  # the log's last lines remembered for ``before`` (a block that began before the batch being fed)
 
 # --------------------------------------------------------------------------------------------
 # Line parsing
@@ -446,6 +448,10 @@ class ErrorBlock:
     text: str
     kind: str
     root_cause_chain: list[str] = field(default_factory=list)
+    # the log's lines just before and after the block (blank ones left out): a PostgreSQL ``DETAIL:`` line, the
+    # kernel's OOM report above a bare exit code, a wget status under its request line
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -685,6 +691,9 @@ class _Cand:
     block: ErrorBlock
     is_header: bool = False  # a plain error record that a following trace may absorb
     header_line: _Line | None = None
+    before: tuple[str, ...] = ()
+    after: list[str] = field(default_factory=list)
+    after_seen: int = 0  # lines after the block read so far (blank ones included), up to SURROUND
 
     @property
     def rank(self) -> tuple[float, int]:
@@ -790,6 +799,10 @@ class ErrorExtractor:
         self._weak: _Line | None = None  # last error-ish line that produced nothing (used if nothing else)
         self._tail: deque[tuple[int, str]] = deque(maxlen=TAIL_KEEP)  # (line number, line): the log's last words
         self._notes: deque[tuple[int, str]] = deque(maxlen=NOTES_KEEP)  # (line number, line): see ``notes``
+        # the lines a block's neighbours are read from: the batch being fed and the lines before it
+        self._batch: list[str] = []
+        self._batch_base = 0
+        self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_KEEP)
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -814,6 +827,7 @@ class ErrorExtractor:
             base = self._lineno
             self._lineno += len(batch)
             self._keep_tail(base, batch)
+            self._batch, self._batch_base = batch, base
             low = text.lower()
             if len(low) == len(text):
                 ends = list(itertools.accumulate(len(x) + 1 for x in batch))
@@ -832,6 +846,9 @@ class ErrorExtractor:
                     i = hits[hp]
                 self._feed_one(base + i + 1, batch[i])
                 i += 1
+            self._fill_after()
+            self._recent.extend((base + j + 1, batch[j]) for j in range(max(0, len(batch) - RECENT_KEEP), len(batch)))
+        # the last batch stays at hand: a block still open at the end of the log is closed by ``blocks``
         self.lines_seen = self._lineno
 
     def feed(self, line: str) -> None:
@@ -842,6 +859,8 @@ class ErrorExtractor:
             line = line[:LINE_CAP]
         if line.strip():
             self._tail.append((self._lineno, line[:LINE_CAP].strip()))
+        self._recent.append((self._lineno, line))
+        self._fill_after()
         if self._open is None:
             assert self._scanner is not None
             if not self._scanner.any_in(line.lower()):
@@ -878,11 +897,9 @@ class ErrorExtractor:
         if not keep:
             return []
         text = "\n".join(t for _, t in keep)
-        return [
-            ErrorBlock(
-                None, _cap(text, 2000), [], keep[0][0], keep[-1][0], _cap(keep[-1][1], EVIDENCE_CAP), text, "tail"
-            )
-        ]
+        ev = _cap(keep[-1][1], EVIDENCE_CAP)
+        before = self._around(keep[0][0], keep[-1][0], after=False)[0]
+        return [ErrorBlock(None, _cap(text, 2000), [], keep[0][0], keep[-1][0], ev, text, "tail", before=before)]
 
     def notes(self) -> list[ErrorBlock]:
         """The last lines that hold a failure word but that no block took, newest first, one block each.
@@ -891,7 +908,11 @@ class ErrorExtractor:
         panicked at ...") in the middle of a log is neither a block nor among its last words; the caller asks the
         rules about these lines when nothing better explains the failure.
         """
-        return [_line_block(no, t, t, "note") for no, t in reversed(self._notes)]
+        return [
+            replace(_line_block(no, t, t, "note"), before=b, after=a)
+            for no, t in reversed(self._notes)
+            for b, a in (self._around(no, no),)
+        ]
 
     def unexplained(self) -> list[ErrorBlock]:
         """What the learned model reads when ``blocks()`` found nothing: the last words, then the notes."""
@@ -1114,7 +1135,48 @@ class ErrorExtractor:
         if cand is not None:
             self._push(cand)
 
+    def _line_at(self, no: int) -> str | None:
+        """Line ``no`` of the log if it is still at hand (in the batch being fed or just before it)."""
+        i = no - self._batch_base - 1
+        if self._batch and 0 <= i < len(self._batch):
+            return self._batch[i]
+        for n, text in reversed(self._recent):
+            if n == no:
+                return text
+            if n < no:
+                break
+        return None
+
+    def _fill_after(self) -> None:
+        """Give each kept block the lines that followed it, as far as they have been fed."""
+        for c in self._cands:
+            while c.after_seen < SURROUND and c.block.line_end + c.after_seen < self._lineno:
+                text = self._line_at(c.block.line_end + c.after_seen + 1)
+                if text is None:  # no longer at hand: the block keeps what it has
+                    c.after_seen = SURROUND
+                    break
+                c.after_seen += 1
+                if text.strip():
+                    c.after.append(_cap(text.rstrip("\r\n"), LINE_CAP))
+
+    def _around(self, first: int, last: int, after: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The non-blank lines within SURROUND of lines ``first``..``last`` that are still at hand."""
+
+        def read(numbers: Iterable[int]) -> list[str]:
+            out: list[str] = []
+            for no in numbers:
+                text = self._line_at(no) if 0 < no <= self._lineno else None
+                if text is None:
+                    break
+                if text.strip():
+                    out.append(_cap(text.rstrip("\r\n"), LINE_CAP))
+            return out
+
+        before = read(range(first - 1, first - 1 - SURROUND, -1))[::-1]
+        return tuple(before), tuple(read(range(last + 1, last + 1 + SURROUND)) if after else ())
+
     def _push(self, cand: _Cand) -> None:
+        cand.before = self._around(cand.block.line_start, cand.block.line_end, after=False)[0]
         self._cands.append(cand)
         if len(self._cands) > KEEP * 4:
             last = self._cands[-1]
@@ -1138,7 +1200,7 @@ class ErrorExtractor:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(c.block)
+            out.append(replace(c.block, before=c.before, after=tuple(c.after)))
             if len(out) >= max(0, max_blocks):
                 break
         return out

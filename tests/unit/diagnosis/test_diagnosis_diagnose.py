@@ -78,3 +78,52 @@ def test_to_dict_fields() -> None:
     assert {"category", "confidence", "signature", "exception", "message", "evidence", "excerpt"} <= keys
     assert {"line_start", "line_end", "kind", "rule_id"} <= keys
     assert d.kind == "botocore"
+
+
+def test_excerpt_shows_the_lines_around_the_block() -> None:
+    # PostgreSQL states the cause on the DETAIL line after the FATAL one; wget its status on the line before
+    pg = [
+        '2020-07-03 11:43:19.358 GMT [196] FATAL:  password authentication failed for user "postgres"\n',
+        '2020-07-03 11:43:19.358 GMT [196] DETAIL:  Password does not match for user "postgres".\n',
+        '\tConnection matched pg_hba.conf line 95: "host all all all md5"\n',
+    ]
+    d = diagnose_lines(pg)
+    assert "FATAL:  password authentication failed" in d.evidence
+    assert "Password does not match for user" in d.excerpt and "pg_hba.conf line 95" in d.excerpt
+    wget = [
+        "Connecting to example.org (example.org)|93.184.216.34|:443... connected.\n",
+        "HTTP request sent, awaiting response... 404 Not Found\n",
+        "2019-01-01 13:07:41 ERROR 404: Not Found.\n",
+        "\n",
+    ]
+    d = diagnose_lines(wget)
+    assert "ERROR 404: Not Found." in d.excerpt and "awaiting response... 404 Not Found" in d.excerpt
+
+
+def test_lines_around_the_block_are_redacted_and_budgeted() -> None:
+    lines = [
+        "[2024-05-02, 04:00:00 UTC] {etl.py:90} INFO - dsn=postgresql://etl:Fake-Near-Pass@db:5432/dw\n",
+        "[2024-05-02, 04:00:01 UTC] {etl.py:91} ERROR - load failed: connection refused by db:5432\n",
+        *(f"[2024-05-02, 04:00:02 UTC] {{etl.py:92}} INFO - {'x' * 900} {i}\n" for i in range(4)),
+    ]
+    d = diagnose_lines(lines)
+    assert "connection refused by db:5432" in d.excerpt
+    assert "Fake-Near-Pass" not in d.excerpt and "dsn=" in d.excerpt
+    assert len(d.excerpt.encode()) <= 2000
+
+
+def test_lines_around_the_block_are_the_same_fed_in_batches_or_one_by_one() -> None:
+    from pipeline_sre.diagnosis import ErrorExtractor
+    from pipeline_sre.diagnosis.extract import BATCH_LINES
+
+    # the block straddles a batch boundary: the lines before it come from the previous batch
+    filler = [f"INFO step {i} done\n" for i in range(BATCH_LINES - 3)]
+    tail = ["INFO about to load\n", "Traceback (most recent call last):\n", '  File "a.py", line 1, in f\n']
+    tail += ["KeyError: 'id'\n", "INFO cleaning up\n", "INFO bye\n"]
+    batched, single = ErrorExtractor(), ErrorExtractor()
+    batched.feed_many(filler + tail)
+    for line in filler + tail:
+        single.feed(line)
+    a, b = batched.blocks(1)[0], single.blocks(1)[0]
+    assert a.exception == "KeyError" and a.before == b.before and a.after == b.after
+    assert a.before[-1] == "INFO about to load" and a.after == ("INFO cleaning up", "INFO bye")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from pipeline_sre.connectors.cloudwatch import mwaa_log_lines, mwaa_log_tail
-from pipeline_sre.diagnosis import Diagnosis, diagnose_lines, fence_untrusted, strip_control
+from pipeline_sre.diagnosis import Diagnosis, build_excerpt, diagnose_lines, fence_untrusted, strip_control
 from pipeline_sre.errors import InvalidInput, NotFound
 from pipeline_sre.lifecycle.compact import clip, fit, size
 from pipeline_sre.lifecycle.runtime import Runtime
@@ -152,9 +152,8 @@ def _task_report(task_id: str, tries: int, d: Diagnosis) -> dict[str, Any]:
         "lines": [d.line_start, d.line_end] if d.line_start else None,
     }
     budget = PER_TASK_BYTES - size(report) - 320  # room for the fence around the excerpt
-    excerpt = d.excerpt or ""
-    while excerpt and len(excerpt.encode()) > budget:
-        excerpt = excerpt[: max(0, len(excerpt) - max(64, len(excerpt) // 8))]
+    # cut down around the evidence line, as the excerpt was built: a cut from the end would drop it first
+    excerpt = build_excerpt(d.excerpt, d.evidence, budget, d.exception) if d.excerpt else ""
     if excerpt:
         report["excerpt"] = fence_untrusted(excerpt, source=f"error excerpt of {task_id}")
     return report
