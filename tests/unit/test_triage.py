@@ -164,3 +164,19 @@ def test_ids_that_would_change_the_request_path_are_refused(bad: str) -> None:
 
     with pytest.raises(InvalidInput):
         check_ids(dag_id="etl", run_id=bad)
+
+
+def test_task_report_cuts_the_excerpt_down_around_its_evidence() -> None:
+    from pipeline_sre.diagnosis import diagnose_lines
+    from pipeline_sre.lifecycle.sources.airflow.diagnose import PER_TASK_BYTES, _task_report
+
+    # a long traceback above the error and long lines after it: the report has less room than the excerpt
+    lines = ["Traceback (most recent call last):\n"]
+    lines += [f'  File "/opt/airflow/dags/pipeline_{i}.py", line {i}, in step_{i}\n    run_{i}()\n' for i in range(40)]
+    lines += ["KeyError: 'customer_id' " + "missing in the row " * 14 + "\n"]
+    lines += [f"[2024-05-02, 04:00:02 UTC] {{cleanup.py:9}} INFO - {'y' * 300} {i}\n" for i in range(4)]
+    d = diagnose_lines(lines)
+    assert len(d.excerpt.encode()) > 1500
+    report = _task_report("load", 1, d)
+    assert size(report) <= PER_TASK_BYTES
+    assert "KeyError: 'customer_id'" in report["excerpt"]

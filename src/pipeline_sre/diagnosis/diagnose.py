@@ -75,7 +75,8 @@ def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES, exceptio
     The evidence line comes first in priority, then the line that states ``exception`` (when given and
     found elsewhere in ``text``: a long traceback must not push the exception itself out); then the lines
     just before the evidence (the innermost frames of a traceback) and after it (a message continued on
-    more lines), two before for one after. Lines left out between kept ones are marked with one ``…`` line.
+    more lines, the log going on), two bytes before for one after, so a few long lines after the error do not
+    crowd out the frames that led to it. Lines left out between kept ones are marked with one ``…`` line.
     """
     limit = max(0, limit)
     lines = text.split("\n")
@@ -104,10 +105,9 @@ def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES, exceptio
                 keep[j] = ex_line
                 used += _utf8_len(ex_line) + 1 + 4  # its line break and a possible "…" line
     lo, hi = idx - 1, idx + 1
-    turn = 0
+    up = down = 0  # bytes taken above and below the evidence
     while lo >= 0 or hi < len(lines):
-        take_up = (turn % 3 != 2 and lo >= 0) or hi >= len(lines)
-        turn += 1
+        take_up = lo >= 0 and (hi >= len(lines) or up <= 2 * down)
         j = lo if take_up else hi
         if j in keep:
             if take_up:
@@ -125,8 +125,10 @@ def build_excerpt(text: str, evidence: str, limit: int = EXCERPT_BYTES, exceptio
         keep[j] = lines[j]
         used += cost
         if take_up:
+            up += cost
             lo -= 1
         else:
+            down += cost
             hi += 1
     parts: list[str] = []
     prev = None
