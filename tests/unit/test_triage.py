@@ -180,3 +180,17 @@ def test_task_report_cuts_the_excerpt_down_around_its_evidence() -> None:
     report = _task_report("load", 1, d)
     assert size(report) <= PER_TASK_BYTES
     assert "KeyError: 'customer_id'" in report["excerpt"]
+
+
+def test_task_report_fits_when_json_escaping_lengthens_the_excerpt() -> None:
+    from pipeline_sre.diagnosis import diagnose_lines
+    from pipeline_sre.lifecycle.sources.airflow.diagnose import PER_TASK_BYTES, _task_report
+
+    # every frame's source line is full of quotes: escaped, the excerpt is about a fifth longer than its bytes
+    row = '{"a": "b", "c": "d", "e": "f", "g": "h", "i": "j"}'
+    lines = ["Traceback (most recent call last):\n"]
+    lines += [f'  File "dag_{i}.py", line {i}, in f\n    row = {row}\n' for i in range(40)]
+    lines += ['KeyError: "id"\n']
+    report = _task_report("load", 1, diagnose_lines(lines))
+    assert size(report) <= PER_TASK_BYTES
+    assert 'KeyError: "id"' in report["excerpt"]

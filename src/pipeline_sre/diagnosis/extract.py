@@ -1157,7 +1157,7 @@ class ErrorExtractor:
                     break
                 c.after_seen += 1
                 if text.strip():
-                    c.after.append(_cap(text.rstrip("\r\n"), LINE_CAP))
+                    c.after.append(_neighbour(text))
 
     def _around(self, first: int, last: int, after: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The non-blank lines within SURROUND of lines ``first``..``last`` that are still at hand."""
@@ -1169,7 +1169,7 @@ class ErrorExtractor:
                 if text is None:
                     break
                 if text.strip():
-                    out.append(_cap(text.rstrip("\r\n"), LINE_CAP))
+                    out.append(_neighbour(text))
             return out
 
         before = read(range(first - 1, first - 1 - SURROUND, -1))[::-1]
@@ -1204,6 +1204,26 @@ class ErrorExtractor:
             if len(out) >= max(0, max_blocks):
                 break
         return out
+
+
+_NEIGHBOUR_JSON_CAP = 16_384
+
+
+def _neighbour(text: str) -> str:
+    """A line beside a block as the excerpt shows it: a structured record (Airflow 3's JSON lines) as its time,
+    level and event rather than a dozen bookkeeping fields."""
+    line = text.strip()
+    if line.startswith("{") and len(line) <= _NEIGHBOUR_JSON_CAP:
+        try:
+            d = json.loads(line)
+        except (ValueError, RecursionError):
+            d = None
+        if isinstance(d, dict):
+            event = d.get("event", d.get("message", d.get("msg")))
+            if isinstance(event, str):
+                parts = (d.get("timestamp") or d.get("time"), d.get("level") or d.get("levelname"), event)
+                return _cap(" ".join(str(p) for p in parts if p), LINE_CAP)
+    return _cap(text.rstrip("\r\n"), LINE_CAP)
 
 
 def _line_block(no: int, raw: str, content: str, kind: str) -> ErrorBlock:

@@ -127,3 +127,14 @@ def test_lines_around_the_block_are_the_same_fed_in_batches_or_one_by_one() -> N
     a, b = batched.blocks(1)[0], single.blocks(1)[0]
     assert a.exception == "KeyError" and a.before == b.before and a.after == b.after
     assert a.before[-1] == "INFO about to load" and a.after == ("INFO cleaning up", "INFO bye")
+
+
+def test_structured_records_beside_a_block_read_as_time_level_and_event() -> None:
+    post = (
+        '{"timestamp":"2026-12-04T07:19:43.391741Z","event":"::group::Post Execute","level":"info","map_index":-1,'
+        '"task_id":"stage_orders","try_number":1,"logger":"task","filename":"task_runner.py","lineno":1677}\n'
+    )
+    lines = ["Traceback (most recent call last):\n", '  File "dag.py", line 48, in stage\n', "ValueError: bad\n", post]
+    d = diagnose_lines(lines)
+    assert "2026-12-04T07:19:43.391741Z info ::group::Post Execute" in d.excerpt
+    assert "map_index" not in d.excerpt

@@ -152,10 +152,14 @@ def _task_report(task_id: str, tries: int, d: Diagnosis) -> dict[str, Any]:
         "lines": [d.line_start, d.line_end] if d.line_start else None,
     }
     budget = PER_TASK_BYTES - size(report) - 320  # room for the fence around the excerpt
-    # cut down around the evidence line, as the excerpt was built: a cut from the end would drop it first
-    excerpt = build_excerpt(d.excerpt, d.evidence, budget, d.exception) if d.excerpt else ""
-    if excerpt:
-        report["excerpt"] = fence_untrusted(excerpt, source=f"error excerpt of {task_id}")
+    while d.excerpt and budget > 0:
+        # cut down around the evidence line, as the excerpt was built: a cut from the end would drop it first
+        excerpt = build_excerpt(d.excerpt, d.evidence, budget, d.exception)
+        fenced = {**report, "excerpt": fence_untrusted(excerpt, source=f"error excerpt of {task_id}")}
+        over = size(fenced) - PER_TASK_BYTES
+        if over <= 0:
+            return fenced
+        budget -= over  # JSON escaping (quotes, backslashes) made it longer than its bytes
     return report
 
 
