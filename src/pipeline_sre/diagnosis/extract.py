@@ -299,6 +299,8 @@ _BARE_ERROR = re.compile(
     r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:|^panic: |terminate called after throwing"
     r"|##\[error\]|^::error\b|\bnpm (?:error|ERR!) "
 )
+# Go's panic header, at the start of the line or after a relay's "<plugin>: " prefix
+_RELAYED_PANIC = re.compile(r"(?:^|: )panic: ")
 # a WARNING record that names an exception or a failure ("Exception when importing ...", "ImportError: ...")
 _NAMES_EXC = re.compile(r"\b\w*(?:exception|error)\b|\bfail(?:ed|ure)\b", re.IGNORECASE)
 # an error payload inside a record's message ("... Diagnostics: <cause>", "(reason: <cause>", "threw exception:
@@ -935,6 +937,8 @@ class ErrorExtractor:
         self._line(ln)
 
     def _line(self, ln: _Line) -> None:
+        if ln.level == "debug" and _RELAYED_PANIC.search(ln.content):
+            ln.level = None  # a plugin's stderr relayed at DEBUG (Terraform does): a crash is never debug chatter
         if _CONTEXT.search(ln.content):
             self.context.append(_cap(ln.raw.strip(), 300))
         blk = self._open
