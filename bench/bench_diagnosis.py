@@ -419,6 +419,30 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "families were added and it joined the model's training data. Today (tuned, in-sample for the model): "
         f"{b13[1]}/{b13[0]} with the model, {b13[4]}/{b13[0]} with the rules alone."
     )
+    fr14, b14 = BATCH14_FIRST_RUN, per_batch.get(14, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 14 ({fr14['n']} threads from bench/data/fresh_batch14.yaml, 13 categories with 1 to 8 cases each, "
+        f"{fr14['n']} repositories, none in batches 1-13 or the training corpus) was gathered by four collectors under "
+        "batch 8's brief; they kept 85 of about 535 threads they looked at, finding no kafka_consumer case and one "
+        "each of upstream_missing and killed_external that the index still held with a stated cause. Four reviewers, "
+        "one per collector, dropped 7 and relabelled 1; one of two threads from one repository was dropped. Before "
+        "it, a rule that only says what an exception type usually means (a bare ValueError is the code's fault) "
+        "stopped competing with a rule that explains the failure, and excerpts began to carry the log's lines around "
+        f"the error; rules, model and extractor were frozen at commit {FREEZE14}. **First run, rules + model: "
+        f"{fr14['right']}/{fr14['n']} ({fr14['right'] / fr14['n']:.1%}), {fr14['hi_wrong']} wrong at >= 0.8, "
+        f"{fr14['unknown']} unknown**; the rules alone in the same run: {fr14['rules_right']}/{fr14['n']} "
+        f"({fr14['rules_right'] / fr14['n']:.1%}). The best first run so far, but not the code's doing: freeze 13's "
+        "code scores 67/77 on it and the code just before freeze 14 66/77, so the batch is easier than batch 13 "
+        "(whose first run, re-weighted to batch 14's mix of categories, is 67.3%), and it lacks the categories that "
+        "missed most on earlier first runs. Its 11 misses: 6 tools' wordings no rule knew (Gradle's daemon at its "
+        "heap limit, npm's expired-token notice behind a 404, Go's go.mod toolchain floor, setup-python without a "
+        "build for the runner, Cloud Build's step deadline read as the network, Trino's and STAR's data errors), a Go "
+        "panic relayed at DEBUG by Terraform, and 3 a level removed from the log (a source's renamed header as a "
+        "KeyError, a library bug as a Kafka commit failure, a no-output limit as a bare interrupt). Those families "
+        "were added and it joined the model's training data, whose cause-less set now also holds single error lines "
+        "that give no reason. Today (tuned, in-sample for the model): "
+        f"{b14[1]}/{b14[0]} with the model, {b14[4]}/{b14[0]} with the rules alone."
+    )
     return out
 
 
@@ -460,9 +484,9 @@ def _history(b3_right: int, b3_n: int) -> list[str]:
 
 
 def _load_cases() -> list[dict[str, Any]]:
-    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-13 (fresh_batchN.yaml)."""
+    """Batches 1-3 (public_bug_logs.yaml) and the fresh batches 4-14 (fresh_batchN.yaml)."""
     cases: list[dict[str, Any]] = yaml.safe_load((DATA / "public_bug_logs.yaml").read_text(encoding="utf-8"))["cases"]
-    for b in (4, 5, 6, 7, 8, 9, 10, 11, 12, 13):
+    for b in (4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14):
         path = DATA / f"fresh_batch{b}.yaml"
         if path.exists():
             fresh = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
@@ -540,6 +564,7 @@ def bench_classification() -> dict[str, Any]:
         11: "fresh held out (batch 11)",
         12: "fresh held out (batch 12)",
         13: "fresh held out (batch 13)",
+        14: "fresh held out (batch 14)",
     }
     first_runs = {
         4: BATCH4_FIRST_RUN,
@@ -552,9 +577,10 @@ def bench_classification() -> dict[str, Any]:
         11: BATCH11_FIRST_RUN,
         12: BATCH12_FIRST_RUN,
         13: BATCH13_FIRST_RUN,
+        14: BATCH14_FIRST_RUN,
     }
     emit(
-        "Per batch, today (tuned). Batches 1-13 are also the model's training data, so their rules + model figures "
+        "Per batch, today (tuned). Batches 1-14 are also the model's training data, so their rules + model figures "
         "are in-sample; the model's out-of-fold figures on them are printed by bench/train_classifier.py. "
         "The first run of each fresh batch is the figure recorded when it was first scored, before any change made "
         "after seeing it:"
@@ -715,7 +741,7 @@ def _fresh_decisive(before: list[str], after: list[str]) -> dict[int, dict[str, 
     (an excerpt shows a one-line block without the indentation a labeller may have copied)."""
     red = Redactor()
     out: dict[int, dict[str, Any]] = {}
-    for b in (7, 8, 9, 10, 11, 12, 13):
+    for b in (7, 8, 9, 10, 11, 12, 13, 14):
         path = DATA / f"fresh_batch{b}.yaml"
         if not path.exists():
             continue
@@ -1295,6 +1321,7 @@ def _summary(r: dict[str, Any]) -> None:
         _first_run_row(11, BATCH11_FIRST_RUN, "tuned", c["per_batch"][11]["accuracy"]),
         _first_run_row(12, BATCH12_FIRST_RUN, "tuned", c["per_batch"][12]["accuracy"]),
         _first_run_row(13, BATCH13_FIRST_RUN, "tuned", c["per_batch"][13]["accuracy"]),
+        _first_run_row(14, BATCH14_FIRST_RUN, "tuned", c["per_batch"][14]["accuracy"]),
         ["ordinary loghub lines unchanged", ">= 99.5%", f"{red['unchanged']:.2%}", mark(red["unchanged"] >= 0.995)],
         [
             "redaction throughput (stream, one core)",
@@ -1328,6 +1355,7 @@ def _decisive_row(batch: int, today: dict[str, Any]) -> list[str]:
         11: BATCH11_DECISIVE_FIRST_RUN,
         12: BATCH12_DECISIVE_FIRST_RUN,
         13: BATCH13_DECISIVE_FIRST_RUN,
+        14: BATCH14_DECISIVE_FIRST_RUN,
     }.get(batch)
     now = f"{today['plain']:.1%} / {today['buried']:.1%}"
     if first is None:
@@ -1356,7 +1384,9 @@ def _first_run_row(batch: int, first: dict[str, int], now: str, accuracy: float)
 def _readme(r: dict[str, Any]) -> None:
     """The paragraph and table the main README's "Diagnosis" section is updated from."""
     c, red, grp = r["classify"], r["redact"], r["group"]
-    fr = BATCH13_FIRST_RUN
+    fr, fr13 = BATCH14_FIRST_RUN, BATCH13_FIRST_RUN
+    recent = (BATCH10_FIRST_RUN, BATCH11_FIRST_RUN, BATCH12_FIRST_RUN, fr13, fr)
+    last5 = [b["right"] / b["n"] for b in recent]
     broad = red.get("broad")
     pub = grp.get("_published", {})
     groups = ", ".join(
@@ -1367,18 +1397,21 @@ def _readme(r: dict[str, Any]) -> None:
     emit(
         "Every figure is shown beside the first run on data the rules had never seen. Classification (rules with the "
         "learned model under them): on a fresh batch of "
-        f"{fr['n']} real logs from public issue threads (all 14 categories, labelled from each thread's "
+        f"{fr['n']} real logs from public issue threads (13 of the 14 categories, labelled from each thread's "
         f"conclusion and committed before any run, rules and model frozen first) the first run scored "
         f"{fr['right'] / fr['n']:.1%} with {fr['hi_wrong'] / fr['n']:.1%} confidently wrong and {fr['unknown']} "
-        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}; +/- 10 points); batch 12's first run (50 logs) was "
+        f"unknown (rules alone {fr['rules_right'] / fr['n']:.1%}; +/- 10 points), but the code before it scores the "
+        "same on that batch: it is an easier batch, short of the categories that missed most. Batch 13's first run "
+        f"({fr13['n']} logs, all 14 categories) was {fr13['right'] / fr13['n']:.1%}, batch 12's (50 logs) "
         f"{BATCH12_FIRST_RUN['right'] / BATCH12_FIRST_RUN['n']:.1%}, batch 11's "
         f"(57 logs) {BATCH11_FIRST_RUN['right'] / BATCH11_FIRST_RUN['n']:.1%}, batch 10's (103 logs) "
         f"{BATCH10_FIRST_RUN['right'] / BATCH10_FIRST_RUN['n']:.1%}, batch 9's "
         f"{BATCH9_FIRST_RUN['right'] / BATCH9_FIRST_RUN['n']:.1%}, batch 8's "
         f"{BATCH8_FIRST_RUN['right'] / BATCH8_FIRST_RUN['n']:.1%} and batch 7's "
         f"{BATCH7_FIRST_RUN['right'] / BATCH7_FIRST_RUN['n']:.1%}. On all {c['n']} logs "
-        f"{c['accuracy']:.1%} (in-sample for batches 1-13, which the model is trained on). The first-run figure is "
-        "the one to expect on logs we have not seen; `unknown` is answered rather than a guess when the evidence is "
+        f"{c['accuracy']:.1%} (in-sample for batches 1-14, which the model is trained on). The first-run figures, "
+        f"{min(last5):.1%} to {max(last5):.1%} over the last five batches, are the ones to expect on logs we have not "
+        "seen; `unknown` is answered rather than a guess when the evidence is "
         "weak. Redaction runs our log-oriented rules (key/value pairs, URI and CLI credentials, config text printed "
         "into logs, PEM/OpenSSH blocks fed line by line, Kubernetes Secret YAML, keyword + entropy) over the "
         "Kingfisher secret catalogue (488 provider formats, in-process)."
@@ -1386,8 +1419,12 @@ def _readme(r: dict[str, Any]) -> None:
     emit()
     rows = [
         [
-            "classification top-1, fresh batch 13 (first run)",
+            "classification top-1, fresh batch 14 (first run)",
             f"{fr['right'] / fr['n']:.1%} of {fr['n']}",
+        ],
+        [
+            "classification top-1, fresh batch 13 (first run)",
+            f"{fr13['right'] / fr13['n']:.1%} of {fr13['n']}",
         ],
         [
             "classification top-1, fresh batch 12 (first run)",
@@ -1418,11 +1455,11 @@ def _readme(r: dict[str, Any]) -> None:
     ]
     table(["measure", "result"], rows)
     emit(
-        "Limits of these figures: decisive lines are labelled for batches 7-13 only (section 2); batches 1-6 "
+        "Limits of these figures: decisive lines are labelled for batches 7-14 only (section 2); batches 1-6 "
         "are checked for the same evidence with and without 10,000 noise lines. The broad "
         "secret set and the HDFS/Zookeeper/OpenStack/BGL/Apache loghub samples are read from local copies "
         "(`PIPELINE_SRE_GITLEAKS_RULES`, `PIPELINE_SRE_LOGHUB_DIR`) and are not stored here; without them those rows "
-        "are skipped. The learned model is trained on 1,513 logs (batches 1-13 and the training corpus) and the "
+        "are skipped. The learned model is trained on 1,590 logs (batches 1-14 and the training corpus) and the "
         "catalogue's 349 canonical messages; its "
         "out-of-fold figures, printed by bench/train_classifier.py, are in-sample for the rules, which have been tuned "
         "on every one of those logs' misses (issue 12), so the fresh batches' first runs, not these, are where this "
