@@ -1193,9 +1193,9 @@ class ErrorExtractor:
             self._close()
         if not self._cands and self._weak is not None:
             w = self._weak
-            self._cands.append(
-                _Cand(0.3, w.no, _line_block(w.no, _cap(w.raw.strip(), LINE_CAP), w.content, "fallback"))
-            )
+            before, after = self._around(w.no, w.no)
+            block = _line_block(w.no, _cap(w.raw.strip(), LINE_CAP), w.content, "fallback")
+            self._cands.append(_Cand(0.3, w.no, block, before=before, after=list(after)))
         ranked = sorted(self._cands, key=lambda c: c.rank, reverse=True)
         out: list[ErrorBlock] = []
         seen: set[tuple[str | None, str, int]] = set()
