@@ -900,7 +900,7 @@ class ErrorExtractor:
             return []
         text = "\n".join(t for _, t in keep)
         ev = _cap(keep[-1][1], EVIDENCE_CAP)
-        before = self._around(keep[0][0], keep[-1][0], after=False)[0]
+        before = self._before(keep[0][0])
         return [ErrorBlock(None, _cap(text, 2000), [], keep[0][0], keep[-1][0], ev, text, "tail", before=before)]
 
     def notes(self) -> list[ErrorBlock]:
@@ -911,9 +911,8 @@ class ErrorExtractor:
         rules about these lines when nothing better explains the failure.
         """
         return [
-            replace(_line_block(no, t, t, "note"), before=b, after=a)
+            replace(_line_block(no, t, t, "note"), before=self._before(no), after=self._after(no))
             for no, t in reversed(self._notes)
-            for b, a in (self._around(no, no),)
         ]
 
     def unexplained(self) -> list[ErrorBlock]:
@@ -1163,24 +1162,27 @@ class ErrorExtractor:
                 if text.strip():
                     c.after.append(_neighbour(text))
 
-    def _around(self, first: int, last: int, after: bool = True) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The non-blank lines within SURROUND of lines ``first``..``last`` that are still at hand."""
+    def _nearby(self, numbers: Iterable[int]) -> list[str]:
+        """The non-blank lines among ``numbers`` (walking away from a block), up to the first not at hand."""
+        out: list[str] = []
+        for no in numbers:
+            text = self._line_at(no) if 0 < no <= self._lineno else None
+            if text is None:
+                break
+            if text.strip():
+                out.append(_neighbour(text))
+        return out
 
-        def read(numbers: Iterable[int]) -> list[str]:
-            out: list[str] = []
-            for no in numbers:
-                text = self._line_at(no) if 0 < no <= self._lineno else None
-                if text is None:
-                    break
-                if text.strip():
-                    out.append(_neighbour(text))
-            return out
+    def _before(self, first: int) -> tuple[str, ...]:
+        """The lines within SURROUND above line ``first`` that are still at hand, in log order."""
+        return tuple(reversed(self._nearby(range(first - 1, first - 1 - SURROUND, -1))))
 
-        before = read(range(first - 1, first - 1 - SURROUND, -1))[::-1]
-        return tuple(before), tuple(read(range(last + 1, last + 1 + SURROUND)) if after else ())
+    def _after(self, last: int) -> tuple[str, ...]:
+        """The lines within SURROUND below line ``last`` that have been fed and are still at hand."""
+        return tuple(self._nearby(range(last + 1, last + 1 + SURROUND)))
 
     def _push(self, cand: _Cand) -> None:
-        cand.before = self._around(cand.block.line_start, cand.block.line_end, after=False)[0]
+        cand.before = self._before(cand.block.line_start)
         self._cands.append(cand)
         if len(self._cands) > KEEP * 4:
             last = self._cands[-1]
@@ -1193,9 +1195,8 @@ class ErrorExtractor:
             self._close()
         if not self._cands and self._weak is not None:
             w = self._weak
-            before, after = self._around(w.no, w.no)
             block = _line_block(w.no, _cap(w.raw.strip(), LINE_CAP), w.content, "fallback")
-            self._cands.append(_Cand(0.3, w.no, block, before=before, after=list(after)))
+            self._cands.append(_Cand(0.3, w.no, block, before=self._before(w.no), after=list(self._after(w.no))))
         ranked = sorted(self._cands, key=lambda c: c.rank, reverse=True)
         out: list[ErrorBlock] = []
         seen: set[tuple[str | None, str, int]] = set()
