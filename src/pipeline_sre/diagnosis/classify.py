@@ -241,7 +241,7 @@ def classify_without_blocks(
     model = learned.load()
     probs = model.probabilities(learned.model_text(candidates, context_lines))
     k = max(range(len(probs)), key=probs.__getitem__)
-    if probs[k] < model.abstain_no_block:
+    if probs[k] < model.abstain_no_block or model.classes[k] == learned.NO_CAUSE:
         return None
     best: tuple[float, ErrorBlock, str] | None = None
     for block in candidates:

@@ -6,6 +6,11 @@ weights ship as package data (``rules/learned_model.json``: int8 weights, a scal
 thresholds the trainer chose on the fresh batches as they stood at their first runs); inference is pure Python,
 deterministic, a few milliseconds.
 
+Besides the categories the model has a class of its own, ``unknown``, fitted on text that names no cause
+(ordinary log chatter, error lines that give no reason): where that is its most probable reading it abstains, so
+chatter beside a failure does not pass for evidence of one (without it, Spark's "in memory ... free: 2 GiB" lines
+read as oom).
+
 The model never overrules a confident rule: ``classify`` asks it only when the rules answered
 ``unknown`` or below ``rules_sure``. There the rules' answer is evidence the model weighs (``with_rule``: the
 rule's confidence, times ``rule_weight``, added to that category's log-probability), and the model answers only
@@ -29,6 +34,7 @@ from importlib import resources
 from pipeline_sre.diagnosis.extract import ErrorBlock
 
 MODEL_FILE = "rules/learned_model.json"
+NO_CAUSE = "unknown"  # the model's class for text that names no cause
 DIM_BITS = 14
 DIM = 1 << DIM_BITS
 _TEXT_CAP = 4000  # a long block's tail frames say little about the category; keep the cost flat
@@ -64,7 +70,7 @@ class Model:
         if rule is not None:
             probs = self.with_rule(probs, *rule)
         k = max(range(len(probs)), key=probs.__getitem__)
-        if probs[k] < self.abstain_below:
+        if probs[k] < self.abstain_below or self.classes[k] == NO_CAUSE:
             return None
         return Prediction(self.classes[k], probs[k])
 
@@ -134,12 +140,13 @@ def features(text: str) -> dict[int, float]:
 
 
 def model_text(blocks: Sequence[ErrorBlock], context_lines: Sequence[str] = ()) -> str:
-    """What the model reads: the first block's root cause and text, the next blocks' root causes, the context."""
+    """What the model reads: the first block's root cause, its text with the lines around it (a cause is often
+    stated just above a bare status: git's `remote:` lines over a 403), the next blocks' root causes, the context."""
     parts: list[str] = []
     for i, b in enumerate(blocks[:3]):
         parts += [b.exception or "", " ".join(b.root_cause_chain), b.message, b.evidence]
         if i == 0:
-            parts.append(b.text[:_TEXT_CAP])
+            parts += [*b.before, b.text[:_TEXT_CAP], *b.after]
     parts += [str(x) for x in list(context_lines)[-_CONTEXT_LINES:]]
     return "\n".join(p for p in parts if p)
 

@@ -30,7 +30,8 @@ def _block(exc: str | None, msg: str) -> ErrorBlock:
 def test_model_loads_from_package_data() -> None:
     assert resources.files("pipeline_sre.diagnosis").joinpath(learned.MODEL_FILE).is_file()
     model = learned.load()
-    assert model.classes == tuple(c for c in CATEGORIES if c != "unknown")
+    # every category, and `unknown`: the model's own class for text that names no cause
+    assert set(model.classes) == set(CATEGORIES) and learned.NO_CAUSE in model.classes
     assert len(model.weights) == learned.DIM * len(model.classes)
     assert 0.0 < model.abstain_below < 1.0 and model.rule_weight >= 0.0
     assert learned.decode(learned.encode(model)) == model
@@ -67,6 +68,28 @@ def test_tokens_split_camel_case_and_fold_digits() -> None:
 def test_abstains_on_noise(noise: str) -> None:
     assert learned.load().predict(noise) is None
     assert classify([_block(None, noise)]).category == "unknown"
+
+
+def test_the_model_abstains_where_text_that_names_no_cause_leads(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = learned.load()
+    probs = [0.0] * len(model.classes)
+    probs[model.classes.index(learned.NO_CAUSE)], probs[model.classes.index("timeout")] = 0.6, 0.4
+    monkeypatch.setattr(learned.Model, "probabilities", lambda self, text: probs)
+    assert model.predict("anything") is None
+    assert classify([_block(None, "the frobnicator gave up")]).category == "unknown"
+
+
+def test_ordinary_spark_chatter_reads_as_no_cause() -> None:
+    # Spark's block manager lines name memory ("in memory ... free: 2.7 GiB"); before the model had a class for
+    # such chatter it read them as oom at 0.78
+    model = learned.load()
+    chatter = "".join(
+        f"24/03/18 10:00:{i:02d} INFO BlockManagerInfo: Added broadcast_{i}_piece0 in memory on 10.1.{i}.7:4{i:04d} "
+        f"(size: {i}.4 KiB, free: 2.7 GiB)\n"
+        for i in range(12)
+    )
+    probs = model.probabilities(chatter)
+    assert model.classes[max(range(len(probs)), key=probs.__getitem__)] == learned.NO_CAUSE
 
 
 def test_no_error_block_is_never_guessed() -> None:

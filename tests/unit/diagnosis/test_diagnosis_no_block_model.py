@@ -53,6 +53,14 @@ def test_nothing_to_read_gives_nothing(eager_model: learned.Model) -> None:
     assert diagnose_lines([]).category == "unknown"
 
 
+def test_no_answer_where_the_model_reads_no_cause(eager_model: learned.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    probs = [0.0] * len(eager_model.classes)
+    probs[eager_model.classes.index(learned.NO_CAUSE)] = 1.0
+    monkeypatch.setattr(learned.Model, "probabilities", lambda self, text: probs)
+    assert classify_without_blocks(_candidates(_LOG)) is None
+    assert diagnose_lines(_LOG).category == "unknown"
+
+
 def test_a_model_file_without_the_threshold_never_answers_there() -> None:
     doc = json.loads(learned.encode(learned.load()))
     del doc["abstain_no_block"]
