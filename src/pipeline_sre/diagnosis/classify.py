@@ -12,6 +12,7 @@ Fields a rule can test, per error block:
 ``chain``      every exception type in the chain, outermost to root, space separated
 ``root``       exception, message and evidence together (the usual choice)
 ``text``       the whole block text (frames, header, wrapped causes)
+``near``       the log's lines just around the block (a cause stated above a bare status, a DETAIL under a FATAL)
 ``context``    notable lines from anywhere in the log (exit codes, signals, OOM killer ...)
 ``any``        all of the above
 
@@ -37,7 +38,7 @@ from pipeline_sre.diagnosis._yaml import safe_load
 from pipeline_sre.diagnosis.extract import ErrorBlock
 from pipeline_sre.models import CATEGORIES
 
-FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "context", "any")
+FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "near", "context", "any")
 MIN_CONFIDENCE = 0.4
 # Free-text evidence alone (a phrase in the message) is capped below 0.8: a typed exception, or two rules
 # of the same category agreeing, is needed for a high-confidence answer.
@@ -158,13 +159,16 @@ class _View:
         elif name == "chain":
             v = " ".join(b.root_cause_chain)
         elif name == "root":
-            v = f"{b.exception or ''}: {b.message}\n{b.evidence}"
+            # no ": " before a message without an exception type: a note's answer must quote the note itself
+            v = f"{b.exception}: {b.message}\n{b.evidence}" if b.exception else f"{b.message}\n{b.evidence}"
         elif name == "text":
             v = b.text
+        elif name == "near":
+            v = "\n".join((*b.before, *b.after))
         elif name == "context":
             v = self.context
         else:
-            v = "\n".join((self.get("root"), self.get("chain"), b.text, self.context))
+            v = "\n".join((self.get("root"), self.get("chain"), b.text, self.get("near"), self.context))
         self._cache[name] = v
         return v
 

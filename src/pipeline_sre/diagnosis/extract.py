@@ -250,6 +250,7 @@ _TRIGGERS = (
     "cancel",
     "not have enough",
     "schema",
+    "no output",
 )
 
 _TB_START = "Traceback (most recent call last)"

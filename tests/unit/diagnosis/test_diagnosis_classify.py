@@ -289,3 +289,16 @@ def test_a_type_default_is_no_rival_to_a_rule_that_explains_the_failure() -> Non
     assert (d.category, d.rule_id) == ("data_quality", "dq.message")
     # alone, the prior still answers
     assert classify_by_rules([_block("ValueError", "unexpected thing 42")]).category == "code_bug"
+
+
+def test_a_reason_stated_beside_a_bare_status_is_read() -> None:
+    # git prints the server's `remote:` lines above its own "returned error: 403"; the 403 alone reads as access
+    # (https://github.com/hashicorp/field-workshops-terraform/issues/275, trimmed)
+    lines = [
+        "$ git push origin main\n",
+        "remote: Support for password authentication was removed on August 13, 2021.\n",
+        "fatal: unable to access 'https://github.com/acme/infra/': The requested URL returned error: 403\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "credentials"
+    assert diagnose_lines(lines[-1:], use_model=False).category == "permission_denied"
+    assert extract_errors(lines)[0].before[-1].startswith("remote: Support for password authentication")
