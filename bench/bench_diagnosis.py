@@ -497,8 +497,12 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "'context deadline exceeded'; an adapter regression seen as a Parquet schema mismatch), and tools' wordings "
         "(R's 'cannot allocate vector', DuckDB's Parquet without its footer, dbt Fusion refusing an adapter, "
         "golang-migrate's lock timeout, Travis' no-output limit in its older wording, a fork's 'Resource temporarily "
-        "unavailable', a Kafka consumer's offset commit on a deleted topic read as a missing input). Those that the "
-        "log states were added after the run and it joined the model's training data. Today (tuned, in-sample for the "
+        "unavailable', a Kafka consumer's offset commit on a deleted topic read as a missing input). Buried in noise, "
+        "7 decisive lines were lost: one-line failures with no error word. After the run the wordings the log states "
+        "were added (a build step's 137 and bash's report of a killed job as capped guesses at oom), rules can read "
+        "the lines around a block (git's `remote:` reason above a bare 403, batch 15's miss), a note is taken from "
+        "0.5 rather than 0.6 and its answer must quote it, 'no output' became a trigger word, and it joined the "
+        "model's training data. Today (tuned, in-sample for the "
         f"model): {b16[1]}/{b16[0]} with the model, {b16[4]}/{b16[0]} with the rules alone."
     )
     return out
