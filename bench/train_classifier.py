@@ -453,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     choice = None
     for strength in STRENGTHS:
         fitted = fit([*examples, *always], strength)
-        # the cause-less logs are not training data, so the model fitted on every example reads them out of sample
+        # the floor's cause-less logs are not training data (the learned ones are): the model reads them out of sample
         # logs without a block have a threshold of their own (choose_no_block)
         floor = max(answer(p)[1] for p in probabilities(fitted, [e for e in floor_causeless if e.asks_model]))
         then, then_probs = first_run_conditions(examples, always, strength)
