@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -78,14 +77,11 @@ async def test_trend_follows_the_ramps(rt: Runtime) -> None:
 
 
 async def test_thousand_series_are_capped_in_count_and_bytes(rt: Runtime) -> None:
-    began = time.perf_counter()
     result = await metrics.get_metric(rt, 'psre_series or psre_series{id="x"}', window="1m", environment="metrics")
-    elapsed = time.perf_counter() - began
     assert result["series_total"] == SERIES
     assert len(result["series"]) <= 20
     assert result["series_omitted"] + len(result["series"]) + result.get("truncated", {}).get("series", 0) == SERIES
     assert size(result) <= 4000
-    assert elapsed < 2.0  # the bench holds the 200 ms budget; this only catches a pathological regression
 
 
 async def test_invalid_promql_returns_the_servers_message(rt: Runtime) -> None:

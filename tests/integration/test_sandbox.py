@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import stat
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,10 +158,8 @@ def test_permission_denied_log_has_the_error_and_the_planted_fake_secrets(sandbo
 
 @pytest.mark.integration
 def test_up_again_is_idempotent(sandbox: SandboxInfo, sandbox_manager: Sandbox) -> None:
-    started = time.monotonic()
     again = sandbox_manager.up()
     assert again.already_running and again.pids == sandbox.pids and again.runs == ()
-    assert time.monotonic() - started < 10
 
 
 @pytest.mark.integration

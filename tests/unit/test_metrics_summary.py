@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import httpx
@@ -64,14 +63,13 @@ def test_durations() -> None:
     assert metrics.format_duration(300) == "5m" and metrics.format_duration(7200) == "2h"
 
 
-def test_thousand_series_fit_in_4kb_fast_and_keep_the_largest() -> None:
+def test_thousand_series_fit_in_4kb_and_keep_the_largest() -> None:
     data = matrix(
         [({"__name__": "lag", "job": "k", "topic": f"t{i}"}, [float(i + j) for j in range(61)]) for i in range(1000)]
     )
-    began = time.perf_counter()
+    # Its speed is measured in bench/bench_signals.py, never asserted here.
     out = metrics.summarise_result(data, max_series=20, max_bytes=4000, header={"env": "x"})
-    elapsed = time.perf_counter() - began
-    assert size(out) <= 4000 and elapsed < 0.5
+    assert size(out) <= 4000
     assert out["metric"] == "lag" and out["common_labels"] == {"job": "k"}
     assert out["series_total"] == 1000 and out["series"][0]["labels"] == "topic=t999"
     assert out["overall"]["max"] == 1059 and out["overall"]["min"] == 0 and out["overall"]["up"] == 1000

@@ -108,7 +108,7 @@ async def test_a_wait_that_ends_first_answers_pending(rt: Runtime, monkeypatch: 
     started = asyncio.get_running_loop().time()
     verdict = await operations.verify_recovery(rt, ALICE, plan["incident_id"], wait_seconds=2, progress=progress)
     assert verdict["verdict"] == "pending" and "next_check_at" in verdict
-    assert 2 <= asyncio.get_running_loop().time() - started < 6 and len(looks) == 2
+    assert 2 <= asyncio.get_running_loop().time() - started < 10 and len(looks) == 2  # ends at the wait
     at_once = await operations.verify_recovery(rt, ALICE, plan["incident_id"])  # no wait: one look
     assert at_once["verdict"] == "pending"
     with pytest.raises(InvalidInput, match="wait_seconds must be between 0 and 600; got 601"):
