@@ -195,3 +195,20 @@ def test_bad_input(store: tuple[IncidentStore, Clock]) -> None:
         s.get("inc_nope")
     with pytest.raises(InvalidInput, match="states: detected"):
         s.list(state="broken")
+
+
+def test_reach_moves_forward_only_and_a_second_mover_is_no_error(store: tuple[IncidentStore, Clock]) -> None:
+    # the executor and a process refused as the second executor both move the incident on after the one write
+    s, _ = store
+    inc, _ = open_one(s, "r1")
+    s.advance(inc.id, "awaiting_approval")
+    first, moved = s.reach(inc.id, "executing", by="alice", action_id="act_1")
+    assert moved and first.state == "executing"
+    assert s.reach(inc.id, "verifying", by="alice")[1]
+    again, moved = s.reach(inc.id, "executing", by="bob", action_id="act_2")  # the second mover: already past it
+    assert not moved and again.state == "verifying" and again.action_id == "act_1"
+    assert [m["to"] for m in again.transitions].count("executing") == 1
+    with pytest.raises(InvalidInput, match="cannot go back to executing"):
+        s.advance(inc.id, "executing")  # a plain move back is still refused
+    s.advance(inc.id, "resolved")
+    assert not s.reach(inc.id, "verifying")[1]  # an ended incident stays as it is

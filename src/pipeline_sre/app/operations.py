@@ -375,10 +375,11 @@ async def execute(rt: Runtime, who: Principal, action_id: str, kind: str | None 
 
 
 def _executed(rt: Runtime, incident: Incident, who: Principal, action_id: str) -> None:
-    """The action ran: the incident records when mitigation started, then waits for verification."""
-    if FLOW.index(incident.state) < FLOW.index("executing"):
-        rt.incidents.advance(incident.id, "executing", by=who.actor, action_id=action_id)
-    rt.incidents.advance(incident.id, "verifying", by=who.actor, action_id=action_id)
+    """The action ran: the incident records when mitigation started, then waits for verification. Only forward:
+    the executor and a process refused as the second executor both settle the incident (the refused one in case
+    the executor's move was lost), and whichever comes second finds it already moved."""
+    rt.incidents.reach(incident.id, "executing", by=who.actor, action_id=action_id)
+    rt.incidents.reach(incident.id, "verifying", by=who.actor, action_id=action_id)
 
 
 async def recover_stuck(rt: Runtime, who: Principal) -> list[ActionRecord]:

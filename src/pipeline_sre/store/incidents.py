@@ -476,7 +476,15 @@ class IncidentStore:
         then set fields. Entering the current state again only sets the fields."""
         return self.move(incident_id, state, by=by, **fields)[0]
 
-    def move(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> tuple[Incident, bool]:
+    def reach(self, incident_id: str, state: str, *, by: str = "system", **fields: Any) -> tuple[Incident, bool]:
+        """`move` forward to `state` unless the incident is already there or past it (a racing process moved it
+        first, or it ended): then nothing changes and this is not an error. For moves that several processes
+        may make for one event, such as the move after an action ran."""
+        return self.move(incident_id, state, by=by, forward_only=True, **fields)
+
+    def move(
+        self, incident_id: str, state: str, *, by: str = "system", forward_only: bool = False, **fields: Any
+    ) -> tuple[Incident, bool]:
         """`advance`, and whether this call made the move: checked under the row's lock, so when replicas
         race only one of them moves (and only that one notifies, writes, pages)."""
         if state not in STATES:
@@ -484,6 +492,10 @@ class IncidentStore:
         now = self.clock()
         with self.db.session(write=True) as s:
             row = self._row(s, incident_id, lock=True)
+            if forward_only and (
+                row.state in TERMINAL or (state in FLOW and FLOW.index(row.state) >= FLOW.index(state))
+            ):
+                return Incident.of(row), False
             moved = row.state != state
             if moved:
                 refusal = transition_refusal(row.state, state)

@@ -140,3 +140,33 @@ async def test_a_clear_left_executing_without_a_trace_is_not_sent_again(tmp_path
         assert "not sent again" in (recovered[0].error or "")
     finally:
         await rt.aclose()
+
+
+async def test_the_executor_is_not_failed_by_a_second_executor_that_settled_the_incident_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes race to execute one approved action: the one refused as second moves the incident on (in case
+    the executor's move was lost) between the executor reading the incident and moving it; the executor, whose
+    write went out, still succeeds (it used to fail with "cannot go back to executing")."""
+    fake = FakeAirflow("3")
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    rt = runtime(tmp_path, fake)
+    try:
+        action = await approved_clear(rt)
+        read = operations._incident_of
+
+        def read_then_lose_the_race(rt: Runtime, record: Any) -> Any:
+            seen = read(rt, record)
+            assert seen is not None
+            operations._executed(rt, seen, APPROVER, record.id)  # the refused racer's settle, from the same state
+            return seen
+
+        monkeypatch.setattr(operations, "_incident_of", read_then_lose_the_race)
+        done = await operations.execute(rt, REQUESTER, action["id"])
+        assert done["sent"] and len(fake.cleared) == 1
+        incident = rt.incidents.get(done["incident_id"])
+        assert incident.state == "verifying" and incident.action_id == action["id"]
+        assert [m["to"] for m in incident.transitions].count("executing") == 1
+    finally:
+        await rt.aclose()
