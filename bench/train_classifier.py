@@ -16,10 +16,10 @@ depend on it), classes weighted by inverse frequency so small categories count, 
 weights is chosen on the fresh batches as they stood at their first runs (`first_run_conditions`): how strongly
 it is regularised, from which rule confidence the rules are never questioned, how much a weaker rule answer
 counts as evidence, and from which probability the model answers, counting right answers net of wrong ones so
-that `unknown` is not traded for guesses. Five-fold cross-validation gives the out-of-fold probabilities from
-which the no-block threshold is chosen. The weights are quantised to int8 (every probability here is computed
-from the quantised weights, as the package computes them) and written to
-src/pipeline_sre/diagnosis/rules/learned_model.json with the thresholds.
+that `unknown` is not traded for guesses, and, on the logs without an error block, from which probability it
+answers there. Five-fold cross-validation gives the out-of-fold probabilities it reports per source. The weights
+are quantised to int8 (every probability here is computed from the quantised weights, as the package computes
+them) and written to src/pipeline_sre/diagnosis/rules/learned_model.json with the thresholds.
 """
 
 from __future__ import annotations
@@ -401,8 +401,10 @@ def choose_no_block(
     examples: Sequence[Example], probs: Sequence[Sequence[float]], causeless: Sequence[Sequence[float]]
 ) -> float:
     """The probability from which the model answers in a log with no error block: most right answers net of wrong
-    ones over the labelled logs without a block (out-of-fold) and the cause-less logs, where any answer is wrong;
-    ties go to the higher threshold. Not below 0.4, for the reason given in `choose_thresholds`."""
+    ones over the labelled logs without a block as at their first runs (`first_run_conditions`, for the reason
+    given in `choose_thresholds`: with today's rules few logs are left unexplained, and those favour the rules) and
+    the cause-less logs, where any answer is wrong; ties go to the higher threshold. Not below 0.4, for the reason
+    given in `choose_thresholds`."""
     idx = [i for i, e in enumerate(examples) if not e.asks_model and e.rules.category == "unknown"]
     best: tuple[tuple[int, float], float] | None = None
     for t in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 1.01):
@@ -469,7 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"chosen: C={strength:g}, (abstain below, rules sure at, rule weight) {thresholds}")
     probs = out_of_fold(examples, always, strength)
     causeless = probabilities(fitted, [e for e in floor_causeless if not e.asks_model])
-    no_block = choose_no_block(examples, probs, causeless)
+    no_block = choose_no_block(then, then_probs, causeless)
     loud = sum(answer(p)[1] >= no_block for p in causeless)
     print(f"no error block: the model answers from {no_block} ({loud} of {len(causeless)} cause-less logs answered)")
     report(examples, probs, thresholds, no_block)
