@@ -273,14 +273,15 @@ async def test_driver_stopped_unexpectedly_gets_one_repair_not_an_escalation(
 
 
 def store_down_once(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next move of an incident fails as a locked store fails it; the one after works again."""
-    advance = rt.incidents.advance
+    """The next move of an incident after an action ran fails as a locked store fails it; the one after works
+    again."""
+    reach = rt.incidents.reach
 
     def down(incident: str, state: str, **kw: Any) -> Any:
-        monkeypatch.setattr(rt.incidents, "advance", advance)
+        monkeypatch.setattr(rt.incidents, "reach", reach)
         raise BackendUnavailable("state store error (sqlite): OperationalError: database is locked")
 
-    monkeypatch.setattr(rt.incidents, "advance", down)
+    monkeypatch.setattr(rt.incidents, "reach", down)
 
 
 async def test_an_action_whose_incident_missed_the_run_moves_on_without_a_second_call(
