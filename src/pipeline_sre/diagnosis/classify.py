@@ -19,8 +19,9 @@ Fields a rule can test, per error block:
 The engine scores each category by its best matching rule (the first block counts fully, the next
 ones at half weight), adds a little for agreeing rules, and lowers the confidence when another
 category comes close. Below ``min_confidence`` the answer is ``unknown``. A rule marked ``prior`` is
-a default for an exception type (a bare ``ValueError`` is the code's fault): it answers only when no
-other rule matches, so it never lowers the confidence of a rule that explains the failure.
+a default (a bare ``ValueError`` is the code's fault; a bare SIGKILL with no word of memory is an external
+kill): it answers only when no other rule matches, so it never lowers the confidence of a rule that explains
+the failure.
 """
 
 from __future__ import annotations
