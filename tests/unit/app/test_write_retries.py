@@ -60,6 +60,14 @@ def runtime(
     return Runtime(settings, transport=HostRouter({"prod.airflow.test": fake.transport()}))
 
 
+def flooded(version: Literal["2", "3"]) -> FakeAirflow:
+    """A fake Airflow whose DAG's run `manual__flood` failed on a network error."""
+    fake = FakeAirflow(version)
+    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
+    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    return fake
+
+
 async def approved_clear(rt: Runtime) -> dict[str, Any]:
     plan = await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
     action: dict[str, Any] = plan["action"]
@@ -70,9 +78,7 @@ async def approved_clear(rt: Runtime) -> dict[str, Any]:
 
 @pytest.mark.parametrize("version", ["3", "2"])
 async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: Literal["2", "3"]) -> None:
-    fake = FakeAirflow(version)
-    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
-    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    fake = flooded(version)
     rt = runtime(tmp_path, fake)
     try:
         action = await approved_clear(rt)
@@ -94,9 +100,7 @@ async def test_a_clear_whose_answer_is_lost_runs_once(tmp_path: Path, version: L
 
 
 async def test_reads_are_still_retried(tmp_path: Path) -> None:
-    fake = FakeAirflow("3")
-    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
-    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    fake = flooded("3")
     rt = runtime(tmp_path, fake)
     try:
         fake.lose_answer_next(2, path="/dagRuns/manual__flood")
@@ -107,9 +111,7 @@ async def test_reads_are_still_retried(tmp_path: Path) -> None:
 
 
 async def test_the_digested_call_is_the_call_sent_on_airflow_2(tmp_path: Path) -> None:
-    fake = FakeAirflow("2")
-    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
-    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    fake = flooded("2")
     rt = runtime(tmp_path, fake)
     try:
         plan = await operations.propose(rt, REQUESTER, DAG, "manual__flood", "prod")
@@ -126,9 +128,7 @@ async def test_a_clear_left_executing_without_a_trace_is_not_sent_again(tmp_path
 
     from pipeline_sre.store import repository as repo
 
-    fake = FakeAirflow("3")
-    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
-    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    fake = flooded("3")
     rt = runtime(tmp_path, fake)
     try:
         action = await approved_clear(rt)
@@ -148,9 +148,7 @@ async def test_the_executor_is_not_failed_by_a_second_executor_that_settled_the_
     """Two processes race to execute one approved action: the one refused as second moves the incident on (in case
     the executor's move was lost) between the executor reading the incident and moving it; the executor, whose
     write went out, still succeeds (it used to fail with "cannot go back to executing")."""
-    fake = FakeAirflow("3")
-    fake.add_dag(FakeDag(DAG, ["tier:2"], "commerce", 3600, TASKS, max_tries=1))
-    add_failed_run(fake, "manual__flood", NETWORK_ERROR)
+    fake = flooded("3")
     rt = runtime(tmp_path, fake)
     try:
         action = await approved_clear(rt)
