@@ -299,6 +299,8 @@ _BARE_EXC = re.compile(
 _BARE_ERROR = re.compile(
     r"\bERROR\b|\bError\b|\berror:|\bFATAL\b|\bFailed\b|\bfailed:|^panic: |terminate called after throwing"
     r"|##\[error\]|^::error\b|\bnpm (?:error|ERR!) "
+    # MSBuild's, NuGet's, the C# and TypeScript compilers' coded errors ("app.csproj : error NU1202: ..."), rustc's
+    r"|\berror [A-Z]{1,4}\d{3,5}\s*:|\berror\[E\d{4}\]:"
 )
 # Go's panic header, at the start of the line or after a relay's "<plugin>: " prefix
 _RELAYED_PANIC = re.compile(r"(?:^|: )panic: ")
