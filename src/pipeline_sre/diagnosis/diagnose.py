@@ -186,8 +186,9 @@ def diagnose_lines(
                 "(no traceback, stack trace, ERROR line, exit code or signal)."
             )
         evidence = _clean(red, cls.evidence)
-        # the lines that explain a failure (signals, evictions) and the log's last words the rules read
-        shown = [*list(ex.context)[-5:], *(b.text for b in tail)]
+        # the lines that explain a failure (signals, evictions) and the log's last words the rules read, with the
+        # lines above them (a resolver's first problem, a loader's first refusal, above the last words' repeats)
+        shown = [*list(ex.context)[-5:], *(line for b in tail for line in (*b.shown_before, b.text))]
         return Diagnosis(
             category=cls.category,
             confidence=cls.confidence,
@@ -233,7 +234,7 @@ def _noted(
 def _diagnosis(red: Redactor, top: ErrorBlock, cls: Classification, excerpt_bytes: int) -> Diagnosis:
     evidence = _clean(red, top.evidence)
     # the block with the log's lines around it: the excerpt keeps the evidence first and fills the budget outwards
-    text = _clean(red, "\n".join([*top.before, top.text, *top.after]))
+    text = _clean(red, "\n".join([*top.shown_before, top.text, *top.shown_after]))
     return Diagnosis(
         category=cls.category,
         confidence=cls.confidence,

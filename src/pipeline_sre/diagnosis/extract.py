@@ -31,7 +31,7 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -50,7 +50,11 @@ CONTEXT_KEEP = 40
 TAIL_KEEP = 8  # last non-blank lines kept for ``last_words`` (noise among them is dropped there)
 TAIL_LINES = 3  # of which the last few, noise dropped, make the last-words block
 NOTES_KEEP = 64  # lines with a failure word that no block took, kept for ``notes``
-SURROUND = 4  # log lines kept on each side of a block (``ErrorBlock.before``/``after``) for the excerpt
+SURROUND = 4  # log lines on each side of a block that rules and the model read (``ErrorBlock.before``/``after``)
+# log lines on each side of a block the excerpt may show (``ErrorBlock.shown_before``/``shown_after``): a cause is
+# often printed a few lines off the error that names it (a tool's summary below it, the kernel's report above a bare
+# exit code), and a short log then fits the excerpt whole; wider than SURROUND, which would change what rules read
+SHOWN_AROUND = 16
 RECENT_KEEP = 64  # the log's last lines remembered for ``before`` (a block that began before the batch being fed)
 
 # --------------------------------------------------------------------------------------------
@@ -457,6 +461,9 @@ class ErrorBlock:
     # kernel's OOM report above a bare exit code, a wget status under its request line
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    # the same, SHOWN_AROUND lines each side: what the excerpt may fill its budget with
+    shown_before: tuple[str, ...] = ()
+    shown_after: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -689,6 +696,9 @@ _ACCEPT = {"py": _py_accept, "jvm": _jvm_accept, "dbt": _dbt_accept, "msg": _msg
 # --------------------------------------------------------------------------------------------
 
 
+_Near = tuple[int, str]  # a line beside a block: its number in the log and the line as the excerpt shows it
+
+
 @dataclass(slots=True)
 class _Cand:
     tier: float
@@ -696,9 +706,9 @@ class _Cand:
     block: ErrorBlock
     is_header: bool = False  # a plain error record that a following trace may absorb
     header_line: _Line | None = None
-    before: tuple[str, ...] = ()
-    after: list[str] = field(default_factory=list)
-    after_seen: int = 0  # lines after the block read so far (blank ones included), up to SURROUND
+    before: tuple[_Near, ...] = ()
+    after: list[_Near] = field(default_factory=list)
+    after_seen: int = 0  # lines after the block read so far (blank ones included), up to SHOWN_AROUND
 
     @property
     def rank(self) -> tuple[float, int]:
@@ -903,8 +913,8 @@ class ErrorExtractor:
             return []
         text = "\n".join(t for _, t in keep)
         ev = _cap(keep[-1][1], EVIDENCE_CAP)
-        before = self._before(keep[0][0])
-        return [ErrorBlock(None, _cap(text, 2000), [], keep[0][0], keep[-1][0], ev, text, "tail", before=before)]
+        block = ErrorBlock(None, _cap(text, 2000), [], keep[0][0], keep[-1][0], ev, text, "tail")
+        return [_with_neighbours(block, self._before(keep[0][0]), ())]
 
     def notes(self) -> list[ErrorBlock]:
         """The last lines that hold a failure word but that no block took, newest first, one block each.
@@ -914,7 +924,7 @@ class ErrorExtractor:
         rules about these lines when nothing better explains the failure.
         """
         return [
-            replace(_line_block(no, t, t, "note"), before=self._before(no), after=self._after(no))
+            _with_neighbours(_line_block(no, t, t, "note"), self._before(no), self._after(no))
             for no, t in reversed(self._notes)
         ]
 
@@ -1156,33 +1166,34 @@ class ErrorExtractor:
     def _fill_after(self) -> None:
         """Give each kept block the lines that followed it, as far as they have been fed."""
         for c in self._cands:
-            while c.after_seen < SURROUND and c.block.line_end + c.after_seen < self._lineno:
-                text = self._line_at(c.block.line_end + c.after_seen + 1)
+            while c.after_seen < SHOWN_AROUND and c.block.line_end + c.after_seen < self._lineno:
+                no = c.block.line_end + c.after_seen + 1
+                text = self._line_at(no)
                 if text is None:  # no longer at hand: the block keeps what it has
-                    c.after_seen = SURROUND
+                    c.after_seen = SHOWN_AROUND
                     break
                 c.after_seen += 1
                 if text.strip():
-                    c.after.append(_neighbour(text))
+                    c.after.append((no, _neighbour(text)))
 
-    def _nearby(self, numbers: Iterable[int]) -> list[str]:
+    def _nearby(self, numbers: Iterable[int]) -> list[_Near]:
         """The non-blank lines among ``numbers`` (walking away from a block), up to the first not at hand."""
-        out: list[str] = []
+        out: list[_Near] = []
         for no in numbers:
             text = self._line_at(no) if 0 < no <= self._lineno else None
             if text is None:
                 break
             if text.strip():
-                out.append(_neighbour(text))
+                out.append((no, _neighbour(text)))
         return out
 
-    def _before(self, first: int) -> tuple[str, ...]:
-        """The lines within SURROUND above line ``first`` that are still at hand, in log order."""
-        return tuple(reversed(self._nearby(range(first - 1, first - 1 - SURROUND, -1))))
+    def _before(self, first: int) -> tuple[_Near, ...]:
+        """The lines within SHOWN_AROUND above line ``first`` that are still at hand, in log order."""
+        return tuple(reversed(self._nearby(range(first - 1, first - 1 - SHOWN_AROUND, -1))))
 
-    def _after(self, last: int) -> tuple[str, ...]:
-        """The lines within SURROUND below line ``last`` that have been fed and are still at hand."""
-        return tuple(self._nearby(range(last + 1, last + 1 + SURROUND)))
+    def _after(self, last: int) -> tuple[_Near, ...]:
+        """The lines within SHOWN_AROUND below line ``last`` that have been fed and are still at hand."""
+        return tuple(self._nearby(range(last + 1, last + 1 + SHOWN_AROUND)))
 
     def _push(self, cand: _Cand) -> None:
         cand.before = self._before(cand.block.line_start)
@@ -1208,13 +1219,24 @@ class ErrorExtractor:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(replace(c.block, before=c.before, after=tuple(c.after)))
+            out.append(_with_neighbours(c.block, c.before, c.after))
             if len(out) >= max(0, max_blocks):
                 break
         return out
 
 
 _NEIGHBOUR_JSON_CAP = 16_384
+
+
+def _with_neighbours(block: ErrorBlock, before: Sequence[_Near], after: Sequence[_Near]) -> ErrorBlock:
+    """``block`` with the lines around it: those within SURROUND for the rules and the model, all for the excerpt."""
+    return replace(
+        block,
+        before=tuple(t for no, t in before if no >= block.line_start - SURROUND),
+        after=tuple(t for no, t in after if no <= block.line_end + SURROUND),
+        shown_before=tuple(t for _, t in before),
+        shown_after=tuple(t for _, t in after),
+    )
 
 
 def _neighbour(text: str) -> str:

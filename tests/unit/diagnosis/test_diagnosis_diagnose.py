@@ -100,6 +100,72 @@ def test_excerpt_shows_the_lines_around_the_block() -> None:
     assert "ERROR 404: Not Found." in d.excerpt and "awaiting response... 404 Not Found" in d.excerpt
 
 
+def test_excerpt_reaches_a_cause_printed_several_lines_off_the_error() -> None:
+    # pip relays the build's own output (the reason) seven lines above its closing error (logs from public threads,
+    # trimmed); the kernel's OOM report sits under Spark's exit code 137 after other kernel lines
+    pip = [
+        "Collecting dbt\n",
+        "  Preparing metadata (setup.py) ... error\n",
+        "  error: subprocess-exited-with-error\n",
+        "  × python setup.py egg_info did not run successfully.\n",
+        "  │ exit code: 1\n",
+        "  ╰─> [21 lines of output]\n",
+        "\n",
+        "      As of v1.0.0, `pip install dbt` is no longer supported.\n",
+        "      Instead, please use one of the following.\n",
+        "\n",
+        "      **To use dbt with your specific database, platform, or query engine:**\n",
+        "\n",
+        "          pip install dbt-<adapter>\n",
+        "...\n",
+        "error: metadata-generation-failed\n",
+    ]
+    assert "pip install dbt` is no longer supported" in diagnose_lines(pip).excerpt
+    spark = [
+        'Exception in thread "main" org.apache.spark.SparkUserAppException: User application exited with 137\n',
+        "\tat org.apache.spark.deploy.PythonRunner$.main(PythonRunner.scala:103)\n",
+        "\n",
+        "[6928402.630093] python invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=841\n",
+        "...\n",
+        "[61086.851530] Task in /docker/73792fab2937 killed as a result of limit of /docker/73792fab2937\n",
+        "[61086.851531] memory: usage 11534336kB, limit 11534336kB, failcnt 361261\n",
+        "...\n",
+        "[61086.851599] Memory cgroup out of memory: Kill process 29052 (python) score 1920 or sacrifice child\n",
+    ]
+    assert "Memory cgroup out of memory: Kill process 29052" in diagnose_lines(spark).excerpt
+
+
+def test_excerpt_of_last_words_keeps_the_lines_above_them() -> None:
+    # Composer's first problem is the one that matters; its last words repeat the same floor for other packages
+    lines = [
+        "Your requirements could not be resolved to an installable set of packages.\n",
+        " > Problem 1\n",
+        "    - Root composer.json requires php ^8.2 but your php version (8.1.33) does not satisfy that requirement.\n",
+        "  Problem 2\n",
+        "    - Root composer.json requires pestphp/pest-plugin-laravel ^3.2 -> satisfiable by v3.2.0.\n",
+        "    - pestphp/pest-plugin-laravel v3.2.0 requires php ^8.2.0 -> your php version (8.1.33) does not satisfy\n",
+        "  Problem 3\n",
+        "    - Root composer.json requires filament/forms ^4.0 -> satisfiable by filament/forms[v4.0.0-beta1].\n",
+        "    - filament/forms[v4.0.0-beta1] require php ^8.2 -> your php version (8.1.33) does not satisfy that.\n",
+    ]
+    d = diagnose_lines(lines)
+    assert "Root composer.json requires php ^8.2 but your php version" in d.excerpt
+
+
+def test_rules_read_only_the_nearest_lines_while_the_excerpt_shows_more() -> None:
+    from pipeline_sre.diagnosis import ErrorExtractor
+    from pipeline_sre.diagnosis.extract import SHOWN_AROUND, SURROUND
+
+    lines = [f"INFO step {i}\n" for i in range(30)] + ["ERROR load failed\n"] + [f"INFO after {i}\n" for i in range(30)]
+    ex = ErrorExtractor()
+    ex.feed_many(lines)
+    (block,) = ex.blocks(1)
+    assert block.before == tuple(f"INFO step {i}" for i in range(30 - SURROUND, 30))
+    assert block.after == tuple(f"INFO after {i}" for i in range(SURROUND))
+    assert block.shown_before == tuple(f"INFO step {i}" for i in range(30 - SHOWN_AROUND, 30))
+    assert block.shown_after == tuple(f"INFO after {i}" for i in range(SHOWN_AROUND))
+
+
 def test_lines_around_the_block_are_redacted_and_budgeted() -> None:
     lines = [
         "[2024-05-02, 04:00:00 UTC] {etl.py:90} INFO - dsn=postgresql://etl:Fake-Near-Pass@db:5432/dw\n",
