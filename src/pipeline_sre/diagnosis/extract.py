@@ -811,9 +811,10 @@ class ErrorExtractor:
         self._lineno = 0
         self.context: deque[str] = deque(maxlen=CONTEXT_KEEP)
         self.lines_seen = 0
-        self._weak: _Line | None = None  # last error-ish line that produced nothing (used if nothing else)
+        # the last error-ish line that produced nothing, used if nothing else is found (so only while nothing is)
+        self._weak: _Cand | None = None
         self._tail: deque[tuple[int, str]] = deque(maxlen=TAIL_KEEP)  # (line number, line): the log's last words
-        self._notes: deque[tuple[int, str]] = deque(maxlen=NOTES_KEEP)  # (line number, line): see ``notes``
+        self._notes: deque[_Cand] = deque(maxlen=NOTES_KEEP)  # see ``notes``
         # the lines a block's neighbours are read from: the batch being fed and the lines before it
         self._batch: list[str] = []
         self._batch_base = 0
@@ -923,10 +924,7 @@ class ErrorExtractor:
         panicked at ...") in the middle of a log is neither a block nor among its last words; the caller asks the
         rules about these lines when nothing better explains the failure.
         """
-        return [
-            _with_neighbours(_line_block(no, t, t, "note"), self._before(no), self._after(no))
-            for no, t in reversed(self._notes)
-        ]
+        return [_with_neighbours(c.block, c.before, c.after) for c in reversed(self._notes)]
 
     def unexplained(self) -> list[ErrorBlock]:
         """What the learned model reads when ``blocks()`` found nothing: the last words, then the notes."""
@@ -1002,7 +1000,7 @@ class ErrorExtractor:
             return
         if ln.level == "warning" and _NAMES_EXC.search(c) and not _NOISE.search(c):
             # a handled error: ranked low, but read whole, continuation lines included
-            self._weak = ln
+            self._set_weak(ln)
             blk = _Open("msg", ln, None)
             blk.sub_kind = "warning"
             blk.excs.append(_Exc(None, [c.strip()], [], 0))
@@ -1032,7 +1030,7 @@ class ErrorExtractor:
         if ln.level in ("debug",) or _SUCCESS.search(c):
             return
         if ln.level not in ("info",) and _WEAK.search(c):
-            self._weak = ln
+            self._set_weak(ln)
         if _NOISE.search(c):
             tier = 0.5
         elif _TERMINATION_REASON.search(c):
@@ -1043,12 +1041,12 @@ class ErrorExtractor:
             tier = 1.2
         elif _SPECIFIC.search(c):  # a warning or an info line: error lines naming a failure were taken above
             if ln.level == "info":
-                self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
+                self._note(ln)
                 return
             tier = 1.0
         else:
             if ln.level != "info" or _WEAK.search(c):
-                self._notes.append((ln.no, _cap(ln.raw.strip(), LINE_CAP)))
+                self._note(ln)
             return
         blk = _line_block(ln.no, _cap(ln.raw.strip(), LINE_CAP), c, _refine_kind("fallback", c))
         self._push(_Cand(tier, ln.no, blk))
@@ -1164,8 +1162,10 @@ class ErrorExtractor:
         return None
 
     def _fill_after(self) -> None:
-        """Give each kept block the lines that followed it, as far as they have been fed."""
-        for c in self._cands:
+        """Give each kept block, note and the weak line the lines that followed them, as far as they have been fed
+        (taken while at hand: in a long log they are gone by the end)."""
+        weak = [self._weak] if self._weak is not None else []
+        for c in itertools.chain(self._cands, self._notes, weak):
             while c.after_seen < SHOWN_AROUND and c.block.line_end + c.after_seen < self._lineno:
                 no = c.block.line_end + c.after_seen + 1
                 text = self._line_at(no)
@@ -1195,6 +1195,16 @@ class ErrorExtractor:
         """The lines within SHOWN_AROUND below line ``last`` that have been fed and are still at hand."""
         return tuple(self._nearby(range(last + 1, last + 1 + SHOWN_AROUND)))
 
+    def _note(self, ln: _Line) -> None:
+        text = _cap(ln.raw.strip(), LINE_CAP)
+        self._notes.append(_Cand(0.0, ln.no, _line_block(ln.no, text, text, "note"), before=self._before(ln.no)))
+
+    def _set_weak(self, ln: _Line) -> None:
+        if self._cands:  # a block was found and blocks are never dropped: the weak line will not be used
+            return
+        block = _line_block(ln.no, _cap(ln.raw.strip(), LINE_CAP), ln.content, "fallback")
+        self._weak = _Cand(0.3, ln.no, block, before=self._before(ln.no))
+
     def _push(self, cand: _Cand) -> None:
         cand.before = self._before(cand.block.line_start)
         self._cands.append(cand)
@@ -1208,9 +1218,7 @@ class ErrorExtractor:
         if self._open is not None:
             self._close()
         if not self._cands and self._weak is not None:
-            w = self._weak
-            block = _line_block(w.no, _cap(w.raw.strip(), LINE_CAP), w.content, "fallback")
-            self._cands.append(_Cand(0.3, w.no, block, before=self._before(w.no), after=list(self._after(w.no))))
+            self._cands.append(self._weak)
         ranked = sorted(self._cands, key=lambda c: c.rank, reverse=True)
         out: list[ErrorBlock] = []
         seen: set[tuple[str | None, str, int]] = set()

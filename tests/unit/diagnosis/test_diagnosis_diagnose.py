@@ -204,3 +204,26 @@ def test_structured_records_beside_a_block_read_as_time_level_and_event() -> Non
     d = diagnose_lines(lines)
     assert "2026-12-04T07:19:43.391741Z info ::group::Post Execute" in d.excerpt
     assert "map_index" not in d.excerpt
+
+
+def test_a_note_and_the_weak_line_keep_their_neighbours_in_a_long_log() -> None:
+    from pipeline_sre.diagnosis import ErrorExtractor
+    from pipeline_sre.diagnosis.extract import BATCH_LINES, RECENT_KEEP
+
+    # lines around a failure stated without an error word, far from the end of the log: they were gone from memory
+    # by the time the notes were read, so a short log and the same log with more lines after it read differently
+    failure = [
+        "+ kubectl apply -f job.yaml\n",
+        'pods "etl-1" is forbidden: User "system:serviceaccount:ci:runner" cannot create resource "pods"\n',
+        '  in the namespace "etl" (role etl-writer)\n',
+    ]
+    filler = [f"step {i} ok\n" for i in range(BATCH_LINES + RECENT_KEEP + 10)]
+    short, long = ErrorExtractor(), ErrorExtractor()
+    short.feed_many(failure + filler[:3])
+    long.feed_many(failure + filler)
+    (s_note, *_), (l_note, *_) = short.notes(), long.notes()
+    assert s_note.evidence == l_note.evidence and "is forbidden" in l_note.evidence
+    assert l_note.before == s_note.before == ("+ kubectl apply -f job.yaml",)
+    assert l_note.after[0].strip().startswith('in the namespace "etl"')
+    assert l_note.after == s_note.after[: len(l_note.after)]
+    assert "in the namespace" in diagnose_lines(failure + filler).excerpt
