@@ -132,7 +132,7 @@ FREEZE19 = "9165872"
 BATCH19_FIRST_RUN = {"n": 63, "right": 45, "hi_wrong": 0, "rules_right": 34, "rules_hi_wrong": 0, "unknown": 8}
 # Batch 20 (114 logs, all 14 categories, gathered in two rounds, collectors and reviewers reporting only counts), run
 # once against the rules tuned on batch 19, the model retrained with it and the wider excerpt (FREEZE20). Freeze 19's
-# code scores 95/114 on it, the code before this session's changes (7de9412) 94/114.
+# code scores 95/114 on it, the code before the excerpt change (7de9412) 94/114.
 FREEZE20 = "c6afbaf"
 BATCH20_FIRST_RUN = {"n": 114, "right": 94, "hi_wrong": 0, "rules_right": 80, "rules_hi_wrong": 0, "unknown": 14}
 # Batch 21 (32 logs, 13 categories, what the session's search budget had left), run once against the rules tuned on
@@ -172,7 +172,7 @@ BATCH18_DECISIVE_FIRST_RUN = {"n": 82, "plain": 80, "buried": 73}
 # Batch 19's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE19.
 BATCH19_DECISIVE_FIRST_RUN = {"n": 63, "plain": 58, "buried": 53}
 # Batch 20's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE20
-# (the extractor before this session's excerpt changes, 7de9412, gives 111 / 99).
+# (the extractor before the excerpt change, 7de9412, gives 111 / 99).
 BATCH20_DECISIVE_FIRST_RUN = {"n": 114, "plain": 113, "buried": 106}
 # Batch 21's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE21.
 BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
@@ -627,8 +627,8 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         f"{FREEZE20}. **First run, rules + model: {fr20['right']}/{fr20['n']} ({fr20['right'] / fr20['n']:.1%}), "
         f"{fr20['hi_wrong']} wrong at >= 0.8, {fr20['unknown']} unknown**; the rules alone in the same run: "
         f"{fr20['rules_right']}/{fr20['n']} ({fr20['rules_right'] / fr20['n']:.1%}). Freeze 19's code scores 95/114 "
-        "and the code before this session's changes 94/114: the tuning on batch 19 gained nothing here, the model "
-        "14 over the rules alone. Decisive lines: 113/114 alone and 106/114 buried at the first run, against 111 "
+        "and the code before the excerpt change (7de9412) 94/114: the tuning on batch 19 gained nothing here, the "
+        "model 14 over the rules alone. Decisive lines: 113/114 alone and 106/114 buried at the first run, against 111 "
         "and 99 for the extractor before the excerpt changes. Its 20 misses: 6 causes a level removed (tool and "
         "library bugs seen as a datetime value, an index mapping, a missing column or field, an empty frame; a "
         "source's reordered CSV columns seen as an unpacking error), 2 time limits set too short read as the network "
