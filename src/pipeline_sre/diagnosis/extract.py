@@ -278,6 +278,10 @@ _PY_CONT = (
     "CONTEXT:",
 )
 _PY_FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+# a traceback pasted where indentation is lost (an issue's text outside a code block): its frames start the line,
+# each followed by its source line, and its exception is the first line after them that names an exception type
+_PY_FLAT_FRAME = re.compile(r'^File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+_PY_MARKERS = re.compile(r"^[\s~^]+$")  # Python 3.11+'s carets under the failing expression
 _PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:\[[\w.]+\])?)(?::[ \t]?(?P<msg>.*))?$")
 _JVM_TYPE = r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable|Failure|Fault)"
 _JVM_HEAD = re.compile(r"(?:^|(?<=[\s:(]))(?P<type>" + _JVM_TYPE + r")(?::[ \t]?(?P<msg>.*))?$")
@@ -498,6 +502,8 @@ class _Open:
         self.sub_kind = kind
         self.indent = 0
         self.indent_text = ""  # the exact leading whitespace of an indented traceback (spaces or tabs)
+        # after a frame that starts its line: 2, its source line (or carets) may follow; 1, only carets may
+        self.flat_source = 0
         self.add(first)
 
     def add(self, ln: _Line) -> int:
@@ -529,12 +535,22 @@ def _py_accept(blk: _Open, ln: _Line) -> bool:
     c = ln.content
     st = blk.state
     if st == "frames":
-        if c.startswith((" ", "\t")):
+        flat = _PY_FLAT_FRAME.match(c)
+        if c.startswith((" ", "\t")) or flat:
             blk.add(ln)
-            m = _PY_FRAME.match(c)
+            m = flat or _PY_FRAME.match(c)
             if m and blk.excs:
                 fr = f"{m.group('file')}:{m.group('line')} in {(m.group('func') or '?').strip()}"
                 blk.excs[-1].frames.append(fr)
+            blk.flat_source = 2 if flat else 0
+            return True
+        if (
+            blk.flat_source
+            and c.strip()
+            and (_PY_MARKERS.match(c) or (blk.flat_source == 2 and not _names_exception(c.strip())))
+        ):
+            blk.add(ln)  # the source line under a frame that lost its indent, or the carets under that
+            blk.flat_source = 1
             return True
         if not c.strip():
             blk.blanks += 1
@@ -599,6 +615,13 @@ def _py_accept(blk: _Open, ln: _Line) -> bool:
             return True
         return False
     return False
+
+
+def _names_exception(line: str) -> bool:
+    """Whether an unindented line in a traceback reads as its exception ("OSError: [Errno 28] ...", "socket.timeout:
+    timed out", "KeyboardInterrupt") rather than a source line ("copyfile(src, dst)", "raise")."""
+    m = _PY_EXC.match(line)
+    return m is not None and (m.group("msg") is not None or m.group("type").rsplit(".", 1)[-1][:1].isupper())
 
 
 def _py_new_tb(blk: _Open, ln: _Line) -> None:

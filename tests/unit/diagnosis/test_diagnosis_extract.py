@@ -165,6 +165,37 @@ def test_indented_traceback_is_read_dedented() -> None:
     assert top.frames == ["/app/x.py:3 in f"]
 
 
+def test_traceback_that_lost_its_indent_keeps_its_exception() -> None:
+    # a traceback pasted outside a code block (nasa/opera-sds-pcm#414, trimmed): frames and source lines start the
+    # line, so before, the first frame was read as the exception and the OSError fell out of a buried excerpt
+    lines = [
+        "Traceback (most recent call last):\n",
+        'File "/home/ops/hysds/job_worker.py", line 1410, in run_job\n',
+        "post_processor_sigs.append(func(job, context))\n",
+        'File "/opt/conda/lib/python3.9/shutil.py", line 266, in copyfile\n',
+        "with open(dst, 'wb') as fdst:\n",
+        "     ^^^^^^^^^^^^^^^\n",
+        'File "<frozen importlib._bootstrap>", line 1006, in _gcd_import\n',
+        'File "/app/retry.py", line 9, in call\n',
+        "raise\n",
+        "OSError: [Errno 28] No space left on device: '/data/work/jobs/2023'\n",
+    ]
+    top = extract_errors([*_noise(50), *lines, *_noise(50, 50)])[0]
+    assert top.exception == "OSError"
+    assert top.evidence.startswith("OSError: [Errno 28] No space left on device")
+    assert top.frames[0] == "/app/retry.py:9 in call"
+    # an exception whose type is lower-case but carries a message is still the exception
+    sock = extract_errors(
+        [
+            "Traceback (most recent call last):\n",
+            'File "/a.py", line 1, in f\n',
+            "s.recv(1)\n",
+            "socket.timeout: timed out\n",
+        ]
+    )[0]
+    assert sock.exception == "socket.timeout"
+
+
 def test_truncated_traceback_uses_its_header() -> None:
     lines = [
         "[2020-11-09 01:04:19,301] {taskinstance.py:1128} ERROR - Error while fetching server API version: "
