@@ -2,7 +2,7 @@
 
     python bench/record_first_runs.py      # writes bench/data/first_run_rules.yaml (about a minute)
 
-For every batch whose freeze is recorded in bench_diagnosis.py (FREEZE5 ... FREEZE22), the code of that freeze is
+For every batch whose freeze is recorded in bench_diagnosis.py (FREEZE5 ... FREEZE23), the code of that freeze is
 checked out into a temporary git worktree and asked, with the rules alone, about every log of the batch: the
 category, the confidence, and whether an error block was found (the model is asked differently without one). Those
 are the rules as they were before anyone saw the batch, so the trainer can choose when to trust them over the model
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import bench_diagnosis  # noqa: E402
 
 OUT = ROOT / "bench" / "data" / "first_run_rules.yaml"
-BATCHES = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22)
+BATCHES = (5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23)
 
 # run inside the frozen checkout: every case of one batch, rules alone and in full, as JSON on stdout
 _PROBE = """
