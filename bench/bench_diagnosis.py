@@ -149,6 +149,13 @@ BATCH22_FIRST_RUN = {"n": 98, "right": 80, "hi_wrong": 1, "rules_right": 71, "ru
 # it: the retrained model left 3 more logs unknown and named one more right.
 FREEZE23 = "83d5705"
 BATCH23_FIRST_RUN = {"n": 67, "right": 58, "hi_wrong": 0, "rules_right": 52, "rules_hi_wrong": 0, "unknown": 5}
+# Batch 24 (29 logs, 12 categories, NOT reviewed: the search budget ran out before its reviewers could open the
+# threads), run once against the rules tuned on batch 23 and the model retrained with it (FREEZE24); freeze 23's code
+# scores 21/29.
+# Not studied, not trained on, not in the tables of tuned figures: kept unseen for a later session's reviewers.
+FREEZE24 = "9d3e78f"
+BATCH24_FIRST_RUN = {"n": 29, "right": 22, "hi_wrong": 1, "rules_right": 19, "rules_hi_wrong": 1, "unknown": 3}
+BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -721,6 +728,19 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "values seen as R's 'missing value where TRUE/FALSE needed'). The wordings were added where the log states "
         "the cause, and it joined the model's training data. Today (tuned, in-sample for the model): "
         f"{b23[1]}/{b23[0]} with the model, {b23[4]}/{b23[0]} with the rules alone."
+    )
+    fr24, d24 = BATCH24_FIRST_RUN, BATCH24_DECISIVE_FIRST_RUN
+    out.append(
+        f"Batch 24 ({fr24['n']} threads from bench/data/fresh_batch24.yaml, 12 categories with 1 to 5 cases each and "
+        "no schema_mismatch or timeout case, gathered by five collectors pointed at data-platform software with what "
+        "was left of the session's search budget: 29 of 215 threads kept) is **not reviewed**: the budget ran out "
+        "before a reviewer could open its threads, so no second person checked that each thread establishes its cause "
+        f"and label. It was run once against the rules tuned on batch 23 and the model retrained with it, frozen at "
+        f"commit {FREEZE24}: **{fr24['right']}/{fr24['n']} ({fr24['right'] / fr24['n']:.1%}), {fr24['hi_wrong']} "
+        f"wrong at >= 0.8, {fr24['unknown']} unknown**; the rules alone {fr24['rules_right']}/{fr24['n']}; decisive "
+        f"lines {d24['plain']}/{d24['n']} alone, {d24['buried']}/{d24['n']} buried; freeze 23's code scores 21/29. A "
+        "small batch (about +/- 15 points). Its misses were not studied and it is not in the model's training data: "
+        "it stays unseen until a later session's reviewers have checked it."
     )
     return out
 
@@ -1752,6 +1772,10 @@ def _readme(r: dict[str, Any]) -> None:
     )
     emit()
     rows = [
+        [
+            "classification top-1, fresh batch 24 (first run; 29 logs, not reviewed)",
+            f"{BATCH24_FIRST_RUN['right'] / BATCH24_FIRST_RUN['n']:.1%} of {BATCH24_FIRST_RUN['n']}",
+        ],
         [
             "classification top-1, fresh batch 23 (first run)",
             f"{fr23['right'] / fr23['n']:.1%} of {fr23['n']}",
