@@ -277,10 +277,10 @@ _PY_CONT = (
     "LINE ",
     "CONTEXT:",
 )
-_PY_FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
-# a traceback pasted where indentation is lost (an issue's text outside a code block): its frames start the line,
-# each followed by its source line, and its exception is the first line after them that names an exception type
-_PY_FLAT_FRAME = re.compile(r'^File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
+# a frame line; one that starts the line belongs to a traceback pasted where indentation is lost (an issue's text
+# outside a code block): each is followed by its source line, and the exception is the first line after them that
+# names an exception type
+_PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
 _PY_MARKERS = re.compile(r"^[\s~^]+$")  # Python 3.11+'s carets under the failing expression
 _PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:\[[\w.]+\])?)(?::[ \t]?(?P<msg>.*))?$")
 _JVM_TYPE = r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable|Failure|Fault)"
@@ -535,10 +535,10 @@ def _py_accept(blk: _Open, ln: _Line) -> bool:
     c = ln.content
     st = blk.state
     if st == "frames":
-        flat = _PY_FLAT_FRAME.match(c)
+        m = _PY_FRAME.match(c)
+        flat = m is not None and not c[:1].isspace()
         if c.startswith((" ", "\t")) or flat:
             blk.add(ln)
-            m = flat or _PY_FRAME.match(c)
             if m and blk.excs:
                 fr = f"{m.group('file')}:{m.group('line')} in {(m.group('func') or '?').strip()}"
                 blk.excs[-1].frames.append(fr)
