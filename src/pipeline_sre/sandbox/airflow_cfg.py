@@ -72,7 +72,10 @@ def airflow_config(paths: SandboxPaths, port: int, sec: SandboxSecrets) -> dict[
             "min_serialized_dag_update_interval": "5",
             "dagbag_import_timeout": "60",
         },
-        "database": {"sql_alchemy_conn": f"sqlite:///{paths.database}"},
+        # SQLite lets one writer in at a time and makes the others wait 5 s before "database is locked"; the
+        # scheduler, the api-server and LocalExecutor's workers write at once, and on a busy machine a DAG-run trigger
+        # waited past that and failed with HTTP 500, so writers wait up to 30 s
+        "database": {"sql_alchemy_conn": f"sqlite:///{paths.database}?timeout=30"},
         "api": {
             "host": "127.0.0.1",
             "port": str(port),
