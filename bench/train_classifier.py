@@ -4,7 +4,7 @@
     python bench/train_classifier.py --check    # cross-validate only, write nothing
 
 Training data: every labelled real log in bench/data (training_corpus.yaml, public_bug_logs.yaml, and the
-fresh batches whose first run is recorded: fresh_batch4.yaml to fresh_batch23.yaml) and our own corpus in
+fresh batches of bench_diagnosis.FRESH_BATCHES: fresh_batch4.yaml to fresh_batch23.yaml) and our own corpus in
 tests/data/logs; the catalogue of canonical messages (tests/unit/diagnosis/catalog_phrasings.yaml) is fitted on
 but never scored. A batch kept for a first run (batch 24 and later) is never read here.
 
@@ -43,7 +43,7 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from bench_diagnosis import noise_lines  # noqa: E402
+from bench_diagnosis import FRESH_BATCHES, noise_lines  # noqa: E402
 from pipeline_sre.diagnosis import diagnose_lines, learned  # noqa: E402
 from pipeline_sre.diagnosis.classify import NO_BLOCK_CAP, Classification, classify_by_rules  # noqa: E402
 from pipeline_sre.diagnosis.extract import ErrorExtractor  # noqa: E402
@@ -184,26 +184,7 @@ def load_examples() -> list[Example]:
     for name in (
         "training_corpus.yaml",
         "public_bug_logs.yaml",
-        "fresh_batch4.yaml",
-        "fresh_batch5.yaml",
-        "fresh_batch6.yaml",
-        "fresh_batch7.yaml",
-        "fresh_batch8.yaml",
-        "fresh_batch9.yaml",
-        "fresh_batch10.yaml",
-        "fresh_batch11.yaml",
-        "fresh_batch12.yaml",
-        "fresh_batch13.yaml",
-        "fresh_batch14.yaml",
-        "fresh_batch15.yaml",
-        "fresh_batch16.yaml",
-        "fresh_batch17.yaml",
-        "fresh_batch18.yaml",
-        "fresh_batch19.yaml",
-        "fresh_batch20.yaml",
-        "fresh_batch21.yaml",
-        "fresh_batch22.yaml",
-        "fresh_batch23.yaml",
+        *(f"fresh_batch{b}.yaml" for b in FRESH_BATCHES),
     ):
         path = DATA / name
         if not path.exists():
