@@ -1,0 +1,922 @@
+"""Families of phrasing added after each fresh batch's misses were studied (issue 12), batch by batch (checks of
+other behaviour added after a batch stay in that batch's own file).
+
+Each log is written in the shape a tool prints it, with names and numbers changed from the thread that showed the
+gap. ``use_model=False``: these are the rules' answers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_sre.diagnosis import diagnose_lines
+
+
+@pytest.mark.parametrize(
+    ("lines", "category"),
+    [
+        # ---------------- batch 11
+        (
+            [
+                "[ERROR] Failed to execute goal on project etl-core: Could not resolve dependencies for project "
+                "org.example:etl-core:jar:2.1.0-SNAPSHOT: The following artifacts could not be resolved: "
+                "org.example:shared:jar:2.1.0-SNAPSHOT: Could not find artifact org.example:shared:jar:2.1.0-SNAPSHOT\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "[ERROR] Failed to execute goal on project etl-core: Could not resolve dependencies for project "
+                "org.example:etl-core:jar:2.1.0: Could not transfer artifact org.slf4j:slf4j-api:jar:2.0.9 from/to "
+                "central (https://repo.maven.apache.org/maven2): Connection reset -> [Help 1]\n"
+            ],
+            "transient_network",
+        ),
+        (["Error in library(affy) : there is no package called 'affy'\n"], "dependency"),
+        (
+            [
+                "Failed to process file sample_R2.fastq.gz\n",
+                "uk.ac.babraham.FastQC.Sequence.SequenceFormatException: Midline 'AAF' didn't start with '+' at 42\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Logging into registry.example.test...\n",
+                'Error: Error response from daemon: Get "https://registry.example.test/v2/": denied: denied\n',
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "WARN [Producer clientId=loader] Error while fetching metadata with correlation id 4 : "
+                "{events-raw=UNKNOWN_TOPIC_OR_PARTITION}\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "org.apache.spark.SparkException: [FAILED_EXECUTE_UDF] Failed to execute user defined function "
+                "(`parse_amount`: (string) => double).\n"
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                '2024-02-01T10:00:01.000Z\tINFO\tcontroller.termination\tcordoned node\t{"node": "ip-10-0-1-7"}\n',
+                '2024-02-01T10:00:02.000Z\tINFO\tcontroller.termination\tdeleted node\t{"node": "ip-10-0-1-7"}\n',
+            ],
+            "killed_external",
+        ),
+        # ---------------- batch 12
+        (
+            [
+                "2024-03-02 08:10:11.120000: Caught exception RefreshError\n",
+                "2024-03-02 08:10:11.120000: This request is being retried\n",
+            ],
+            "credentials",
+        ),
+        (
+            ["Kafka error: Message consumption error: UnknownTopicOrPartition (Broker: Unknown topic or partition)\n"],
+            "upstream_missing",
+        ),
+        (
+            [
+                "ERROR: Traceback (most recent call last):\n",
+                '  File "/usr/lib/python3.11/gzip.py", line 507, in _read_eof\n',
+                "EOFError: Compressed file ended before the end-of-stream marker was reached\n",
+            ],
+            "data_quality",
+        ),
+        (["gzip: sample_R1.fastq.gz: unexpected end of file\n"], "data_quality"),
+        (
+            [
+                "MapperParsingException[failed to parse [event_time]]; nested: "
+                'IllegalArgumentException[Invalid format: "Mar 02 08:10:11"];\n'
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "Database Error in model orders_daily (models/marts/orders_daily.sql)\n",
+                "  Name order_key not found inside DBT_INTERNAL_DEST at [41:17]\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "$ snakemake --use-conda -n\n",
+                "KeyError in line 88 of /work/pipeline/workflow/Snakefile:\n",
+                "'sample_pairs'\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "load_boxes.py", line 6, in <module>\n',
+                "    data = json.load(f)\n",
+                "ValueError: Unterminated string starting at: line 1 column 912345 (char 912344)\n",
+            ],
+            "data_quality",
+        ),
+        (
+            ["fatal: unable to access 'https://git.example.test/etl.git/': The requested URL returned error: 500\n"],
+            "transient_network",
+        ),
+        (
+            [
+                "Mar 02 08:10:00Z worker-gpu-7 start-worker polling for termination-time\n",
+                "Mar 02 08:10:08Z worker-gpu-7 systemd-logind Power key pressed.\n",
+            ],
+            "killed_external",
+        ),
+        # ---------------- batch 13
+        (
+            [
+                "<--- Last few GCs --->\n",
+                "[3120:0x5c1e0a0]   612004 ms: Mark-sweep (reduce) 4011.2 (4102.5) -> 4010.8 (4103.5) MB, "
+                "2210.4 / 0.1 ms  (average mu = 0.051, current mu = 0.002) "
+                "allocation failure scavenge might not succeed\n",
+            ],
+            "oom",
+        ),
+        (["##[error]Resource not accessible by integration\n"], "permission_denied"),
+        (
+            [
+                "Pulling image ghcr.io/acme/loader:1.4.2\n",
+                "Error response from daemon: manifest unknown\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "2024.01.09 10:11:12.000100 [ 4411 ] <Error> executeQuery: Code: 16, e.displayText() = DB::Exception: "
+                "There is no column with name total. There are columns: day, region, amount\n"
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "│ Query schema: [id: STRING NOT NULL, amount: DOUBLE NOT NULL]\n",
+                "│ Sink schema:  [key: BYTES, id: STRING, amount: DOUBLE]\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "load.py", line 40, in <module>\n',
+                "pyarrow.lib.ArrowInvalid: Could not convert 'n/a' with type str: tried to convert to double\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "prep.py", line 12, in <module>\n',
+                "pandas._libs.tslibs.np_datetime.OutOfBoundsDatetime: "
+                "Out of bounds nanosecond timestamp: 2301-01-01 00:00:00\n",
+            ],
+            "data_quality",
+        ),
+        (
+            ["ERROR psycopg2.errors.StringDataRightTruncation: value too long for type character varying(12)\n"],
+            "data_quality",
+        ),
+        (["ValueError: Out of range float values are not JSON compliant: nan\n"], "data_quality"),
+        (
+            [
+                "OSError: Parquet magic bytes not found in footer. "
+                "Either the file is corrupted or this is not a parquet file.\n"
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "/usr/lib/spark/python/pyspark/worker.py", line 98, in main\n',
+                "Exception: Python in worker has different version 3.8 than that in driver 3.10, PySpark cannot run "
+                "with different minor versions.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "/usr/lib/python2.7/site-packages/airflow/operators/bash_operator.py", line 90, in execute\n',
+                "UnicodeDecodeError: 'ascii' codec can't decode byte 0xe2 in position 21: ordinal not in range(128)\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "No output has been received in the last 10m0s, this potentially indicates a stalled build or "
+                "something wrong with the build itself.\n",
+                "The build has been terminated\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "ERROR indexer - Failed Message #7, REST response:TOO_MANY_REQUESTS; errorMessage:"
+                "EsRejectedExecutionException[rejected execution (queue capacity 50) on bulk shard]\n"
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "[2024-01-09T10:11:12,000][WARN ][o.e.c.r.a.DiskThresholdMonitor] flood stage disk watermark [95%] "
+                "exceeded on [node-1][/usr/share/elasticsearch/data] free: 1.1gb[1.2%], all indices on this node will "
+                "be marked read-only\n"
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                'ERROR 2024/01/09 10:11:12 Bulk response item: {"status":429,"error":{"type":"cluster_block_exception",'
+                '"reason":"index [events] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, '
+                'index has read-only-allow-delete block];"}}\n'
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "[Sarama] 2024/01/09 10:11:12 consumer/broker/3 abandoned subscription to clicks/4 because consuming "
+                "was taking too long\n"
+            ],
+            "kafka_consumer",
+        ),
+        (
+            [
+                "Jan 09 10:11:12 host systemd[1]: exporter.service: Watchdog timeout (limit 30s)!\n",
+                "Jan 09 10:11:12 host systemd[1]: exporter.service: "
+                "Killing process 811 (exporter) with signal SIGABRT.\n",
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "ERROR ~ Error executing process > 'ALIGN (s1)'\n",
+                "Caused by:\n",
+                "  Process `ALIGN (s1)` terminated with an error exit status (129)\n",
+            ],
+            "killed_external",
+        ),
+        # ---------------- batch 14
+        (
+            [
+                "> Task :spark:compileScala\n",
+                "Expiring Daemon because JVM heap space is exhausted\n",
+                "Daemon will be stopped at the end of the build after running out of JVM memory\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "npm notice Publishing to https://registry.npmjs.org/ with tag latest and default access\n",
+                "npm notice Access token expired or revoked. Please try logging in again.\n",
+                "npm error code E404\n",
+                "npm error 404 Not Found - PUT https://registry.npmjs.org/@acme%2floader - Not found\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                'level=error msg="Running error: context loading failed: failed to load packages:\n',
+                "  err: exit status 1: stderr: go: go.mod requires go >= 1.24.0 "
+                '(running go 1.23.4; GOTOOLCHAIN=local)"\n',
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Run actions/setup-python@v5\n",
+                "  Version 3.6 was not found in the local cache\n",
+                "  Error: The version '3.6' with architecture 'arm64' was not found for macOS 14.7.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'Finished Step #2 - "build-image"\n',
+                "ERROR\n",
+                'ERROR: build step 2 "gcr.io/kaniko-project/executor:latest" failed: context deadline exceeded\n',
+            ],
+            "timeout",
+        ),
+        (
+            [
+                'TrinoUserError(type=USER_ERROR, name=MERGE_TARGET_ROW_MULTIPLE_MATCHES, message="One MERGE target '
+                'table row matched more than one source row", query_id=20240102_101112_00042_abcde)\n'
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Jan 03 10:11:12 ..... started mapping\n",
+                "ReadAlignChunk_processChunks.cpp:204:processChunks EXITING because of FATAL ERROR in input reads: "
+                "unknown file format: the read ID should start with @ or >\n",
+            ],
+            "data_quality",
+        ),
+        (
+            # a provider plugin's crash, relayed by Terraform at DEBUG level
+            [
+                "2024-01-03T10:11:12.100Z [DEBUG] plugin.terraform-provider-acme_v2.1.0: "
+                "panic: runtime error: invalid memory address or nil pointer dereference\n",
+                "2024-01-03T10:11:12.100Z [DEBUG] plugin.terraform-provider-acme_v2.1.0: "
+                "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x1a2b3c]\n",
+                "2024-01-03T10:11:12.101Z [DEBUG] plugin.terraform-provider-acme_v2.1.0: goroutine 88 [running]:\n",
+            ],
+            "code_bug",
+        ),
+        # ---------------- batch 15
+        (["Not Found\n", "The requested URL was not found on this server.\n"], "upstream_missing"),
+        (
+            [
+                '🦋  info Publishing "acme-cli" at "1.2.0"\n',
+                "🦋  error E404 Not Found - PUT https://registry.npmjs.org/acme-cli - Not found\n",
+                "🦋  error 'acme-cli@1.2.0' is not in this registry.\n",
+            ],
+            "credentials",
+        ),
+        (['Invalid closing quote at line 1042; found "X" instead of delimiter ","\n'], "data_quality"),
+        # ---------------- batch 16
+        # R's allocator
+        (["Error: cannot allocate vector of size 12.5 Gb\n"], "oom"),
+        # a build step killed under the builder's memory cap, by the legacy builder and by BuildKit
+        (
+            [
+                "$ webpack --config webpack.prod.config.js\n",
+                "The command '/bin/sh -c /opt/app/build.sh' returned a non-zero code: 137\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "failed to solve: rpc error: code = Unknown desc = executor failed running [/bin/sh -c pip install -r "
+                "requirements.txt]: exit code: 137\n"
+            ],
+            "oom",
+        ),
+        # DuckDB reading a Parquet file whose footer was never written
+        (["Invalid Input Error: No magic bytes found at end of file 'gs://bucket/tree.parquet'\n"], "data_quality"),
+        # dbt's Fusion engine resolved where a Python adapter needs dbt-core 1.x
+        (
+            ["[error] [InvalidConfig (dbt1005)]: The 'duckdb' adapter is not yet supported by dbt Fusion.\n"],
+            "dependency",
+        ),
+        # golang-migrate giving up on the migration lock, inside a "connecting" message
+        (
+            [
+                "2024/05/24 16:06:09 Fatal error connecting to Postgres DB: Failed to migrate the DB: timeout: "
+                "can\u2019t acquire database lock\n"
+            ],
+            "timeout",
+        ),
+        # Travis' no-output limit in its older wording
+        (
+            [
+                "No output has been received in the last 10 minutes, this potentially indicates a stalled build or "
+                "something wrong with the build itself.\n"
+            ],
+            "timeout",
+        ),
+        # a consumer's commit refused for a partition the broker no longer hosts
+        (
+            [
+                "[WARN ][org.apache.kafka.clients.consumer.internals.Fetcher] [Consumer clientId=c-0, groupId=g] "
+                "Received unknown topic or partition error in fetch for partition events-0\n",
+                "[ERROR][org.apache.kafka.clients.consumer.internals.ConsumerCoordinator] [Consumer clientId=c-0, "
+                "groupId=g] Offset commit failed on partition events-0 at offset 1475: This server does not host this "
+                "topic-partition.\n",
+            ],
+            "kafka_consumer",
+        ),
+        # ---------------- batch 17
+        # compilers killed mid-build: cargo's report of rustc, sccache's, and cargo's summary under sccache's line
+        (
+            [
+                "error: could not compile `acme-core` (lib)\n",
+                "Caused by:\n",
+                "  process didn't exit successfully: `rustc --crate-name acme_core -C codegen-units=16` "
+                "(signal: 9, SIGKILL: kill)\n",
+            ],
+            "oom",
+        ),
+        (["sccache: Compile terminated by signal 9\n", "error: could not compile `acme-server` (lib test)\n"], "oom"),
+        # a release asset that is not there, by curl -f alone and under Homebrew's download error
+        (
+            [
+                "Downloading v1.2.0/tool-linux-x86_64...\n",
+                "curl: (22) The requested URL returned error: 404\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "==> Downloading https://github.com/acme/tool/releases/download/v0.0.7/tool-darwin.tgz\n",
+                "curl: (22) The requested URL returned error: 404 Not Found\n",
+                "Error: An exception occurred within a child process:\n",
+                '  DownloadError: Failed to download resource "tool"\n',
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "FAILED tests/test_datasets.py::test_dataset_availability - AssertionError: Datasets not available on "
+                "Hugging Face:\n",
+                "  acme/sentiment-data - revision 0123abcd\n",
+            ],
+            "upstream_missing",
+        ),
+        # alembic while the database lags the migration history
+        (
+            [
+                "ERROR [alembic.util.messaging] Target database is not up to date.\n",
+                "  FAILED: Target database is not up to date.\n",
+            ],
+            "schema_mismatch",
+        ),
+        # Python's json on documents damaged mid-way
+        (
+            [
+                "Error messages:\n",
+                "\tExpecting ',' delimiter\n",
+                "\tExpecting property name enclosed in double quotes\n",
+            ],
+            "data_quality",
+        ),
+        # R's configure script, Bundler and Composer
+        (
+            [
+                "------------------------- ANTICONF ERROR ---------------------------\n",
+                "Configuration failed because libxml-2.0 was not found. Try installing:\n",
+                " * deb: libxml2-dev (Debian, Ubuntu, etc)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Resolving dependencies...\n",
+                'Bundler could not find compatible versions for gem "bundler":\n',
+                "  In Gemfile:\n",
+                "    bundler (~> 1.13)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Your requirements could not be resolved to an installable set of packages.\n",
+                "  Problem 1\n",
+                "    - Root composer.json requires php ^8.2 but your php version (8.1.33) does not satisfy that "
+                "requirement.\n",
+            ],
+            "dependency",
+        ),
+        # a self-hosted runner gone mid-job
+        (
+            [
+                "The self-hosted runner: i-0123abcd lost communication with the server. Verify the machine is running "
+                "and has a healthy network connection.\n"
+            ],
+            "killed_external",
+        ),
+        # a panic that carries the database's refusal
+        (
+            [
+                "thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: db error: FATAL: sorry, too "
+                "many clients already'\n"
+            ],
+            "resource_exhausted",
+        ),
+        # ---------------- batch 18
+        # a build's download step whose file is gone from the server
+        (
+            [
+                "Downloading http://downloads.example.org/libz-1.2.11.tar.gz\n",
+                "Download failed with error 404 for: //downloads.example.org/libz-1.2.11.tar.gz\n",
+                "Failed to build package boost\n",
+            ],
+            "upstream_missing",
+        ),
+        # Go reading a value it cannot take for a time (MySQL's zero dates)
+        (
+            [
+                "error occurred while reading records: \n",
+                "failed to scan record data as map: failed to parse datetime from available formats: parsing time "
+                '"0000-00-00 00:00:00": month out of range\n',
+            ],
+            "data_quality",
+        ),
+        # a toolchain floor printed just above BuildKit's failure line
+        (
+            [
+                "#12 0.354 go: go.mod requires go >= 1.24.0 (running go 1.23.7; GOTOOLCHAIN=local)\n",
+                "------\n",
+                'ERROR: failed to solve: process "/bin/sh -c go build -o /out/app" did not complete successfully: '
+                "exit code: 1\n",
+            ],
+            "dependency",
+        ),
+        # no thread left to create (git's pack writer under a container's process limit), Lambda's concurrency floor
+        (["error: writing packfile: -1, unable to create thread\n"], "resource_exhausted"),
+        (
+            [
+                'Initializer Failure: Resource handler returned message: "Specified ReservedConcurrentExecutions for '
+                "function decreases account's UnreservedConcurrentExecution below its minimum value of [10]. "
+                '(Service: Lambda, Status Code: 400)"\n'
+            ],
+            "resource_exhausted",
+        ),
+        # Jenkins builds whose agent's machine was terminated or deleted, beside the channel errors that follow
+        (
+            [
+                "EC2 instance for node fleet-a i-0abc123 was terminated\n",
+                'Cannot contact i-0abc123: hudson.remoting.ChannelClosedException: Channel "hudson.remoting.Channel@1:'
+                'i-0abc123": Remote call on i-0abc123 failed. The channel is closing down or has closed down\n',
+                "Finished: ABORTED\n",
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "Cannot contact pool-x1: hudson.remoting.RequestAbortedException: java.io.IOException: Unexpected "
+                "termination of the channel\n",
+                "Agent pool-x1 was deleted; cancelling node body\n",
+                "Could not connect to pool-x1 to send interrupt signal to process\n",
+                "Agent was removed\n",
+            ],
+            "killed_external",
+        ),
+        # ---------------- batch 19
+        # a registry client with no token to publish with
+        (["error: no token found, please run `cargo login`\n"], "credentials"),
+        # a reader's dtype parse of a value, a geometry the GEOS library rejects
+        (
+            [
+                "ComputeError: could not parse `0612 - 99` as dtype `i64` at column 'phone' (column number 4)\n",
+                "\n",
+                "The current offset in the file is 1024 bytes.\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "ERROR:  lwgeom_pointonsurface: GEOS Error: TopologyException: Input geom 1 is invalid: "
+                "Self-intersection at or near point 10.5 20.25\n"
+            ],
+            "data_quality",
+        ),
+        # resolvers and dependency checks of other ecosystems: SwiftPM, CocoaPods, NuGet, CMake's find_package
+        (
+            [
+                "error: dependency graph is unresolvable; found these conflicting requirements:\n",
+                "Dependencies:\n",
+                "    https://github.com/acme/kit.git @ 4.0.0..<5.0.0\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Analyzing dependencies\n",
+                '[!] CocoaPods could not find compatible versions for pod "Auth":\n',
+                "  In Podfile:\n",
+                "    Auth (~> 4.0.0)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "C:\\build\\app.proj : error NU1202: Package Acme.Runtime 2.2.0 is not compatible with net6.0 "
+                "(.NETCoreApp,Version=v6.0). Package Acme.Runtime 2.2.0 supports: net8.0\n",
+                "  Restore failed in 2.68 sec for C:\\build\\app.proj.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "-- Could NOT find ZLIB (missing: ZLIB_LIBRARY ZLIB_INCLUDE_DIR)\n",
+                "CMake Error: The following variables are used in this project, but they are set to NOTFOUND.\n",
+                "-- Configuring incomplete, errors occurred!\n",
+            ],
+            "dependency",
+        ),
+        # a cloud's service limits
+        (
+            [
+                "Error: 400-LimitExceeded, The following service limits were exceeded: vcn-count. Request a service "
+                "limit increase from the service limits page in the console.\n"
+            ],
+            "resource_exhausted",
+        ),
+        # an operator given arguments it does not take
+        (
+            [
+                "airflow.exceptions.AirflowException: Invalid arguments were passed to RunOperator (task_id: run). "
+                "Invalid arguments were: **kwargs: {'emit': False}\n"
+            ],
+            "code_bug",
+        ),
+        # ---------------- batch 20
+        # Jenkins' Copy Artifact step finding nothing the upstream build kept
+        (
+            [
+                "[Pipeline] copyArtifacts\n",
+                "05:15:23  ERROR: Failed to copy artifacts from build/jobs/nightly-linux with filter: target/*.tap\n",
+                "[Pipeline] // catchError\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Unable to access upstream artifacts area /var/jenkins/jobs/core/builds/12/archive. "
+                "Does source project archive artifacts?\n",
+                "ERROR: Failed to copy artifacts from core with filter: build-result/**\n",
+                "Finished: FAILURE\n",
+            ],
+            "upstream_missing",
+        ),
+        # records a parser reads but cannot hold: a date beyond the index's range, a FASTQ read, a VCF allele
+        (
+            [
+                "ERROR loader::update: Unable to run some operations on model (could not parse field `start_date`: "
+                "date 2925-12-19 is out of range: date is outside the DateTime nanosecond range)\n"
+            ],
+            "data_quality",
+        ),
+        (["ERROR: sequence and quality have different length:\n", "@READ.1166 HSQ1008:141:4:2104/2\n"], "data_quality"),
+        (
+            [
+                "htsjdk.tribble.TribbleException: The provided VCF file is malformed at approximately line number "
+                "4931: unparsable vcf record with allele R, for input source: /work/calls/sample.vcf.gz\n"
+            ],
+            "data_quality",
+        ),
+        # a hosting service down for maintenance while a fetch ran
+        (
+            [
+                "    fatal: remote error: \n",
+                "    GitHub is offline for maintenance. See http://status.github.com for more info.\n",
+                "    error: Could not fetch origin\n",
+            ],
+            "transient_network",
+        ),
+        # Ansible's own limit on an async task
+        (
+            [
+                "TASK [app : Install package] ****\n",
+                'fatal: [vm1]: FAILED! => {"changed": false, "msg": "async task did not complete within the '
+                'requested time - 300s"}\n',
+            ],
+            "timeout",
+        ),
+        # a Jenkins cloud agent removed mid-build (a spot machine reclaimed), an older build aborted by a newer one
+        (
+            [
+                "[2021-11-08T20:28:37.728Z] EC2 (us-west-2) - WIN_BUILD (sir-5pay89qm) was marked offline: "
+                "Node is being removed\n",
+                "FAILURE: org.jenkinsci.plugins.workflow.steps.FlowInterruptedException\n",
+            ],
+            "killed_external",
+        ),
+        (["Superseded by Project-Multibranch/PR-64#4\n"], "killed_external"),
+        # kafka-node's group coordinator error, named in its stack and by the protocol's code alone
+        (
+            [
+                "  kafka-node:ConsumerGroup Error { GroupCoordinatorNotAvailable: Group coordinator not available\n",
+                "    at new GroupCoordinatorNotAvailable (/app/node_modules/kafka-node/lib/errors/"
+                "GroupCoordinatorNotAvailableError.js:4:9)\n",
+                "    at emitOne (events.js:116:13) message: 'Kafka Error Code: 15', errorCode: 15 } +3ms\n",
+            ],
+            "kafka_consumer",
+        ),
+        # Ruby's NameError and NoMethodError on nil
+        (["undefined local variable or method `c' for #<Parser::XPathPlugin:0x37fef327>\n"], "code_bug"),
+        (
+            ["app/models/order.rb:12:in `total': undefined method `price' for nil:NilClass (NoMethodError)\n"],
+            "code_bug",
+        ),
+        # ---------------- batch 21
+        # a wildcard query over day-sharded tables when the day's table was never written
+        (["BigQuery::Errors::BigQueryError: FROM clause with table wildcards matches no table\n"], "upstream_missing"),
+        # Travis' job limit in two of its wordings (one with the service's own typo)
+        (
+            ["I'm sorry but your test run exceeded 50.0 minutes.\n", "\n", "One possible solution is to split it.\n"],
+            "timeout",
+        ),
+        (["The job exceeded the maxmimum time limit for jobs, and has been terminated.\n"], "timeout"),
+        # an input whose records repeat an identifier that must be unique
+        (
+            [
+                "contigs.fa is either empty or contains multiple entries with the same identifier. Please check your "
+                "input FASTA file and run the tool again.\n"
+            ],
+            "data_quality",
+        ),
+        # ---------------- batch 22
+        # an artifact step finding nothing the named run uploaded; a deploy finding no build output
+        (["==> (not found) Artifact: nightly-bundle\n", "Error: no artifacts found\n"], "upstream_missing"),
+        (
+            ['[10:01:02.003] Error: No Output Directory named "build" found after the Build completed.\n'],
+            "upstream_missing",
+        ),
+        # Kubernetes starting a pod whose Secret or ConfigMap was never created
+        (['CreateContainerConfigError: secret "warehouse-db-secrets" not found\n'], "upstream_missing"),
+        (['Error: configmap "loader-config" not found\n'], "upstream_missing"),
+        # a Terraform data source finding no image to start from
+        (["* aws_instance.worker: Expected 1 AMI for ID: ami-0abc1234, got none\n"], "upstream_missing"),
+        # Elasticsearch: the user authenticated, its roles lack the index privilege
+        (
+            [
+                'error=>{"type"=>"security_exception", "reason"=>"action [indices:data/write/bulk[s]] is unauthorized '
+                'for user [writer] with roles [ingest] on indices [events-2024.01.02]"}\n'
+            ],
+            "permission_denied",
+        ),
+        # pyarrow unable to merge the schemas of the files it reads
+        (['"ArrowInvalid: Can\'t unify schema with duplicate field names"\n'], "schema_mismatch"),
+        # Pillow reading an image cut short
+        (["OSError: image file is truncated (37 bytes not processed)\n"], "data_quality"),
+        # a per-IP request slot of a public API
+        (
+            [
+                "Error: runtime error: open64: 0 Success /osm3s_osm_base Dispatcher_Client::request_read_and_idx::"
+                "rate_limited. Another request from your IP is still running.\n"
+            ],
+            "throttled",
+        ),
+        # PBS/Torque's wall-time limit
+        (["Aborted by PBS Server\n", "Job exceeded its walltime limit. Job was aborted\n"], "timeout"),
+        # PostgreSQL's lock table, not the server's memory
+        (
+            [
+                "pg_dump: error: query failed: ERROR:  out of shared memory\n",
+                "HINT:  You might need to increase max_locks_per_transaction.\n",
+            ],
+            "resource_exhausted",
+        ),
+        # a consumer that could not join its group
+        (["Some exception occured while trying to join group billing - System.TimeoutException\n"], "kafka_consumer"),
+        # a cast between the code's own classes is the code's fault, a value read as another type the schema's
+        (
+            [
+                "java.lang.ClassCastException: org.example.RecordSchema cannot be cast to java.lang.Class\n",
+                "\tat org.example.Converter.convertSchema(Converter.java:24)\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "java.lang.ClassCastException: java.lang.Integer cannot be cast to java.lang.Long\n",
+                "\tat org.apache.spark.sql.catalyst.expressions.BaseGenericInternalRow.getLong(rows.scala:42)\n",
+            ],
+            "schema_mismatch",
+        ),
+        # a Celery pool worker SIGKILLed with no time limit in sight: a guess at the OOM killer
+        (
+            [
+                "[2024-01-02 10:00:00,001: ERROR/MainProcess] Process 'ForkPoolWorker-3' pid:91 exited with "
+                "'signal 9 (SIGKILL)'\n"
+            ],
+            "oom",
+        ),
+        # ---------------- batch 23
+        # an FTP mirror without the file asked for
+        (
+            [
+                "[ERROR] urllib failed to download (reason: ftp error: 550 Failed to change directory.): "
+                "ftp://ftp.example.org/pub/lib/1.2/lib-1.2.tar.bz2\n"
+            ],
+            "upstream_missing",
+        ),
+        # a Kafka record not in Schema Registry's wire format; Kafka Connect's closing line is no external kill
+        (
+            [
+                "Caused by: org.apache.kafka.common.errors.SerializationException: Unknown magic byte!\n",
+                "[2024-01-02 10:00:00,001] ERROR Task is being killed and will not recover until manually restarted "
+                "(org.apache.kafka.connect.runtime.WorkerTask:142)\n",
+            ],
+            "data_quality",
+        ),
+        # R's package installation failing, a Go module's toolchain floor above the Go that runs
+        (
+            [
+                "Error: Failed to install 'somepkg' from GitHub:\n",
+                "  (converted from warning) installation of package '/tmp/somepkg_1.0.tar.gz' had non-zero exit "
+                "status\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "12.3 go: example.com/plugin@v0.0.0-20240101 requires go >= 1.22.0 (running go 1.21.10; "
+                "GOTOOLCHAIN=local)\n",
+                "12.3 2024/01/02 10:00:00 [FATAL] exit status 1\n",
+            ],
+            "dependency",
+        ),
+        # Google's per-minute quota as gRPC's ResourceExhausted words it: a request rate
+        (
+            [
+                "* rpc error: code = ResourceExhausted desc = Insufficient tokens for quota "
+                "'logging.googleapis.com/read_requests' and limit 'ReadRequestsPerMinutePerProject' of service "
+                "'logging.googleapis.com'\n"
+            ],
+            "throttled",
+        ),
+        # a Terraform provider's wait and Helm's wait on a hook: their own time limits
+        (
+            ["│ Error: Error creating instance\n", "│ Instance creation waiting: WaitWithContext() has timed out\n"],
+            "timeout",
+        ),
+        (
+            ["Error: timeout while waiting for state to become 'AVAILABLE' (last state: 'CREATING', timeout: 20m0s)\n"],
+            "timeout",
+        ),
+        (
+            [
+                "Error: failed pre-install: resource Job/ns/upgrader not ready. status: InProgress, message: Job in "
+                "progress\n",
+                "context deadline exceeded\n",
+            ],
+            "timeout",
+        ),
+        # ---------------- batch 24
+        # an expired token refused as "Access Denied": the credential, not a missing grant
+        (
+            [
+                '  "message": "Access Denied: The Personal Access Token used has expired.",\n',
+                '  "typeKey": "AccessCheckException",\n',
+            ],
+            "credentials",
+        ),
+        # Databricks refusing a statement the job's code issued
+        (
+            [
+                "[UNSUPPORTED_FEATURE.DESC_JSON_TABLE_TYPE] The feature is not supported: DESCRIBE AS JSON not "
+                "supported for table type of [t_events]. Please try again without the AS JSON clause.\n"
+            ],
+            "code_bug",
+        ),
+        # ---------------- batch 25
+        # Terraform's data source finding nothing to look up; BigQuery's wildcard table as dbt relays it
+        (["│ Error: no matching EC2 Subnet found\n", "│   with data.aws_subnet.private,\n"], "upstream_missing"),
+        (
+            [
+                "10:00:01  Database Error in model base_events (models/base_events.sql)\n",
+                "  proj-1:analytics_42.events_intraday_* does not match any table.\n",
+            ],
+            "upstream_missing",
+        ),
+        # PostgreSQL's superuser-only operations
+        (["ERROR: must be superuser to create FOR ALL TABLES publication\n"], "permission_denied"),
+        # an expired TLS certificate: renewed, not retried
+        (
+            ["Unable to connect to the server: x509: certificate has expired or is not yet valid\n"],
+            "credentials",
+        ),
+        # BigQuery's load job refusing a row's bytes or its size
+        (
+            [
+                "google.api_core.exceptions.BadRequest: 400 Error while reading data, error message: Bad character "
+                '(ASCII 0) encountered.; line_number: 12 column_index: 1 column_name: "body"\n'
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                'Message: "Error while reading data, error message: Row size is larger than: 104857600. '
+                'File: gs://bucket/day/part-0001.jsonl"; Reason: "invalid"\n'
+            ],
+            "data_quality",
+        ),
+        # conda's channels without the package; pip's legacy build failure of a dependency
+        (
+            [
+                "PackageNotFoundError: Packages missing in current channels:\n",
+                "  - sometool\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'Command "python setup.py egg_info" failed with error code 1 in /tmp/pip-build-x1/scipy/\n',
+                "The command '/bin/sh -c pip install scipy' returned a non-zero code: 1\n",
+            ],
+            "dependency",
+        ),
+        # a CI host's disk check printed just above the job's failure line
+        (
+            [
+                "  | Not enough inodes free, cutoff is 250000\n",
+                "  | Disk health checks failed\n",
+                "  | Error: Error setting up bootstrap: The global environment hook exited with status 1\n",
+            ],
+            "resource_exhausted",
+        ),
+    ],
+)
+def test_batch_family(lines: list[str], category: str) -> None:
+    assert diagnose_lines(lines, use_model=False).category == category
