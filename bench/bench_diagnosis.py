@@ -165,6 +165,10 @@ BATCH24_FIRST_RUN = {"n": 29, "right": 22, "hi_wrong": 1, "rules_right": 19, "ru
 # batch 24 and the model retrained with it (FREEZE25). Freeze 24's code scores the same 63/81 on it.
 FREEZE25 = "db897db"
 BATCH25_FIRST_RUN = {"n": 81, "right": 63, "hi_wrong": 1, "rules_right": 56, "rules_hi_wrong": 1, "unknown": 8}
+# Batch 26 (100 logs, all 14 categories, seven collectors and seven reviewers), run once against the code as landed
+# after batch 25 (FREEZE26: nothing changed in the session that gathered it before the run). Freeze 25's code: 89/100.
+FREEZE26 = "3432e08"
+BATCH26_FIRST_RUN = {"n": 100, "right": 90, "hi_wrong": 1, "rules_right": 77, "rules_hi_wrong": 1, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -207,9 +211,10 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's and 25's, the same way at FREEZE24 and FREEZE25.
+# Batches 24's, 25's and 26's, the same way at FREEZE24, FREEZE25 and FREEZE26.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
+BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -236,6 +241,7 @@ FIRST_RUNS = {
     23: BATCH23_FIRST_RUN,
     24: BATCH24_FIRST_RUN,
     25: BATCH25_FIRST_RUN,
+    26: BATCH26_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -257,6 +263,7 @@ DECISIVE_FIRST_RUNS = {
     23: BATCH23_DECISIVE_FIRST_RUN,
     24: BATCH24_DECISIVE_FIRST_RUN,
     25: BATCH25_DECISIVE_FIRST_RUN,
+    26: BATCH26_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
