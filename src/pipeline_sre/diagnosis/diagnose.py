@@ -26,6 +26,8 @@ _MESSAGE_CAP = 1000
 # limit, a fork's "Resource temporarily unavailable"), and reported below the confidence of the same rule on a block
 NOTE_MIN = 0.5
 NOTE_CAP = 0.7
+# the newest such lines shown in the excerpt of a log with no error block, whatever the rules made of them
+NOTES_SHOWN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +188,11 @@ def diagnose_lines(
                 "(no traceback, stack trace, ERROR line, exit code or signal)."
             )
         evidence = _clean(red, cls.evidence)
-        # the lines that explain a failure (signals, evictions) and the log's last words the rules read, with the
-        # lines above them (a resolver's first problem, a loader's first refusal, above the last words' repeats)
-        shown = [*list(ex.context)[-5:], *(line for b in tail for line in (*b.shown_before, b.text))]
+        # the lines that explain a failure (signals, evictions), the newest lines that state one without an error
+        # word (a one-line failure amid ordinary lines is not among the last words), and the log's last words the
+        # rules read, with the lines above them (a resolver's first problem, a loader's first refusal)
+        stated = [n.text for n in reversed(ex.notes()[:NOTES_SHOWN])]
+        shown = [*list(ex.context)[-5:], *stated, *(line for b in tail for line in (*b.shown_before, b.text))]
         return Diagnosis(
             category=cls.category,
             confidence=cls.confidence,
@@ -196,7 +200,12 @@ def diagnose_lines(
             exception=None,
             message=msg,
             evidence=evidence,
-            excerpt=build_excerpt("\n".join(_clean(red, c) for c in dict.fromkeys(shown)), evidence, excerpt_bytes),
+            # with no answer, the newest stated failure is what the excerpt must keep rather than the last words
+            excerpt=build_excerpt(
+                "\n".join(_clean(red, c) for c in dict.fromkeys(shown)),
+                _clean(red, stated[-1]) if stated and cls.category == "unknown" else evidence,
+                excerpt_bytes,
+            ),
             line_start=None,
             line_end=None,
             kind=None,

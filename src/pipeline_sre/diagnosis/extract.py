@@ -237,6 +237,9 @@ _TRIGGERS = (
     "serverbusy",
     "dial tcp",
     "misbehaving",
+    "too many connections",
+    "max number of clients",
+    "unknown_topic",
     # failure words with no error keyword: lines holding one become ``notes`` when no block takes them
     "forbidden",
     "panicked",
@@ -362,7 +365,9 @@ _SPECIFIC = re.compile(
     # schedulers' own limits: LSF's TERM_RUNLIMIT, a CI job stopped at its maximum time, Kafka offsets gone
     r"|TERM_\w*LIMIT|exceeded the maximum allowed time|Offsets? not available"
     # credential refusals without an error word, Azure Storage's throttling, Go's resolver failing
-    r"|unauthorized: |authentication required|ServerBusy|over the account limit|dial tcp|server misbehaving",
+    r"|unauthorized: |authentication required|ServerBusy|over the account limit|dial tcp|server misbehaving"
+    # a server out of client connections (MySQL's 1040, Redis' maxclients), Kafka's code for a topic it does not have
+    r"|Too many connections|max number of clients reached|UNKNOWN_TOPIC_OR_PARTITION",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"
@@ -1087,6 +1092,11 @@ class ErrorExtractor:
         level = {"warn": "warning", "fatal": "critical", "err": "error"}.get(level or "", level)
         event = d.get("event", d.get("message", d.get("msg", "")))
         event = event if isinstance(event, str) else json.dumps(event, default=str)[:LINE_CAP]
+        error = d.get("error")
+        if not event and isinstance(error, str) and error.strip():
+            # Docker's JSON progress stream (and many HTTP APIs) state a failure as {"error": "...", "errorDetail":
+            # {...}} with no message or level: the error is the record's message, at error level
+            event, level = error, level or "error"
         detail = d.get("error_detail")
         exc_text = d.get("exc_info") or d.get("exception") or d.get("exc_text") or d.get("stack_trace")
         if self._open is not None:

@@ -916,6 +916,54 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 26
+        # Jenkins' timeout step interrupting the build it wraps
+        (
+            [
+                "[2024-01-09T10:00:01.000Z] Error when executing always post condition:\n",
+                "[2024-01-09T10:00:01.000Z] org.jenkinsci.plugins.workflow.steps.FlowInterruptedException\n",
+                "[2024-01-09T10:00:01.000Z] \tat org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution.cancel"
+                "(TimeoutStepExecution.java:168)\n",
+                "[2024-01-09T10:00:01.000Z] \tat java.util.concurrent.FutureTask.run(FutureTask.java:266)\n",
+            ],
+            "timeout",
+        ),
+        (["Maximum build time exceeded\n"], "timeout"),
+        # a server out of client connections: Redis' maxclients, MySQL's 1040 through Laravel
+        (["Redis::CommandError: ERR max number of clients reached\n"], "resource_exhausted"),
+        (["SQLSTATE[HY000] [1040] Too many connections (SQL: select * from `jobs`)\n"], "resource_exhausted"),
+        # SQLite inserting a column a table created by an older version lacks
+        (
+            [
+                "Aggregator - ERROR - Unsupported query:\n",
+                "<class 'sqlite3.OperationalError'>\n",
+                "table site_visits has no column named browser_id\n",
+            ],
+            "schema_mismatch",
+        ),
+        # Kafka's error code alone, as a client that prints code names relays it
+        (["UNKNOWN_TOPIC_OR_PARTITION: this server does not host this topic-partition\n"], "upstream_missing"),
+        # GitHub's GraphQL API failing a query on its side
+        (
+            [
+                "GraphqlResponseError: Request failed due to following response errors:\n",
+                " - Something went wrong while executing your query on 2024-05-01T10:00:00Z. Please include "
+                "`A1:B2:C3` when reporting this issue.\n",
+                "    at async GitHub.mergeCommitsGraphQL (build/src/github.js:309:26)\n",
+            ],
+            "transient_network",
+        ),
+        # pip's read timeouts before a packaging tool's failure that names the upstream project, not an input
+        (
+            [
+                "WARNING: Retrying (Retry(total=3, connect=None, read=None, redirect=None, status=None)) after "
+                "connection broken by 'ReadTimeoutError(\"HTTPSConnectionPool(host='files.pythonhosted.org', "
+                "port=443): Read timed out. (read timeout=15)\")': /packages/aa/bb/tool-1.1-py3-none-any.whl\n",
+                "packit.exceptions.PackitSRPMException: Preparing of the upstream to the SRPM build failed: Command "
+                "'python3 setup.py --version' failed.\n",
+            ],
+            "transient_network",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
