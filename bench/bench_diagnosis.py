@@ -169,6 +169,10 @@ BATCH25_FIRST_RUN = {"n": 81, "right": 63, "hi_wrong": 1, "rules_right": 56, "ru
 # after batch 25 (FREEZE26: nothing changed in the session that gathered it before the run). Freeze 25's code: 89/100.
 FREEZE26 = "3432e08"
 BATCH26_FIRST_RUN = {"n": 100, "right": 90, "hi_wrong": 1, "rules_right": 77, "rules_hi_wrong": 1, "unknown": 5}
+# Batch 27 (74 logs, all 14 categories, gathered with what was left of the same session's search budget), run once
+# against the rules tuned on batch 26 and the model retrained with it (FREEZE27). Freeze 26's code: the same 68/74.
+FREEZE27 = "34d5776"
+BATCH27_FIRST_RUN = {"n": 74, "right": 68, "hi_wrong": 0, "rules_right": 58, "rules_hi_wrong": 0, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -211,10 +215,11 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's, 25's and 26's, the same way at FREEZE24, FREEZE25 and FREEZE26.
+# Batches 24's to 27's, the same way at FREEZE24 to FREEZE27.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
+BATCH27_DECISIVE_FIRST_RUN = {"n": 74, "plain": 73, "buried": 71}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -242,6 +247,7 @@ FIRST_RUNS = {
     24: BATCH24_FIRST_RUN,
     25: BATCH25_FIRST_RUN,
     26: BATCH26_FIRST_RUN,
+    27: BATCH27_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -264,6 +270,7 @@ DECISIVE_FIRST_RUNS = {
     24: BATCH24_DECISIVE_FIRST_RUN,
     25: BATCH25_DECISIVE_FIRST_RUN,
     26: BATCH26_DECISIVE_FIRST_RUN,
+    27: BATCH27_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
