@@ -1097,6 +1097,11 @@ class ErrorExtractor:
             # Docker's JSON progress stream (and many HTTP APIs) state a failure as {"error": "...", "errorDetail":
             # {...}} with no message or level: the error is the record's message, at error level
             event, level = error, level or "error"
+        inner = _inner_errors(d)
+        if inner:
+            # a cloud API's error body (Azure Resource Manager, OData, Google) puts the reason in nested details
+            # under a generic message ("... is not valid ... See inner errors for details"): they are its lines
+            event, level = "\n".join([event, *inner]) if event else "\n".join(inner), level or "error"
         detail = d.get("error_detail")
         exc_text = d.get("exc_info") or d.get("exception") or d.get("exc_text") or d.get("stack_trace")
         if self._open is not None:
@@ -1302,6 +1307,26 @@ def _line_block(no: int, raw: str, content: str, kind: str) -> ErrorBlock:
     line itself as evidence and text."""
     exc, msg = _exc_from_text(content)
     return ErrorBlock(exc, _cap(msg, 2000), [], no, no, _cap(raw, EVIDENCE_CAP), raw, kind, [exc] if exc else [])
+
+
+def _inner_errors(d: dict[str, Any]) -> list[str]:
+    """``code: message`` of each error nested in an API error body: ``{"error": {"code", "message", "details"}}`` or
+    ``{"code", "message", "details": [...]}`` (Azure Resource Manager, OData), at most two levels deep."""
+    out: list[str] = []
+    error = d.get("error")
+    body: dict[str, Any] = error if isinstance(error, dict) else d
+    if body is not d and isinstance(body.get("message"), str):
+        out.append(_cap(f"{body.get('code') or 'error'}: {body['message']}", LINE_CAP))
+    for _depth in range(2):
+        details = body.get("details")
+        if not isinstance(details, list):
+            break
+        nested = [x for x in details if isinstance(x, dict) and isinstance(x.get("message"), str)]
+        out += [_cap(f"{x.get('code') or 'error'}: {x['message']}", LINE_CAP) for x in nested[:5]]
+        if not nested:
+            break
+        body = nested[0]
+    return out
 
 
 def _embedded_payload(c: str) -> str | None:

@@ -964,6 +964,34 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "transient_network",
         ),
+        # ---------------- batch 27
+        # client-go's 403 without details: a service account without RBAC on the resource
+        (
+            [
+                'time="2024-02-01T10:00:00Z" level=error msg="Unable to create job" error="the server does not allow '
+                'access to the requested resource (post jobs.batch)" jobName=nightly\n'
+            ],
+            "permission_denied",
+        ),
+        # Hugging Face datasets' data file gone from its URL
+        (["Error: Couldn't find file at https://example.org/data/corpus_v1.zip\n"], "upstream_missing"),
+        # Node 17+ under webpack 4's MD4 hashing
+        (
+            [
+                "[10:00:01] Error: error:0308010C:digital envelope routines::unsupported\n",
+                "    at new Hash (node:internal/crypto/hash:67:19)\n",
+            ],
+            "dependency",
+        ),
+        # Azure Resource Manager refusing a deployment over the regional core quota, in its JSON error body
+        (
+            [
+                '{"code":"InvalidTemplateDeployment","message":"The template deployment is not valid according to the '
+                'validation procedure. See inner errors for details.","details":[{"code":"QuotaExceeded","message":'
+                '"Operation results in exceeding approved Total Regional Cores quota."}]}\n'
+            ],
+            "resource_exhausted",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
