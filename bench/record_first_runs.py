@@ -48,14 +48,15 @@ print(json.dumps(out))
 """
 
 
-def _frozen_answers(batch: int, commit: str) -> list[dict[str, Any]]:
-    cases = ROOT / "bench" / "data" / f"fresh_batch{batch}.yaml"
+def run_in_freeze(commit: str, probe: str, *args: str) -> Any:
+    """The JSON that ``probe`` (Python source) prints when run with ``args`` against the package as it was at
+    ``commit``, checked out into a temporary git worktree (first_run.py uses it too)."""
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), commit], check=True)
         try:
             done = subprocess.run(
-                [sys.executable, "-c", _PROBE, str(cases)],
+                [sys.executable, "-c", probe, *args],
                 env={"PYTHONPATH": str(tree / "src"), "PATH": "/usr/bin:/bin"},
                 capture_output=True,
                 text=True,
@@ -63,7 +64,12 @@ def _frozen_answers(batch: int, commit: str) -> list[dict[str, Any]]:
             )
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
-    answers: list[dict[str, Any]] = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def _frozen_answers(batch: int, commit: str) -> list[dict[str, Any]]:
+    cases = ROOT / "bench" / "data" / f"fresh_batch{batch}.yaml"
+    answers: list[dict[str, Any]] = run_in_freeze(commit, _PROBE, str(cases))
     return answers
 
 
