@@ -900,7 +900,8 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "Resource Manager's QuotaExceeded nested in its JSON error body under a generic message), a Go test run past "
         "its default timeout seen only as the goroutine dump, and a throttled Glue call whose adapter then crashed "
         "building its exception (read as the code bug it also is). A cloud API's JSON error body is now read with the "
-        "errors nested in it. The wordings were added and it joined the model's training data. Today (tuned, "
+        "errors nested in it, and a JSON log record's `error` field (zap, logrus) with its message. The wordings were "
+        "added and it joined the model's training data. Today (tuned, "
         f"in-sample for the model): {b27[1]}/{b27[0]} with the model, {b27[4]}/{b27[0]} with the rules alone."
     )
     return out

@@ -1092,11 +1092,12 @@ class ErrorExtractor:
         level = {"warn": "warning", "fatal": "critical", "err": "error"}.get(level or "", level)
         event = d.get("event", d.get("message", d.get("msg", "")))
         event = event if isinstance(event, str) else json.dumps(event, default=str)[:LINE_CAP]
-        error = d.get("error")
-        if not event and isinstance(error, str) and error.strip():
-            # Docker's JSON progress stream (and many HTTP APIs) state a failure as {"error": "...", "errorDetail":
-            # {...}} with no message or level: the error is the record's message, at error level
-            event, level = error, level or "error"
+        error = d.get("error", d.get("err"))
+        if isinstance(error, str) and error.strip() and error not in event:
+            # zap's and logrus' JSON put the cause in an "error" field beside a generic message ("Unable to create
+            # job"); Docker's JSON progress stream (and many HTTP APIs) state a failure as {"error": "...",
+            # "errorDetail": {...}} with no message or level at all: then the error is the message, at error level
+            event, level = (f"{event}: {error}", level) if event else (error, level or "error")
         inner = _inner_errors(d)
         if inner:
             # a cloud API's error body (Azure Resource Manager, OData, Google) puts the reason in nested details
