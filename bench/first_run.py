@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -47,24 +48,21 @@ print(json.dumps(rows))
 SURE = 0.8  # a wrong answer from this confidence up is a confident one
 
 
-def counts(rows: Sequence[dict[str, object]]) -> dict[str, int]:
-    """The first run's figures from the per-case answers."""
+def counts(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The first run's figures from the per-case answers (the probe's JSON: ``rules`` is [category, confidence])."""
 
-    def wrong_and_sure(category: object, confidence: object, label: object) -> bool:
-        return category not in (label, "unknown") and isinstance(confidence, float | int) and confidence >= SURE
+    def wrong_and_sure(category: str, confidence: float, label: str) -> bool:
+        return category not in (label, "unknown") and confidence >= SURE
 
-    rules = [r["rules"] for r in rows]
     return {
         "n": len(rows),
         "right": sum(r["category"] == r["label"] for r in rows),
         "hi_wrong": sum(wrong_and_sure(r["category"], r["confidence"], r["label"]) for r in rows),
-        "rules_right": sum(isinstance(x, list) and x[0] == r["label"] for x, r in zip(rules, rows, strict=True)),
-        "rules_hi_wrong": sum(
-            isinstance(x, list) and wrong_and_sure(x[0], x[1], r["label"]) for x, r in zip(rules, rows, strict=True)
-        ),
+        "rules_right": sum(r["rules"][0] == r["label"] for r in rows),
+        "rules_hi_wrong": sum(wrong_and_sure(r["rules"][0], r["rules"][1], r["label"]) for r in rows),
         "unknown": sum(r["category"] == "unknown" for r in rows),
-        "plain": sum(bool(r["plain"]) for r in rows),
-        "buried": sum(bool(r["buried"]) for r in rows),
+        "plain": sum(r["plain"] for r in rows),
+        "buried": sum(r["buried"] for r in rows),
     }
 
 
