@@ -36,7 +36,7 @@ from typing import Any
 
 from pipeline_sre.diagnosis import learned
 from pipeline_sre.diagnosis._yaml import safe_load
-from pipeline_sre.diagnosis.extract import ErrorBlock
+from pipeline_sre.diagnosis.extract import ErrorBlock, without_carriers
 from pipeline_sre.models import CATEGORIES
 
 FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "near", "context", "any")
@@ -170,6 +170,8 @@ class _View:
             v = self.context
         else:
             v = "\n".join((self.get("root"), self.get("chain"), b.text, self.get("near"), self.context))
+        if name != "exception" and name != "chain":
+            v = without_carriers(v)
         self._cache[name] = v
         return v
 

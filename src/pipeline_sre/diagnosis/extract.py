@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline_sre.diagnosis._scan import LiteralScanner, as_text
+from pipeline_sre.diagnosis.fence import ESCAPE_SEQUENCE
 
 LINE_CAP = 4096  # characters of any one line kept once it is held in a block
 JSON_CAP = 1 << 20  # a JSON record up to this size is parsed; longer lines are cut to LINE_CAP
@@ -84,7 +85,11 @@ _REC_TS = re.compile(
     r"\[?" + _TS + r"\]?[ \t]+(?:[^\s]{1,80}[ \t]+){0,3}?\[?" + _LVL + r"\]?(?![\w])(?:[ \t]*[:|\-][ \t]?|[ \t]+)?"
 )  # "[ \t]+": a padded level column (log4j "%-5p", Python "%(levelname)-8s") is prefix, not message
 _REC_LVL_FIRST = re.compile(r"\[?" + _LVL + r"\]?(?::[ \t]?|[ \t]+[-|:][ \t]?|[ \t]+)")
-_TRANSPORT = re.compile(r"\[?" + _ISO + r"\]?[ \t]|\d\d:\d\d:\d\d(?:\.\d+)?  ")
+# what a transport puts before every line it carries: a timestamp (GitHub Actions, dbt, docker logs -t), the
+# container runtime's "<time> stderr F " (a Kubernetes pod's log file), BuildKit's "#12 3.456 " (docker build)
+_TRANSPORT = re.compile(
+    r"\[?" + _ISO + r"\]?[ \t](?:(?:stdout|stderr) [FP] )?|\d\d:\d\d:\d\d(?:\.\d+)?  |#\d+ \d+\.\d+ "
+)
 _REC_STRUCTLOG = re.compile(
     r"\[?" + _ISO + r"\]?[ \t]+\[(?P<level>debug|info|warning|error|critical)\s*\][ \t]?", re.IGNORECASE
 )
@@ -102,6 +107,51 @@ _RELAY_CONTAINER = re.compile(r"\[[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?\] ")
 _RELAY_OUTPUT = re.compile(r"\{(?:subprocess|bash_operator)\.py:\d+\}")
 # the ``warnings`` module's own format: "path/to/file.py:41: UserWarning: message"
 _PY_WARNING = re.compile(r"\S+\.py:\d+: (?:[A-Z]\w*\.)*[A-Z]\w*Warning: ")
+# terminal colour and cursor codes (CI logs, dbt, Terraform, pytest print them) would split the words rules and the
+# model read ("\x1b[31mError\x1b[0m"); a log pasted into a bug report often keeps them without their ESC ("[31m",
+# "[0m"), and those are taken out only where the reset code shows the log was coloured
+_ANSI_BARE = re.compile(r"\[(?:\d{1,3}(?:;\d{1,3})*)?m")
+
+
+def uncolour(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    if "\x1b" in text:
+        text = ESCAPE_SEQUENCE.sub("", text)
+    if "[0m" in text:
+        text = _ANSI_BARE.sub("", text)
+    return text
+
+
+def without_prefixes(text: str) -> str:
+    """``text`` line by line as the learned model reads it: what a logger or a transport put before each message
+    (timestamp, logger, a relay's own record) reduced to the message's level, so the same failure reads the same
+    however it was carried (a BashOperator's output relayed by Airflow, a pod's log file, a CI runner's timestamps).
+    The level stays: that a line was logged at INFO is the model's best sign of chatter."""
+    return "\n".join(_message(_parse_line(0, ln)) for ln in text.split("\n"))
+
+
+def without_carriers(text: str) -> str:
+    """``text`` line by line without what a transport put before each line (a CI runner's timestamp, a pod log
+    file's "<time> stderr F ", BuildKit's step and time) or the record Airflow relays a command's output in, as the
+    rules read it: a message that wraps over several lines reads as one, and a line-anchored pattern finds its line."""
+    if "\n" not in text:
+        return _uncarried(text)
+    return "\n".join(_uncarried(ln) for ln in text.split("\n"))
+
+
+def _uncarried(line: str) -> str:
+    t = _TRANSPORT.match(line)
+    if t is not None:
+        return line[t.end() :]
+    if line[:1] == "[" and _RELAY_OUTPUT.search(line, 0, 120):
+        m = _REC_AIRFLOW.match(line)
+        if m is not None:
+            return line[m.end() :]
+    return line
+
+
+def _message(ln: _Line) -> str:
+    return f"{ln.level} {ln.content}" if ln.record and ln.level else ln.content
 
 
 @dataclass(slots=True)
@@ -714,7 +764,7 @@ def _msg_accept(blk: _Open, ln: _Line) -> bool:
 
 # Terraform and other HCL tools print "Error: <summary>", a blank line, then the paragraph that says why; Nextflow
 # prints "Error executing process > 'X'", a blank line, then "Caused by:" and the cause
-_DETAIL_AFTER_BLANK = re.compile(r"^\s*(?:\x1b\[[\d;]*m)*(?:│ )?Error: \S|^Error executing process >")
+_DETAIL_AFTER_BLANK = re.compile(r"^\s*(?:│ )?Error: \S|^Error executing process >")
 
 _ACCEPT = {"py": _py_accept, "jvm": _jvm_accept, "dbt": _dbt_accept, "msg": _msg_accept}
 
@@ -868,6 +918,9 @@ class ErrorExtractor:
             if len(text) > len(batch) * 2048 and max(map(len, batch)) > JSON_CAP:
                 batch = [x if len(x) <= JSON_CAP else x[:LINE_CAP] for x in batch]
                 text = "\n".join(batch)
+            if "\x1b" in text or "[0m" in text:
+                batch = [uncolour(x) for x in batch]
+                text = "\n".join(batch)
             base = self._lineno
             self._lineno += len(batch)
             self._keep_tail(base, batch)
@@ -901,6 +954,7 @@ class ErrorExtractor:
         line = as_text(line)
         if len(line) > JSON_CAP:
             line = line[:LINE_CAP]
+        line = uncolour(line)
         if line.strip():
             self._tail.append((self._lineno, line[:LINE_CAP].strip()))
         self._recent.append((self._lineno, line))

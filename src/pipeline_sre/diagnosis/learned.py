@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from pipeline_sre.diagnosis.extract import ErrorBlock
+from pipeline_sre.diagnosis.extract import ErrorBlock, without_prefixes
 
 MODEL_FILE = "rules/learned_model.json"
 NO_CAUSE = "unknown"  # the model's class for text that names no cause
@@ -148,7 +148,7 @@ def model_text(blocks: Sequence[ErrorBlock], context_lines: Sequence[str] = ()) 
         if i == 0:
             parts += [*b.before, b.text[:_TEXT_CAP], *b.after]
     parts += [str(x) for x in list(context_lines)[-_CONTEXT_LINES:]]
-    return "\n".join(p for p in parts if p)
+    return without_prefixes("\n".join(p for p in parts if p))
 
 
 def encode(model: Model) -> str:

@@ -992,6 +992,98 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 28
+        # Elasticsearch refusing a document whose object field arrived as something else
+        (
+            [
+                "es01 | org.elasticsearch.index.mapper.MapperParsingException: object mapping for [http] tried to "
+                "parse field [http] as object, but got EOF, has a concrete value been provided to it?\n"
+            ],
+            "schema_mismatch",
+        ),
+        # Let's Encrypt's weekly limit on certificates for one set of names
+        (
+            [
+                "Error creating new cert :: Too many certificates already issued for exact set of domains: "
+                "mail.example.org: see https://letsencrypt.org/docs/rate-limits/\n"
+            ],
+            "throttled",
+        ),
+        # a Google API's 403 for its daily request quota
+        (
+            [
+                "[api] (GdataError) : Error 403: The request cannot be completed because you have exceeded your "
+                '<a href="/docs#quota">quota</a>.\n'
+            ],
+            "throttled",
+        ),
+        # Kafka's ACL refusal as librdkafka words it
+        (
+            [
+                "Error: KafkaError (Message production error: TopicAuthorizationFailed (Broker: Topic authorization "
+                'failed)), topic "orders"\n'
+            ],
+            "permission_denied",
+        ),
+        # Bazel's per-test limit; the milliseconds of a timestamp above it are no HTTP 401
+        (
+            [
+                "2024-04-16 14:50:01.401 ... >>> assert_no_errors\n",
+                "-- Test timed out at 2024-04-16 14:50:03 UTC --\n",
+            ],
+            "timeout",
+        ),
+        (["//pipelines/etl:load_test                                           TIMEOUT in 315.1s\n"], "timeout"),
+        # an expired database password (Oracle)
+        (
+            [
+                "ERROR [scheduler_Worker-2] [org.quartz.core.ErrorLogger] Job failed Caused by: java.sql.SQLException: "
+                "ORA-28001: the password has expired\n"
+            ],
+            "credentials",
+        ),
+        # consumers of one group on assignors of different protocol types
+        (["%3|1618300000.123|JOINGROUP|rdkafka#consumer-1| Inconsistent group protocol\n"], "kafka_consumer"),
+        # Gradle 6 on JDK 17
+        (
+            [
+                "> BUG! exception in phase 'semantic analysis' in source unit '/src/buildSrc/Plugin.groovy' "
+                "Unsupported class file major version 61\n"
+            ],
+            "dependency",
+        ),
+        # Elasticsearch's flood-stage write block answers 403 FORBIDDEN/12: the disk is full
+        (
+            [
+                "[2024-01-03T00:00:07,707][INFO ][logstash.outputs.elasticsearch] retrying failed action with response "
+                'code: 403 ({"type"=>"cluster_block_exception", "reason"=>"blocked by: [FORBIDDEN/12/index read-only / '
+                'allow delete (api)];"})\n'
+            ],
+            "resource_exhausted",
+        ),
+        # AWS Glue's max concurrent runs
+        (
+            [
+                "{app.py:139} ERROR - An error occurred (ConcurrentRunsExceededException) when calling the StartJobRun "
+                "operation: Concurrent runs exceeded for nightly-transform\n"
+            ],
+            "resource_exhausted",
+        ),
+        # a managed service's API relaying its backend's timeout
+        (
+            ["Error: ReadFirewallSettings failed, status: 400, message: map[error:Timeout talking to backend]\n"],
+            "transient_network",
+        ),
+        # alembic: a migration the database was stamped with is gone from the history
+        (["ERROR [alembic.util.messaging] Can't locate revision identified by '30acc1daf358'\n"], "code_bug"),
+        # a 500 from an importer that names the file's bytes
+        (
+            [
+                "Status: 500 | Internal Server Error\n",
+                "Message: Malformed UTF-8 characters, possibly incorrectly encoded (500 Internal Server Error)\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:

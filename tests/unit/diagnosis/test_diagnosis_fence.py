@@ -37,3 +37,11 @@ def test_fence_strips_control_chars_and_source_newlines() -> None:
     out = fence_untrusted("ok\u200b\x1b[31mred", "src\nwith newline")
     assert "\u200b" not in out and "\x1b" not in out
     assert out.split("\n")[0].count("src with newline") == 1
+
+
+def test_terminal_escape_sequences_go_whole() -> None:
+    # a log's colours, cursor moves, window titles and links are not shown as what is left of them ("[31m")
+    coloured = (
+        "\x1b[1;31mERROR\x1b[0m load failed\x1b[2K\x1b]0;title\x07 \x1b]8;;https://x.example\x1b\\link\x1b]8;;\x1b\\"
+    )
+    assert strip_control(coloured) == "ERROR load failed link"
