@@ -177,6 +177,10 @@ BATCH27_FIRST_RUN = {"n": 74, "right": 68, "hi_wrong": 0, "rules_right": 58, "ru
 # search by tool and situation (bench/protocol at 3e9dca6), run once against the code as landed (FREEZE28: 0f341e1's).
 FREEZE28 = "3e9dca6"
 BATCH28_FIRST_RUN = {"n": 103, "right": 73, "hi_wrong": 0, "rules_right": 52, "rules_hi_wrong": 0, "unknown": 16}
+# Batch 29 (45 logs, 13 categories, gathered the same way with what was left of the search budget), run once against
+# the rules tuned on batch 28 and the model retrained with it (FREEZE29). Freeze 28's code: the same 34/45.
+FREEZE29 = "726693e"
+BATCH29_FIRST_RUN = {"n": 45, "right": 34, "hi_wrong": 0, "rules_right": 30, "rules_hi_wrong": 0, "unknown": 8}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -219,12 +223,13 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 28's, the same way at FREEZE24 to FREEZE28.
+# Batches 24's to 29's, the same way at FREEZE24 to FREEZE29.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
 BATCH27_DECISIVE_FIRST_RUN = {"n": 74, "plain": 73, "buried": 71}
 BATCH28_DECISIVE_FIRST_RUN = {"n": 103, "plain": 102, "buried": 94}
+BATCH29_DECISIVE_FIRST_RUN = {"n": 45, "plain": 45, "buried": 43}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -254,6 +259,7 @@ FIRST_RUNS = {
     26: BATCH26_FIRST_RUN,
     27: BATCH27_FIRST_RUN,
     28: BATCH28_FIRST_RUN,
+    29: BATCH29_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -278,6 +284,7 @@ DECISIVE_FIRST_RUNS = {
     26: BATCH26_DECISIVE_FIRST_RUN,
     27: BATCH27_DECISIVE_FIRST_RUN,
     28: BATCH28_DECISIVE_FIRST_RUN,
+    29: BATCH29_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
