@@ -1084,6 +1084,28 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "data_quality",
         ),
+        # ---------------- batch 29
+        # dbt without the adapter for the profile's type
+        (["22:01:03  Encountered an error:\n", "Could not find adapter type databricks!\n"], "dependency"),
+        # setuptools without the wheel package, building an sdist
+        (
+            [
+                "  Building wheel for pyyaml (setup.py): finished with status 'error'\n",
+                "  error: invalid command 'bdist_wheel'\n",
+            ],
+            "dependency",
+        ),
+        # a native module built on another platform
+        (
+            [
+                "Error: /app/bundle/programs/server/npm/node_modules/bcrypt/lib/binding/bcrypt_lib.node: invalid ELF "
+                "header\n",
+                "    at Object.Module._extensions..node (internal/modules/cjs/loader.js:1057:18)\n",
+            ],
+            "dependency",
+        ),
+        # Nextflow: the pipeline's own completion handler threw
+        (["ERROR ~ Failed to invoke `workflow.onComplete` event handler\n"], "code_bug"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
