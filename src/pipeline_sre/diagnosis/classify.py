@@ -151,27 +151,27 @@ class _View:
         if name in self._cache:
             return self._cache[name]
         b = self.block
+        # the texts of log lines are read without what carried each line (see ``without_carriers``)
         if name == "exception":
             v = b.exception or ""
         elif name == "message":
-            v = b.message
+            v = without_carriers(b.message)
         elif name == "evidence":
-            v = b.evidence
+            v = without_carriers(b.evidence)
         elif name == "chain":
             v = " ".join(b.root_cause_chain)
         elif name == "root":
             # no ": " before a message without an exception type: a note's answer must quote the note itself
-            v = f"{b.exception}: {b.message}\n{b.evidence}" if b.exception else f"{b.message}\n{b.evidence}"
+            message, evidence = self.get("message"), self.get("evidence")
+            v = f"{b.exception}: {message}\n{evidence}" if b.exception else f"{message}\n{evidence}"
         elif name == "text":
-            v = b.text
+            v = without_carriers(b.text)
         elif name == "near":
-            v = "\n".join((*b.before, *b.after))
+            v = without_carriers("\n".join((*b.before, *b.after)))
         elif name == "context":
-            v = self.context
+            v = without_carriers(self.context)
         else:
-            v = "\n".join((self.get("root"), self.get("chain"), b.text, self.get("near"), self.context))
-        if name != "exception" and name != "chain":
-            v = without_carriers(v)
+            v = "\n".join(self.get(f) for f in ("root", "chain", "text", "near", "context"))
         self._cache[name] = v
         return v
 
