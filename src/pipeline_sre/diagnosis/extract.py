@@ -140,14 +140,16 @@ def without_carriers(text: str) -> str:
 
 
 def _uncarried(line: str) -> str:
-    t = _TRANSPORT.match(line)
-    if t is not None:
-        return line[t.end() :]
-    if line[:1] == "[" and _RELAY_OUTPUT.search(line, 0, 120):
+    # a relay first: its record's bracketed time would otherwise be taken for a transport's and the record kept
+    if line[:1] == "[":
         m = _REC_AIRFLOW.match(line)
-        if m is not None:
-            return line[m.end() :]
-    return line
+        if m is not None and _RELAY_OUTPUT.search(line, 0, m.end()):
+            return _uncarried(line[m.end() :])
+        c = _RELAY_CONTAINER.match(line, m.end()) if m is not None and _RELAY.search(line, 0, m.end()) else None
+        if c is not None:
+            return _uncarried(line[c.end() :])
+    t = _TRANSPORT.match(line)
+    return line[t.end() :] if t is not None else line
 
 
 def _message(ln: _Line) -> str:

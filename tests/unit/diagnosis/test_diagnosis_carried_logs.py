@@ -1,6 +1,6 @@
 """The same failure reads the same however its log was carried: coloured by a terminal, pasted into a bug report
 without the colour codes' ESC, timestamped by a CI runner, written to a pod's log file by the container runtime,
-printed by BuildKit, or relayed line by line by Airflow's BashOperator."""
+printed by BuildKit, or relayed line by line by Airflow's BashOperator or KubernetesPodOperator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from pipeline_sre.diagnosis import diagnose_lines, learned
-from pipeline_sre.diagnosis.extract import ErrorExtractor, uncolour, without_prefixes
+from pipeline_sre.diagnosis.extract import ErrorExtractor, uncolour, without_carriers, without_prefixes
 
 PLAIN = """\
 Running extract for 2024-03-01
@@ -30,6 +30,9 @@ CARRIERS: dict[str, Callable[[str], str]] = {
     "a pod's log file (CRI)": lambda ln: f"2024-03-01T12:34:56.123456789Z stderr F {ln}",
     "BuildKit": lambda ln: f"#12 3.456 {ln}",
     "Airflow's BashOperator relay": lambda ln: f"[2024-03-01, 12:34:56 UTC] {{subprocess.py:93}} INFO - {ln}",
+    "Airflow's KubernetesPodOperator relay": lambda ln: (
+        f"[2024-03-01, 12:34:56 UTC] {{pod_manager.py:472}} INFO - [base] {ln}"
+    ),
 }
 
 
@@ -51,6 +54,15 @@ def test_the_model_reads_a_carried_log_as_the_plain_one(carrier: str) -> None:
         return learned.model_text(ex.blocks(), list(ex.context))
 
     assert read([CARRIERS[carrier](ln) for ln in PLAIN]) == read(PLAIN)
+
+
+@pytest.mark.parametrize("carrier", [c for c in CARRIERS if "colour" not in c])
+def test_the_rules_read_a_carried_line_as_the_plain_line(carrier: str) -> None:
+    # colour codes are taken out before anything reads a line (``uncolour``); what carried a line, here
+    assert [without_carriers(CARRIERS[carrier](ln)) for ln in PLAIN] == PLAIN
+    # the relays' own records stay as they are
+    record = "[2024-03-01, 12:34:56 UTC] {pod_manager.py:472} INFO - Pod etl-x has phase Failed"
+    assert without_carriers(record) == "{pod_manager.py:472} INFO - Pod etl-x has phase Failed"
 
 
 def test_colour_codes_go_and_text_stays() -> None:
