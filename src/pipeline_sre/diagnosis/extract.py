@@ -310,6 +310,7 @@ _TRIGGERS = (
     "not have enough",
     "schema",
     "no output",
+    "crashed",
 )
 
 _TB_START = "Traceback (most recent call last)"

@@ -1106,6 +1106,106 @@ from pipeline_sre.diagnosis import diagnose_lines
         ),
         # Nextflow: the pipeline's own completion handler threw
         (["ERROR ~ Failed to invoke `workflow.onComplete` event handler\n"], "code_bug"),
+        # ---------------- batch 30
+        # `docker events`: the daemon's own oom event for the container
+        (
+            [
+                "$ sudo docker events\n",
+                "2015-10-12T21:55:01.000000000Z 19f8f9e8bf72: (from gcr.io/google_containers/heapster:v0.16.1) oom\n",
+                "2015-10-12T21:55:01.000000000Z 19f8f9e8bf72: (from gcr.io/google_containers/heapster:v0.16.1) die\n",
+            ],
+            "oom",
+        ),
+        # a Dockerfile COPY of a jar the skipped build step never produced
+        (
+            [
+                "Step 3/4 : COPY target/documents-service*.jar documents-service.jar\n",
+                "ERROR: Service 'mn-documents-service' failed to build: COPY failed: no source files were specified\n",
+            ],
+            "upstream_missing",
+        ),
+        # a table the database lacks: created by an older schema
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "feed-bot.py", line 40, in <module>\n',
+                '    cu.execute("INSERT INTO feeds (url) VALUES (?)", (u,))\n',
+                "sqlite3.OperationalError: no such table: feeds\n",
+            ],
+            "schema_mismatch",
+        ),
+        # InfluxDB: a field written as another type than the measurement stores
+        (
+            [
+                'ERROR: write failed: field type conflict: input field "value" on measurement "system_uptime" is type '
+                "float64, already exists as type integer\n"
+            ],
+            "schema_mismatch",
+        ),
+        # a registry pull without an imagePullSecret
+        (
+            [
+                'Failed to pull image "registry.example.com/enterprise/app:2.11.2": pull access denied, repository '
+                "does not exist or may require authorization: authorization failed: no basic auth credentials\n"
+            ],
+            "credentials",
+        ),
+        # an empty string in a date field
+        (
+            [
+                'java.text.ParseException: Unparseable date: ""\n',
+                "\tat java.text.DateFormat.parse(Unknown Source) ~[?:?]\n",
+            ],
+            "data_quality",
+        ),
+        # a shapefile with a self-intersecting ring
+        (
+            [
+                "The provided geometry is invalid. Check to ensure that the geometry is well formed and/or that it is "
+                "in 4326 projection.\n"
+            ],
+            "data_quality",
+        ),
+        # Helm: a chart template including a named template the chart does not define
+        (
+            [
+                "Error: UPGRADE FAILED: template: airflow/templates/config/configmap.yaml:116:12: executing "
+                '"airflow/templates/config/configmap.yaml" at <include "airflow.defaultInitContainers.loadDAGsPlugins" '
+                '.>: error calling include: template: no template "airflow.defaultInitContainers.loadDAGsPlugins" '
+                'associated with template "gotpl"\n'
+            ],
+            "code_bug",
+        ),
+        # Terraform's crash banner, with no error word on any line
+        (
+            [
+                "!!!!!!!!!!!!!!!!!!!!!!!!!!! TERRAFORM CRASH !!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+                "\n",
+                "Terraform crashed! This is always indicative of a bug within Terraform.\n",
+                'A crash log has been placed at "crash.log" relative to your current\n',
+                "working directory. It would be immensely helpful if you could please\n",
+                "report the crash with Terraform[1] so that we can fix this.\n",
+                "\n",
+                "!!!!!!!!!!!!!!!!!!!!!!!!!!! TERRAFORM CRASH !!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
+            ],
+            "code_bug",
+        ),
+        # EC2's account limit on spot instances
+        (
+            [
+                "Description:DescriptionPlacing Spot instance request. Status Reason: Max spot instance count "
+                "exceeded. Placing Spot instance request failed.\n"
+            ],
+            "resource_exhausted",
+        ),
+        # PostgreSQL ending the session from outside (pg_terminate_backend, a server shutdown): SQLSTATE 57P01
+        (
+            [
+                "failed to flush subscriber:flushing ledger: failed to copy ledger entries into database:FATAL: "
+                "terminating connection due to administrator command (SQLSTATE 57P01)\n"
+            ],
+            "killed_external",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
