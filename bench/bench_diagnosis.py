@@ -186,6 +186,11 @@ BATCH29_FIRST_RUN = {"n": 45, "right": 34, "hi_wrong": 0, "rules_right": 30, "ru
 # Freeze 29's code: the same 74/97; freeze 20's 70/97, freeze 13's 63/97.
 FREEZE30 = "fa25b1b"
 BATCH30_FIRST_RUN = {"n": 97, "right": 74, "hi_wrong": 2, "rules_right": 62, "rules_hi_wrong": 2, "unknown": 8}
+# Batch 31 (50 logs, 12 categories, gathered the same way with what was left of the same session's search budget, while
+# batch 30's changes were made), run once against the rules tuned on batch 30 and the model retrained with it
+# (FREEZE31). Freeze 30's code: 33/50; freeze 20's 32/50, freeze 13's 30/50.
+FREEZE31 = "e834db1"
+BATCH31_FIRST_RUN = {"n": 50, "right": 35, "hi_wrong": 0, "rules_right": 28, "rules_hi_wrong": 0, "unknown": 10}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -228,7 +233,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 30's, the same way at FREEZE24 to FREEZE30.
+# Batches 24's to 31's, the same way at FREEZE24 to FREEZE31.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -236,6 +241,7 @@ BATCH27_DECISIVE_FIRST_RUN = {"n": 74, "plain": 73, "buried": 71}
 BATCH28_DECISIVE_FIRST_RUN = {"n": 103, "plain": 102, "buried": 94}
 BATCH29_DECISIVE_FIRST_RUN = {"n": 45, "plain": 45, "buried": 43}
 BATCH30_DECISIVE_FIRST_RUN = {"n": 97, "plain": 97, "buried": 91}
+BATCH31_DECISIVE_FIRST_RUN = {"n": 50, "plain": 50, "buried": 46}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -267,6 +273,7 @@ FIRST_RUNS = {
     28: BATCH28_FIRST_RUN,
     29: BATCH29_FIRST_RUN,
     30: BATCH30_FIRST_RUN,
+    31: BATCH31_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -293,6 +300,7 @@ DECISIVE_FIRST_RUNS = {
     28: BATCH28_DECISIVE_FIRST_RUN,
     29: BATCH29_DECISIVE_FIRST_RUN,
     30: BATCH30_DECISIVE_FIRST_RUN,
+    31: BATCH31_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
