@@ -311,6 +311,7 @@ _TRIGGERS = (
     "schema",
     "no output",
     "crashed",
+    "not accessible",
 )
 
 _TB_START = "Traceback (most recent call last)"

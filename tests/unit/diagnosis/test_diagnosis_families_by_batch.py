@@ -1206,6 +1206,41 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "killed_external",
         ),
+        # ---------------- batch 31
+        # Kafka Streams assigning tasks whose source topic was never created
+        (
+            [
+                "Missing source topic  output topic 2   durign assignment. Returning error "
+                "INCOMPLETE_SOURCE_TOPIC_METADATA.\n"
+            ],
+            "upstream_missing",
+        ),
+        # a CI service that expired the artifacts a build downloads
+        (
+            [
+                "There are no artifacts to show here.\n",
+                "After 30 days, all artifacts associated with a build automatically expire. Since this run is over 30 "
+                "days old, the artifacts may have been deleted.\n",
+            ],
+            "upstream_missing",
+        ),
+        # a workflow token without the permission the call needs, stated above the runner's bare exit code
+        (
+            [
+                "Creating new release v0.2.12\n",
+                "HTTP 403: Resource not accessible by integration (https://api.github.com/repos/example/gonit/releases)\n",
+                "Error: Process completed with exit code 1.\n",
+            ],
+            "permission_denied",
+        ),
+        # pip failing to build a package's extension (Python headers missing)
+        (
+            [
+                "Failed to build crc16 ERROR: ERROR: Failed to build installable wheels for some pyproject.toml based "
+                "projects (crc16)\n"
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
