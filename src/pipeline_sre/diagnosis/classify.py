@@ -293,7 +293,9 @@ def classify_by_rules(
                 ids.add(rule.id)
             if i == 0 and any(name in _TYPED_FIELDS for name, _ in rule.match):
                 typed.add(rule.category)
-            if fname in ("exception", "message", "evidence", "root", "chain"):
+            # a block read from a log's last words is several unrelated lines: the line the rule matched is the
+            # evidence, not the last of them
+            if fname in ("exception", "message", "evidence", "root", "chain") and view.block.kind != "tail":
                 ev = view.block.evidence or ftext or ""
             else:
                 ev = ftext or view.block.evidence

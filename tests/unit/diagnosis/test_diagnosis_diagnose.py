@@ -152,6 +152,19 @@ def test_excerpt_of_last_words_keeps_the_lines_above_them() -> None:
     assert "Root composer.json requires php ^8.2 but your php version" in d.excerpt
 
 
+def test_an_answer_from_last_words_quotes_the_line_the_rule_read() -> None:
+    # the last words are several lines; the one that states the failure, not the last of them, is the evidence
+    lines = [
+        "$ sudo docker events\n",
+        "2015-10-12T21:56:50.000000000Z 34e0327e6a3f: (from gcr.io/google_containers/heapster:v0.16.1) oom\n",
+        "2015-10-12T21:56:50.000000000Z 34e0327e6a3f: (from gcr.io/google_containers/heapster:v0.16.1) die\n",
+    ]
+    d = diagnose_lines(lines, use_model=False)
+    assert d.category == "oom"
+    assert d.evidence.endswith("(from gcr.io/google_containers/heapster:v0.16.1) oom")
+    assert d.evidence in d.excerpt
+
+
 def test_rules_read_only_the_nearest_lines_while_the_excerpt_shows_more() -> None:
     from pipeline_sre.diagnosis import ErrorExtractor
     from pipeline_sre.diagnosis.extract import SHOWN_AROUND, SURROUND
