@@ -134,22 +134,27 @@ def without_carriers(text: str) -> str:
     """``text`` line by line without what a transport put before each line (a CI runner's timestamp, a pod log
     file's "<time> stderr F ", BuildKit's step and time) or the record Airflow relays a command's output in, as the
     rules read it: a message that wraps over several lines reads as one, and a line-anchored pattern finds its line."""
-    if "\n" not in text:
-        return _uncarried(text)
     return "\n".join(_uncarried(ln) for ln in text.split("\n"))
 
 
 def _uncarried(line: str) -> str:
     # a relay first: its record's bracketed time would otherwise be taken for a transport's and the record kept
-    if line[:1] == "[":
-        m = _REC_AIRFLOW.match(line)
-        if m is not None and _RELAY_OUTPUT.search(line, 0, m.end()):
-            return _uncarried(line[m.end() :])
-        c = _RELAY_CONTAINER.match(line, m.end()) if m is not None and _RELAY.search(line, 0, m.end()) else None
-        if c is not None:
-            return _uncarried(line[c.end() :])
+    m = _REC_AIRFLOW.match(line) if line[:1] == "[" else None
+    start = _relayed_from(line, m.end()) if m is not None else None
+    if start is not None:
+        return _uncarried(line[start:])
     t = _TRANSPORT.match(line)
     return line[t.end() :] if t is not None else line
+
+
+def _relayed_from(raw: str, prefix_end: int) -> int | None:
+    """Where the command's own line starts in an Airflow record that relays it (ending at ``prefix_end``): after the
+    container's mark of a pod relay, right after a BashOperator's record; ``None`` for any other record."""
+    if _RELAY.search(raw, 0, prefix_end):
+        c = _RELAY_CONTAINER.match(raw, prefix_end)
+        if c is not None:
+            return c.end()
+    return prefix_end if _RELAY_OUTPUT.search(raw, 0, prefix_end) else None
 
 
 def _message(ln: _Line) -> str:
@@ -186,9 +191,9 @@ def _parse_line(no: int, raw: str) -> _Line:
                 m = m2
     if m is not None:
         prefix_end = m.end()
-        c = _RELAY_CONTAINER.match(raw, prefix_end) if _RELAY.search(raw, 0, prefix_end) else None
-        if c is not None or _RELAY_OUTPUT.search(raw, 0, prefix_end):
-            inner = _parse_line(no, raw[c.end() if c is not None else prefix_end :])
+        start = _relayed_from(raw, prefix_end)
+        if start is not None:
+            inner = _parse_line(no, raw[start:])
             return _Line(no, raw, inner.content, inner.level, inner.record, inner.shape)
         level = _LEVELS.get(m.group("level").upper())
         record = True
