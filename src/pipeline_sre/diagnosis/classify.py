@@ -26,17 +26,18 @@ the failure.
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pipeline_sre.diagnosis import learned
 from pipeline_sre.diagnosis._yaml import safe_load
-from pipeline_sre.diagnosis.extract import ErrorBlock, without_carriers
+from pipeline_sre.diagnosis.extract import ErrorBlock, StatedWordings, without_carriers
 from pipeline_sre.models import CATEGORIES
 
 FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "near", "context", "any")
@@ -137,6 +138,98 @@ def load_rules(extra_paths: Iterable[str | Path] = ()) -> list[Rule]:
         for r in _parse(Path(p).read_text(encoding="utf-8")):
             rules[r.id] = r
     return list(rules.values())
+
+
+# The regex parser the re module compiles with, for the literals a pattern needs (``_required``). It is private, but
+# the same in every CPython this package supports; test_diagnosis_stated_wordings.py pins what it gives.
+_sre_parser: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
+# the fields a rule reads on the failure line itself ("near" and "context" are other lines)
+_LINE_FIELDS = ("message", "evidence", "root", "text", "any")
+# shorter literals ("node ", "commit") are in too many ordinary lines to be worth a look
+STATED_MIN = 6
+
+
+def stated_wordings(rules: Sequence[Rule] | None = None) -> StatedWordings:
+    """The wordings of ``rules`` (the built-in ones by default) that the extractor looks for on lines with no
+    error word: for each line pattern, the literals one of which every line it matches holds."""
+    return _stated_wordings(tuple(rules) if rules is not None else _builtin())
+
+
+@lru_cache(maxsize=8)
+def _stated_wordings(rules: tuple[Rule, ...]) -> StatedWordings:
+    by_literal: dict[str, list[Callable[[str], bool]]] = {}
+    for rule in rules:
+        # a rule that also needs an exception type, a chain or other lines cannot answer for a line alone
+        if not rule.match or any(name not in _LINE_FIELDS for name, _ in rule.match):
+            continue
+        check = partial(_states, rule)
+        # any pattern with literals finds a line for the rule (one without, "\b403\b", is not looked for)
+        literals = {lit for _, patterns in rule.match for p in patterns for lit in required_literals(p) or ()}
+        for literal in literals:
+            by_literal.setdefault(literal, []).append(check)
+    return StatedWordings(by_literal)
+
+
+def _states(rule: Rule, line: str) -> bool:
+    """Does ``rule`` match ``line`` read as every one of its fields (and no veto)?"""
+    return all(any(p.search(line) for p in patterns) for _, patterns in rule.match) and not any(
+        p.search(line) for _, patterns in rule.unless for p in patterns
+    )
+
+
+def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Lowercase literals of at least STATED_MIN characters one of which every match of ``pattern`` holds, or
+    ``None`` when the pattern has no such set ("fail(ed|ure)", "disk (is )?full")."""
+    try:
+        parsed = _sre_parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # a pattern the parser's private API reads otherwise: no literals, the line is not looked for
+        return None
+    return _required(list(parsed))
+
+
+def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """The best set of literals for a parsed sequence: the one whose shortest literal is longest (then the
+    smallest), from its runs of plain characters, its groups, alternations and repeats that must occur."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if not found:
+            return
+        key = (min(map(len, found)), -len(found))
+        if best is None or key > (min(map(len, best)), -len(best)):
+            best = found
+
+    def end_run() -> None:
+        if run:
+            consider(frozenset({"".join(run).lower()}))
+            run.clear()
+
+    for op, arg in items:
+        if op is _sre.LITERAL:
+            run.append(chr(arg))
+        elif op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            continue  # zero width: the characters on each side are next to each other in the match
+        elif op is _sre.SUBPATTERN and all(o is _sre.LITERAL for o, _ in arg[3]):
+            run.extend(chr(a) for _, a in arg[3])  # "(?:foo)" is foo
+        else:
+            end_run()
+            if op is _sre.SUBPATTERN:
+                consider(_required(list(arg[3])))
+            elif op is _sre.ATOMIC_GROUP:
+                consider(_required(list(arg)))
+            elif op is _sre.BRANCH:
+                branches = [_required(list(b)) for b in arg[1]]
+                if all(b is not None for b in branches):
+                    consider(frozenset().union(*(b for b in branches if b is not None)))
+            elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
+                consider(_required(list(arg[2])))
+    end_run()
+    if best is None or min(map(len, best)) < STATED_MIN:
+        return None
+    return best
 
 
 class _View:

@@ -13,6 +13,7 @@ from pipeline_sre.diagnosis.classify import (
     classify,
     classify_by_rules,
     classify_without_blocks,
+    stated_wordings,
 )
 from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor
 from pipeline_sre.diagnosis.fence import strip_control
@@ -157,7 +158,7 @@ def diagnose_lines(
     ``use_model=False`` classifies with the rules alone, without the learned model under them.
     """
     red = redactor if redactor is not None else Redactor()
-    ex = ErrorExtractor()
+    ex = ErrorExtractor(stated_wordings(rules))
     ex.feed_many(lines)
     blocks = ex.blocks(3)
     context = [*context_lines, *ex.context]

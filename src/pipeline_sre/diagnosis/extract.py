@@ -22,6 +22,11 @@ carry an error payload inside its message: YARN/Hadoop clients log "... Diagnost
 "(reason: User class threw exception: <cause>)" at INFO; such a payload becomes a low-ranked block.
 A WARNING record (or a Python ``warnings`` line) that names an exception becomes a block as well, so
 that a message wrapped over several physical lines is read whole rather than by its first fragment.
+
+Lines that state a failure without any error word ("manifest unknown") are not blocks. The scan also looks for the
+literals of the classifier's line rules (``StatedWordings``), and a line one of those rules accepts is kept as a
+*note*, as are lines with a failure word that no block took; the caller asks the rules about notes when nothing
+better explains the failure, so such a line is found mid-log and not only among the log's last words.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import itertools
 import json
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -155,6 +160,29 @@ def _relayed_from(raw: str, prefix_end: int) -> int | None:
         if c is not None:
             return c.end()
     return prefix_end if _RELAY_OUTPUT.search(raw, 0, prefix_end) else None
+
+
+class StatedWordings:
+    """Wordings that state a failure with no error word ("manifest unknown", "is not authorized to perform"):
+    literals a line must hold, each with the checks that confirm the line states it (the classifier makes them from
+    its rules that read a line alone).
+
+    The extractor's literal scan flags a line that holds one; a line no trigger flagged becomes a note when a check
+    of one of its literals accepts it, so a failure stated mid-log, with ordinary lines after it, is still found.
+    Only the flagged lines are read one by one: the scan over the batch stays one pass.
+    """
+
+    def __init__(self, checks: Mapping[str, Sequence[Callable[[str], bool]]]) -> None:
+        self._by_literal = {lit.lower(): tuple(cs) for lit, cs in checks.items() if lit}
+        self.scanner = LiteralScanner(self._by_literal)
+
+    def states(self, line: str) -> bool:
+        """Does a check of a literal ``line`` holds accept it (read as the rules read a line)?"""
+        found = self.scanner.matched(line.lower())
+        if not found:
+            return False
+        text = _uncarried(line)
+        return any(check(text) for lit in found for check in self._by_literal[lit])
 
 
 def _message(ln: _Line) -> str:
@@ -890,9 +918,10 @@ class ErrorExtractor:
 
     _scanner: LiteralScanner | None = None
 
-    def __init__(self) -> None:
+    def __init__(self, stated: StatedWordings | None = None) -> None:
         if ErrorExtractor._scanner is None:
             ErrorExtractor._scanner = LiteralScanner(_TRIGGERS)
+        self._stated = stated
         self._open: _Open | None = None
         self._cands: list[_Cand] = []
         self._lineno = 0
@@ -937,9 +966,20 @@ class ErrorExtractor:
             low = text.lower()
             if len(low) == len(text):
                 ends = list(itertools.accumulate(len(x) + 1 for x in batch))
-                hits = sorted({bisect.bisect_right(ends, p) for p in scanner.starts(low)})
+                flagged = {bisect.bisect_right(ends, p) for p in scanner.starts(low)}
+                stated = (
+                    {bisect.bisect_right(ends, p) for p in self._stated.scanner.starts(low)} - flagged
+                    if self._stated is not None
+                    else set()
+                )
             else:  # lowercasing changed the length (rare non-ASCII): check line by line
-                hits = [i for i, x in enumerate(batch) if scanner.any_in(x.lower())]
+                flagged = {i for i, x in enumerate(batch) if scanner.any_in(x.lower())}
+                stated = (
+                    {i for i, x in enumerate(batch) if i not in flagged and self._stated.scanner.any_in(x.lower())}
+                    if self._stated is not None
+                    else set()
+                )
+            hits = sorted(flagged | stated)
             n = len(batch)
             i = 0
             hp = 0
@@ -950,6 +990,10 @@ class ErrorExtractor:
                     if hp >= len(hits):
                         break
                     i = hits[hp]
+                    if i in stated:
+                        self._stated_line(base + i + 1, batch[i])
+                        i += 1
+                        continue
                 self._feed_one(base + i + 1, batch[i])
                 i += 1
             self._fill_after()
@@ -971,8 +1015,17 @@ class ErrorExtractor:
         if self._open is None:
             assert self._scanner is not None
             if not self._scanner.any_in(line.lower()):
+                self._stated_line(self._lineno, line)
                 return
         self._feed_one(self._lineno, line)
+
+    def _stated_line(self, no: int, raw: str) -> None:
+        """A line no trigger flagged: a note if it states a failure in a wording the rules know."""
+        raw = raw.rstrip("\r\n")[:LINE_CAP]
+        if self._stated is not None and self._stated.states(raw):
+            ln = _parse_line(no, raw)
+            if not _SUCCESS.search(ln.content):
+                self._note(ln)
 
     def _keep_tail(self, base: int, batch: list[str]) -> None:
         """Remember the batch's last non-blank lines (only the end of the log is ever used)."""
@@ -1013,7 +1066,8 @@ class ErrorExtractor:
 
         A failure stated without an error keyword ("pods is forbidden: User x cannot create ...", "thread 'main'
         panicked at ...") in the middle of a log is neither a block nor among its last words; the caller asks the
-        rules about these lines when nothing better explains the failure.
+        rules about these lines when nothing better explains the failure. Lines of any level that hold a wording
+        of ``StatedWordings`` are notes too.
         """
         return [_with_neighbours(c.block, c.before, c.after) for c in reversed(self._notes)]
 

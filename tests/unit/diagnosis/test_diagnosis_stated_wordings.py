@@ -1,0 +1,125 @@
+"""A failure stated without an error word ("manifest unknown", "is not authorized to perform ...") is found in the
+middle of a long log: the extractor looks for the literals of the rules that read a line alone, and a line a rule
+accepts becomes a note. Before, such a line was found only among the log's last words, so ordinary lines after it
+lost both the answer and the line (the buried decisive-line check of the benchmark)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pipeline_sre.diagnosis import diagnose_lines
+from pipeline_sre.diagnosis.classify import load_rules, required_literals, stated_wordings
+from pipeline_sre.diagnosis.extract import ErrorExtractor
+
+
+def _ordinary(n: int, start: int = 0) -> list[str]:
+    """Ordinary task lines, some holding words the rules' literals share ("offset", "partition")."""
+    return [
+        f"[2024-05-02, 03:{(i // 60) % 60:02d}:{i % 60:02d} UTC] {{worker.py:101}} INFO - "
+        f"processed partition {i % 12} at offset {1000 + i} with {i % 97} items\n"
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        ("manifest unknown", {"manifest unknown"}),
+        (r"is not authorized to perform:?\s", {"is not authorized to perform"}),
+        (r"(?:Duplicate row|duplicate key value) detected", {"duplicate row", "duplicate key value"}),
+        (r"\bpod (?:was )?deleted\b", {"deleted"}),
+        (r"disk (?:is )?full", None),  # "disk " and "full" are too short to be worth a look
+        (r"fail(?:ed|ure)", None),
+        (r"(?<![\w.])\d+ errors? found", {" error"}),  # the first of two literals as long
+        (r"(?:^|\n)\s*Could not resolve host", {"could not resolve host"}),
+        (r"exceeded (?:the )?maximum allowed time", {"maximum allowed time"}),
+        (r"(?:foo|x)bar", None),  # one branch has no literal of its own: nothing every match must hold
+    ],
+)
+def test_a_pattern_gives_the_literals_every_match_holds(pattern: str, literals: set[str] | None) -> None:
+    found = required_literals(re.compile(pattern, re.IGNORECASE))
+    assert (set(found) if found is not None else None) == literals
+
+
+def test_every_literal_of_a_pattern_is_in_each_of_its_matches() -> None:
+    samples = {
+        r"is not authorized to perform:?\s": "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: s3:Get",
+        r"(?:Duplicate row|duplicate key value) detected": "Duplicate row detected during DML action",
+        r"exceeded (?:the )?maximum allowed time": "exceeded the maximum allowed time for your plan",
+    }
+    for pattern, text in samples.items():
+        found = required_literals(re.compile(pattern, re.IGNORECASE))
+        assert found
+        assert any(literal in text.lower() for literal in found)
+
+
+def test_only_rules_that_read_the_line_alone_give_wordings() -> None:
+    wordings = stated_wordings()
+    # kafka.context needs a rebalance elsewhere in the log: "offset" on a line is no failure of its own
+    assert not wordings.states("Loaded 498 offset from stage")
+    assert not wordings.states("processed partition 3 at offset 1003 with 3 items")
+    assert wordings.states("manifest unknown")
+    assert wordings.states(
+        "User: arn:aws:sts::***:assumed-role/github-actions-plan/s is not authorized to perform: glue:GetConnection"
+    )
+
+
+def test_a_rule_veto_keeps_a_line_out() -> None:
+    rules = [r for r in load_rules() if r.id == "oom.dask_killed_worker"]
+    assert rules and rules[0].unless
+    wordings = stated_wordings(rules)
+    assert wordings.states("distributed.scheduler.KilledWorker: ('task-1', <WorkerState 'tcp://10.0.0.5:4001'>)")
+    assert not wordings.states("KilledWorker after the spot instance was reclaimed")
+
+
+# real one-line failures that state their cause with no error word (public threads of the fresh batches)
+STATED = [
+    (["latest: Pulling from dagu-org/dagu\n", "manifest unknown\n"], "upstream_missing", "manifest unknown"),
+    (
+        [
+            "User: arn:aws:sts::***:assumed-role/github-actions-plan/githubactionsplanrolesession is not authorized "
+            "to perform: glue:GetConnection\n"
+        ],
+        "permission_denied",
+        "is not authorized to perform: glue:GetConnection",
+    ),
+    (["Duplicate row detected during DML action.\n"], "data_quality", "Duplicate row detected during DML action."),
+]
+
+
+@pytest.mark.parametrize(("log", "category", "line"), STATED)
+def test_a_failure_stated_mid_log_is_found_with_ordinary_lines_after_it(
+    log: list[str], category: str, line: str
+) -> None:
+    alone = diagnose_lines(log)
+    assert alone.category == category
+    buried = diagnose_lines([*_ordinary(3000), *log, *_ordinary(3000, 3000)])
+    assert buried.category == category
+    assert line in buried.excerpt
+    assert line in buried.evidence
+
+
+def test_lines_a_literal_flags_but_no_rule_accepts_do_not_push_the_failure_out() -> None:
+    # every ordinary line after the failure holds "offset" and "partition", literals of rules that need more
+    log = [*_ordinary(50), "manifest unknown\n", *_ordinary(5000, 50)]
+    d = diagnose_lines(log)
+    assert d.category == "upstream_missing"
+    assert "manifest unknown" in d.excerpt
+
+
+def test_feeding_line_by_line_finds_the_same_notes() -> None:
+    log = [*_ordinary(200), "manifest unknown\n", *_ordinary(200, 200)]
+    batch = ErrorExtractor(stated_wordings())
+    batch.feed_many(log)
+    single = ErrorExtractor(stated_wordings())
+    for line in log:
+        single.feed(line)
+    assert [n.text for n in batch.notes()] == [n.text for n in single.notes()] == ["manifest unknown"]
+
+
+def test_without_wordings_the_extractor_finds_no_such_note() -> None:
+    ex = ErrorExtractor()
+    ex.feed_many([*_ordinary(20), "manifest unknown\n", *_ordinary(20, 20)])
+    assert ex.notes() == []
