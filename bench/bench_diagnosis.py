@@ -191,6 +191,12 @@ BATCH30_FIRST_RUN = {"n": 97, "right": 74, "hi_wrong": 2, "rules_right": 62, "ru
 # (FREEZE31). Freeze 30's code: 33/50; freeze 20's 32/50, freeze 13's 30/50.
 FREEZE31 = "e834db1"
 BATCH31_FIRST_RUN = {"n": 50, "right": 35, "hi_wrong": 0, "rules_right": 28, "rules_hi_wrong": 0, "unknown": 10}
+# Batch 32 (86 logs, all 14 categories, gathered the same way with a new session's search budget), run once against the
+# code as landed after batch 31 with failures stated without an error word looked for mid-log (FREEZE32). The code as
+# landed before that change (27738a0): the same 64/86 (82/86 decisive lines buried); freeze 20's 48/86, freeze 13's
+# 48/86.
+FREEZE32 = "a18e35c"
+BATCH32_FIRST_RUN = {"n": 86, "right": 64, "hi_wrong": 3, "rules_right": 49, "rules_hi_wrong": 3, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -233,7 +239,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 31's, the same way at FREEZE24 to FREEZE31.
+# Batches 24's to 32's, the same way at FREEZE24 to FREEZE32.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -242,6 +248,7 @@ BATCH28_DECISIVE_FIRST_RUN = {"n": 103, "plain": 102, "buried": 94}
 BATCH29_DECISIVE_FIRST_RUN = {"n": 45, "plain": 45, "buried": 43}
 BATCH30_DECISIVE_FIRST_RUN = {"n": 97, "plain": 97, "buried": 91}
 BATCH31_DECISIVE_FIRST_RUN = {"n": 50, "plain": 50, "buried": 46}
+BATCH32_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 84}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -274,6 +281,7 @@ FIRST_RUNS = {
     29: BATCH29_FIRST_RUN,
     30: BATCH30_FIRST_RUN,
     31: BATCH31_FIRST_RUN,
+    32: BATCH32_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -301,6 +309,7 @@ DECISIVE_FIRST_RUNS = {
     29: BATCH29_DECISIVE_FIRST_RUN,
     30: BATCH30_DECISIVE_FIRST_RUN,
     31: BATCH31_DECISIVE_FIRST_RUN,
+    32: BATCH32_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
