@@ -1116,6 +1116,10 @@ class ErrorExtractor:
             self._open = blk
             return
         if ln.level == "debug":
+            # debug chatter is no failure of its own, unless a rule reads one in the line (Terraform logs its providers
+            # at DEBUG: "[DEBUG] Rate limit 60 reached, sleeping for 24m33s")
+            if self._stated is not None and not _SUCCESS.search(c) and self._stated.states(ln.raw):
+                self._note(ln)
             return
         m = _JVM_HEAD.search(c)
         if m is not None and not c.startswith((" ", "\t")):
@@ -1172,7 +1176,7 @@ class ErrorExtractor:
 
     def _single(self, ln: _Line) -> None:
         c = ln.content
-        if ln.level in ("debug",) or _SUCCESS.search(c):
+        if _SUCCESS.search(c):
             return
         if ln.level not in ("info",) and _WEAK.search(c):
             self._set_weak(ln)

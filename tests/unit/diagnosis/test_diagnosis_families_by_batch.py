@@ -1241,6 +1241,112 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "dependency",
         ),
+        # ---------------- batch 32
+        # a hot standby cancelling pg_dump's query for WAL replay (PostgreSQL's recovery conflict)
+        (
+            [
+                'pg_dump: error: Dumping the contents of table "xx" failed: PQgetResult() failed.\n',
+                "pg_dump: error: Error message from server: ERROR:  canceling statement due to conflict with recovery\n",
+                "DETAIL:  User query might have needed to see row versions that must be removed.\n",
+                'pg_dumpall: error: pg_dump failed on database "xx", exiting\n',
+            ],
+            "killed_external",
+        ),
+        # a Kafka consumer's rebalance callback in a state it did not expect (its state's name is no rate limit)
+        (
+            [
+                "25 Mar 2019 03:37:02.417-0700 [14708] WARN #splapptrc,J[13],P[95],KafkaStream0 "
+                "M[CrKafkaConsumerGroupClient.java:com.ibm.streamsx.kafka.clients.consumer.CrKafkaConsumerGroupClient"
+                ".onPartitionsAssigned:736]  - onPartitionsAssigned() [POLLING_THROTTLED]: unexpected state for "
+                "onPartitionsAssigned()\n"
+            ],
+            "kafka_consumer",
+        ),
+        # a push refused by a protected branch's rules
+        (
+            [
+                "remote: error: GH006: Protected branch update failed for refs/heads/release.\n",
+                "remote: error: 5 of 5 required status checks are expected. Changes must be made through a pull "
+                "request.\n",
+                " ! [remote rejected] release -> release (protected branch hook declined)\n",
+                "error: failed to push some refs to 'https://github.com/example/repo'\n",
+                "Error: Process completed with exit code 1.\n",
+            ],
+            "permission_denied",
+        ),
+        # an OAuth refresh refused (the refresh token expired) above the TypeError it led to
+        (
+            [
+                "code=400, reason=, body=b'{\"error\":\"invalid_grant\"}'\n",
+                "Traceback (most recent call last):\n",
+                '  File "/home/x/lnetatmo.py", line 192, in renew_token\n',
+                "    if self.refreshToken != resp['refresh_token']:\n",
+                "TypeError: 'NoneType' object is not subscriptable\n",
+            ],
+            "credentials",
+        ),
+        # an ssh server refusing a password login: authentication, not authorization
+        (
+            [
+                "sftp start\n",
+                "Warning: Permanently added '**IP**' (ECDSA) to the list of known hosts.\n",
+                "root@IP: Permission denied (password).\n",
+                "Connection closed\n",
+            ],
+            "credentials",
+        ),
+        # Elasticsearch refusing a date its date field cannot read
+        (
+            [
+                "elasticsearch.exceptions.RequestError: \n",
+                "TransportError(400,u'MapperParsingException[failed to parse \n",
+                " [otherProperties.properties.date]]; nested: \n",
+                "MapperParsingException[failed to parse date field [c1992], \n",
+                "tried both date format [dateOptionalTime], and timestamp number \n",
+            ],
+            "data_quality",
+        ),
+        # Nextflow staging two inputs of one name (samples sharing a name)
+        (
+            [
+                "Error executing process > 'PHOENIX:PHOENIX_EXTERNAL:MULTIQC'\n",
+                "\n",
+                "Caused by:\n",
+                "  Process `PHOENIX:PHOENIX_EXTERNAL:MULTIQC` input file name collision -- There are multiple input "
+                "files for each of the following file names: 1326569_2_fastqc.zip, 1326569_1_fastqc.zip\n",
+            ],
+            "data_quality",
+        ),
+        # a connector defining one configuration key twice (the key is named after heartbeats)
+        (["the config 'heartbeat.action.query' have been defined twice.\n"], "code_bug"),
+        # Helm 2.14 parsing a chart that calls a function only later releases have
+        (
+            [
+                "$ helm upgrade --install timescale timescaledb/timescaledb-single --version=0.5.4\n",
+                'Error: parse error in "timescaledb-single/templates/statefulset-timescaledb.yaml": template: '
+                'timescaledb-single/templates/statefulset-timescaledb.yaml:225: function "concat" not defined\n',
+            ],
+            "dependency",
+        ),
+        # a provider's rate limit logged at DEBUG (Terraform with TF_LOG=DEBUG)
+        (
+            [
+                "2022-05-15T13:17:25.065+0200 [DEBUG] provider.terraform-provider-github_v4.24.1: 2022/05/15 13:17:25 "
+                "[DEBUG] Rate limit 60 reached, sleeping for 24m33.934955317s (until 2022-05-15 13:41:59.000000851 "
+                "+0200 CEST m=+1474.193016208) before retrying\n"
+            ],
+            "throttled",
+        ),
+        # ssh-action's remote script outrunning its command timeout
+        (
+            [
+                "err: Already on 'master'\n",
+                "2019/09/08 08:54:06 Error: command timeout\n",
+                "err: Run Command Timeout!\n",
+                "##[error]Docker run failed with exit code 1\n",
+            ],
+            "timeout",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
