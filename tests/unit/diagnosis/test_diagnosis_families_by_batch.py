@@ -1246,7 +1246,8 @@ from pipeline_sre.diagnosis import diagnose_lines
         (
             [
                 'pg_dump: error: Dumping the contents of table "xx" failed: PQgetResult() failed.\n',
-                "pg_dump: error: Error message from server: ERROR:  canceling statement due to conflict with recovery\n",
+                "pg_dump: error: Error message from server: ERROR:  canceling statement due to conflict with "
+                "recovery\n",
                 "DETAIL:  User query might have needed to see row versions that must be removed.\n",
                 'pg_dumpall: error: pg_dump failed on database "xx", exiting\n',
             ],
