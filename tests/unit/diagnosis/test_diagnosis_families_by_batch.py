@@ -1278,7 +1278,7 @@ from pipeline_sre.diagnosis import diagnose_lines
         # an OAuth refresh refused (the refresh token expired) above the TypeError it led to
         (
             [
-                "code=400, reason=, body=b'{\"error\":\"invalid_grant\"}'\n",
+                'code=400, reason=, body=b\'{"error":"invalid_grant"}\'\n',
                 "Traceback (most recent call last):\n",
                 '  File "/home/x/lnetatmo.py", line 192, in renew_token\n',
                 "    if self.refreshToken != resp['refresh_token']:\n",
