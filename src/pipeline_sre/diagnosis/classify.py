@@ -163,12 +163,20 @@ def _stated_wordings(rules: tuple[Rule, ...]) -> StatedWordings:
         # a rule that also needs an exception type, a chain or other lines cannot answer for a line alone
         if not rule.match or any(name not in _LINE_FIELDS for name, _ in rule.match):
             continue
-        check = partial(_states, rule)
-        # any pattern with literals finds a line for the rule (one without, "\b403\b", is not looked for)
-        literals = {lit for _, patterns in rule.match for p in patterns for lit in required_literals(p) or ()}
-        for literal in literals:
-            by_literal.setdefault(literal, []).append(check)
+        # any pattern with literals finds a line for the rule; the patterns of its field that could match such a line
+        # (the one that gave the literal and those with none, "rate ?limit", that no literal finds) are tried first,
+        # so an ordinary line holding "partition " is turned away by a search or two, not by the rule's every pattern
+        for _, patterns in rule.match:
+            literals = [required_literals(p) for p in patterns]
+            unfound = tuple(p for p, lits in zip(patterns, literals, strict=True) if not lits)
+            for pattern, lits in zip(patterns, literals, strict=True):
+                for literal in lits or ():
+                    by_literal.setdefault(literal, []).append(partial(_states_by, (pattern, *unfound), rule))
     return StatedWordings(by_literal)
+
+
+def _states_by(patterns: tuple[re.Pattern[str], ...], rule: Rule, line: str) -> bool:
+    return any(p.search(line) for p in patterns) and _states(rule, line)
 
 
 def _states(rule: Rule, line: str) -> bool:
