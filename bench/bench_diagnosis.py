@@ -197,6 +197,11 @@ BATCH31_FIRST_RUN = {"n": 50, "right": 35, "hi_wrong": 0, "rules_right": 28, "ru
 # 48/86.
 FREEZE32 = "a18e35c"
 BATCH32_FIRST_RUN = {"n": 86, "right": 64, "hi_wrong": 3, "rules_right": 49, "rules_hi_wrong": 3, "unknown": 5}
+# Batch 33 (76 logs, all 14 categories, gathered the same way with what was left of the same session's search budget,
+# while batch 32's changes were made), run once against the rules tuned on batch 32 and the model retrained with it
+# (FREEZE33). Freeze 32's code: 55/76; freeze 20's 50/76, freeze 13's 45/76.
+FREEZE33 = "3752318"
+BATCH33_FIRST_RUN = {"n": 76, "right": 56, "hi_wrong": 0, "rules_right": 40, "rules_hi_wrong": 0, "unknown": 9}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -239,7 +244,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 32's, the same way at FREEZE24 to FREEZE32.
+# Batches 24's to 33's, the same way at FREEZE24 to FREEZE33.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -249,6 +254,7 @@ BATCH29_DECISIVE_FIRST_RUN = {"n": 45, "plain": 45, "buried": 43}
 BATCH30_DECISIVE_FIRST_RUN = {"n": 97, "plain": 97, "buried": 91}
 BATCH31_DECISIVE_FIRST_RUN = {"n": 50, "plain": 50, "buried": 46}
 BATCH32_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 84}
+BATCH33_DECISIVE_FIRST_RUN = {"n": 76, "plain": 76, "buried": 69}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -282,6 +288,7 @@ FIRST_RUNS = {
     30: BATCH30_FIRST_RUN,
     31: BATCH31_FIRST_RUN,
     32: BATCH32_FIRST_RUN,
+    33: BATCH33_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -310,6 +317,7 @@ DECISIVE_FIRST_RUNS = {
     30: BATCH30_DECISIVE_FIRST_RUN,
     31: BATCH31_DECISIVE_FIRST_RUN,
     32: BATCH32_DECISIVE_FIRST_RUN,
+    33: BATCH33_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
