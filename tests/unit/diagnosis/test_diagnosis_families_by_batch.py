@@ -1348,6 +1348,63 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "timeout",
         ),
+        # ---------------- batch 33
+        # Snowflake without a warehouse the session's role may use
+        (
+            [
+                "Error calling tool 'FESTIVAL_ANALYST':\n",
+                "000606 (57P03): No active warehouse selected in the current session.  Select an active warehouse with "
+                "the 'use warehouse' command.\n",
+            ],
+            "permission_denied",
+        ),
+        # kubelet's expired client certificate stated above the missing bootstrap file it leads to
+        (
+            [
+                'Jan 25 15:49:46 cp kubelet[963737]: I0125 15:49:46.693263  963737 server.go:825] "Client rotation is '
+                'on, will bootstrap in background"\n',
+                "Jan 25 15:49:46 cp kubelet[963737]: E0125 15:49:46.694476  963737 bootstrap.go:265] part of the "
+                "existing bootstrap client certificate in /etc/kubernetes/kubelet.conf is expired: 2023-11-15 "
+                "15:14:17 +0000 UTC\n",
+                'Jan 25 15:49:46 cp kubelet[963737]: E0125 15:49:46.694534  963737 run.go:74] "command failed" '
+                'err="failed to run Kubelet: unable to load bootstrap kubeconfig: stat '
+                '/etc/kubernetes/bootstrap-kubelet.conf: no such file or directory"\n',
+            ],
+            "credentials",
+        ),
+        # Elasticsearch refusing a self-intersecting polygon for its geo_shape field
+        (
+            [
+                "elasticsearch.helpers.errors.BulkIndexError: ('3 document(s) failed to index.', [{'update': "
+                "{'_index': 'meteocode_geodata_water', \n",
+                "'_type':'_doc', '_id': 'fea1-174', 'status': 400, 'error': {'type': 'mapper_parsing_exception', "
+                "'reason': '\n",
+                "failed to parse field [geometry] of type [geo_shape]', 'caused_by': {'type': "
+                "'invalid_shape_exception', \n",
+                "'reason': 'Self-intersection at or near point [-67.01987124060403,44.96393040243405,0.0]'}}\n",
+            ],
+            "data_quality",
+        ),
+        # apt unable to meet an install's dependencies
+        (
+            [
+                "The following packages have unmet dependencies:\n",
+                " build-essential : Depends: libc6-dev but it is not going to be installed or\n",
+                "                            libc-dev\n",
+                "E: Unable to correct problems, you have held broken packages.\n",
+            ],
+            "dependency",
+        ),
+        # BigQuery's daily quota of partition modifications per table
+        (
+            [
+                'Copy {Location: "partition_modifications_per_column_partitioned_table.long"; Message: "Quota '
+                "exceeded: Your table exceeded quota for Number of partition modifications to a column partitioned "
+                'table. For more information, see https://cloud.google.com/bigquery/troubleshooting-errors"; Reason: '
+                '"quotaExceeded"}\n'
+            ],
+            "throttled",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
