@@ -167,9 +167,9 @@ class StatedWordings:
     literals a line must hold, each with the checks that confirm the line states it (the classifier makes them from
     its rules that read a line alone).
 
-    The extractor's literal scan flags a line that holds one; a line no trigger flagged becomes a note when a check
-    of one of its literals accepts it, so a failure stated mid-log, with ordinary lines after it, is still found.
-    Only the flagged lines are read one by one: the scan over the batch stays one pass.
+    The extractor scans each batch of lines for them with a second literal automaton, as it does for its trigger
+    words; a line no trigger flagged becomes a note when a check of one of its literals accepts it, so a failure
+    stated mid-log, with ordinary lines after it, is still found. Only the lines the scan flags are read one by one.
     """
 
     def __init__(self, checks: Mapping[str, Sequence[Callable[[str], bool]]]) -> None:
@@ -1021,8 +1021,10 @@ class ErrorExtractor:
 
     def _stated_line(self, no: int, raw: str) -> None:
         """A line no trigger flagged: a note if it states a failure in a wording the rules know."""
+        if self._stated is None:
+            return
         raw = raw.rstrip("\r\n")[:LINE_CAP]
-        if self._stated is not None and self._stated.states(raw):
+        if self._stated.states(raw):
             ln = _parse_line(no, raw)
             if not _SUCCESS.search(ln.content):
                 self._note(ln)
