@@ -153,7 +153,13 @@ STATED_MIN = 6
 def stated_wordings(rules: Sequence[Rule] | None = None) -> StatedWordings:
     """The wordings of ``rules`` (the built-in ones by default) that the extractor looks for on lines with no
     error word: for each line pattern, the literals one of which every line it matches holds."""
-    return _stated_wordings(tuple(rules) if rules is not None else _builtin())
+    return _stated_wordings(tuple(rules)) if rules is not None else _builtin_stated_wordings()
+
+
+@lru_cache(maxsize=1)
+def _builtin_stated_wordings() -> StatedWordings:
+    # every diagnosis asks for these: looking them up by the rules' tuple would hash all the rules each time
+    return _stated_wordings(_builtin())
 
 
 @lru_cache(maxsize=8)
