@@ -42,20 +42,24 @@ class LiteralScanner:
 
     def starts(self, text: str) -> list[int]:
         """Offsets where some literal starts; unordered when the fallback is used."""
+        return [s for _, s in self.hits(text)]
+
+    def hits(self, text: str) -> list[tuple[int, int]]:
+        """(index in ``literals``, offset) of each occurrence found; unordered when the fallback is used."""
         if not self.literals or not text:
             return []
         if self._bytes is not None and text.isascii():
-            return [s for _, s, _ in self._bytes.find_matches_as_indexes(text.encode("ascii"))]
+            return [(i, s) for i, s, _ in self._bytes.find_matches_as_indexes(text.encode("ascii"))]
         if self._auto is not None:
             try:
-                return [s for _, s, _ in self._auto.find_matches_as_indexes(text)]
+                return [(i, s) for i, s, _ in self._auto.find_matches_as_indexes(text)]
             except UnicodeEncodeError:  # lone surrogates: use the plain loop below
                 pass
-        out: list[int] = []
-        for lit in self.literals:
+        out: list[tuple[int, int]] = []
+        for n, lit in enumerate(self.literals):
             i = text.find(lit)
             while i >= 0:
-                out.append(i)
+                out.append((n, i))
                 i = text.find(lit, i + 1)
         return out
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from importlib import resources
@@ -37,7 +37,7 @@ from typing import Any
 
 from pipeline_sre.diagnosis import learned
 from pipeline_sre.diagnosis._yaml import safe_load
-from pipeline_sre.diagnosis.extract import ErrorBlock, StatedWordings, without_carriers
+from pipeline_sre.diagnosis.extract import ErrorBlock, StatedCheck, StatedWordings, holds_trigger, without_carriers
 from pipeline_sre.models import CATEGORIES
 
 FIELDS = ("exception", "message", "evidence", "chain", "root", "text", "near", "context", "any")
@@ -164,21 +164,45 @@ def _builtin_stated_wordings() -> StatedWordings:
 
 @lru_cache(maxsize=8)
 def _stated_wordings(rules: tuple[Rule, ...]) -> StatedWordings:
-    by_literal: dict[str, list[Callable[[str], bool]]] = {}
+    by_literal: dict[str, list[StatedCheck]] = {}
     for rule in rules:
         # a rule that also needs an exception type, a chain or other lines cannot answer for a line alone
         if not rule.match or any(name not in _LINE_FIELDS for name, _ in rule.match):
             continue
+        needed = [[_literal_sets(p) for p in patterns] for _, patterns in rule.match]
+        # a rule with a field whose every pattern needs a word the extractor flags lines for ("error", "denied")
+        # accepts only lines the extractor reads anyway: the scan need not look for them
+        rule_flagged = any(all(any(map(_flagged_anyway, sets)) for sets in field) for field in needed)
         # any pattern with literals finds a line for the rule; the patterns of its field that could match such a line
         # (the one that gave the literal and those with none, "rate ?limit", that no literal finds) are tried first,
         # so an ordinary line holding "partition " is turned away by a search or two, not by the rule's every pattern
-        for _, patterns in rule.match:
-            literals = [required_literals(p) for p in patterns]
-            unfound = tuple(p for p, lits in zip(patterns, literals, strict=True) if not lits)
-            for pattern, lits in zip(patterns, literals, strict=True):
+        for (_, patterns), field_sets in zip(rule.match, needed, strict=True):
+            literals = [_best(sets) for sets in field_sets]
+            unfound = [(p, sets) for p, sets, lits in zip(patterns, field_sets, literals, strict=True) if not lits]
+            for pattern, sets, lits in zip(patterns, field_sets, literals, strict=True):
+                tried = ((pattern, sets), *unfound)
+                check = StatedCheck(
+                    partial(_holds_any, tuple(_ascii(s) for _, s in tried)),
+                    partial(_states_by, tuple(p for p, _ in tried), rule),
+                    rule_flagged or any(map(_flagged_anyway, sets)),
+                )
                 for literal in lits or ():
-                    by_literal.setdefault(literal, []).append(partial(_states_by, (pattern, *unfound), rule))
+                    by_literal.setdefault(literal, []).append(check)
     return StatedWordings(by_literal)
+
+
+def _flagged_anyway(literals: frozenset[str]) -> bool:
+    """Does every line holding one of ``literals`` hold a word the extractor flags?"""
+    return all(holds_trigger(lit) for lit in literals)
+
+
+def _ascii(sets: list[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    return tuple(s for s in sets if all(lit.isascii() for lit in s))
+
+
+def _holds_any(alternatives: tuple[tuple[frozenset[str], ...], ...], low: str) -> bool:
+    """Does ``low`` hold, for one of the patterns, one literal of each set that pattern requires?"""
+    return any(all(any(lit in low for lit in s) for s in sets) for sets in alternatives)
 
 
 def _states_by(patterns: tuple[re.Pattern[str], ...], rule: Rule, line: str) -> bool:
@@ -195,30 +219,34 @@ def _states(rule: Rule, line: str) -> bool:
 def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Lowercase literals of at least STATED_MIN characters one of which every match of ``pattern`` holds, or
     ``None`` when the pattern has no such set ("fail(ed|ure)", "disk (is )?full")."""
+    return _best(_literal_sets(pattern))
+
+
+def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
+    """The set to look for: the one whose shortest literal is longest (then the smallest; the first of equals), if
+    that literal has STATED_MIN characters."""
+    best = max(sets, key=lambda s: (min(map(len, s)), -len(s)), default=None)
+    return best if best is not None and min(map(len, best)) >= STATED_MIN else None
+
+
+def _literal_sets(pattern: re.Pattern[str]) -> list[frozenset[str]]:
+    """Every set of lowercase literals one of which each match of ``pattern`` holds."""
     try:
         parsed = _sre_parser.parse(pattern.pattern, pattern.flags)
     except Exception:  # a pattern the parser's private API reads otherwise: no literals, the line is not looked for
-        return None
-    return _required(list(parsed))
+        return []
+    return _sets(list(parsed))
 
 
-def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
-    """The best set of literals for a parsed sequence: the one whose shortest literal is longest (then the
-    smallest), from its runs of plain characters, its groups, alternations and repeats that must occur."""
-    best: frozenset[str] | None = None
+def _sets(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
+    """The literal sets of a parsed sequence, in order: its runs of plain characters, the sets of its groups and of
+    repeats that must occur, and for an alternation the union of each branch's best set."""
+    found: list[frozenset[str]] = []
     run: list[str] = []
-
-    def consider(found: frozenset[str] | None) -> None:
-        nonlocal best
-        if not found:
-            return
-        key = (min(map(len, found)), -len(found))
-        if best is None or key > (min(map(len, best)), -len(best)):
-            best = found
 
     def end_run() -> None:
         if run:
-            consider(frozenset({"".join(run).lower()}))
+            found.append(frozenset({"".join(run).lower()}))
             run.clear()
 
     for op, arg in items:
@@ -231,19 +259,19 @@ def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
         else:
             end_run()
             if op is _sre.SUBPATTERN:
-                consider(_required(list(arg[3])))
+                found.extend(_sets(list(arg[3])))
             elif op is _sre.ATOMIC_GROUP:
-                consider(_required(list(arg)))
+                found.extend(_sets(list(arg)))
             elif op is _sre.BRANCH:
-                branches = [_required(list(b)) for b in arg[1]]
+                branches = [
+                    max(_sets(list(b)), key=lambda s: (min(map(len, s)), -len(s)), default=None) for b in arg[1]
+                ]
                 if all(b is not None for b in branches):
-                    consider(frozenset().union(*(b for b in branches if b is not None)))
+                    found.append(frozenset().union(*(b for b in branches if b is not None)))
             elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
-                consider(_required(list(arg[2])))
+                found.extend(_sets(list(arg[2])))
     end_run()
-    if best is None or min(map(len, best)) < STATED_MIN:
-        return None
-    return best
+    return found
 
 
 class _View:

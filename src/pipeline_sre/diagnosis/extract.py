@@ -38,6 +38,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from pipeline_sre.diagnosis._scan import LiteralScanner, as_text
@@ -162,6 +163,18 @@ def _relayed_from(raw: str, prefix_end: int) -> int | None:
     return prefix_end if _RELAY_OUTPUT.search(raw, 0, prefix_end) else None
 
 
+@dataclass(frozen=True)
+class StatedCheck:
+    """One way a line states a failure. ``needs`` is a quick test of the lowercased line that every line ``accepts``
+    takes passes (the other literals its patterns require), so most lines that merely hold the literal are turned away
+    before they are read; ``accepts`` is the rule's own test of the line without its carrier. ``flagged`` says that
+    every line it accepts holds a word the extractor flags lines for, so the scan need not look for it."""
+
+    needs: Callable[[str], bool]
+    accepts: Callable[[str], bool]
+    flagged: bool = False
+
+
 class StatedWordings:
     """Wordings that state a failure with no error word ("manifest unknown", "is not authorized to perform"):
     literals a line must hold, each with the checks that confirm the line states it (the classifier makes them from
@@ -170,19 +183,59 @@ class StatedWordings:
     The extractor scans each batch of lines for them with a second literal automaton, as it does for its trigger
     words; a line no trigger flagged becomes a note when a check of one of its literals accepts it, so a failure
     stated mid-log, with ordinary lines after it, is still found. Only the lines the scan flags are read one by one.
+    The scan skips a literal that holds a trigger word, or whose every check accepts only lines holding one: those
+    lines are read anyway. ``states`` reads a line with every check (a flagged DEBUG line is a note only if one
+    accepts it).
     """
 
-    def __init__(self, checks: Mapping[str, Sequence[Callable[[str], bool]]]) -> None:
+    def __init__(self, checks: Mapping[str, Sequence[StatedCheck]]) -> None:
         self._by_literal = {lit.lower(): tuple(cs) for lit, cs in checks.items() if lit}
-        self.scanner = LiteralScanner(self._by_literal)
+        self._matcher = LiteralScanner(self._by_literal)
+        # a literal over two lines is in no line the checks read
+        self.scanner = LiteralScanner(
+            lit
+            for lit, cs in self._by_literal.items()
+            if "\n" not in lit and not holds_trigger(lit) and not all(c.flagged for c in cs)
+        )
+        # the trigger words and these literals in one automaton: a batch is scanned once, not twice
+        self._both = LiteralScanner((*_TRIGGERS, *self.scanner.literals))
+        triggers = set(_TRIGGERS)
+        self._is_trigger = tuple(lit in triggers for lit in self._both.literals)
+
+    def find(self, low: str) -> tuple[list[int], list[int]]:
+        """Offsets in lowercase ``low`` where a trigger word starts, and where one of these literals does, found in one
+        pass. Occurrences do not overlap: a trigger word that begins inside a literal found first is not among them."""
+        trig: list[int] = []
+        lits: list[int] = []
+        for i, start in self._both.hits(low):
+            (trig if self._is_trigger[i] else lits).append(start)
+        return trig, lits
 
     def states(self, line: str) -> bool:
         """Does a check of a literal ``line`` holds accept it (read as the rules read a line)?"""
-        found = self.scanner.matched(line.lower())
+        low = line.lower()
+        found = self._matcher.matched(low)
         if not found:
             return False
+        # the quick test reads the lowercased line, which holds each ASCII literal of a match only when lowercasing
+        # kept every character's place (it does for ASCII)
+        quick = line.isascii()
+        accepts = [c.accepts for lit in found for c in self._by_literal[lit] if not quick or c.needs(low)]
+        if not accepts:
+            return False
         text = _uncarried(line)
-        return any(check(text) for lit in found for check in self._by_literal[lit])
+        return any(accept(text) for accept in accepts)
+
+
+def holds_trigger(text: str) -> bool:
+    """Does lowercase ``text`` hold a word the extractor flags a line for? Every line holding it is then read anyway,
+    so a wording that needs it is no use to ``StatedWordings``."""
+    return _trigger_scanner().any_in(text)
+
+
+@lru_cache(maxsize=1)
+def _trigger_scanner() -> LiteralScanner:
+    return LiteralScanner(_TRIGGERS)
 
 
 def _message(ln: _Line) -> str:
@@ -916,11 +969,8 @@ class ErrorExtractor:
     Feed lines with ``feed_many`` (fast) or ``feed`` (one at a time), then call ``blocks()``.
     """
 
-    _scanner: LiteralScanner | None = None
-
     def __init__(self, stated: StatedWordings | None = None) -> None:
-        if ErrorExtractor._scanner is None:
-            ErrorExtractor._scanner = LiteralScanner(_TRIGGERS)
+        self._scanner = _trigger_scanner()
         self._stated = stated
         self._open: _Open | None = None
         self._cands: list[_Cand] = []
@@ -943,7 +993,6 @@ class ErrorExtractor:
             lines = as_text(lines).splitlines()
         it = iter(lines)
         scanner = self._scanner
-        assert scanner is not None
         while True:
             batch = list(itertools.islice(it, BATCH_LINES))
             if not batch:
@@ -966,12 +1015,17 @@ class ErrorExtractor:
             low = text.lower()
             if len(low) == len(text):
                 ends = list(itertools.accumulate(len(x) + 1 for x in batch))
-                flagged = {bisect.bisect_right(ends, p) for p in scanner.starts(low)}
-                stated = (
-                    {bisect.bisect_right(ends, p) for p in self._stated.scanner.starts(low)} - flagged
-                    if self._stated is not None
-                    else set()
-                )
+                if self._stated is None:
+                    flagged = {bisect.bisect_right(ends, p) for p in scanner.starts(low)}
+                    stated: set[int] = set()
+                else:
+                    trig, lits = self._stated.find(low)
+                    flagged = {bisect.bisect_right(ends, p) for p in trig}
+                    stated = {bisect.bisect_right(ends, p) for p in lits} - flagged
+                    # a trigger word that overlaps a literal before it was not reported: those lines are flagged too
+                    hidden = {i for i in stated if scanner.any_in(batch[i].lower())}
+                    flagged |= hidden
+                    stated -= hidden
             else:  # lowercasing changed the length (rare non-ASCII): check line by line
                 flagged = {i for i, x in enumerate(batch) if scanner.any_in(x.lower())}
                 stated = (
@@ -1012,11 +1066,9 @@ class ErrorExtractor:
             self._tail.append((self._lineno, line[:LINE_CAP].strip()))
         self._recent.append((self._lineno, line))
         self._fill_after()
-        if self._open is None:
-            assert self._scanner is not None
-            if not self._scanner.any_in(line.lower()):
-                self._stated_line(self._lineno, line)
-                return
+        if self._open is None and not self._scanner.any_in(line.lower()):
+            self._stated_line(self._lineno, line)
+            return
         self._feed_one(self._lineno, line)
 
     def _stated_line(self, no: int, raw: str) -> None:

@@ -6,12 +6,17 @@ lost both the answer and the line (the buried decisive-line check of the benchma
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline_sre.diagnosis import diagnose_lines
 from pipeline_sre.diagnosis.classify import load_rules, required_literals, stated_wordings
-from pipeline_sre.diagnosis.extract import ErrorExtractor
+from pipeline_sre.diagnosis.extract import ErrorExtractor, StatedWordings, holds_trigger
+
+BENCH_DATA = Path(__file__).resolve().parents[3] / "bench" / "data"
 
 
 def _ordinary(n: int, start: int = 0) -> list[str]:
@@ -72,6 +77,44 @@ def test_a_rule_veto_keeps_a_line_out() -> None:
     wordings = stated_wordings(rules)
     assert wordings.states("distributed.scheduler.KilledWorker: ('task-1', <WorkerState 'tcp://10.0.0.5:4001'>)")
     assert not wordings.states("KilledWorker after the spot instance was reclaimed")
+
+
+def test_the_scan_skips_wordings_a_trigger_word_flags_anyway() -> None:
+    wordings = stated_wordings()
+    # "Partition .* not found" needs "not found", and "\\d+ errors? found" needs " error": words the extractor flags a
+    # line for, so such a line is read without the scan; looking for "partition " flagged every ordinary line
+    # naming a partition
+    assert holds_trigger(" not found") and holds_trigger(" error")
+    assert "partition " not in wordings.scanner.literals
+    assert " error" not in wordings.scanner.literals
+    assert "manifest unknown" in wordings.scanner.literals
+    assert not any(holds_trigger(lit) for lit in wordings.scanner.literals)
+    # a flagged line is still read with every wording: Terraform's provider logs its rate limit at DEBUG
+    assert wordings.states("[DEBUG] Rate limit 60 reached, sleeping for 24m33s (until 13:41:59) before retrying")
+
+
+def _bench_lines() -> list[str]:
+    lines: list[str] = []
+    for path in sorted(BENCH_DATA.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cases = data.get("cases", []) if isinstance(data, dict) else data
+        for case in cases if isinstance(cases, list) else []:
+            if isinstance(case, dict) and isinstance(case.get("log"), str):
+                lines.extend(case["log"].splitlines())
+    return lines
+
+
+def test_the_quick_test_turns_away_no_line_a_rule_accepts() -> None:
+    # every line of the benchmark's real logs reads the same with and without the quick literal test
+    wordings = stated_wordings()
+    every = StatedWordings(
+        {lit: [replace(c, needs=lambda _low: True) for c in cs] for lit, cs in wordings._by_literal.items()}
+    )
+    lines = _bench_lines()
+    assert len(lines) > 10_000
+    stated = [line for line in lines if every.states(line)]
+    assert len(stated) > 300
+    assert [line for line in lines if wordings.states(line)] == stated
 
 
 # real one-line failures that state their cause with no error word (public threads of the fresh batches)
