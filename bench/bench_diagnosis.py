@@ -202,6 +202,11 @@ BATCH32_FIRST_RUN = {"n": 86, "right": 64, "hi_wrong": 3, "rules_right": 49, "ru
 # (FREEZE33). Freeze 32's code: 55/76; freeze 20's 50/76, freeze 13's 45/76.
 FREEZE33 = "3752318"
 BATCH33_FIRST_RUN = {"n": 76, "right": 56, "hi_wrong": 0, "rules_right": 40, "rules_hi_wrong": 0, "unknown": 9}
+# Batch 34 (100 logs, all 14 categories, gathered the same way in a new session), run once against the code as landed
+# after batch 33 with the mid-log scan made faster (FREEZE34). Freeze 33's code: 64/100; freeze 32's 64/100, freeze 20's
+# 59/100, freeze 13's 58/100.
+FREEZE34 = "6254511"
+BATCH34_FIRST_RUN = {"n": 100, "right": 64, "hi_wrong": 2, "rules_right": 53, "rules_hi_wrong": 2, "unknown": 18}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -255,6 +260,7 @@ BATCH30_DECISIVE_FIRST_RUN = {"n": 97, "plain": 97, "buried": 91}
 BATCH31_DECISIVE_FIRST_RUN = {"n": 50, "plain": 50, "buried": 46}
 BATCH32_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 84}
 BATCH33_DECISIVE_FIRST_RUN = {"n": 76, "plain": 76, "buried": 69}
+BATCH34_DECISIVE_FIRST_RUN = {"n": 100, "plain": 99, "buried": 91}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -289,6 +295,7 @@ FIRST_RUNS = {
     31: BATCH31_FIRST_RUN,
     32: BATCH32_FIRST_RUN,
     33: BATCH33_FIRST_RUN,
+    34: BATCH34_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -318,6 +325,7 @@ DECISIVE_FIRST_RUNS = {
     31: BATCH31_DECISIVE_FIRST_RUN,
     32: BATCH32_DECISIVE_FIRST_RUN,
     33: BATCH33_DECISIVE_FIRST_RUN,
+    34: BATCH34_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
