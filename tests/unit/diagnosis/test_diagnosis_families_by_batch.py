@@ -1405,7 +1405,137 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "throttled",
         ),
+        # ---------------- batch 34
+        # bash refusing a script's own text: an unclosed test bracket, an unclosed quote (not a dropped connection)
+        (["/home/runner/work/_temp/caead89a-f3b1-44e5-bdd3-cd2ff43d26ef.sh: line 8: [: missing `]'\n"], "code_bug"),
+        (
+            [
+                "[pre-job.sh] forjar reinstalled: /home/noah/.cargo/bin/forjar forjar 1.13.1\n",
+                "/home/noah/data/actions-runner/pre-job.sh: line 307: unexpected EOF while looking for matching `'''\n",
+                "##[error]Process completed with exit code 2.\n",
+            ],
+            "code_bug",
+        ),
+        # a CLI called without an argument it requires (argparse's usage error)
+        (
+            [
+                "usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\n",
+                "aws: error: the following arguments are required: paths\n",
+            ],
+            "code_bug",
+        ),
+        # a server's page for a file it does not have
+        (
+            [
+                "<html><head><title>data file is not present; /common/data/model/com/gfs/prod/gfs.2015071200/"
+                'gfs.t00z.pgrbf00.grib2</title></head><body bgcolor="#ffffff"><p align=center>Data file is not '
+                "present: /common/data/model/com/gfs/prod/gfs.2015071200/gfs.t00z.pgrbf00.grib2</p></body></html>\n"
+            ],
+            "upstream_missing",
+        ),
+        # containerd asking a registry for a tag it does not have (not a DNS failure)
+        (
+            [
+                'Failed to pull image "gcr.io/cloudark-kubeplus/crd-registration-helper:3.2.0":\n',
+                'failed to resolve reference "gcr.io/cloudark-kubeplus/crd-registration-helper:3.2.0": not found\n',
+            ],
+            "upstream_missing",
+        ),
+        # a called workflow asking for token scopes the caller's GITHUB_TOKEN does not grant
+        (
+            [
+                "The workflow is not valid. .github/workflows/dependabot-auto-merge.yml (Line: 5, Col: 3): Error "
+                "calling workflow 'adoptium/.github/.github/workflows/dependabot-auto-merge.yml@main'. The workflow is "
+                "requesting 'contents: write, pull-requests: write', but is only allowed 'contents: read, "
+                "pull-requests: none'.\n"
+            ],
+            "permission_denied",
+        ),
+        # pgBackRest ending on the interrupt it was sent
+        (
+            [
+                "2015-11-11 15:12:21.615 T00   WARN: no prior backup exists, incr backup has been changed to full\n",
+                "2015-11-11 15:12:30.104 T00  ERROR: [138]: process terminated on a INT signal\n",
+            ],
+            "killed_external",
+        ),
+        # pydantic refusing an API response whose fields were renamed or retyped (not bad values)
+        (
+            [
+                "    self._sync = SyncData.model_validate_json(resp.text)\n",
+                "pydantic_core._pydantic_core.ValidationError: 1 validation error for SyncData\n",
+                "Profile\n",
+                "  Field required [type=missing, input_value={'ciphers': [{'attachment...unofficialServer': True}, "
+                "input_type=dict]\n",
+                "    For further information visit https://errors.pydantic.dev/2.7/v/missing\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "ValidationError: 1 validation error for Item\n",
+                "tags.1\n",
+                "  Input should be a valid string [type=string_type, input_value=651, input_type=int]\n",
+            ],
+            "schema_mismatch",
+        ),
+        # apt reading a mirror caught mid-sync
+        (
+            [
+                "File has unexpected size (2156007 != 2156089). Mirror sync in progress? [IP: 91.189.91.81 80]\n",
+                "Hash Sum mismatch\n",
+            ],
+            "transient_network",
+        ),
+        # a YOLO label file naming a class the model was not configured with
+        (["Wrong annotation: class_id = 9. But class_id should be [from 0 to 1]\n"], "data_quality"),
+        # the host's NVIDIA driver older than the CUDA runtime
+        (
+            ["CUDA driver version is insufficient for CUDA runtime version at horovod/torch/cuda_util.cc:32\n"],
+            "dependency",
+        ),
+        # the JVM unable to start a thread: the process limit, not the heap
+        (["java.lang.OutOfMemoryError: unable to create new native thread\n"], "resource_exhausted"),
+        # pyarrow meeting a numpy whose ABI it was not built for (not a column's type)
+        (
+            [
+                "pyarrow.lib.ArrowTypeError: ('Did not pass numpy.dtype object', 'Conversion failed for column "
+                "xxxxxxxx with type int64')\n"
+            ],
+            "dependency",
+        ),
+        # a load generator out of local ports (connections in TIME_WAIT)
+        (["dial tcp 54.85.222.182:443: connect: cannot assign requested address\n"], "resource_exhausted"),
+        # Elasticsearch's cluster-wide shard limit answered as a validation failure
+        (
+            [
+                '(status=400): {"type":"validation_exception","reason":"Validation Failed: 1: this action would add '
+                "[2] total shards, but this cluster currently has [1000]/[1000]\n",
+                'Jan 17 15:54:50 CLAY-MON filebeat[30755]: maximum shards open;"}\n',
+            ],
+            "resource_exhausted",
+        ),
+        # PostGIS refusing a polygon whose ring does not close
+        (
+            [
+                'HINT:  "...01616 49.123456, 9.123456 49.123456)," <-- parse error at position 2599 within geometry\n',
+                "ERROR (log error enabled): ERROR:  geometry contains non-closed rings\n",
+            ],
+            "data_quality",
+        ),
+        # sarama: the group's coordinator moved to another broker
+        (["kafka server: Request was for a consumer group that is not coordinated by this broker\n"], "kafka_consumer"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
     assert diagnose_lines(lines, use_model=False).category == category
+
+
+def test_kubelets_backoff_is_no_rate_limit() -> None:
+    # kubelet's BackOff event is its own delay between image pulls; the registry behind it was down (batch 34)
+    lines = [
+        "  4m    1m      4       kubelet, ip-172-16-6-80.ec2.internal    spec.containers{homu}   Normal  BackOff     "
+        '    Back-off pulling image "172.30.16.196:5000/projectatomic-ci-infra/homu@sha256:\n',
+        '020db746d5994856b6902316c2a9ef63e97fec8f366531b6acd34cd51a62f671"\n',
+    ]
+    assert diagnose_lines(lines, use_model=False).category != "throttled"

@@ -166,3 +166,14 @@ def test_without_wordings_the_extractor_finds_no_such_note() -> None:
     ex = ErrorExtractor()
     ex.feed_many([*_ordinary(20), "manifest unknown\n", *_ordinary(20, 20)])
     assert ex.notes() == []
+
+
+def test_a_429_response_logged_at_info_is_found_mid_log() -> None:
+    # a Slack webhook's answer as requests prints it, in a Cloud Logging record at INFO (batch 34)
+    line = (
+        'textPayload: "[forseti-security][2.23.0] google.cloud.forseti.notifier.notifiers.slack_webhook(_send): '
+        '<Response [429]>"\n'
+    )
+    buried = diagnose_lines([*_ordinary(3000), line, *_ordinary(3000, 3000)])
+    assert buried.category == "throttled"
+    assert "<Response [429]>" in buried.excerpt
