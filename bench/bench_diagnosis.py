@@ -207,6 +207,11 @@ BATCH33_FIRST_RUN = {"n": 76, "right": 56, "hi_wrong": 0, "rules_right": 40, "ru
 # 59/100, freeze 13's 58/100.
 FREEZE34 = "6254511"
 BATCH34_FIRST_RUN = {"n": 100, "right": 64, "hi_wrong": 2, "rules_right": 53, "rules_hi_wrong": 2, "unknown": 18}
+# Batch 35 (49 logs, all 14 categories, gathered the same way with what was left of the same session's search budget,
+# while batch 34's changes were made), run once against the rules tuned on batch 34 and the model retrained with it
+# (FREEZE35). Freeze 34's code: 35/49; freeze 20's 35/49, freeze 13's 33/49.
+FREEZE35 = "8513d41"
+BATCH35_FIRST_RUN = {"n": 49, "right": 36, "hi_wrong": 2, "rules_right": 33, "rules_hi_wrong": 2, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -261,6 +266,7 @@ BATCH31_DECISIVE_FIRST_RUN = {"n": 50, "plain": 50, "buried": 46}
 BATCH32_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 84}
 BATCH33_DECISIVE_FIRST_RUN = {"n": 76, "plain": 76, "buried": 69}
 BATCH34_DECISIVE_FIRST_RUN = {"n": 100, "plain": 99, "buried": 91}
+BATCH35_DECISIVE_FIRST_RUN = {"n": 49, "plain": 49, "buried": 48}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -296,6 +302,7 @@ FIRST_RUNS = {
     32: BATCH32_FIRST_RUN,
     33: BATCH33_FIRST_RUN,
     34: BATCH34_FIRST_RUN,
+    35: BATCH35_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -326,6 +333,7 @@ DECISIVE_FIRST_RUNS = {
     32: BATCH32_DECISIVE_FIRST_RUN,
     33: BATCH33_DECISIVE_FIRST_RUN,
     34: BATCH34_DECISIVE_FIRST_RUN,
+    35: BATCH35_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
