@@ -1525,6 +1525,30 @@ from pipeline_sre.diagnosis import diagnose_lines
         ),
         # sarama: the group's coordinator moved to another broker
         (["kafka server: Request was for a consumer group that is not coordinated by this broker\n"], "kafka_consumer"),
+        # ---------------- batch 35
+        # a NaN sent to a service that reads JSON numbers (Socrata)
+        (
+            ['HTTPError: 400 Client Error: Bad Request. invalid input: 1:271428: Unknown identifier "NaN"\n'],
+            "data_quality",
+        ),
+        # a client's GET of a data file answered 404
+        (["Error: GET /changesets/168116026.adiff returned 404\n"], "upstream_missing"),
+        # protobuf 5's message classes read by code built for protobuf 3 (not the caller's own bug)
+        (
+            ["AttributeError: 'google._upb._message.FieldDescriptor' object has no attribute 'label'\n"],
+            "dependency",
+        ),
+        # Lambda's per-region code storage used up by old function versions
+        (
+            [
+                "CREATE_FAILED: HealthCheckLambdaVersionz9IHjgn7hHYx8yggarqcnHf27uKk9Xn2pgzKVTxLw "
+                "(AWS::Lambda::Version)\n",
+                'Resource handler returned message: "Code storage limit exceeded. (Service: Lambda, Status Code: 400, '
+                'Request ID: 5b04b30c-6a3e-4926-ba3a-d36a6b0373bb)" (RequestToken: '
+                "18354a6c-981d-a350-41be-d494faa857ab, HandlerErrorCode: GeneralServiceException)\n",
+            ],
+            "resource_exhausted",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
