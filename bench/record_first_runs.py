@@ -2,7 +2,7 @@
 
     python bench/record_first_runs.py      # writes bench/data/first_run_rules.yaml (about a minute)
 
-For every batch whose freeze is recorded in bench_diagnosis.py (FREEZE5 ... FREEZE34), the code of that freeze is
+For every batch whose freeze is recorded in bench_diagnosis.py (FREEZE5 ... FREEZE35), the code of that freeze is
 checked out into a temporary git worktree and asked, with the rules alone, about every log of the batch: the
 category, the confidence, and whether an error block was found (the model is asked differently without one). Those
 are the rules as they were before anyone saw the batch, so the trainer can choose when to trust them over the model
