@@ -180,8 +180,8 @@ class StatedWordings:
     literals a line must hold, each with the checks that confirm the line states it (the classifier makes them from
     its rules that read a line alone).
 
-    The extractor scans each batch of lines for them with a second literal automaton, as it does for its trigger
-    words; a line no trigger flagged becomes a note when a check of one of its literals accepts it, so a failure
+    The extractor scans each batch of lines for them and for its trigger words in one pass of one automaton
+    (``find``); a line no trigger flagged becomes a note when a check of one of its literals accepts it, so a failure
     stated mid-log, with ordinary lines after it, is still found. Only the lines the scan flags are read one by one.
     The scan skips a literal that holds a trigger word, or whose every check accepts only lines holding one: those
     lines are read anyway. ``states`` reads a line with every check (a flagged DEBUG line is a note only if one

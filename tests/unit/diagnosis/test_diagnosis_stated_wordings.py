@@ -14,7 +14,7 @@ import yaml
 
 from pipeline_sre.diagnosis import diagnose_lines
 from pipeline_sre.diagnosis.classify import load_rules, required_literals, stated_wordings
-from pipeline_sre.diagnosis.extract import ErrorExtractor, StatedWordings, holds_trigger
+from pipeline_sre.diagnosis.extract import ErrorExtractor, StatedCheck, StatedWordings, holds_trigger
 
 BENCH_DATA = Path(__file__).resolve().parents[3] / "bench" / "data"
 
@@ -177,3 +177,18 @@ def test_a_429_response_logged_at_info_is_found_mid_log() -> None:
     buried = diagnose_lines([*_ordinary(3000), line, *_ordinary(3000, 3000)])
     assert buried.category == "throttled"
     assert "<Response [429]>" in buried.excerpt
+
+
+def test_a_trigger_word_inside_a_literal_found_first_still_flags_its_line() -> None:
+    # one automaton reports non-overlapping matches: "fooexcep" starts first and hides "exception" after it, so the
+    # line is read again for trigger words and goes down the error path, not the note path
+    wordings = StatedWordings({"fooexcep": [StatedCheck(needs=lambda _low: True, accepts=lambda _text: True)]})
+    trig, lits = wordings.find("fooexception raised in step 3")
+    assert trig == [] and lits == [0]
+    log = ["processed 3 rows\n", "fooexception raised in step 3\n", "processed 4 rows\n"]
+    with_wordings = ErrorExtractor(wordings)
+    with_wordings.feed_many(log)
+    plain = ErrorExtractor()
+    plain.feed_many(log)
+    assert [n.text for n in with_wordings.notes()] == [n.text for n in plain.notes()]
+    assert [b.evidence for b in with_wordings.blocks()] == [b.evidence for b in plain.blocks()]
