@@ -180,13 +180,15 @@ def _stated_wordings(rules: tuple[Rule, ...]) -> StatedWordings:
             literals = [_best(sets) for sets in field_sets]
             unfound = [(p, sets) for p, sets, lits in zip(patterns, field_sets, literals, strict=True) if not lits]
             for pattern, sets, lits in zip(patterns, field_sets, literals, strict=True):
+                if not lits:
+                    continue
                 tried = ((pattern, sets), *unfound)
                 check = StatedCheck(
                     partial(_holds_any, tuple(_ascii(s) for _, s in tried)),
                     partial(_states_by, tuple(p for p, _ in tried), rule),
                     rule_flagged or any(map(_flagged_anyway, sets)),
                 )
-                for literal in lits or ():
+                for literal in lits:
                     by_literal.setdefault(literal, []).append(check)
     return StatedWordings(by_literal)
 
@@ -225,8 +227,13 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
 def _best(sets: list[frozenset[str]]) -> frozenset[str] | None:
     """The set to look for: the one whose shortest literal is longest (then the smallest; the first of equals), if
     that literal has STATED_MIN characters."""
-    best = max(sets, key=lambda s: (min(map(len, s)), -len(s)), default=None)
+    best = max(sets, key=_rank, default=None)
     return best if best is not None and min(map(len, best)) >= STATED_MIN else None
+
+
+def _rank(literals: frozenset[str]) -> tuple[int, int]:
+    """How good a set is to look for: its shortest literal the longer, the fewer literals the better."""
+    return min(map(len, literals)), -len(literals)
 
 
 def _literal_sets(pattern: re.Pattern[str]) -> list[frozenset[str]]:
@@ -263,9 +270,7 @@ def _sets(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
             elif op is _sre.ATOMIC_GROUP:
                 found.extend(_sets(list(arg)))
             elif op is _sre.BRANCH:
-                branches = [
-                    max(_sets(list(b)), key=lambda s: (min(map(len, s)), -len(s)), default=None) for b in arg[1]
-                ]
+                branches = [max(_sets(list(b)), key=_rank, default=None) for b in arg[1]]
                 if all(b is not None for b in branches):
                     found.append(frozenset().union(*(b for b in branches if b is not None)))
             elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
