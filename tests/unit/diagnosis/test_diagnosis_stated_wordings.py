@@ -192,3 +192,18 @@ def test_a_trigger_word_inside_a_literal_found_first_still_flags_its_line() -> N
     plain.feed_many(log)
     assert [n.text for n in with_wordings.notes()] == [n.text for n in plain.notes()]
     assert [b.evidence for b in with_wordings.blocks()] == [b.evidence for b in plain.blocks()]
+
+
+def test_a_full_filesystem_shown_by_df_is_found_mid_log() -> None:
+    # df's row for a filesystem with no inode left holds no error word (batch 33)
+    df = [
+        "$ df -hi\n",
+        "Filesystem     Inodes IUsed IFree IUse% Mounted on\n",
+        "/dev/vda1        640K  640K     0  100% /\n",
+        "tmpfs            126K   335  125K    1% /run\n",
+    ]
+    buried = diagnose_lines([*_ordinary(3000), *df, *_ordinary(3000, 3000)])
+    assert buried.category == "resource_exhausted"
+    assert "/dev/vda1        640K  640K     0  100% /" in buried.excerpt
+    # a df row with room left is no failure
+    assert diagnose_lines(["/dev/vda1        640K  600K   40K   94% /\n"]).category == "unknown"
