@@ -212,6 +212,10 @@ BATCH34_FIRST_RUN = {"n": 100, "right": 64, "hi_wrong": 2, "rules_right": 53, "r
 # (FREEZE35). Freeze 34's code: 35/49; freeze 20's 35/49, freeze 13's 33/49.
 FREEZE35 = "8513d41"
 BATCH35_FIRST_RUN = {"n": 49, "right": 36, "hi_wrong": 2, "rules_right": 33, "rules_hi_wrong": 2, "unknown": 5}
+# Batch 36 (94 logs, all 14 categories, gathered the same way in a new session), run once against the code as landed
+# after batch 35 (FREEZE36). Freeze 35's code: 61/94; freeze 34's 60/94, freeze 20's 55/94, freeze 13's 46/94.
+FREEZE36 = "34df1c2"
+BATCH36_FIRST_RUN = {"n": 94, "right": 62, "hi_wrong": 3, "rules_right": 51, "rules_hi_wrong": 3, "unknown": 15}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -254,7 +258,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 33's, the same way at FREEZE24 to FREEZE33.
+# Batches 24's to 36's, the same way at FREEZE24 to FREEZE36.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -267,6 +271,7 @@ BATCH32_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 84}
 BATCH33_DECISIVE_FIRST_RUN = {"n": 76, "plain": 76, "buried": 69}
 BATCH34_DECISIVE_FIRST_RUN = {"n": 100, "plain": 99, "buried": 91}
 BATCH35_DECISIVE_FIRST_RUN = {"n": 49, "plain": 49, "buried": 48}
+BATCH36_DECISIVE_FIRST_RUN = {"n": 94, "plain": 92, "buried": 84}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -303,6 +308,7 @@ FIRST_RUNS = {
     33: BATCH33_FIRST_RUN,
     34: BATCH34_FIRST_RUN,
     35: BATCH35_FIRST_RUN,
+    36: BATCH36_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -334,6 +340,7 @@ DECISIVE_FIRST_RUNS = {
     33: BATCH33_DECISIVE_FIRST_RUN,
     34: BATCH34_DECISIVE_FIRST_RUN,
     35: BATCH35_DECISIVE_FIRST_RUN,
+    36: BATCH36_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
