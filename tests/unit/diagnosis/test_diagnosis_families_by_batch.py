@@ -1549,6 +1549,43 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 36
+        # apt: a package pinned to another version of its dependency than the one apt would install (the lines under
+        # "The following packages have unmet dependencies:", here without that heading)
+        (
+            [
+                " gpu-runtime2 : Depends: engine-ce (= 5:19.03.1~3-0~ubuntu-bionic) but 5:19.03.2~3-0~ubuntu-bionic is "
+                "to be installed or\n",
+                "                 engine-ee (= 5:19.03.1~3-0~ubuntu-bionic) but it is not installable\n",
+            ],
+            "dependency",
+        ),
+        # a Helm chart whose template renders YAML that does not parse (go-yaml)
+        (
+            [
+                "Error: UPGRADE FAILED: YAML parse error on ingress/templates/deployment.yaml: error converting YAML to "
+                "JSON: yaml: line 41: mapping values are not allowed in this context\n"
+            ],
+            "code_bug",
+        ),
+        # torch's elastic launcher stopped by a signal from outside (a closed terminal's hang-up)
+        (
+            [
+                "    raise SignalException(f\"Process {os.getpid()} got signal: {sigval}\", sigval=sigval)\n",
+                "torch.distributed.elastic.multiprocessing.api.SignalException: Process 41213 got signal: 1\n",
+            ],
+            "killed_external",
+        ),
+        # int() given a field the data left empty
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "/opt/feeds/stats.py", line 108, in to_seconds\n',
+                "    total += pow(60, i) * int(part)\n",
+                "ValueError: invalid literal for int() with base 10: ''\n",
+            ],
+            "data_quality",
+        ),
         # ---------------- found later in batch 33's logs (in-sample): wordings the model read from a log's last
         # words, lost when ordinary lines follow
         # GitHub refusing a push that changes a workflow file from an app without the workflows permission
@@ -1590,3 +1627,15 @@ def test_kubelets_backoff_is_no_rate_limit() -> None:
         '020db746d5994856b6902316c2a9ef63e97fec8f366531b6acd34cd51a62f671"\n',
     ]
     assert diagnose_lines(lines, use_model=False).category != "throttled"
+
+
+def test_a_queued_task_failed_by_the_executor_is_only_a_guess() -> None:
+    # Airflow asks "Was the task killed externally?" of a task that never started as often for a package missing on
+    # the worker as for a kill (batches 4 and 36), so the rules say so below the confidence the model never questions
+    lines = [
+        "ERROR - Executor reports task instance <TaskInstance: sales.load scheduled__2024-02-01T00:00:00+00:00 [queued]> "
+        "finished (failed) although the task says it's queued. (Info: None) Was the task killed externally?\n"
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "killed_external"
+    assert got.confidence < 0.75
