@@ -4,7 +4,7 @@
     python bench/train_classifier.py --check    # cross-validate only, write nothing
 
 Training data: every labelled real log in bench/data (training_corpus.yaml, public_bug_logs.yaml, and the
-fresh batches of bench_diagnosis.FRESH_BATCHES: fresh_batch4.yaml to fresh_batch35.yaml) and our own corpus in
+fresh batches of bench_diagnosis.FRESH_BATCHES: fresh_batch4.yaml to fresh_batch36.yaml) and our own corpus in
 tests/data/logs; the catalogue of canonical messages (tests/unit/diagnosis/catalog_phrasings.yaml) is fitted on
 but never scored. A batch kept for a first run (batch 32 and later) is never read here.
 
