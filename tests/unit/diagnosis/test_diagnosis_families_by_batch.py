@@ -1586,6 +1586,55 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "data_quality",
         ),
+        # ---------------- batch 37
+        # GnuPG refusing to sign a release tag with an expired key
+        (
+            [
+                "Creating release tag\n",
+                "error: gpg failed to sign the data:\n",
+                "[GNUPG:] KEYEXPIRED 1701234567\n",
+                'gpg: skipped "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567": Unusable secret key\n',
+                "gpg: signing failed: Unusable secret key\n",
+            ],
+            "credentials",
+        ),
+        # the Docker client pulling a tag that was never pushed
+        (
+            [
+                "$ docker pull gcr.io/acme-prod/renderer:v2.4.0\n",
+                "Pulling repository gcr.io/acme-prod/renderer\n",
+                "Tag v2.4.0 not found in repository gcr.io/acme-prod/renderer\n",
+            ],
+            "upstream_missing",
+        ),
+        # dbt reading a saved artifact of another artifact schema version
+        (
+            [
+                "Runtime Error\n",
+                ' Expected a schema version of "https://schemas.getdbt.com/dbt/manifest/v11.json" in '
+                '/tmp/state/manifest.json, but found "https://schemas.getdbt.com/dbt/manifest/v10.json". Are you '
+                "running with a different version of dbt?\n",
+            ],
+            "schema_mismatch",
+        ),
+        # PyTorch's warning that the host's NVIDIA driver predates its CUDA
+        (
+            [
+                "/usr/lib/python3.11/site-packages/torch/cuda/__init__.py:128: UserWarning: CUDA initialization: The "
+                "NVIDIA driver on your system is too old (found version 11040). Please update your GPU driver.\n"
+            ],
+            "dependency",
+        ),
+        # a prebuilt binary needing a newer glibc, the loader quoting the version with plain quotes
+        (["render: /lib64/libm.so.6: version 'GLIBC_2.31' not found (required by render)\n"], "dependency"),
+        # git's transfer cut short mid-clone (curl error 18, partial file)
+        (
+            [
+                "remote: Compressing objects: 100% (2210/2210), done.\n",
+                "error: RPC failed; result=18, HTTP code = 200\n",
+            ],
+            "transient_network",
+        ),
         # ---------------- found later in batch 33's logs (in-sample): wordings the model read from a log's last
         # words, lost when ordinary lines follow
         # GitHub refusing a push that changes a workflow file from an app without the workflows permission
