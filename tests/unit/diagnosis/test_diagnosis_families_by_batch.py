@@ -1586,6 +1586,9 @@ from pipeline_sre.diagnosis import diagnose_lines
             ],
             "data_quality",
         ),
+        # a CI plan's build time limit (AppVeyor), which batch 36's first run read only from a log's last words (the
+        # model), lost when ordinary lines follow
+        (["Build execution time has reached the maximum allowed time for your plan (60 minutes).\n"], "timeout"),
         # ---------------- batch 37
         # GnuPG refusing to sign a release tag with an expired key
         (
