@@ -1563,15 +1563,15 @@ from pipeline_sre.diagnosis import diagnose_lines
         # a Helm chart whose template renders YAML that does not parse (go-yaml)
         (
             [
-                "Error: UPGRADE FAILED: YAML parse error on ingress/templates/deployment.yaml: error converting YAML to "
-                "JSON: yaml: line 41: mapping values are not allowed in this context\n"
+                "Error: UPGRADE FAILED: YAML parse error on ingress/templates/deployment.yaml: error converting YAML "
+                "to JSON: yaml: line 41: mapping values are not allowed in this context\n"
             ],
             "code_bug",
         ),
         # torch's elastic launcher stopped by a signal from outside (a closed terminal's hang-up)
         (
             [
-                "    raise SignalException(f\"Process {os.getpid()} got signal: {sigval}\", sigval=sigval)\n",
+                '    raise SignalException(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)\n',
                 "torch.distributed.elastic.multiprocessing.api.SignalException: Process 41213 got signal: 1\n",
             ],
             "killed_external",
@@ -1685,8 +1685,9 @@ def test_a_queued_task_failed_by_the_executor_is_only_a_guess() -> None:
     # Airflow asks "Was the task killed externally?" of a task that never started as often for a package missing on
     # the worker as for a kill (batches 4 and 36), so the rules say so below the confidence the model never questions
     lines = [
-        "ERROR - Executor reports task instance <TaskInstance: sales.load scheduled__2024-02-01T00:00:00+00:00 [queued]> "
-        "finished (failed) although the task says it's queued. (Info: None) Was the task killed externally?\n"
+        "ERROR - Executor reports task instance <TaskInstance: sales.load scheduled__2024-02-01T00:00:00+00:00 "
+        "[queued]> finished (failed) although the task says it's queued. (Info: None) Was the task killed "
+        "externally?\n"
     ]
     got = diagnose_lines(lines, use_model=False)
     assert got.category == "killed_external"
