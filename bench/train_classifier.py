@@ -6,7 +6,7 @@
 Training data: every labelled real log in bench/data (training_corpus.yaml, public_bug_logs.yaml, and the
 fresh batches of bench_diagnosis.FRESH_BATCHES: fresh_batch4.yaml to fresh_batch37.yaml) and our own corpus in
 tests/data/logs; the catalogue of canonical messages (tests/unit/diagnosis/catalog_phrasings.yaml) is fitted on
-but never scored. A batch kept for a first run (batch 32 and later) is never read here.
+but never scored. A batch kept for its first run (one not yet in FRESH_BATCHES) is never read here.
 
 The model is a multinomial logistic regression over the hashed features of ``learned.features``, fitted
 with scikit-learn (`pip install -e '.[train]'`; the package itself reads the weights in pure Python and does not
