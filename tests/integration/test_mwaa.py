@@ -15,6 +15,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto.server import ThreadedMotoServer
 
+from pipeline_sre.connectors import mwaa_cli
 from pipeline_sre.connectors.airflow import AirflowClient
 from pipeline_sre.connectors.cloudwatch import CloudWatchTaskLogs, mwaa_log_lines, mwaa_log_tail, stream_name
 from pipeline_sre.connectors.mwaa import MwaaTransport
@@ -185,9 +186,13 @@ async def test_throttling_is_retried_then_a_clear_error(fake_mwaa: tuple[FakeMwa
 
 
 async def test_cli_path_detects_a_failed_run_and_reads_its_task_states(
-    fake_mwaa: tuple[FakeMwaa, str], sandbox: SandboxInfo, direct: AirflowClient
+    fake_mwaa: tuple[FakeMwaa, str], sandbox: SandboxInfo, direct: AirflowClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake, url = fake_mwaa
+    # Only the expiry this test makes may turn a command away: on a slow machine four CLI commands can
+    # outlast a 60 s token, and the client would renew it on its own clock before the stale one is met.
+    monkeypatch.setattr(mwaa_cli, "TOKEN_REUSE_SECONDS", 3600.0)
+    monkeypatch.setattr(fake, "cli_token_seconds", 3600.0)
     mwaa = {"name": ENV_NAME, "region": "us-east-1", "endpoint_url": url, "access": "cli", "webserver_url": url}
     rt = Runtime(settings_for(mwaa, dags=[{"match": "example_code_*", "tier": 1}]))  # detection watches these
     commands, tokens, versions = fake.count("Cli"), fake.count("CreateCliToken"), fake.count("GetEnvironment")

@@ -13,7 +13,9 @@ from pipeline_sre.sandbox.errors import SandboxError
 class SandboxClient:
     """Talks to ``<url>/api/v2`` as the sandbox admin; fetches a fresh token on 401."""
 
-    def __init__(self, url: str, username: str, password: str, timeout: float = 30.0) -> None:
+    # Generous: on two busy cores the api-server, sharing them with the scheduler and a dozen running tasks,
+    # has been seen to take over 30 s to answer one trigger; a slow answer is not a failure here.
+    def __init__(self, url: str, username: str, password: str, timeout: float = 120.0) -> None:
         self.url = url.rstrip("/")
         self._username = username
         self._password = password
