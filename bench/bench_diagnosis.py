@@ -221,6 +221,11 @@ BATCH36_FIRST_RUN = {"n": 94, "right": 62, "hi_wrong": 3, "rules_right": 51, "ru
 # (FREEZE37). Freeze 36's code: 53/70; freeze 35's 53/70, freeze 20's 50/70, freeze 13's 43/70.
 FREEZE37 = "ddc0cb0"
 BATCH37_FIRST_RUN = {"n": 70, "right": 49, "hi_wrong": 1, "rules_right": 44, "rules_hi_wrong": 1, "unknown": 15}
+# Batch 38 (97 logs, all 14 categories, gathered the same way in a new session), run once against the code as landed
+# after batch 37 with Python's runtime wordings for a code bug at 0.77 (FREEZE38). Freeze 37's code: 56/97; freeze 36's
+# 57/97, freeze 20's 55/97, freeze 13's 52/97.
+FREEZE38 = "476d211"
+BATCH38_FIRST_RUN = {"n": 97, "right": 56, "hi_wrong": 1, "rules_right": 50, "rules_hi_wrong": 1, "unknown": 18}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -263,7 +268,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 37's, the same way at FREEZE24 to FREEZE37.
+# Batches 24's to 38's, the same way at FREEZE24 to FREEZE38.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -278,6 +283,7 @@ BATCH34_DECISIVE_FIRST_RUN = {"n": 100, "plain": 99, "buried": 91}
 BATCH35_DECISIVE_FIRST_RUN = {"n": 49, "plain": 49, "buried": 48}
 BATCH36_DECISIVE_FIRST_RUN = {"n": 94, "plain": 92, "buried": 84}
 BATCH37_DECISIVE_FIRST_RUN = {"n": 70, "plain": 70, "buried": 64}
+BATCH38_DECISIVE_FIRST_RUN = {"n": 97, "plain": 96, "buried": 91}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -316,6 +322,7 @@ FIRST_RUNS = {
     35: BATCH35_FIRST_RUN,
     36: BATCH36_FIRST_RUN,
     37: BATCH37_FIRST_RUN,
+    38: BATCH38_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -349,6 +356,7 @@ DECISIVE_FIRST_RUNS = {
     35: BATCH35_DECISIVE_FIRST_RUN,
     36: BATCH36_DECISIVE_FIRST_RUN,
     37: BATCH37_DECISIVE_FIRST_RUN,
+    38: BATCH38_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
