@@ -1665,6 +1665,124 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 38
+        # a deploy asking the registry for a tag whose build never pushed it: the HEAD of its manifest answers 404
+        (
+            [
+                "Deploying Containers...\n",
+                "Error:\n",
+                'Error: Unable to fetch image "registry.example.com/team/app:latest": failed to resolve image to '
+                "digest: HEAD https://registry.example.com/v2/team/app/manifests/latest: unexpected status code 404 "
+                "Not Found "
+                "(HEAD responses have no body, use GET for details).\n",
+            ],
+            "upstream_missing",
+        ),
+        # the same from Azure Resource Manager: the registry's MANIFEST_UNKNOWN inside the deployment's inner errors
+        (
+            [
+                '{"code":"DeploymentFailed","message":"At least one resource deployment operation failed.","details":'
+                '[{"code":"WebhookInvalidParameterValue","message":"Invalid value: \\"acr1.azurecr.io/shop/'
+                'orders:latest\\": GET https:: MANIFEST_UNKNOWN: manifest tagged by \\"latest\\" is not found; '
+                'map[Tag:latest]"}]}\n'
+            ],
+            "upstream_missing",
+        ),
+        # SQLite's database file owned by another user than the process (a volume still owned by root)
+        (
+            [
+                "container app-backend is unhealthy\n",
+                "sqlite3.OperationalError: attempt to write a readonly database\n",
+                '  File "/app/db/migrations.py", line 210, in migrate\n',
+                '    cursor.execute("UPDATE schedules SET timeout_seconds = NULL WHERE timeout_seconds = 0")\n',
+            ],
+            "permission_denied",
+        ),
+        # PyTorch's loss kernel given a class id outside the configured classes
+        (
+            [
+                "    ret = torch._C._nn.nll_loss2d(input, target, weight, reduction, ignore_index)\n",
+                "RuntimeError: cuda runtime error (710) : device-side assert triggered at "
+                "/pytorch/aten/src/THCUNN/generic/ClassNLLCriterion.cu:115\n",
+            ],
+            "data_quality",
+        ),
+        # a bounding box whose corners are not in order, and YOLO rejecting labels it cannot use
+        (
+            ["ValueError: x_max is less than or equal to x_min for bbox (0.31, 0.92, 0.31, 0.93, 2).\n"],
+            "data_quality",
+        ),
+        (
+            [
+                "train: Scanning 'data/labels/train' images and labels...20 found, 0 missing, 0 empty, 20 corrupt\n",
+                "train: WARNING: data/images/1.jpg: ignoring corrupt image/label: negative label values [-1]\n",
+                "train: WARNING: data/images/2.jpg: ignoring corrupt image/label: negative label values [-1]\n",
+            ],
+            "data_quality",
+        ),
+        # Hive's schematool: the metastore database is at an older schema version than the Hive reading it
+        (
+            [
+                "Hive distribution version:       2.3.0\n",
+                "Metastore schema version:        2.1.0\n",
+                "org.apache.hadoop.hive.metastore.HiveMetaException: Metastore schema version is not compatible. "
+                "Hive Version: 2.3.0, Database Schema Version: 2.1.0\n",
+                "*** schemaTool failed ***\n",
+            ],
+            "schema_mismatch",
+        ),
+        # protobuf 4 importing a _pb2 module generated for protobuf 3
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "app/proto/events_pb2.py", line 33, in <module>\n',
+                "    _descriptor.EnumValueDescriptor(\n",
+                "TypeError: Descriptors cannot not be created directly.\n",
+            ],
+            "dependency",
+        ),
+        # an HTTP/2 stream the module proxy reset mid-download
+        (
+            [
+                "go: downloading example.com/lib v0.8.1\n",
+                "proxy.golang.org/.../lib@v0.8.1: stream error; INTERNAL_ERROR; received from peer\n",
+            ],
+            "transient_network",
+        ),
+        # a Kubernetes Job (a Helm hook) reaching its own activeDeadlineSeconds, and Helm's own --timeout on a hook
+        (
+            [
+                "Error: failed pre-install: 1 error occurred:\n",
+                "\t* job shop-migrate failed: DeadlineExceeded\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                'level=WARN msg="upgrade failed" error="pre-upgrade hooks failed: resource Job/shop/migrate not '
+                'ready. status: InProgress, message: Job in progress\\ncontext deadline exceeded"\n',
+                "Error: UPGRADE FAILED: release shop failed, and has been rolled back due to rollback-on-failure being "
+                "set: pre-upgrade hooks failed: resource Job/shop/migrate not ready.\n",
+            ],
+            "timeout",
+        ),
+        # MySQL's 1317: a statement stopped by another session's KILL QUERY or the server
+        (
+            [
+                "Error: SQLSTATE[70100]: <<Unknown error>>: 1317 Query execution was interrupted in Collection.php, "
+                "line 130\n"
+            ],
+            "killed_external",
+        ),
+        # Confluent REST Proxy: the consumer instance was removed after idling past consumer.instance.timeout.ms
+        (
+            [
+                "curl -X GET -H 'Accept: application/vnd.kafka.json.v2+json' "
+                "http://proxy:8082/consumers/g1/instances/i1/records\n",
+                '{"error_code":40403,"message":"Consumer instance not found."}\n',
+            ],
+            "kafka_consumer",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -1709,3 +1827,10 @@ def test_pythons_words_for_a_programs_mistake_are_the_rules_answer_but_not_a_con
     assert learned.load().rules_sure <= got.confidence < 0.8
     sql = diagnose_lines(['psycopg2.errors.SyntaxError: syntax error at or near "SELEC"\n'], use_model=False)
     assert sql.category == "code_bug" and sql.rule_id == "code.sql_syntax" and sql.confidence >= 0.8
+
+
+def test_a_statement_time_limit_is_no_kill() -> None:
+    # MySQL 5.7's max_execution_time and MariaDB's max_statement_time word the same 1317-like interruption with the
+    # limit named: the statement's own time limit, not a kill from outside
+    lines = ["ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded\n"]
+    assert diagnose_lines(lines, use_model=False).category == "timeout"
