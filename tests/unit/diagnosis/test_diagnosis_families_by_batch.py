@@ -1783,6 +1783,50 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "kafka_consumer",
         ),
+        # ---------------- batch 39
+        # GnuTLS refusing a client's expired certificate at the handshake (taskwarrior's sync)
+        (
+            [
+                "Handshake failed.  Error in the certificate.\n",
+                "Sync failed.  Could not connect to the Taskserver.\n",
+            ],
+            "credentials",
+        ),
+        # pip refusing to install into a Python that PEP 668 marks as the OS's
+        (
+            [
+                "pip install jinja2\n",
+                "error: externally-managed-environment\n",
+                "\n",
+                "× This environment is externally managed\n",
+            ],
+            "dependency",
+        ),
+        # node-gyp with no Python to build a native module with
+        (
+            [
+                "npm ERR! gyp info using node-gyp@10.0.1\n",
+                "npm ERR! gyp ERR! find Python Python is not set from command line or npm configuration\n",
+                'npm ERR! gyp ERR! find Python - "python3" is not in PATH or produced an error\n',
+                "npm ERR! gyp ERR! find Python You need to install the latest version of Python.\n",
+            ],
+            "dependency",
+        ),
+        # a GraphQL API whose schema no longer has the fields a client asks for
+        (
+            ['Cannot query field "milestone" on type "Project".\n', 'Cannot query field "owner" on type "Project".\n'],
+            "schema_mismatch",
+        ),
+        # polars unable to read a value of a numeric column (a leading space)
+        (["exceptions.ComputeError: Could not parse  77516 as dtype Int64 at column 3.\n"], "data_quality"),
+        # expat meeting a byte an XML document may not hold: no token of ours
+        (
+            [
+                "not well-formed (invalid token) at line 194, column 199, byte 28234 at "
+                "/usr/lib/perl5/XML/Parser.pm line 187\n"
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
