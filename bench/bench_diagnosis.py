@@ -68,9 +68,9 @@ SECRET_SUITES = (
 
 # The fresh batches that were reviewed, first run, studied and then trained on: the benchmark's tuned tables, the
 # trainer and record_first_runs.py read these. A later batch is reported only by its first run until then.
-FRESH_BATCHES = range(4, 39)
+FRESH_BATCHES = range(4, 40)
 # labelled logs the shipped model was trained on (bench/train_classifier.py prints it)
-TRAINED_ON = 3396
+TRAINED_ON = 3443
 
 # Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
 BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
@@ -1293,6 +1293,32 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "pod evicted for its ephemeral storage seen as a lost agent; ...). The wordings were added and it joined "
         "the model's training data. Today (tuned, in-sample for the model): "
         f"{b38[1]}/{b38[0]} with the model, {b38[4]}/{b38[0]} with the rules alone."
+    )
+    fr39, d39, b39 = BATCH39_FIRST_RUN, BATCH39_DECISIVE_FIRST_RUN, per_batch.get(39, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 39 ({fr39['n']} threads from bench/data/fresh_batch39.yaml, 13 categories with 1 to 7 cases each, "
+        "47 GitHub repositories, 18 of them also in earlier data with other threads; no thread in batches 1-38, the "
+        "training corpus or among those batches 34-38's collectors looked at) was gathered in the same session with "
+        "what was left of its search budget while batch 38's changes were made: four collectors kept 48 of 1,043 "
+        "threads (most threads their searches returned had been used by earlier batches; the one sent after "
+        "killed_external, kafka_consumer and code_bug kept 2), four reviewers kept 47 (1 relabelled) and dropped 1; "
+        "counts only. It was run once against the rules tuned on batch 38 and the model retrained with it, frozen "
+        f"at commit {FREEZE39}. **First run, rules + model: {fr39['right']}/{fr39['n']} "
+        f"({fr39['right'] / fr39['n']:.1%}), {fr39['hi_wrong']} wrong at >= 0.8, {fr39['unknown']} unknown**; the "
+        f"rules alone in the same run: {fr39['rules_right']}/{fr39['n']} ({fr39['rules_right'] / fr39['n']:.1%}); "
+        f"decisive lines {d39['plain']}/{d39['n']} alone, {d39['buried']}/{d39['n']} buried. Freeze 38's and freeze "
+        "37's code score 32/47, freeze 20's 30/47, freeze 13's 22/47. Its 14 misses: 7 logs with 6 wordings no "
+        "rule had (GnuTLS's 'Handshake failed. Error in the certificate', read as the network; pip's "
+        "externally-managed-environment; node-gyp's 'gyp ERR! find Python', twice; GraphQL's 'Cannot query field ... "
+        "on type'; polars' 'Could not parse ... as dtype' without the backticks older releases print; expat's 'not "
+        "well-formed (invalid token)', read as a token of credentials), 2 logs whose wording other threads settle "
+        "otherwise (Elasticsearch's date field refusing a value, settled here as the mapping's; npm's 429 on the day "
+        "the registry was down), and 5 logs that do not state the cause the thread found or state another (a TLS "
+        "connection 'non-properly terminated' by expired certificates, pip's 'no such option' from an old pip, "
+        "PostgreSQL's COPY context lines without their error, a query timeout the client failed to raise, an "
+        "Airflow task the scheduler failed through a redelivery bug). The wordings were added and it joined the "
+        f"model's training data. Today (tuned, in-sample for the model): {b39[1]}/{b39[0]} with the model, "
+        f"{b39[4]}/{b39[0]} with the rules alone."
     )
     return out
 
