@@ -1827,6 +1827,35 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 40
+        # Snowflake's connector asking for a role the CI user is no longer granted (SQLSTATE 08001, "Failed to connect")
+        (
+            [
+                "E       snowflake.connector.errors.DatabaseError: 250001 (08001): None: Failed to connect to DB: "
+                "acct.us-east-1.snowflakecomputing.com:443. Role 'TRANSFORMER' specified in the connect string is not "
+                "granted to this user. Contact your local system administrator, or attempt to login with another role, "
+                "e.g. PUBLIC.\n"
+            ],
+            "permission_denied",
+        ),
+        # apt asked for a package the base image's newer Debian no longer ships
+        (
+            [
+                "#14 5.173 E: Unable to locate package libssl1.1\n",
+                "#14 5.173 E: Couldn't find any package by glob 'libssl1.1'\n",
+                '#14 ERROR: process "/bin/sh -c apt-get install -y libssl1.1" did not complete successfully: '
+                "exit code: 100\n",
+            ],
+            "dependency",
+        ),
+        # ArcGIS' answer for an item the portal no longer holds
+        (
+            [
+                '{"status":"Failed","error":{"message":"Failed while trying to get item information","code":400,'
+                '"response":"Item does not exist or is inaccessible."}}\n'
+            ],
+            "upstream_missing",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
