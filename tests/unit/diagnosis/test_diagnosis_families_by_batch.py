@@ -1848,11 +1848,11 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "dependency",
         ),
-        # ArcGIS' answer for an item the portal no longer holds
+        # ArcGIS' answer for an item the portal no longer holds, as a harvester printed it (a JSON body and a period)
         (
             [
                 '{"status":"Failed","error":{"message":"Failed while trying to get item information","code":400,'
-                '"response":"Item does not exist or is inaccessible."}}\n'
+                '"response":"Item does not exist or is inaccessible."}}.\n'
             ],
             "upstream_missing",
         ),
