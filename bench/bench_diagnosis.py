@@ -236,6 +236,11 @@ BATCH39_FIRST_RUN = {"n": 47, "right": 33, "hi_wrong": 0, "rules_right": 27, "ru
 # (FREEZE40). Freeze 39's and freeze 38's code: 15/22; freeze 20's 17/22, freeze 13's 15/22.
 FREEZE40 = "4d68eea"
 BATCH40_FIRST_RUN = {"n": 22, "right": 15, "hi_wrong": 0, "rules_right": 14, "rules_hi_wrong": 0, "unknown": 3}
+# Batch 41 (85 logs, 13 categories, gathered in a new session under the same protocol texts), run once against the
+# code as landed after batch 40 (FREEZE41). Freeze 40's and freeze 38's code: 53/85; freeze 20's 48/85, freeze 13's
+# 45/85.
+FREEZE41 = "47f7c49"
+BATCH41_FIRST_RUN = {"n": 85, "right": 53, "hi_wrong": 1, "rules_right": 47, "rules_hi_wrong": 1, "unknown": 18}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -278,7 +283,7 @@ BATCH21_DECISIVE_FIRST_RUN = {"n": 32, "plain": 32, "buried": 28}
 BATCH22_DECISIVE_FIRST_RUN = {"n": 98, "plain": 97, "buried": 90}
 # Batch 23's decisive lines, labelled blind before any run, checked once against the extractor frozen at FREEZE23.
 BATCH23_DECISIVE_FIRST_RUN = {"n": 67, "plain": 67, "buried": 64}
-# Batches 24's to 40's, the same way at FREEZE24 to FREEZE40.
+# Batches 24's to 41's, the same way at FREEZE24 to FREEZE41.
 BATCH24_DECISIVE_FIRST_RUN = {"n": 29, "plain": 29, "buried": 26}
 BATCH25_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 77}
 BATCH26_DECISIVE_FIRST_RUN = {"n": 100, "plain": 100, "buried": 94}
@@ -296,6 +301,7 @@ BATCH37_DECISIVE_FIRST_RUN = {"n": 70, "plain": 70, "buried": 64}
 BATCH38_DECISIVE_FIRST_RUN = {"n": 97, "plain": 96, "buried": 91}
 BATCH39_DECISIVE_FIRST_RUN = {"n": 47, "plain": 46, "buried": 43}
 BATCH40_DECISIVE_FIRST_RUN = {"n": 22, "plain": 22, "buried": 22}
+BATCH41_DECISIVE_FIRST_RUN = {"n": 85, "plain": 85, "buried": 81}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -337,6 +343,7 @@ FIRST_RUNS = {
     38: BATCH38_FIRST_RUN,
     39: BATCH39_FIRST_RUN,
     40: BATCH40_FIRST_RUN,
+    41: BATCH41_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -373,6 +380,7 @@ DECISIVE_FIRST_RUNS = {
     38: BATCH38_DECISIVE_FIRST_RUN,
     39: BATCH39_DECISIVE_FIRST_RUN,
     40: BATCH40_DECISIVE_FIRST_RUN,
+    41: BATCH41_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
