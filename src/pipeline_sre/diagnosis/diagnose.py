@@ -167,9 +167,10 @@ def diagnose_lines(
     # would read ordinary last lines as some failure
     tail = [] if blocks else ex.last_words()
     cls: Classification = classify(blocks or tail, context, rules, use_model and bool(blocks))
-    if cls.category == "unknown" or cls.rule_id == LEARNED_RULE_ID:
+    if cls.category == "unknown" or cls.rule_id == LEARNED_RULE_ID or (tail and ex.last_words_buried):
         # nothing the rules recognise in the blocks or the last words: a line elsewhere that states the failure
-        # without an error word, when the rules know it, explains more than a guess
+        # without an error word, when the rules know it, explains more than a guess; so it does when the last words
+        # were read above the routine lines that end the log (they are then only the lines least like the rest)
         noted = _noted(ex.notes(), context, rules)
         if noted is not None:
             note, cls = noted

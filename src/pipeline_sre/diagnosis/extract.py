@@ -35,7 +35,7 @@ import bisect
 import itertools
 import json
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -63,6 +63,11 @@ SURROUND = 4  # log lines on each side of a block that rules and the model read 
 # exit code), and a short log then fits the excerpt whole; wider than SURROUND, which would change what rules read
 SHOWN_AROUND = 16
 RECENT_KEEP = 64  # the log's last lines remembered for ``before`` (a block that began before the batch being fed)
+# the log's last lines kept to tell routine chatter from the rest when the last words are all routine: a failure that
+# states its cause without an error word, followed by thousands of progress lines, is still found among these
+WINDOW_LINES = 8192
+WINDOW_BATCH_CHARS = 8 << 20  # a batch longer than this enters the window with its lines cut to LINE_CAP
+ROUTINE = 16  # a line whose shape (digits and hex ids dropped) recurs this often in the window is routine
 
 # --------------------------------------------------------------------------------------------
 # Line parsing
@@ -92,9 +97,11 @@ _REC_TS = re.compile(
 )  # "[ \t]+": a padded level column (log4j "%-5p", Python "%(levelname)-8s") is prefix, not message
 _REC_LVL_FIRST = re.compile(r"\[?" + _LVL + r"\]?(?::[ \t]?|[ \t]+[-|:][ \t]?|[ \t]+)")
 # what a transport puts before every line it carries: a timestamp (GitHub Actions, dbt, docker logs -t), the
-# container runtime's "<time> stderr F " (a Kubernetes pod's log file), BuildKit's "#12 3.456 " (docker build)
+# container runtime's "<time> stderr F " (a Kubernetes pod's log file), BuildKit's "#12 3.456 " (docker build),
+# Docker Compose's padded container name ("web_1     | ", "etl-worker-1  | ")
 _TRANSPORT = re.compile(
     r"\[?" + _ISO + r"\]?[ \t](?:(?:stdout|stderr) [FP] )?|\d\d:\d\d:\d\d(?:\.\d+)?  |#\d+ \d+\.\d+ "
+    r"|[A-Za-z][\w.-]{0,80}[_-]\d+ +\| "
 )
 _REC_STRUCTLOG = re.compile(
     r"\[?" + _ISO + r"\]?[ \t]+\[(?P<level>debug|info|warning|error|critical)\s*\][ \t]?", re.IGNORECASE
@@ -524,7 +531,9 @@ _NOISE = re.compile(
     r"|Task is in the 'failed' state"
     # a runner or builder reporting only that a step exited non-zero (GitHub Actions, BuildKit), and a logged
     # traceback object's repr: the lines before them say why
-    r"|Process completed with exit code \d+|did not complete successfully: exit code|<traceback object at 0x",
+    r"|Process completed with exit code \d+|did not complete successfully: exit code|<traceback object at 0x"
+    # just's report that a recipe's command exited non-zero
+    r"|Recipe `[^`\n]{1,100}` failed (?:on line \d+ )?with exit code \d+",
     re.IGNORECASE,
 )
 _SUCCESS = re.compile(
@@ -856,6 +865,18 @@ def _msg_accept(blk: _Open, ln: _Line) -> bool:
 # prints "Error executing process > 'X'", a blank line, then "Caused by:" and the cause
 _DETAIL_AFTER_BLANK = re.compile(r"^\s*(?:│ )?Error: \S|^Error executing process >")
 
+# PostgreSQL prints an error's detail, hint and context as records of their own, with the same prefix but no level
+# ("<time> [108] FATAL:  password authentication failed ...", then "<time> [108] DETAIL:  Role "x" does not exist."):
+# they belong to the error above them, whose message they finish
+_PG_ERROR = re.compile(r"\b(?:ERROR|FATAL|PANIC):\s")
+_PG_FIELD = re.compile(r"^.{0,120}?(?<![\w-])(?:DETAIL|HINT|CONTEXT|STATEMENT|QUERY|LOCATION):\s")
+
+
+def _pg_field_of(blk: _Open, ln: _Line) -> bool:
+    """Whether ``ln`` is a PostgreSQL detail record of the error record that opened ``blk``."""
+    return blk.kind == "msg" and bool(_PG_FIELD.match(ln.content)) and bool(_PG_ERROR.search(blk.head[0].raw))
+
+
 _ACCEPT = {"py": _py_accept, "jvm": _jvm_accept, "dbt": _dbt_accept, "msg": _msg_accept}
 
 
@@ -985,6 +1006,8 @@ class ErrorExtractor:
         self._batch: list[str] = []
         self._batch_base = 0
         self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_KEEP)
+        self._window: deque[str] = deque(maxlen=WINDOW_LINES)  # the log's last lines, the last at self._lineno
+        self._unroutine: tuple[int, Sequence[tuple[int, str]]] | None = None  # ``_unroutine_tail`` at a line number
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -1011,6 +1034,7 @@ class ErrorExtractor:
             base = self._lineno
             self._lineno += len(batch)
             self._keep_tail(base, batch)
+            self._window.extend(batch if len(text) <= WINDOW_BATCH_CHARS else [x[:LINE_CAP] for x in batch])
             self._batch, self._batch_base = batch, base
             low = text.lower()
             if len(low) == len(text):
@@ -1065,6 +1089,7 @@ class ErrorExtractor:
         if line.strip():
             self._tail.append((self._lineno, line[:LINE_CAP].strip()))
         self._recent.append((self._lineno, line))
+        self._window.append(line)
         self._fill_after()
         if self._open is None and not self._scanner.any_in(line.lower()):
             self._stated_line(self._lineno, line)
@@ -1102,7 +1127,7 @@ class ErrorExtractor:
         """
         keep = [
             (no, t)
-            for no, t in self._tail
+            for no, t in self._unroutine_tail()
             if not _NOISE.search(t)
             and not _SUCCESS.search(t)
             and not _ELLIPSIS.match(t)
@@ -1114,6 +1139,36 @@ class ErrorExtractor:
         ev = _cap(keep[-1][1], EVIDENCE_CAP)
         block = ErrorBlock(None, _cap(text, 2000), [], keep[0][0], keep[-1][0], ev, text, "tail")
         return [_with_neighbours(block, self._before(keep[0][0]), ())]
+
+    def _unroutine_tail(self) -> Sequence[tuple[int, str]]:
+        """The log's last non-blank lines; when every one of them is routine chatter, the last lines that are not.
+
+        Progress lines printed thousands of times after a failure bury the lines that state it; the shapes of the
+        window's lines tell the two apart. A short log's last lines are never all routine, so they are kept as
+        they are.
+        """
+        if self._unroutine is not None and self._unroutine[0] == self._lineno:
+            return self._unroutine[1]
+        lines = list(self._window)
+        tail: Sequence[tuple[int, str]] = self._tail
+        shapes = [_shape(x) for x in lines] if len(lines) >= ROUTINE else []
+        counts = Counter(shapes)
+        if shapes and all(counts[_shape(t)] >= ROUTINE for _, t in self._tail):
+            found: list[tuple[int, str]] = []
+            for i in range(len(lines) - 1, -1, -1):
+                text = lines[i][:LINE_CAP].strip()
+                if text and counts[shapes[i]] < ROUTINE:
+                    found.append((self._lineno - (len(lines) - 1 - i), text))
+                    if len(found) >= TAIL_KEEP:
+                        break
+            tail = found[::-1] or self._tail
+        self._unroutine = (self._lineno, tail)
+        return tail
+
+    @property
+    def last_words_buried(self) -> bool:
+        """Whether ``last_words`` were read above routine lines that end the log rather than from its end."""
+        return self._unroutine_tail() is not self._tail
 
     def notes(self) -> list[ErrorBlock]:
         """The last lines that hold a failure word but that no block took, newest first, one block each.
@@ -1152,7 +1207,7 @@ class ErrorExtractor:
             self.context.append(_cap(ln.raw.strip(), 300))
         blk = self._open
         if blk is not None:
-            if _shape_ok(blk, ln) and _ACCEPT[blk.kind](blk, _dedent(blk, ln)):
+            if (_shape_ok(blk, ln) or _pg_field_of(blk, ln)) and _ACCEPT[blk.kind](blk, _dedent(blk, ln)):
                 return
             self._close()
         self._start(ln)
@@ -1476,6 +1531,14 @@ def _neighbour(text: str) -> str:
                 parts = (d.get("timestamp") or d.get("time"), d.get("level") or d.get("levelname"), event)
                 return _cap(" ".join(str(p) for p in parts if p), LINE_CAP)
     return _cap(text.rstrip("\r\n"), LINE_CAP)
+
+
+_SHAPE_NOISE = re.compile(r"[0-9a-f]{6,}|\d+")
+
+
+def _shape(line: str) -> str:
+    """A line with its numbers and hex ids dropped: lines printed by one statement share it."""
+    return _SHAPE_NOISE.sub("", line[:LINE_CAP].strip().lower())
 
 
 def _line_block(no: int, raw: str, content: str, kind: str) -> ErrorBlock:

@@ -29,6 +29,8 @@ CARRIERS: dict[str, Callable[[str], str]] = {
     "GitHub Actions timestamps": lambda ln: f"2024-03-01T12:34:56.1234567Z {ln}",
     "a pod's log file (CRI)": lambda ln: f"2024-03-01T12:34:56.123456789Z stderr F {ln}",
     "BuildKit": lambda ln: f"#12 3.456 {ln}",
+    "Docker Compose v1": lambda ln: f"etl_worker_1     | {ln}",
+    "Docker Compose v2": lambda ln: f"pipelines-etl-worker-1  | {ln}",
     "Airflow's BashOperator relay": lambda ln: f"[2024-03-01, 12:34:56 UTC] {{subprocess.py:93}} INFO - {ln}",
     "Airflow's KubernetesPodOperator relay": lambda ln: (
         f"[2024-03-01, 12:34:56 UTC] {{pod_manager.py:472}} INFO - [base] {ln}"

@@ -48,13 +48,19 @@ def test_last_words_skip_noise_and_a_clean_log_stays_unknown() -> None:
     assert [b.evidence for b in ex.last_words()] == [ok[0].strip()]  # success lines dropped
 
 
-def test_last_words_streamed_line_by_line_match_batch_feeding() -> None:
-    lines = ["INFO a\n", "\n", "Quota 'N2_CPUS' exceeded.  Limit: 24.0 in region europe-west1.\n", "  \n"]
+def _fed_both_ways(lines: list[str]) -> tuple[ErrorExtractor, ErrorExtractor]:
+    """Extractors fed ``lines`` one at a time and in batches."""
     one = ErrorExtractor()
     for ln in lines:
         one.feed(ln)
     many = ErrorExtractor()
     many.feed_many(lines)
+    return one, many
+
+
+def test_last_words_streamed_line_by_line_match_batch_feeding() -> None:
+    lines = ["INFO a\n", "\n", "Quota 'N2_CPUS' exceeded.  Limit: 24.0 in region europe-west1.\n", "  \n"]
+    one, many = _fed_both_ways(lines)
     assert one.last_words() == many.last_words()
     assert one.last_words()[0].line_end == 3
 
@@ -268,3 +274,61 @@ def test_eviction_for_memory_pressure_is_oom() -> None:
 )
 def test_consumer_group_errors_as_each_client_words_them(line: str) -> None:
     assert _rules([line + "\n"])[0] == "kafka_consumer"
+
+
+def _progress(n: int) -> list[str]:
+    return [
+        f"[2024-05-02, 03:{(i // 60) % 60:02d}:{i % 60:02d} UTC] {{worker.py:104}} INFO - processed chunk {i} "
+        f"with {i * 7 % 9973} rows in {i % 997} ms\n"
+        for i in range(n)
+    ]
+
+
+def test_last_words_buried_under_routine_lines_are_the_lines_before_them() -> None:
+    # a failure stated without an error word, then thousands of progress lines: the last lines are all one repeated
+    # statement, so the last words are the last lines that are not
+    stated = "Insufficient privileges to operate on schema ANALYTICS.RAW\n"
+    lines = [*_progress(3000), stated, *_progress(5000)]
+    buried = diagnose_lines(lines, use_model=False)
+    assert buried.category == "permission_denied"
+    assert stated.strip() in buried.excerpt
+    one, many = _fed_both_ways(lines)
+    assert one.last_words() == many.last_words()
+    assert many.last_words()[0].line_end == 3001 and many.last_words_buried
+    # a line the rules know as a failure statement, among such last words, is shown as that line (a note)
+    assert (buried.kind, buried.line_start) == ("note", 3001)
+
+
+def test_a_short_logs_repeated_last_lines_stay_its_last_words() -> None:
+    # a log too short for any line to be routine keeps its last lines, repeated or not
+    lines = ["starting export\n", *["Lost connection to MySQL server during query\n"] * 6]
+    ex = ErrorExtractor()
+    ex.feed_many(lines)
+    assert ex.last_words()[0].line_end == 7 and not ex.last_words_buried
+
+
+def test_postgres_detail_records_finish_the_error_above_them() -> None:
+    # PostgreSQL prints DETAIL/HINT as records of their own under the same prefix: one failure, not two
+    lines = [
+        '2024-06-03 18:25:00.792 UTC [108] FATAL:  password authentication failed for user "etl"\n',
+        '2024-06-03 18:25:00.792 UTC [108] DETAIL:  Role "etl" does not exist.\n',
+        '\tConnection matched pg_hba.conf line 95: "host all all all md5"\n',
+    ]
+    blocks = extract_errors(lines)
+    assert [(b.line_start, b.line_end) for b in blocks] == [(1, 3)]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "credentials" and got.confidence >= 0.79
+
+
+def test_a_recipe_runners_exit_line_is_not_the_failure() -> None:
+    # just reports that a recipe's command exited non-zero; the lines above it say why (here the tail of a paste
+    # from Docker Compose, which makes the report a record of level "error" of its own)
+    lines = [
+        " sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) FATAL:  password authentication failed for "
+        'user "loader"\n',
+        "loader-1  |\n",
+        "loader-1  | (Background on this error at: https://sqlalche.me/e/20/e3q8)\n",
+        "loader-1  | error: Recipe `migrate` failed on line 12 with exit code 1\n",
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "credentials" and got.confidence >= 0.79
