@@ -1856,6 +1856,100 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "upstream_missing",
         ),
+        # ---------------- batch 41
+        # AzCopy 10 for a service principal without a Storage Blob Data role: "Authentication failed" and the code
+        (
+            [
+                "RESPONSE Status: 403 This request is not authorized to perform this operation using this "
+                "permission.\n",
+                "failed to perform copy command due to error: Authentication failed, it is either not correct, or "
+                "expired, or does not have the correct permission (ServiceCode=AuthorizationPermissionMismatch)\n",
+            ],
+            "permission_denied",
+        ),
+        # a Jenkins step waiting on an OpenShift build past the step's own limit
+        (
+            [
+                'ERROR: Exiting "Trigger OpenShift Build" unsuccessfully; build "etl-build-7" did not complete '
+                'successfully within the configured timeout of "600000" ms; last reported status: [Running].\n'
+            ],
+            "timeout",
+        ),
+        # Elasticsearch's REST client past its own socket timeout (30 s by default), raised in the fix
+        (
+            [
+                "org.elasticsearch.ElasticsearchException: java.util.concurrent.ExecutionException: "
+                "java.net.SocketTimeoutException: 30,000 milliseconds timeout on connection http-outgoing-12 "
+                "[ACTIVE]\n",
+                "Caused by: java.net.SocketTimeoutException: 30,000 milliseconds timeout on connection "
+                "http-outgoing-12 [ACTIVE]\n",
+                "\tat org.apache.http.nio.protocol.HttpAsyncRequestExecutor.timeout("
+                "HttpAsyncRequestExecutor.java:387)\n",
+            ],
+            "timeout",
+        ),
+        # Weights & Biases in a non-interactive run with no key
+        (["wandb: ERROR api_key not configured (no-tty). call wandb.login(key=[your_api_key])\n"], "credentials"),
+        # a Rust worker unwrapping the storage layer's io::ErrorKind::StorageFull
+        (
+            [
+                "thread 'dbsp-worker-2' panicked at crates/dbsp/src/storage/file/writer.rs:311:42:\n",
+                "called `Result::unwrap()` on an `Err` value: StdIo(StorageFull)\n",
+            ],
+            "resource_exhausted",
+        ),
+        # YOLO's label checks on an annotation whose class id is out of range
+        (
+            ["AssertionError: Label class 7 exceeds nc=7 in data/coco-small.yaml. Possible class labels are 0-6\n"],
+            "data_quality",
+        ),
+        (["AssertionError: class id must be less than num_classes\n"], "data_quality"),
+        # static site generators refusing a page's front-matter date
+        (
+            [
+                'Error: Error building site: "/src/content/talks/2019/etl.md:4:1": invalid front matter: date: '
+                "2019-08-18 10:00 ~ 10:40\n"
+            ],
+            "data_quality",
+        ),
+        (
+            ["The file `_posts/2020-01-02-launch.markdown` does not have a valid date in the YAML front matter.\n"],
+            "data_quality",
+        ),
+        # sbt resolving an artifact whose download broke off
+        (
+            [
+                "[error] (*:update) sbt.ResolveException: download failed: "
+                "org.scala-lang#scala-library;2.11.8!scala-library.jar\n"
+            ],
+            "transient_network",
+        ),
+        # an amd64 binary in an image started on an arm node
+        (["exec /usr/local/bin/reloader: exec format error\n"], "dependency"),
+        # TensorFlow's InternalError for a host driver older than its CUDA runtime
+        (
+            [
+                "tensorflow.python.framework.errors_impl.InternalError: cudaGetDevice() failed. Status: CUDA driver "
+                "version is insufficient for CUDA runtime version\n"
+            ],
+            "dependency",
+        ),
+        # Buildkite refusing a pipeline definition that uses one step key twice
+        (
+            [
+                'fatal: Failed to upload and process pipeline: Pipeline upload rejected: The key "deploy" has already '
+                "been used by another step in this build\n"
+            ],
+            "code_bug",
+        ),
+        # spark-submit given a JAR with no main class in its manifest and no --class
+        (
+            [
+                "Error: Cannot load main class from JAR s3://bucket/jobs/etl.jar with URI s3. Please specify a class "
+                "through --class.\n"
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
