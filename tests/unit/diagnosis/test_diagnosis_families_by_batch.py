@@ -1950,6 +1950,52 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 42
+        # a dated input that was deleted or never delivered
+        (["RuntimeError: missing a data folder with submission date 20240301\n"], "upstream_missing"),
+        (["+ echo 'Warning:  No NAM or HRRR grib2 data available for 20240929'\n"], "upstream_missing"),
+        # Windows refusing to load a build output an antivirus quarantined
+        (
+            [
+                "System.BadImageFormatException : Operation did not complete successfully because the file contains a "
+                "virus or potentially unwanted software. (0x800700E1)\n"
+            ],
+            "killed_external",
+        ),
+        # an Azure shared access signature past its expiry, answered "Access Denied"
+        (
+            [
+                "Access Denied: AuthenticationErrorDetail: Signature not valid in the specified time frame: Start "
+                "[Mon, 06 May 2024 08:00:00 GMT] - Expiry [Tue, 07 May 2024 08:00:00 GMT] - Current [Wed, 08 May 2024 "
+                "01:00:00 GMT]\n"
+            ],
+            "credentials",
+        ),
+        # a bibliography entry that does not parse
+        (
+            [
+                'ERROR - BibTeX subsystem: /tmp/build/papers-2021.bib, line 88, syntax error: found "url", expected '
+                'end of entry ("}" or ")") (skipping to next "@")\n'
+            ],
+            "data_quality",
+        ),
+        # MySQL's client error 2003: no answer from the server's host
+        (
+            [
+                "mysql.connector.errors.DatabaseError: 2003 (HY000): Can't connect to MySQL server on "
+                "'db.example.internal:3306' (110)\n"
+            ],
+            "transient_network",
+        ),
+        # a pod evicted for a container past its own ephemeral-storage limit
+        (
+            [
+                "Status:           Failed\n",
+                "Reason:           Evicted\n",
+                'Message:          Container sidecar exceeded its local ephemeral storage limit "50Mi".\n',
+            ],
+            "resource_exhausted",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
