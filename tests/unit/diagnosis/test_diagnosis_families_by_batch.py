@@ -1996,6 +1996,26 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 43
+        # pip failing to build a package from source (an image without the build's tools)
+        (
+            [
+                "Collecting pyzmq==19.0.2\n",
+                "  Downloading pyzmq-19.0.2.tar.gz (1.1 MB)\n",
+                "    ERROR: Command errored out with exit status 1:\n",
+            ],
+            "dependency",
+        ),
+        # a pip older than the resolver option a build file asks for
+        (["ERROR: option --use-feature: invalid choice: '2020-resolver' (choose from )\n"], "dependency"),
+        # MySQL's zero date read into a timestamp column
+        (
+            [
+                "Failed to get a row value for MYSQL_TYPE_DATETIME: Couldn't convert the value "
+                "`Date(\"'0000-00-00 00:00:00'\")` to a desired type.\n"
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
