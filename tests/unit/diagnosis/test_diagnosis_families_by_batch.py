@@ -2016,6 +2016,125 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 44
+        # git fetching a pull request's merge ref, or a branch, deleted before the build ran
+        (
+            [
+                "$ git fetch origin +refs/pull/41/merge:\n",
+                "fatal: Couldn't find remote ref refs/pull/41/merge\n",
+                'The command "git fetch origin +refs/pull/41/merge:" failed and exited with 128 during .\n',
+            ],
+            "upstream_missing",
+        ),
+        (["09:12:40  fatal: Couldn't find remote ref feature-cleanup\n"], "upstream_missing"),
+        # a training job pointed at a model directory that holds no checkpoint
+        (["Value error: No checkpoints found in the model directory: gs://example-models/base/\n"], "upstream_missing"),
+        # an install script's download of a release asset that was never published, under curl's exit 56
+        (
+            [
+                "Downloading example CLI...\n",
+                "curl: (56) The requested URL returned error: 404\n",
+                'error: Failed to download example CLI from "https://example.test/releases/download/v1.2.0/cli.zip"\n',
+            ],
+            "upstream_missing",
+        ),
+        # Terraform's azurerm provider with no Azure CLI login to use
+        (
+            [
+                "Error: Error building AzureRM Client: * provider.azurerm: Azure CLI Authorization Profile was not "
+                "found. "
+                "Please ensure the Azure CLI is installed and then log-in with `az login`.\n"
+            ],
+            "credentials",
+        ),
+        # a loader naming the columns it expected
+        (
+            [
+                "KeyError: 'Expected columns were not included in the raw data with date, region, cases. "
+                "Date must be included.'\n"
+            ],
+            "schema_mismatch",
+        ),
+        # a scraper whose page no longer has the element it looks for
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "scrape.py", line 31, in <module>\n',
+                "    for row in table.find_all('tr')[1:]:\n",
+                "AttributeError: 'NoneType' object has no attribute 'find_all'\n",
+            ],
+            "schema_mismatch",
+        ),
+        # GitHub Actions giving up on an action's archive during an incident
+        (
+            [
+                "Download action repository 'actions/setup-python@v5' (SHA:0a5c61591373683505ea898e09a3ea4f39ef2b9c)\n",
+                "Error: Failed to download archive 'https://codeload.github.com/actions/setup-python/tar.gz/0a5c615' "
+                "after 1 attempts.\n",
+            ],
+            "transient_network",
+        ),
+        # Terraform's provider install answered by a gateway error
+        (
+            [
+                "│ Error: Failed to install provider\n",
+                "│ \n",
+                "│ Error while installing example/widgets v2.0.1: could not query provider registry: the request\n",
+                "│ failed after 2 attempts, please try again later: 502 Bad Gateway returned from github.com\n",
+            ],
+            "transient_network",
+        ),
+        # Google Apps Script's daily quota of calls to a service
+        (['Exception: Service invoked too many times for one day: urlfetch. (line 88, file "Code")\n'], "throttled"),
+        # Vercel's function stopped at its maximum duration
+        (
+            ["An error occurred with your deployment FUNCTION_INVOCATION_TIMEOUT iad1::abcd1-1700000000000-0f1e2d\n"],
+            "timeout",
+        ),
+        # BigQuery's shuffle capacity, etcd's backend quota, subnets with no free address
+        (
+            [
+                "BigQuery error in query operation: Resources exceeded during query execution: Your project or "
+                "organization exceeded the maximum disk and memory limit available for shuffle operations.\n"
+            ],
+            "resource_exhausted",
+        ),
+        (
+            ['{"level":"fatal","msg":"error starting store","error":"etcdserver: mvcc: database space exceeded"}\n'],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "Error: updating EKS Cluster (prod-a) VPC config: InvalidRequestException: Provided subnets "
+                "subnet-0123 Free IPs: 0 subnet-4567 Free IPs: 0 , need at least 5 IPs in each subnet to be free\n"
+            ],
+            "resource_exhausted",
+        ),
+        # Doris' routine load finding its saved offset past the partition's latest
+        (
+            [
+                "2024-05-02 10:00:01,002 WARN (Routine load task scheduler|50) "
+                "[KafkaRoutineLoadJob.hasMoreDataToConsume():792] Kafka offset fallback. partition: 0, "
+                "cache offset: 9 get latest offset: 2, job 1201\n"
+            ],
+            "kafka_consumer",
+        ),
+        # Oracle's unique constraint, coordinates out of range, a feed's XML with a control character
+        (
+            [
+                "An error occurred while processing this page!\n",
+                "[Oracle JDBC Driver][Oracle]ORA-00001: unique constraint (APP.PK_ORDER_ITEM) violated\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "2020-01-01 10:00:00,001 [main] WARN  org.example.Importer - found invalid locations [200.5,-70.1] "
+                "on line [101]: found invalid longitude [200.5]\n"
+            ],
+            "data_quality",
+        ),
+        (['failed to parse feed: "XML syntax error on line 812: illegal character code U+001B"\n'], "data_quality"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
