@@ -194,7 +194,10 @@ def diagnose_lines(
         # word (a one-line failure amid ordinary lines is not among the last words), and the log's last words the
         # rules read, with the lines above them (a resolver's first problem, a loader's first refusal)
         stated = [n.text for n in reversed(ex.notes()[:NOTES_SHOWN])]
-        shown = [*list(ex.context)[-5:], *stated, *(line for b in tail for line in (*b.shown_before, b.text))]
+        last = [line for b in tail for line in (*b.shown_before, b.text)]
+        # a note among the last words is shown once, in its place there (a block's text may span several lines)
+        in_last = {piece for line in last for piece in line.split("\n")}
+        shown = [*list(ex.context)[-5:], *(n for n in stated if n not in in_last), *last]
         return Diagnosis(
             category=cls.category,
             confidence=cls.confidence,

@@ -207,3 +207,15 @@ def test_a_full_filesystem_shown_by_df_is_found_mid_log() -> None:
     assert "/dev/vda1        640K  640K     0  100% /" in buried.excerpt
     # a df row with room left is no failure
     assert diagnose_lines(["/dev/vda1        640K  600K   40K   94% /\n"]).category == "unknown"
+
+
+def test_a_note_among_the_last_words_is_shown_once() -> None:
+    # the note and the last words are the same line here: the excerpt keeps the lines in the log's order, each once
+    lines = [
+        "2026-12-05 10:00:01 INFO fetching refs\n",
+        "$ git fetch origin +refs/pull/12/merge:\n",
+        "fatal: Couldn't find remote ref refs/pull/12/merge\n",
+    ]
+    d = diagnose_lines(lines, use_model=False)
+    assert d.category == "upstream_missing"
+    assert d.excerpt.split("\n") == [line.rstrip("\n") for line in lines]
