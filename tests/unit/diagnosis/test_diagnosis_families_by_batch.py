@@ -2135,6 +2135,31 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "data_quality",
         ),
         (['failed to parse feed: "XML syntax error on line 812: illegal character code U+001B"\n'], "data_quality"),
+        # ---------------- batch 45
+        (
+            [
+                "error: Server does not allow request for unadvertised object 1f0c9d2e7a3b4c5d6e7f8091a2b3c4d5e6f70812\n",
+                "Fetched in submodule path 'themes/paper', but it did not contain "
+                "1f0c9d2e7a3b4c5d6e7f8091a2b3c4d5e6f70812. Direct fetching of that commit failed.\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "2024-03-02 08:10:00 ERROR (SyncWorker_3) [custom_components.energy.sensor] unable to convert "
+                "unavailable to float.\n",
+                "2024-03-02 08:10:00 ERROR (SyncWorker_3) [custom_components.energy.sensor] unable to convert to "
+                "float.\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Invalid regular expression: invalid group specifier name\n",
+                "parseModule@[native code]\n",
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
