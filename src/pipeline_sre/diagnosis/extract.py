@@ -540,6 +540,11 @@ _SUCCESS = re.compile(
     r"(?:return code|exit code|exit status|exitcode)[:= ]*0\b|Marking task as SUCCESS|finished \(success\)",
     re.IGNORECASE,
 )
+# a setting printed with a step's inputs ("  timeout: 600000" under a GitHub Actions step's "with:"): it names a limit,
+# not a failure that reached it
+_TIMEOUT_SETTING = re.compile(
+    r"^\s*[\w.-]*time-?out[\w.-]*\s*[:=]\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h|sec|seconds|minutes)?\s*$", re.I
+)
 _WRAPPER = re.compile(
     r"^(?:[\w.]*\.)?(?:AirflowException|AirflowFailException|CalledProcessError|DagRunFailed\w*|"
     r"AirflowTaskTerminated)\b.*|.*returned non-zero exit status.*",
@@ -1285,7 +1290,7 @@ class ErrorExtractor:
 
     def _single(self, ln: _Line) -> None:
         c = ln.content
-        if _SUCCESS.search(c):
+        if _SUCCESS.search(c) or _TIMEOUT_SETTING.match(c):
             return
         if ln.level not in ("info",) and _WEAK.search(c):
             self._set_weak(ln)

@@ -2138,7 +2138,8 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         # ---------------- batch 45
         (
             [
-                "error: Server does not allow request for unadvertised object 1f0c9d2e7a3b4c5d6e7f8091a2b3c4d5e6f70812\n",
+                "error: Server does not allow request for unadvertised object "
+                "1f0c9d2e7a3b4c5d6e7f8091a2b3c4d5e6f70812\n",
                 "Fetched in submodule path 'themes/paper', but it did not contain "
                 "1f0c9d2e7a3b4c5d6e7f8091a2b3c4d5e6f70812. Direct fetching of that commit failed.\n",
             ],
@@ -2159,6 +2160,99 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
                 "parseModule@[native code]\n",
             ],
             "code_bug",
+        ),
+        # ---------------- batch 46
+        (
+            [
+                "2023-04-02T10:11:12+00:00 heroku[web.1]: Process running mem=1141M(222.9%)\n",
+                "2023-04-02T10:11:12+00:00 heroku[web.1]: Error R15 (Memory quota vastly exceeded)\n",
+                "2023-04-02T10:11:12+00:00 heroku[web.1]: Stopping process with SIGKILL\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                'time="2025-06-13T18:12:04Z" level=error msg="Too many failed attempts at processing Kafka message: '
+                'orders/0/12024 [key=k1]. Error: context canceled." component="kafka (pubsub.kafka/v1)"\n'
+            ],
+            "kafka_consumer",
+        ),
+        (
+            [
+                "2021-11-04 11:32:01 [ERROR] OCI ERROR: [ORA-00942: table or view does not exist]\n",
+                "2021-11-04 11:32:01 [ERROR] HINT: run: GRANT SELECT, FLASHBACK ON SYS.USER$ TO replicator;\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "System.Data.SqlClient.SqlException (0x80131904): Timeout expired.  The timeout period elapsed prior "
+                "to completion of the operation or the server is not responding.\n"
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "Call execution failed after 30.443 seconds\n",
+                "Reason:\n",
+                "    conn.QueryContext: ORA-01013: user requested cancel of current operation\n",
+            ],
+            "timeout",
+        ),
+        (["[2019-05-02 10:00:01 +0000] [12] [CRITICAL] WORKER TIMEOUT (pid:1716)\n"], "timeout"),
+        (
+            [
+                "Error: Error creating Instance: googleapi: Error 429: Quota limit "
+                "'StandardInstancesPerProjectPerRegion' has been exceeded. Limit: 0 in region us-central1.\n"
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "failed to create network tests_default: Error response from daemon: all predefined address pools "
+                "have been fully subnetted\n"
+            ],
+            "resource_exhausted",
+        ),
+        (["scripts/envvars.sh: line 2: $'\\r': command not found\n"], "code_bug"),
+        (
+            [
+                "[15:35:57] Explicit valence for atom # 1 N, 6, is greater than permitted\n",
+                "Problem processing SMILES=O=[N](=O)=\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                '      "cause": {"type": "mapper_parsing_exception", "reason": "failed to parse [event.date]",\n',
+                '        "caused_by": {"type": "illegal_argument_exception", "reason": "Invalid format: \\"\\""}}\n',
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "F1127 13:49:06.743296 17418 hl_cuda_device.cc:565] Check failed: cudaSuccess == cudaStat (0 vs. 35) "
+                "Cuda Error: CUDA driver version is insufficient for CUDA runtime version\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "sqlalchemy.exc.ArgumentError: Column expression, FROM clause, or other columns clause element "
+                "expected, got [Column('run_body', Text(), table=<runs>)]. Did you mean to say "
+                "select(Column('run_body', Text(), table=<runs>))\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Run actions/deploy-pages@v1\n",
+                "  with:\n",
+                "    timeout: 600000\n",
+                "    error_count: 10\n",
+                "Error: Error: No uploaded artifact was found! Please check if there are any errors at build step.\n",
+            ],
+            "upstream_missing",
         ),
     ],
 )
@@ -2211,3 +2305,18 @@ def test_a_statement_time_limit_is_no_kill() -> None:
     # limit named: the statement's own time limit, not a kill from outside
     lines = ["ERROR 3024 (HY000): Query execution was interrupted, maximum statement execution time exceeded\n"]
     assert diagnose_lines(lines, use_model=False).category == "timeout"
+
+
+def test_a_quota_of_requests_per_minute_stays_a_rate_limit() -> None:
+    # Google Cloud names its quotas; one counted per unit of time is a rate limit whatever else the name says
+    lines = [
+        "googleapi: Error 429: Quota limit 'ReadRequestsPerMinutePerProject' has been exceeded. Limit: 300 in "
+        "region us-central1.\n"
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "throttled"
+
+
+def test_oracles_answer_for_an_object_not_granted_is_only_a_guess() -> None:
+    # ORA-00942 is also Oracle's answer for a table that is not there: permission_denied, kept below 0.8
+    got = diagnose_lines(["ORA-00942: table or view does not exist\n"], use_model=False)
+    assert got.category == "permission_denied" and got.confidence < 0.8

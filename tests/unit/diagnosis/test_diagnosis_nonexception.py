@@ -79,3 +79,18 @@ def test_excerpt_keeps_evidence_and_exception_even_when_far_apart() -> None:
     assert len(out.encode()) <= 2000
     # without an exception the old behaviour holds: contiguous lines around the evidence
     assert "…" not in build_excerpt(text, "ERROR - Task failed with exception", 2000)
+
+
+def test_a_timeout_setting_among_a_steps_inputs_is_no_failure_line() -> None:
+    # GitHub Actions prints a step's inputs before it runs; "timeout: 600000" names the step's limit (batch 46)
+    lines = [
+        "Run actions/deploy-pages@v1\n",
+        "  with:\n",
+        "    timeout: 600000\n",
+        "    error_count: 10\n",
+        "Failed to create deployment for 7fac660be76d04c18f154ef418dad9a22c27c5dd.\n",
+        "Error: Error: No uploaded artifact was found! Please check if there are any errors at build step.\n",
+    ]
+    d = diagnose_lines(lines, use_model=False)
+    assert "timeout: 600000" not in d.evidence + d.message
+    assert "No uploaded artifact was found" in d.message
