@@ -2254,6 +2254,61 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "upstream_missing",
         ),
+        # ---------------- batch 47
+        (
+            [
+                "The message received from the daemon indicates that the daemon has disappeared.\n",
+                "Build request sent: Build{id=0b1c, currentDir=/home/ci/project}\n",
+                "Attempting to read last messages from the daemon log...\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "b2sdk.exception.InvalidAuthToken: Invalid authorization token. Server said:  (bad_auth_token)\n",
+                "ERROR: unable to authorize account: Invalid authorization token. Server said:  (bad_auth_token)\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "DBD::Pg::db do failed: ERROR:  geometry requires more points\n",
+                'HINT:  "POLYGON ((12.5 41.9))" <-- parse error at position 27 within geometry\n',
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "CreateCondaEnvironmentException:\n",
+                "Your conda installation is not configured to use strict channel priorities.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "checking GDAL: checking whether PROJ.4 is available fur running:... ERROR 6: Unable to load PROJ.4 "
+                "library (libproj.so.12), creation of OGRCoordinateTransformation failed.\n",
+                "configure: error: OGRCoordinateTransformation() does not return a coord.trans: PROJ.4 not "
+                "available?\n",
+                "ERROR: configuration failed for package 'sf'\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Error in curl::curl_fetch_memory(url, handle = handle): Timeout was \n",
+                "  reached: Resolving timed out after 10000 milliseconds\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "Database Error in model daily_errors (models/daily_errors.sql)\n",
+                "  Cannot query over table 'proj.external.validations' without a filter over column(s) 'dt', 'hour' "
+                "that can be used for partition elimination\n",
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
