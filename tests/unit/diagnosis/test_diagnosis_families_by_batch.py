@@ -2309,6 +2309,107 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 48
+        (
+            ["DownloadError: Failed to get url https://example.org/data/devkit.tgz. HTTP code: 404.\n"],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Command error:\n",
+                "  2025-03-02T10:01:12 fasterq-dump.3.0.8 err: name not found while resolving query within virtual "
+                "file system module - failed to resolve accession 'SRR0000001' - no data ( 404 )\n",
+                "  fasterq-dump quit with error code 3\n",
+            ],
+            "upstream_missing",
+        ),
+        (["unauthorized for user [ingest_internal] with roles [ingest_writer] on indices\n"], "permission_denied"),
+        (
+            [
+                "Host key verification failed.\n",
+                "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]\n",
+                "rsync error: unexplained error (code 255) at io.c(228) [Receiver=3.2.3]\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "Cloning into 'project-7'...\n",
+                "fatal: unable to access 'https://git.example.com/etl/jobs.git/': SSL certificate problem: self signed "
+                "certificate\n",
+                "/tmp/executor-1: line 7: cd: /home/runner/builds/project-7: No such file or directory\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "12:23:26  Compilation Error in model fct_queries (models/fct_queries.sql)\n",
+                "12:23:26    The source and target schemas on this incremental model are out of sync!\n",
+                "12:23:26    They can be reconciled in several ways:\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: WireError(\"unexpected wire "
+                "type WireTypeFixed32\")', src/main.rs:40\n"
+            ],
+            "schema_mismatch",
+        ),
+        (["RuntimeError: CUDA error: device-side assert triggered\n"], "data_quality"),
+        (
+            [
+                "shapely.errors.TopologicalError: This operation could not be performed. Reason: unknown\n",
+            ],
+            "data_quality",
+        ),
+        (["telethon.errors.rpcerrorlist.FloodWaitError: A wait of 738 seconds is required\n"], "throttled"),
+        (
+            [
+                "ERROR | get_tg_webdata | Telegram says: [420 FLOOD_WAIT_X] - A wait of 211 seconds is required "
+                '(caused by "contacts.ResolveUsername")\n'
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "Error in get(name, envir = asNamespace(pkg), inherits = FALSE) : \n",
+                "  object 'build_Anno' not found\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Caused by: java.lang.RuntimeException: java.lang.UnsatisfiedLinkError: org.apache.hadoop.io.nativeio."
+                "NativeIO$POSIX.stat(Ljava/lang/String;)Lorg/apache/hadoop/io/nativeio/NativeIO$POSIX$Stat;\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "sudo docker pull drydock/u14nodall:prod\n",
+                "Pulling repository docker.io/drydock/u14nodall\n",
+                "Could not reach any registry endpoint\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "('IMC06', '[IMC06] [Microsoft][ODBC Driver 18 for SQL Server]The connection is broken and recovery is "
+                "not possible. The connection is marked by the client driver as unrecoverable. (0) (SQLExecDirectW)')\n"
+            ],
+            "transient_network",
+        ),
+        (["ERROR 1114 (HY000) at line 8834: The table 'orders' is full\n"], "resource_exhausted"),
+        (
+            [
+                "Fatal error: Uncaught ImfsException: [0]: Temporary file write failure in ALTER TABLE wp_postmeta ADD "
+                "UNIQUE KEY meta_id (meta_id)\n"
+            ],
+            "resource_exhausted",
+        ),
+        (["cron[3214]: Error: bad username; while reading /etc/cron.d/backup\n"], "code_bug"),
+        (["PM2 App [etl] with id [1] and pid [43887], exited with code [0] via signal [SIGINT]\n"], "killed_external"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
