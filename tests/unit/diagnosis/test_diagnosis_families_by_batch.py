@@ -2410,6 +2410,14 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (["cron[3214]: Error: bad username; while reading /etc/cron.d/backup\n"], "code_bug"),
         (["PM2 App [etl] with id [1] and pid [43887], exited with code [0] via signal [SIGINT]\n"], "killed_external"),
+        # ---------------- batch 49
+        (
+            [
+                "2024-11-09 07:51:31: [Inotify] Failed to install inotify handler for Photos. Please increase inotify "
+                "limits, see http://bit.ly/1PxkdUC for more information\n"
+            ],
+            "resource_exhausted",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
