@@ -62,6 +62,8 @@ MODEL_CLASSES = (*CLASSES, learned.NO_CAUSE)
 # text that names no cause so much probability that the answer threshold it needs costs more than that gains
 STRENGTHS = (10.0, 30.0, 100.0, 300.0)
 FOLDS = 5
+# the probabilities from which the model may answer (choose_thresholds)
+ABSTAIN_TRIED = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # what tools print when they give no reason: the model learns these as its `unknown` class (TRAINED_PHRASES) or
 # never sees them and they set the floor under its thresholds (FLOOR_PHRASES); the two lists share no wording
 TRAINED_PHRASES = (
@@ -374,7 +376,7 @@ def choose_thresholds(
     # The logs scored here all have a cause, so the search alone would let the model answer noise: hence ``floor``
     # and, below 0.4, on the logs the rules were not tuned on, turned unknowns into answers that were mostly wrong
     # (14 right against 62 wrong when it was measured)
-    for abstain in (a for a in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9) if a > floor):
+    for abstain in (a for a in ABSTAIN_TRIED if a > floor):
         # `sure` stops at 0.75: rule answers from there up hold decisions that threads settled and unit tests keep (a
         # gRPC deadline is the remote end not answering; a FileNotFoundException naming "Permission denied" is access;
         # both are text-only answers, capped at 0.79), which a model that questions them overrules
@@ -455,6 +457,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         fitted = fit([*examples, *always], strength)
         # the floor's cause-less logs are not training data (the learned ones are): the model reads them out of sample
         floor = max(answer(p)[1] for p in probabilities(fitted, [e for e in floor_causeless if e.asks_model]))
+        if floor >= max(ABSTAIN_TRIED):
+            # so weakly regularised that it reads text naming no cause above every threshold tried: it could only
+            # answer where it also answers noise
+            print(f"C={strength:g}: cause-less text up to {floor:.2f}, above every threshold tried: not a candidate")
+            continue
         then, then_probs = first_run_conditions(examples, always, strength)
         thresholds, _ = choose_thresholds(then, then_probs, floor)
         # logs without a block have a threshold of their own (choose_no_block); the strength is chosen on every answer
