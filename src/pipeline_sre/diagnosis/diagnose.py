@@ -248,7 +248,9 @@ def _noted(
 def _diagnosis(red: Redactor, top: ErrorBlock, cls: Classification, excerpt_bytes: int) -> Diagnosis:
     evidence = _clean(red, top.evidence)
     # the block with the log's lines around it: the excerpt keeps the evidence first and fills the budget outwards
-    text = _clean(red, "\n".join([*top.shown_before, top.text, *top.shown_after]))
+    # a block read from a JSON record is followed by the record as written: the fields beside its message
+    written = [top.written] if top.written and top.written not in top.text else []
+    text = _clean(red, "\n".join([*top.shown_before, top.text, *written, *top.shown_after]))
     return Diagnosis(
         category=cls.category,
         confidence=cls.confidence,

@@ -627,6 +627,9 @@ class ErrorBlock:
     # the same, SHOWN_AROUND lines each side: what the excerpt may fill its budget with
     shown_before: tuple[str, ...] = ()
     shown_after: tuple[str, ...] = ()
+    # the structured record (a JSON line) the block was read from, as the log wrote it: ``text`` renders its
+    # message, which drops the fields beside it ("code": 403, "error_code": 40801) that the excerpt must still show
+    written: str = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -1013,6 +1016,7 @@ class ErrorExtractor:
         self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_KEEP)
         self._window: deque[str] = deque(maxlen=WINDOW_LINES)  # the log's last lines, the last at self._lineno
         self._unroutine: tuple[int, Sequence[tuple[int, str]]] | None = None  # ``_unroutine_tail`` at a line number
+        self._record: tuple[int, str] | None = None  # (line number, line) of the JSON record being read, if any
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -1345,6 +1349,15 @@ class ErrorExtractor:
         if isinstance(detail, list) and detail:
             self._structured(no, level, event, detail)
             return True
+        self._record = (no, _cap(text, LINE_CAP))
+        try:
+            self._record_lines(no, level, event, exc_text)
+        finally:
+            self._record = None
+        return True
+
+    def _record_lines(self, no: int, level: str | None, event: str, exc_text: object) -> None:
+        """Read a JSON record's message (and the exception text beside it) as the log lines it stands for."""
         shape = "{json}"
         lines = event.split("\n")
         first = _Line(no, lines[0][:LINE_CAP], lines[0][:LINE_CAP], level, True, shape)
@@ -1360,7 +1373,6 @@ class ErrorExtractor:
                 self._line(ln)
         if self._open is not None:
             self._close()
-        return True
 
     def _structured(self, no: int, level: str | None, event: str, detail: list[Any]) -> None:
         excs = [e for e in detail if isinstance(e, dict)]
@@ -1469,17 +1481,26 @@ class ErrorExtractor:
         """The lines within SHOWN_AROUND below line ``last`` that have been fed and are still at hand."""
         return tuple(self._nearby(range(last + 1, last + 1 + SHOWN_AROUND)))
 
+    def _as_written(self, block: ErrorBlock) -> ErrorBlock:
+        """``block`` with the JSON record it was read from, when it was read from one."""
+        rec = self._record
+        if rec is None or not (block.line_start == block.line_end == rec[0]):
+            return block
+        return replace(block, written=rec[1])
+
     def _note(self, ln: _Line) -> None:
         text = _cap(ln.raw.strip(), LINE_CAP)
-        self._notes.append(_Cand(0.0, ln.no, _line_block(ln.no, text, text, "note"), before=self._before(ln.no)))
+        block = self._as_written(_line_block(ln.no, text, text, "note"))
+        self._notes.append(_Cand(0.0, ln.no, block, before=self._before(ln.no)))
 
     def _set_weak(self, ln: _Line) -> None:
         if self._cands:  # a block was found and blocks are never dropped: the weak line will not be used
             return
-        block = _line_block(ln.no, _cap(ln.raw.strip(), LINE_CAP), ln.content, "fallback")
+        block = self._as_written(_line_block(ln.no, _cap(ln.raw.strip(), LINE_CAP), ln.content, "fallback"))
         self._weak = _Cand(0.3, ln.no, block, before=self._before(ln.no))
 
     def _push(self, cand: _Cand) -> None:
+        cand.block = self._as_written(cand.block)
         cand.before = self._before(cand.block.line_start)
         self._cands.append(cand)
         if len(self._cands) > KEEP * 4:

@@ -240,3 +240,44 @@ def test_a_note_and_the_weak_line_keep_their_neighbours_in_a_long_log() -> None:
     assert l_note.after[0].strip().startswith('in the namespace "etl"')
     assert l_note.after == s_note.after[: len(l_note.after)]
     assert "in the namespace" in diagnose_lines(failure + filler).excerpt
+
+
+def test_an_error_read_from_a_json_record_is_shown_as_the_record_was_written() -> None:
+    # Confluent's REST proxy (confluentinc/schema-registry#1221): the code beside the message is what tells the
+    # schema registry's error apart from others of the same words, so the excerpt keeps the record as written
+    record = '{"error_code":40801,"message":"Schema registration or lookup failed"}'
+    d = diagnose_lines(["POST /topics/orders -> 422\n", record + "\n"])
+    assert d.message == "Schema registration or lookup failed"
+    assert d.evidence == "Schema registration or lookup failed"
+    assert record in d.excerpt
+    assert d.excerpt.index(d.evidence) < d.excerpt.index(record)
+
+
+def test_a_json_record_shown_as_written_is_redacted() -> None:
+    record = '{"level":"error","msg":"login to the registry failed","password":"Sup3rS3cretPassw0rd!"}'
+    d = diagnose_lines([record + "\n"])
+    assert "login to the registry failed" in d.excerpt
+    assert '"level":"error"' in d.excerpt
+    assert "Sup3rS3cretPassw0rd!" not in d.excerpt
+
+
+def test_a_structured_airflow_record_is_still_shown_rendered() -> None:
+    # Airflow 3's task log: the record with the traceback in "error_detail" is rendered as one, not shown raw
+    record = json.dumps(
+        {
+            "timestamp": "2026-12-01T03:00:01.000000Z",
+            "level": "error",
+            "event": "Task failed with exception",
+            "logger": "task",
+            "error_detail": [
+                {
+                    "exc_type": "KeyError",
+                    "exc_value": "'customer_id'",
+                    "frames": [{"filename": "/dags/etl.py", "lineno": 12, "name": "load"}],
+                }
+            ],
+        }
+    )
+    d = diagnose_lines([record + "\n"])
+    assert "KeyError: 'customer_id'" in d.excerpt
+    assert '"error_detail"' not in d.excerpt
