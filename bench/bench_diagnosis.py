@@ -283,6 +283,12 @@ BATCH48_FIRST_RUN = {"n": 107, "right": 70, "hi_wrong": 0, "rules_right": 59, "r
 # (FREEZE49). Freeze 48's code: 29/34 too; freeze 20's 29/34, freeze 13's 28/34: an easier batch, not a better code.
 FREEZE49 = "74e95ff"
 BATCH49_FIRST_RUN = {"n": 34, "right": 29, "hi_wrong": 1, "rules_right": 28, "rules_hi_wrong": 1, "unknown": 2}
+# Batch 50 (103 logs, 14 categories, gathered the same way in a new session with a fresh search budget), run once
+# against the rules tuned on batch 49 and the model retrained with it (FREEZE50). Freeze 48's code: 71/103; freeze
+# 20's 59/103, freeze 13's 58/103. The excerpt change committed after the freeze and before the batch was read
+# (a296a0d): 69/103, decisive lines 103 alone and 101 buried.
+FREEZE50 = "1a4e1b8"
+BATCH50_FIRST_RUN = {"n": 103, "right": 69, "hi_wrong": 0, "rules_right": 57, "rules_hi_wrong": 0, "unknown": 22}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -352,6 +358,7 @@ BATCH46_DECISIVE_FIRST_RUN = {"n": 108, "plain": 108, "buried": 107}
 BATCH47_DECISIVE_FIRST_RUN = {"n": 34, "plain": 33, "buried": 31}
 BATCH48_DECISIVE_FIRST_RUN = {"n": 107, "plain": 107, "buried": 107}
 BATCH49_DECISIVE_FIRST_RUN = {"n": 34, "plain": 33, "buried": 33}
+BATCH50_DECISIVE_FIRST_RUN = {"n": 103, "plain": 103, "buried": 100}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -402,6 +409,7 @@ FIRST_RUNS = {
     47: BATCH47_FIRST_RUN,
     48: BATCH48_FIRST_RUN,
     49: BATCH49_FIRST_RUN,
+    50: BATCH50_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -447,6 +455,7 @@ DECISIVE_FIRST_RUNS = {
     47: BATCH47_DECISIVE_FIRST_RUN,
     48: BATCH48_DECISIVE_FIRST_RUN,
     49: BATCH49_DECISIVE_FIRST_RUN,
+    50: BATCH50_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
