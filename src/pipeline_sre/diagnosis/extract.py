@@ -483,7 +483,9 @@ _SIGNALS = re.compile(
     r"|\bSIG(?:KILL|TERM|ABRT|SEGV)\b|OOMKilled|oom[-_ ]?kill|(?<![A-Za-z])Killed\b|received signal \d+"
     r"|(?:killed|terminated) (?:by|due to|because)|\bzombie\b|heartbeat|externally|preempt"
     r"|spot (?:instance )?interrupt"
-    r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+",
+    r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+"
+    # the CI controller or the host going away under the job (no error word: Jenkins' restart, a VM's halt)
+    r"|after Jenkins restart|Pausing \(shutting down\)|going down for (?:halt|power-?off)|Power button pressed",
     re.IGNORECASE,
 )
 _SPECIFIC = re.compile(
@@ -568,7 +570,9 @@ _CONTEXT = re.compile(
     # why a pod was evicted or a worker restarted, often a line or two away from the failure itself
     r"|low on resource|diskpressure|pidpressure|memory budget"
     # a throttled Azure storage account answers 503 and names the reason on other lines
-    r"|serverbusy|over the account limit",
+    r"|serverbusy|over the account limit"
+    # the CI controller or the host going away under the job, far from the failure lines it leaves
+    r"|after jenkins restart|going down for (?:halt|power-?off)|power button pressed",
     re.IGNORECASE,
 )
 _USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")

@@ -2418,6 +2418,140 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 50
+        (
+            [
+                "FATAL  [circuit_breaking_exception] [parent]\n",
+                "Data too large, data for [<http_request>] would be [1017560880/970.4mb],\n",
+                "which is larger than the limit of [986061209/940.3mb],\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "elasticsearch.exceptions.TransportError: TransportError(429, 'circuit_breaking_exception', '[parent] "
+                "Data too large, data for [<http_request>] would be [2049371648/1.9gb], which is larger than the limit "
+                "of [2040109465/1.8gb]')\n"
+            ],
+            "oom",
+        ),
+        (
+            [
+                "Downloading artifact 'dist' to: '/home/runner/work/site/site/build'\n",
+                '##[error]An Artifact with name "dist" was not found.\n',
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "java.io.IOException: Received error packet: errno = 1236, sqlstate = HY000 errmsg = Could not find "
+                "first log file name in binary log index file\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "pg_probackup: unexpected termination of replication stream: ERROR:  requested WAL segment "
+                "0000000100000A1200000044 has already been removed\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "org.springframework.data.mongodb.UncategorizedMongoDbException: Command failed with error 286 "
+                "(ChangeStreamHistoryLost): 'Resume of change stream was not possible, as the resume point may no "
+                "longer be in the oplog.' on server mongo-0:27017.\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "svn export failed with output:  and errput svn: E170000: URL "
+                "'https://svn.example.org/trunk/inputdata/atm/ozone_1850-2015_c230501.nc' doesn't exist\n"
+            ],
+            "upstream_missing",
+        ),
+        (['Exception in thread "main" com.jcraft.jsch.JSchException: Auth fail\n'], "credentials"),
+        (["json: cannot unmarshal number 9842555962 into Go value of type int\n"], "schema_mismatch"),
+        (
+            [
+                "$ conda env create -f env.yml\n",
+                "Collecting package metadata (repodata.json): done\n",
+                "Solving environment: failed\n",
+                "\n",
+                "ResolvePackageNotFound:\n",
+                "  - joblib=0.9.4\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "error: failed to parse manifest at `/home/ci/.cargo/registry/src/index/cargo-about-0.4.1/Cargo.toml`"
+                "\n",
+                "\n",
+                "Caused by:\n",
+                "  feature `edition2021` is required\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Pipeline ml/deploy can't be Run; it contains Tasks that don't exist: Couldn't retrieve Task "
+                '"teardown": etcdserver: leader changed\n'
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "[WARNING]: - geerlingguy.java was NOT installed successfully: Failed to get data from the API server "
+                "(https://galaxy.ansible.com/api/): The read operation timed out\n"
+            ],
+            "transient_network",
+        ),
+        (["test_seek_read (test.test_largefile.PyLargeFileTest) ... Timeout (0:20:00)!\n"], "timeout"),
+        (
+            [
+                '2023-01-14T04:37:38.014611+00:00 heroku[router]: at=error code=H12 desc="Request timeout" method=GET '
+                'path="/export.csv" host=app.herokuapp.com dyno=web.1 connect=0ms service=30000ms status=503\n'
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "=>> PBS: job killed: walltime 7221 exceeded limit 7200\n",
+                "nid001065 61: forrtl: error (78): process killed (SIGTERM)\n",
+            ],
+            "timeout",
+        ),
+        (["Pausing (shutting down)\n", "Resuming after Jenkins restart\n"], "killed_external"),
+        (
+            [
+                "[2024-05-21T09:07:30.635Z] Resuming build at Tue May 21 09:07:30 UTC 2024 after Jenkins restart\n",
+                "[2024-05-21T09:07:32.515Z] Waiting for reconnection of agent-9 before proceeding with build\n",
+                "[2024-05-21T09:12:32.515Z] agent-9 has been removed for 5 min 0 sec, assuming it is not coming back\n",
+                "[2024-05-21T09:12:32.517Z] Timeout expired 2 min 28 sec ago\n",
+                "[2024-05-21T09:12:32.517Z] Cancelling nested steps due to timeout\n",
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "Broadcast message from root@worker-7 (unknown) at 10:08 ...\n",
+                "The system is going down for halt NOW!\n",
+                "Power button pressed\n",
+                ".EEESSEEEEEEEEEEEEEE 5185 / 5231 ( 99%)\n",
+                "There were 67 errors:\n",
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "ERROR ~ No such variable: Exception evaluating property 'trimmed' for nextflow.script.ChannelOut, "
+                "Reason: groovy.lang.MissingPropertyException: No such property: trimmed for class: "
+                "groovyx.gpars.dataflow.DataflowBroadcast\n"
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2484,3 +2618,14 @@ def test_oracles_answer_for_an_object_not_granted_is_only_a_guess() -> None:
     # ORA-00942 is also Oracle's answer for a table that is not there: permission_denied, kept below 0.8
     got = diagnose_lines(["ORA-00942: table or view does not exist\n"], use_model=False)
     assert got.category == "permission_denied" and got.confidence < 0.8
+
+
+def test_a_login_that_cannot_find_its_key_file_is_the_credentials_not_a_missing_input() -> None:
+    # DVC's GDrive remote (batch 50): the file not found is the credentials file, so the upstream rules stand aside
+    # and the rules' answer is sure enough that the model does not overrule it
+    lines = [
+        "ERROR: failed to pull data from the cloud - Failed to authenticate GDrive remote: [Errno 2] No such file or "
+        "directory:\n"
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "credentials" and got.confidence >= learned.load().rules_sure
