@@ -485,7 +485,9 @@ _SIGNALS = re.compile(
     r"|spot (?:instance )?interrupt"
     r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+"
     # the CI controller or the host going away under the job (no error word: Jenkins' restart, a VM's halt)
-    r"|after Jenkins restart|Pausing \(shutting down\)|going down for (?:halt|power-?off)|Power button pressed",
+    r"|after Jenkins restart|Pausing \(shutting down\)|going down for (?:halt|power-?off)|Power button pressed"
+    # Jenkins' line for a build a person stopped
+    r"|\bAborted by \w",
     re.IGNORECASE,
 )
 _SPECIFIC = re.compile(

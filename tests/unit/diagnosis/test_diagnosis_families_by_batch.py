@@ -2552,6 +2552,58 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 51
+        (
+            [
+                "Generating proxy...\n",
+                "PEM file has expired /tmp/x509up_u1001 is not valid after 2024-03-02 13:24:45\n",
+                "Can't contact DIRAC CS: Reason(s):\n",
+                "\tPEM file /tmp/x509up_u1001 has expired, not valid after 2024-03-02 13:24:45\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "SSL error: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check "
+                "failed\n"
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "Running job 4 based on PBS_ARRAY_INDEX=4 and offset=0.\n",
+                "=>> PBS: job killed: mem 40127376kb exceeded limit 33554432kb\n",
+            ],
+            "oom",
+        ),
+        (['kraken2: database ("./ref_db") does not contain necessary file hash.k2d\n'], "upstream_missing"),
+        (
+            [
+                "RuntimeError: An invalid character was found in the first word of a fasta header. Acceptable "
+                "characters for headers in an assembly hub include alphanumeric characters plus '_', '-', ':', and "
+                "'.'. The offending header: scaffold_12,contig:7180003279999\n"
+            ],
+            "data_quality",
+        ),
+        (
+            ["Error in DESeqDataSet(se, design = design, ignoreRank) :\n", "some values in assay are not integers\n"],
+            "data_quality",
+        ),
+        (
+            [
+                "hudson.remoting.ProxyException: org.codehaus.groovy.runtime.typehandling.GroovyCastException: Cannot "
+                "cast object 'ABORTED' with class 'hudson.model.Result' to class 'jenkins.model.CauseOfInterruption'\n"
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "18:17:03  Aborted by Jane Roe\n",
+                "18:17:03  Sending interrupt signal to process\n",
+                "18:17:05  [Pipeline] echo\n",
+            ],
+            "killed_external",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2629,3 +2681,9 @@ def test_a_login_that_cannot_find_its_key_file_is_the_credentials_not_a_missing_
     ]
     got = diagnose_lines(lines, use_model=False)
     assert got.category == "credentials" and got.confidence >= learned.load().rules_sure
+
+
+def test_pbs_aborting_a_job_at_its_walltime_is_no_abort_by_a_person() -> None:
+    # Jenkins' "Aborted by <user>" is a person; PBS' "Aborted by PBS Server" names its own limit (batch 22)
+    lines = ["Aborted by PBS Server\n", "Job exceeded its walltime limit. Job was aborted\n"]
+    assert diagnose_lines(lines, use_model=False).rule_id != "killed.aborted_by_user"
