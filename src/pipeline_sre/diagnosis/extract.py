@@ -477,6 +477,9 @@ _ELLIPSIS = re.compile(r"^\s*(?:\.{3,}|\u2026)+\s*$")
 _BARE_LABEL = re.compile(r"^[A-Za-z][\w .-]{0,30}:\s*$")
 _WEAK = re.compile(r"error|exception|fail|denied|violat|refused|nosuch|not exist|expired|unexpectedly", re.IGNORECASE)
 _DATABRICKS_START = re.compile(r"Run result unavailable: job failed with error message", re.IGNORECASE)
+# the CI controller or the host going away under the job, with no error word (Jenkins' restart, a VM's halt): a line
+# that ends the work (_SIGNALS) and, far from the failure lines it leaves, context for them (_CONTEXT)
+_HOST_GONE = r"after Jenkins restart|going down for (?:halt|power-?off)|Power button pressed"
 _SIGNALS = re.compile(
     r"return code -?(?:9|15|137|143)\b|exit(?:ed with)? (?:code|status)[:= ]*-?(?:9|15|137|143)\b"
     r"|Negsignal\.\w+"
@@ -484,8 +487,7 @@ _SIGNALS = re.compile(
     r"|(?:killed|terminated) (?:by|due to|because)|\bzombie\b|heartbeat|externally|preempt"
     r"|spot (?:instance )?interrupt"
     r"|Evicted|exit code[:= ]*-?\d+|exit status -?\d+|returned non-zero exit status -?\d+|return code -?\d+"
-    # the CI controller or the host going away under the job (no error word: Jenkins' restart, a VM's halt)
-    r"|after Jenkins restart|Pausing \(shutting down\)|going down for (?:halt|power-?off)|Power button pressed"
+    rf"|{_HOST_GONE}|Pausing \(shutting down\)"
     # Jenkins' line for a build a person stopped
     r"|\bAborted by \w",
     re.IGNORECASE,
@@ -573,8 +575,7 @@ _CONTEXT = re.compile(
     r"|low on resource|diskpressure|pidpressure|memory budget"
     # a throttled Azure storage account answers 503 and names the reason on other lines
     r"|serverbusy|over the account limit"
-    # the CI controller or the host going away under the job, far from the failure lines it leaves
-    r"|after jenkins restart|going down for (?:halt|power-?off)|power button pressed",
+    rf"|{_HOST_GONE}",
     re.IGNORECASE,
 )
 _USER_FRAME_EXCLUDE = re.compile(r"site-packages|dist-packages|/lib/python\d|<frozen|/usr/lib/|^<")
