@@ -299,6 +299,11 @@ BATCH50_FIRST_RUN = {"n": 103, "right": 69, "hi_wrong": 0, "rules_right": 57, "r
 # Studied and trained on in the same session (14 misses: 8 wordings added, 9 logs).
 FREEZE51 = "e5042ce"
 BATCH51_FIRST_RUN = {"n": 33, "right": 19, "hi_wrong": 0, "rules_right": 17, "rules_hi_wrong": 0, "unknown": 7}
+# Batch 52 (100 logs, 14 categories, gathered the same way in a new session with a fresh search budget), run once
+# against the rules tuned on batch 51 and the model retrained with it (FREEZE52). Freeze 51's code (the same rules,
+# the model trained through batch 50): 66/100; freeze 49's 65/100, freeze 20's 61/100, freeze 13's 58/100.
+FREEZE52 = "47b7bbd"
+BATCH52_FIRST_RUN = {"n": 100, "right": 63, "hi_wrong": 1, "rules_right": 56, "rules_hi_wrong": 1, "unknown": 23}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -370,6 +375,7 @@ BATCH48_DECISIVE_FIRST_RUN = {"n": 107, "plain": 107, "buried": 107}
 BATCH49_DECISIVE_FIRST_RUN = {"n": 34, "plain": 33, "buried": 33}
 BATCH50_DECISIVE_FIRST_RUN = {"n": 103, "plain": 103, "buried": 100}
 BATCH51_DECISIVE_FIRST_RUN = {"n": 33, "plain": 33, "buried": 33}
+BATCH52_DECISIVE_FIRST_RUN = {"n": 100, "plain": 98, "buried": 98}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -422,6 +428,7 @@ FIRST_RUNS = {
     49: BATCH49_FIRST_RUN,
     50: BATCH50_FIRST_RUN,
     51: BATCH51_FIRST_RUN,
+    52: BATCH52_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -469,6 +476,7 @@ DECISIVE_FIRST_RUNS = {
     49: BATCH49_DECISIVE_FIRST_RUN,
     50: BATCH50_DECISIVE_FIRST_RUN,
     51: BATCH51_DECISIVE_FIRST_RUN,
+    52: BATCH52_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
