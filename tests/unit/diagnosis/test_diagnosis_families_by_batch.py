@@ -2604,6 +2604,99 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "killed_external",
         ),
+        # ---------------- batch 52
+        (["Error: context deadline exceeded\n"], "timeout"),
+        (
+            [
+                "aws_instance.worker[3]: Still creating... [20s elapsed]\n",
+                'Error: error creating Guest: Get "https://pve.example.internal:8006/api2/json": context deadline '
+                "exceeded\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "E   hypothesis.errors.DeadlineExceeded: Test took 1250.07ms, which exceeds the deadline of "
+                "1000.00ms\n"
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "[ERROR] Failed to execute goal org.sonarsource.scanner.maven:sonar-maven-plugin:5.1.0.4751:sonar\n",
+                "Failed to query JRE metadata: GET https://api.sonarcloud.io/analysis/jres?os=linux&arch=x86_64\n",
+                "  failed with HTTP 403 Forbidden. Please check the property sonar.token or the\n",
+                "  environment variable SONAR_TOKEN.\n",
+            ],
+            "credentials",
+        ),
+        (["Error: Command requires authentication, please run firebase login\n"], "credentials"),
+        (
+            [
+                "Your CLI authentication needs to be updated to take advantage of new features.\n",
+                "Please run firebase login --reauth\n",
+            ],
+            "credentials",
+        ),
+        (["app_version has changed type from INTEGER to STRING\n"], "schema_mismatch"),
+        (
+            [
+                "GraphqlResponseError: Request failed due to following response errors:\n",
+                " - Field 'projectItems' doesn't exist on type 'Repository'\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "CRITICAL Failed validating 'type' in schema['properties']['ReplyTo']:\n",
+                "    {'type': 'string'}\n",
+                "\n",
+                "On instance['ReplyTo']:\n",
+                "    None\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "System.ArgumentException: Requested value 'waiting' was not found.\n",
+                "at System.Enum.TryParseByName(RuntimeType enumType, ReadOnlySpan`1 value, Boolean ignoreCase, Boolean "
+                "throwOnFailure, UInt64& result)\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "tensorflow.python.framework.errors_impl.InvalidArgumentError:  Invalid JPEG data or crop window, data "
+                "size 65536\n",
+                "\t [[{{node DecodeJpeg}}]]\n",
+            ],
+            "data_quality",
+        ),
+        (["timestamp too large (after year 10000): '12024-05-01 00:00:00'\n"], "data_quality"),
+        (["LookupError: 'archived' is not among the defined enum values. Enum name: jobstate.\n"], "data_quality"),
+        (
+            [
+                "Runtime Error\n",
+                "  Failed to read package at /srv/dbt/dbt_packages/codegen: Runtime Error\n",
+                "    at path []: Additional properties are not allowed ('require-dbt-version' was unexpected)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Redis::CommandError: MISCONF Redis is configured to save RDB snapshots, but it is currently not able "
+                "to persist on disk. Commands that may modify the data set are disabled\n"
+            ],
+            "resource_exhausted",
+        ),
+        (["Signaled to exit!\n"], "killed_external"),
+        (
+            [
+                "Caused by: java.lang.IllegalStateException:\n",
+                "  Journal not found for SALES.ORDERS error File ORDERS in library SALES not found.\n",
+            ],
+            "upstream_missing",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2687,3 +2780,13 @@ def test_pbs_aborting_a_job_at_its_walltime_is_no_abort_by_a_person() -> None:
     # Jenkins' "Aborted by <user>" is a person; PBS' "Aborted by PBS Server" names its own limit (batch 22)
     lines = ["Aborted by PBS Server\n", "Job exceeded its walltime limit. Job was aborted\n"]
     assert diagnose_lines(lines, use_model=False).rule_id != "killed.aborted_by_user"
+
+
+def test_a_deadline_the_http_client_hit_waiting_for_headers_stays_the_network() -> None:
+    # Go's plain "context deadline exceeded" is the caller's own time limit (batch 52: 16 of 21 bench logs so
+    # labelled); with the HTTP client's "awaiting headers" it is a remote end that did not answer (batches 25, 32)
+    lines = [
+        'Get "https://charts.example.com/index.yaml": context deadline exceeded (Client.Timeout exceeded while '
+        "awaiting headers)\n"
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
