@@ -2615,10 +2615,7 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "timeout",
         ),
         (
-            [
-                "E   hypothesis.errors.DeadlineExceeded: Test took 1250.07ms, which exceeds the deadline of "
-                "1000.00ms\n"
-            ],
+            ["E   hypothesis.errors.DeadlineExceeded: Test took 1250.07ms, which exceeds the deadline of 1000.00ms\n"],
             "timeout",
         ),
         (
