@@ -23,11 +23,15 @@ def _block(exc: str | None, msg: str, text: str = "") -> ErrorBlock:
 
 def test_corpus_categories(expected: dict[str, dict[str, Any]]) -> None:
     for name, exp in expected.items():
-        from pipeline_sre.diagnosis import diagnose_lines
-
         d = diagnose_lines(read_lines(name))
-        assert d.category == exp["category"], (name, d.category, d.rule_id)
         assert 0.0 <= d.confidence <= 1.0
+        if exp.get("states_no_cause"):
+            # a crashed worker and its exit status: the rules give no cause, and whatever the model reads into the
+            # words is a guess, never a confident answer
+            assert diagnose_lines(read_lines(name), use_model=False).category == "unknown", name
+            assert d.category == "unknown" or (d.rule_id == "learned.model" and d.confidence < 0.8), (name, d)
+        else:
+            assert d.category == exp["category"], (name, d.category, d.rule_id)
 
 
 @pytest.mark.parametrize(
