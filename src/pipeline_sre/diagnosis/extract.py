@@ -405,6 +405,8 @@ _TRIGGERS = (
     "no output",
     "crashed",
     "not accessible",
+    # one word in workflow engines' event names (Cadence's and Temporal's WorkflowExecutionTimedOut)
+    "timedout",
 )
 
 _TB_START = "Traceback (most recent call last)"
@@ -520,7 +522,9 @@ _SPECIFIC = re.compile(
     # credential refusals without an error word, Azure Storage's throttling, Go's resolver failing
     r"|unauthorized: |authentication required|ServerBusy|over the account limit|dial tcp|server misbehaving"
     # a server out of client connections (MySQL's 1040, Redis' maxclients), Kafka's code for a topic it does not have
-    r"|Too many connections|max number of clients reached|UNKNOWN_TOPIC_OR_PARTITION",
+    r"|Too many connections|max number of clients reached|UNKNOWN_TOPIC_OR_PARTITION"
+    # Cadence's and Temporal's workflow past its execution timeout, a history event with no error word
+    r"|\bWorkflowExecutionTimedOut\b",
     re.IGNORECASE,
 )
 # a Kubernetes/Docker termination block names the reason on its own line: "Reason: OOMKilled", "Exit Code: 137"

@@ -2694,6 +2694,31 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "upstream_missing",
         ),
+        # ---------------- batch 53
+        (
+            [
+                "fatal: reference is not a tree: 3b9e0c2d7a1f4e8b6c5d0a9f8e7d6c5b4a3f2e1d\n",
+                "Unable to checkout '3b9e0c2d7a1f4e8b6c5d0a9f8e7d6c5b4a3f2e1d' in submodule path 'third_party/ops'\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "WorkflowExecutionTimedOut : START_TO_CLOSE\n",
+                "activityType.name : main.approveActivity\n",
+                "startToCloseTimeout: 5m\n",
+                "heartbeatTimeout: 0s\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "evicting pod ingress/gateway-7d9f8c6b5-x2k4p\n",
+                'error when evicting pod "gateway-7d9f8c6b5-x2k4p" (will retry after 5s): Cannot evict pod as it would '
+                "violate the pod's disruption budget.\n",
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
