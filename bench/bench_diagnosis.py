@@ -68,7 +68,7 @@ SECRET_SUITES = (
 
 # The fresh batches that were reviewed, first run, studied and then trained on: the benchmark's tuned tables, the
 # trainer and record_first_runs.py read these. A later batch is reported only by its first run until then.
-FRESH_BATCHES = range(4, 53)
+FRESH_BATCHES = range(4, 54)
 # labelled logs the shipped model was trained on (bench/train_classifier.py prints it)
 TRAINED_ON = 4318
 # the last fresh batch the packaged model was trained on
@@ -1749,6 +1749,68 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         f"Today (tuned, in-sample for the model): {b51[1]}/{b51[0]} with the model, {b51[4]}/{b51[0]} with the "
         "rules alone."
     )
+    fr52, d52, b52 = BATCH52_FIRST_RUN, BATCH52_DECISIVE_FIRST_RUN, per_batch.get(52, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 52 ({fr52['n']} threads from bench/data/fresh_batch52.yaml, all 14 categories with 2 to 8 cases "
+        "each, 99 GitHub repositories, 35 of them also in earlier data with other threads, and a developer's blog "
+        "post; no thread in batches 1-51, the training corpus or among those batches 34-51's collectors looked at) "
+        "was gathered in a new session with a fresh search budget: eight collectors kept 102 of 2,399 threads, nine "
+        "reviewers dropped 1 and merge 1 already used; counts only. It was run once against the rules tuned on batch "
+        f"51 and the model retrained with it, frozen at commit {FREEZE52}. **First run, rules + model: "
+        f"{fr52['right']}/{fr52['n']} ({fr52['right'] / fr52['n']:.1%}), {fr52['hi_wrong']} wrong at >= 0.8 (a "
+        f"Jenkins agent cut off by an update of its JVM, read as the network), {fr52['unknown']} unknown**; the rules "
+        f"alone in the same run: {fr52['rules_right']}/{fr52['n']} ({fr52['rules_right'] / fr52['n']:.1%}); decisive "
+        f"lines {d52['plain']}/{d52['n']} alone, {d52['buried']}/{d52['n']} buried. Freeze 51's code (the same rules, "
+        "the model trained through batch 50) scores 66/100, freeze 49's 65/100, freeze 20's 61/100, freeze 13's "
+        "58/100. Its 37 misses: 18 logs with wordings no rule had (Go's plain 'context deadline exceeded', the "
+        "caller's own deadline, 2 logs, and Hypothesis' per-example deadline, all read as the network; a 403 whose "
+        "message names the token, read as access; Firebase's 'requires authentication' and 'login --reauth'; IBM "
+        "i's 'File X in library Y not found'; BigQuery's 'has changed type' on a column named product_version, "
+        "vetoed by a rule's 'version'; GraphQL's missing field on a type, 2 logs; JSON Schema's 'Failed "
+        "validating'; .NET's Enum.Parse 'Requested value ... was not found'; TensorFlow's 'Invalid JPEG data'; "
+        "psycopg's timestamp before year 1; SQLAlchemy's undefined enum value, read as code; dbt's package written "
+        "for another dbt; Redis' MISCONF; Cirrus CI's 'Signaled to exit!'), 1 the model read right below its "
+        "threshold (a bare 'Killed' with make's Error 137: oom at 0.60), 3 one-offs left alone, 8 whose wording "
+        "other threads settle otherwise and 7 that do not state the cause. The wordings were added (every other "
+        "bench log: 3 more 'context deadline exceeded' logs from wrong to right, none from right to wrong; the "
+        "rules alone gained 8 older logs). "
+        "Its first run also showed where the combination loses: the packaged model alone, always naming its most "
+        "probable class, read 75 of the 100 right, against the combination's 63: 16 of the misses were the model's "
+        "first choice, held back by its threshold of 0.8 or overruled by a rule. At the first runs of batches 28-51 "
+        "the model alone (fitted on what came before each) beat the combination on 22 of 24 batches. The threshold "
+        "stood at 0.8 because one corpus log that states no cause (a crashed reindex worker, exit status 1) read "
+        "as oom at 0.61-0.75 set the floor, while every other cause-less log stayed under 0.3. The trainer now sets "
+        "aside the loudest 3% of the cause-less logs with an error block, as it already did for those without one; "
+        "the fresh batches hold logs that do not state their cause, where an answer counts as wrong, so vague "
+        "failure text is weighed there. Retrained with batch 52 (4,318 logs) it chose C=10, answering from 0.4, "
+        "rules trusted from 0.75, rule weight 0.5, and from 0.8 without a block: as at the first runs of batches "
+        "5-52, 2,753 of 3,691 right (74.6%) and 450 wrong, where the committed trainer had chosen 2,519 of 3,591 "
+        "right (70.1%) and 380 wrong on batches 5-51 (thresholds chosen on these same first runs: batch 53 is the "
+        "check). The corpus log is now the model's guess, oom at 0.61, never a rule's and never a confident one; "
+        f"its expectation says so. Today (tuned, in-sample for the model): {b52[1]}/{b52[0]} with the model, "
+        f"{b52[4]}/{b52[0]} with the rules alone."
+    )
+    fr53, d53, b53 = BATCH53_FIRST_RUN, BATCH53_DECISIVE_FIRST_RUN, per_batch.get(53, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 53 ({fr53['n']} threads from bench/data/fresh_batch53.yaml, 13 categories with 1 to 3 cases each "
+        "and no kafka_consumer case, 31 GitHub repositories, 7 of them also in earlier data with other threads; no "
+        "thread in batches 1-52, the training corpus or among those batches 34-52's collectors looked at) was "
+        "gathered in the same session with the rest of its search budget after batch 52's changes were made: two "
+        "collectors kept 31 of 612 threads and three reviewers kept all 31; counts only. A small batch: its first "
+        "run says little on its own. It was run once against the rules tuned on batch 52 and the model retrained "
+        f"with it by the trainer whose floor sets aside the loudest 3%, frozen at commit {FREEZE53}. **First run, "
+        f"rules + model: {fr53['right']}/{fr53['n']} ({fr53['right'] / fr53['n']:.1%}), {fr53['hi_wrong']} wrong at "
+        f">= 0.8, {fr53['unknown']} unknown**; the rules alone in the same run: {fr53['rules_right']}/{fr53['n']} "
+        f"({fr53['rules_right'] / fr53['n']:.1%}); decisive lines {d53['plain']}/{d53['n']} alone, "
+        f"{d53['buried']}/{d53['n']} buried. Freeze 52's code scores 24/31, freeze 20's 22/31, freeze 13's 18/31. "
+        "Its 6 misses: 4 logs with wordings no rule had (git's 'reference is not a tree' for a submodule commit a "
+        "force push removed, 2 logs; Cadence's WorkflowExecutionTimedOut, which the extractor did not see, read as "
+        "a kill; a PodDisruptionBudget refusing a drain's evictions, read as a rate limit from its 'will retry "
+        "after 5s') and 2 whose wording other threads settle otherwise (a KeyError after a site renamed a key of "
+        "its API; a drain that 'did not complete within 1h' because of such a budget, read as the network). The "
+        "wordings were added; the model has not seen it. Today (tuned; the rules have been tuned on it, the model "
+        f"has not seen it): {b53[1]}/{b53[0]} with the model, {b53[4]}/{b53[0]} with the rules alone."
+    )
     return out
 
 
@@ -1928,11 +1990,19 @@ def bench_classification() -> dict[str, Any]:
     # our own corpus, for reference (written by us, so not the headline number)
     exp = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
     own_ok = 0
+    own_misses = []
     for name, e in exp.items():
         with open(CORPUS / name, "rb") as fh:
             d = diagnose_lines(b.decode("utf-8", "replace") for b in fh)
         own_ok += d.category == e["category"]
-    emit(f"Own corpus (tests/data/logs, written by us): {own_ok}/{len(exp)} correct.")
+        if d.category != e["category"]:
+            # a log that states no cause may get the model's guess below 0.8 (tests/data/logs/expected.yaml)
+            why = ", a log that states no cause" if e.get("states_no_cause") else ""
+            own_misses.append(f"{name}: {d.category} at {d.confidence:.2f} ({d.rule_id}{why})")
+    emit(
+        f"Own corpus (tests/data/logs, written by us): {own_ok}/{len(exp)} correct"
+        + (f"; not: {'; '.join(own_misses)}." if own_misses else ".")
+    )
     emit()
     return {
         "accuracy": acc,
