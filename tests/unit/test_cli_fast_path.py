@@ -92,6 +92,19 @@ def test_bad_input_is_one_line_naming_the_file(logs: Path, capsys: pytest.Captur
     assert (code, out, err) == (2, "", f"error: {logs}/empty: no files to diagnose\n")
 
 
+def test_diagnose_says_whether_a_rule_or_the_model_named_it(capsys: pytest.CaptureFixture[str]) -> None:
+    # a log that states no cause: the model's guess, shown as such beside its confidence
+    log = str(LOGS / "fallback_exit_code.log")
+    code, out, _ = _fast(["diagnose", log, "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and list(data)[:3] == ["category", "confidence", "basis"]
+    assert data["basis"] == "learned model (no rule was sure)" and data["confidence"] < 0.8
+    code, out, _ = _fast(["diagnose", log], capsys)
+    assert "basis:      learned model (no rule was sure)\n" in out
+    code, out, _ = _fast(["diagnose", str(LOGS / "dbt_test_failure.log"), "--format", "json"], capsys)
+    assert json.loads(out)["basis"].startswith("rule ")
+
+
 def test_an_unreadable_directory_is_an_error_not_a_traceback(
     logs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

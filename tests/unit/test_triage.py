@@ -180,6 +180,7 @@ def test_task_report_cuts_the_excerpt_down_around_its_evidence() -> None:
     report = _task_report("load", 1, d)
     assert size(report) <= PER_TASK_BYTES
     assert "KeyError: 'customer_id'" in report["excerpt"]
+    assert report["basis"] == d.basis  # a rule's answer or the learned model's guess, for the agent to weigh
 
 
 def test_task_report_fits_when_json_escaping_lengthens_the_excerpt() -> None:

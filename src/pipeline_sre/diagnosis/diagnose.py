@@ -45,6 +45,16 @@ class Diagnosis:
     kind: str | None
     rule_id: str | None
 
+    @property
+    def basis(self) -> str:
+        """How the category was reached, so that a reader can weigh it: a named rule, the learned model's reading of
+        the log's words when no rule was sure (a guess, never above 0.79), or nothing."""
+        if self.rule_id is None:
+            return "none"
+        if self.rule_id == LEARNED_RULE_ID:
+            return "learned model (no rule was sure)"
+        return f"rule {self.rule_id}"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -18,13 +18,14 @@ def test_diagnose_json() -> None:
     assert list(data) == [
         "category",
         "confidence",
+        "basis",
         "signature",
         "exception",
         "message",
         "evidence",
         "excerpt",
     ]
-    assert data["category"] == "credentials"
+    assert data["category"] == "credentials" and data["basis"].startswith("rule credentials.")
 
 
 def test_diagnose_text() -> None:

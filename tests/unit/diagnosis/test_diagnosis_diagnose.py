@@ -281,3 +281,12 @@ def test_a_structured_airflow_record_is_still_shown_rendered() -> None:
     d = diagnose_lines([record + "\n"])
     assert "KeyError: 'customer_id'" in d.excerpt
     assert '"error_detail"' not in d.excerpt
+
+
+def test_basis_says_whether_a_rule_or_the_model_named_the_category() -> None:
+    # the model answers from 0.4 when no rule is sure: a reader must be able to tell that guess from a rule's
+    ruled = diagnose_lines(read_lines("boto3_access_denied.log"))
+    assert ruled.basis == f"rule {ruled.rule_id}"
+    guessed = diagnose_lines(read_lines("fallback_exit_code.log"))
+    assert guessed.rule_id == "learned.model" and guessed.basis == "learned model (no rule was sure)"
+    assert diagnose_lines(["all good\n"]).basis == "none"

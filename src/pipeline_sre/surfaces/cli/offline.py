@@ -43,6 +43,13 @@ SIGNATURES_FILE_HELP = "Log file whose lines to group into templates."
 _JSON_FIELDS = ("category", "confidence", "signature", "exception", "message", "evidence", "excerpt")
 
 
+def _as_json(diag: Diagnosis) -> dict[str, object]:
+    """The JSON fields of ``diag``, with how its category was reached after the confidence."""
+    data = diag.to_dict()
+    out: dict[str, object] = {k: data[k] for k in _JSON_FIELDS}
+    return {"category": out.pop("category"), "confidence": out.pop("confidence"), "basis": diag.basis, **out}
+
+
 class BadInput(Exception):
     """Input a command cannot use; the message names the file and what is wrong with it."""
 
@@ -114,8 +121,7 @@ def diagnose(files: Sequence[Path], fmt: OutputFormat) -> int:
 
 
 def _diagnosis_json(file: Path) -> dict[str, object]:
-    data = _diagnose(file).to_dict()
-    return {k: data[k] for k in _JSON_FIELDS}
+    return _as_json(_diagnose(file))
 
 
 def _diagnose(file: Path) -> Diagnosis:
@@ -132,11 +138,11 @@ def _diagnose(file: Path) -> Diagnosis:
 def _diagnose_one(file: Path, fmt: OutputFormat) -> None:
     diag = _diagnose(file)
     if fmt is OutputFormat.json:
-        data = diag.to_dict()
-        print(json.dumps({k: data[k] for k in _JSON_FIELDS}, ensure_ascii=False, indent=2))
+        print(json.dumps(_as_json(diag), ensure_ascii=False, indent=2))
         return
     lines = [
         f"category:   {diag.category} (confidence {diag.confidence:.2f})",
+        f"basis:      {diag.basis}",
         f"exception:  {diag.exception or '-'}",
         f"signature:  {diag.signature or '-'}",
         f"lines:      {diag.line_start}-{diag.line_end}" if diag.line_start else "lines:      -",

@@ -145,6 +145,7 @@ def _task_report(task_id: str, tries: int, d: Diagnosis) -> dict[str, Any]:
         "try_number": tries,
         "category": d.category,
         "confidence": round(d.confidence, 2),
+        "basis": d.basis,
         "signature": d.signature,
         "exception": d.exception,
         "message": clip(d.message, 300),
