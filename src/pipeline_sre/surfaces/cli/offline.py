@@ -40,14 +40,13 @@ FILES_HELP = "Log file(s), or a directory of them."
 REDACT_FILE_HELP = "File to redact; standard input when omitted."
 SIGNATURES_FILE_HELP = "Log file whose lines to group into templates."
 
-_JSON_FIELDS = ("category", "confidence", "signature", "exception", "message", "evidence", "excerpt")
+_JSON_FIELDS = ("category", "confidence", "basis", "signature", "exception", "message", "evidence", "excerpt")
 
 
 def _as_json(diag: Diagnosis) -> dict[str, object]:
-    """The JSON fields of ``diag``, with how its category was reached after the confidence."""
-    data = diag.to_dict()
-    out: dict[str, object] = {k: data[k] for k in _JSON_FIELDS}
-    return {"category": out.pop("category"), "confidence": out.pop("confidence"), "basis": diag.basis, **out}
+    """The JSON fields of ``diag``, how its category was reached among them."""
+    data = {**diag.to_dict(), "basis": diag.basis}
+    return {k: data[k] for k in _JSON_FIELDS}
 
 
 class BadInput(Exception):
