@@ -1775,7 +1775,7 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "bench log: 3 more 'context deadline exceeded' logs from wrong to right, none from right to wrong; the "
         "rules alone gained 8 older logs). "
         "Its first run also showed where the combination loses: the packaged model alone, always naming its most "
-        "probable class, read 75 of the 100 right, against the combination's 63: 16 of the misses were the model's "
+        "probable class, read 75 of the 100 right, against the combination's 63: 15 of the misses were the model's "
         "first choice, held back by its threshold of 0.8 or overruled by a rule. At the first runs of batches 28-51 "
         "the model alone (fitted on what came before each) beat the combination on 22 of 24 batches. The threshold "
         "stood at 0.8 because one corpus log that states no cause (a crashed reindex worker, exit status 1) read "
