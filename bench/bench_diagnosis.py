@@ -299,8 +299,9 @@ BATCH50_FIRST_RUN = {"n": 103, "right": 69, "hi_wrong": 0, "rules_right": 57, "r
 FREEZE51 = "e5042ce"
 BATCH51_FIRST_RUN = {"n": 33, "right": 19, "hi_wrong": 0, "rules_right": 17, "rules_hi_wrong": 0, "unknown": 7}
 # Batch 52 (100 logs, 14 categories, gathered the same way in a new session with a fresh search budget), run once
-# against the rules tuned on batch 51 and the model retrained with it (FREEZE52). Freeze 51's code (the same rules,
-# the model trained through batch 50): 66/100; freeze 49's 65/100, freeze 20's 61/100, freeze 13's 58/100.
+# against the rules tuned on batch 51 and the model retrained with it (FREEZE52). The code the session before ended
+# with (96fe211: the same rules, the model trained through batch 50): 66/100; freeze 50's 65/100, freeze 20's 61/100,
+# freeze 13's 58/100.
 FREEZE52 = "47b7bbd"
 BATCH52_FIRST_RUN = {"n": 100, "right": 63, "hi_wrong": 1, "rules_right": 56, "rules_hi_wrong": 1, "unknown": 23}
 # Batch 53 (31 logs, 13 categories, gathered the same way with the rest of the same session's search budget, after
@@ -1760,9 +1761,10 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         f"{fr52['right']}/{fr52['n']} ({fr52['right'] / fr52['n']:.1%}), {fr52['hi_wrong']} wrong at >= 0.8 (a "
         f"Jenkins agent cut off by an update of its JVM, read as the network), {fr52['unknown']} unknown**; the rules "
         f"alone in the same run: {fr52['rules_right']}/{fr52['n']} ({fr52['rules_right'] / fr52['n']:.1%}); decisive "
-        f"lines {d52['plain']}/{d52['n']} alone, {d52['buried']}/{d52['n']} buried. Freeze 51's code (the same rules, "
-        "the model trained through batch 50) scores 66/100, freeze 49's 65/100, freeze 20's 61/100, freeze 13's "
-        "58/100. Its 37 misses: 18 logs with wordings no rule had (Go's plain 'context deadline exceeded', the "
+        f"lines {d52['plain']}/{d52['n']} alone, {d52['buried']}/{d52['n']} buried. The code the session before ended "
+        "with (96fe211: the same rules, the model trained through batch 50) scores 66/100, freeze 50's 65/100, "
+        "freeze 20's 61/100, freeze 13's 58/100. Its 37 misses: 18 logs with wordings no rule had (Go's plain "
+        "'context deadline exceeded', the "
         "caller's own deadline, 2 logs, and Hypothesis' per-example deadline, all read as the network; a 403 whose "
         "message names the token, read as access; Firebase's 'requires authentication' and 'login --reauth'; IBM "
         "i's 'File X in library Y not found'; BigQuery's 'has changed type' on a column named product_version, "
