@@ -239,6 +239,7 @@ async def test_diagnosis_driver_oom(fake: FakeDatabricks, rt: Runtime) -> None:
     out = await dbx.diagnose_job_run(rt, run["run_id"])
     task = out["tasks"][0]
     assert task["category"] == "oom" and task["task_key"] == "collect"
+    assert task["basis"].startswith("rule ")  # how the category was reached, as in Airflow's task reports
     assert any("DRIVER_NOT_RESPONDING" in e for e in task["cluster_events"])
     assert out["incident_id"].startswith("inc_") and out["severity"] in ("SEV2", "SEV3")
     again = await dbx.diagnose_job_run(rt, run["run_id"])
