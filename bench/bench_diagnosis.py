@@ -310,6 +310,12 @@ BATCH52_FIRST_RUN = {"n": 100, "right": 63, "hi_wrong": 1, "rules_right": 56, "r
 # 22/31, freeze 13's 18/31.
 FREEZE53 = "abab974"
 BATCH53_FIRST_RUN = {"n": 31, "right": 25, "hi_wrong": 0, "rules_right": 22, "rules_hi_wrong": 0, "unknown": 2}
+# Batch 54 (81 logs, 14 categories, gathered the same way at the start of a new session with a new search budget),
+# run once against the rules tuned on batch 53 and the model retrained with it (FREEZE54). The code the session
+# before ended with (337f402: the same rules, the model trained through batch 52): 58/81; freeze 53's 57/81, freeze
+# 20's 52/81, freeze 13's 46/81.
+FREEZE54 = "8a2a645"
+BATCH54_FIRST_RUN = {"n": 81, "right": 58, "hi_wrong": 1, "rules_right": 52, "rules_hi_wrong": 1, "unknown": 11}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -383,6 +389,7 @@ BATCH50_DECISIVE_FIRST_RUN = {"n": 103, "plain": 103, "buried": 100}
 BATCH51_DECISIVE_FIRST_RUN = {"n": 33, "plain": 33, "buried": 33}
 BATCH52_DECISIVE_FIRST_RUN = {"n": 100, "plain": 98, "buried": 98}
 BATCH53_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
+BATCH54_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 80}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -437,6 +444,7 @@ FIRST_RUNS = {
     51: BATCH51_FIRST_RUN,
     52: BATCH52_FIRST_RUN,
     53: BATCH53_FIRST_RUN,
+    54: BATCH54_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -486,6 +494,7 @@ DECISIVE_FIRST_RUNS = {
     51: BATCH51_DECISIVE_FIRST_RUN,
     52: BATCH52_DECISIVE_FIRST_RUN,
     53: BATCH53_DECISIVE_FIRST_RUN,
+    54: BATCH54_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
