@@ -2719,6 +2719,73 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 54
+        (
+            [
+                "[2026-01-14T03:12:09Z] //etl/loaders:test_partition_merge          TIMEOUT in 3 out of 3 in 61.8s\n",
+                "[2026-01-14T03:12:09Z]   Stats over 3 runs: max = 61.8s, min = 60.2s, avg = 60.9s, dev = 0.7s\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "('42S02', \"[42S02] [Microsoft][ODBC Driver 18 for SQL Server][SQL Server]Invalid object name "
+                "'staging.orders_daily'. (208) (SQLExecDirectW)\")\n"
+            ],
+            "upstream_missing",
+        ),
+        (["OSError: cannot identify image file 'frames/cam2/000413.jpg'\n"], "data_quality"),
+        (
+            [
+                "soundfile.LibsndfileError: Error opening 'corpus/clean/utt_0192.wav': File contains data in an "
+                "unknown format.\n"
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                '  File "h5py/h5f.pyx", line 102, in h5py.h5f.open\n',
+                "OSError: Unable to open file (truncated file: eof = 104857600, sblock->base_addr = 0, stored_eof = "
+                "389120512)\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "ERROR: Problem reading in data/sequences.fasta:\n",
+                "Duplicate key 'hCoV-19/Spain/VA-1021/2020'\n",
+            ],
+            "data_quality",
+        ),
+        (["Specified access key is not found or invalid.\n"], "credentials"),
+        (
+            [
+                "[2026-02-03 08:01:44] production.ERROR: OSS\\Core\\OssException: access key id is empty in "
+                "/srv/app/vendor/aliyuncs/oss-sdk-php/src/OSS/OssClient.php:85\n"
+            ],
+            "credentials",
+        ),
+        (["[ERROR]用户登录失败, accessKey:\n"], "credentials"),
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "/home/runner/work/_temp/publish.py", line 12, in <module>\n',
+                "    token = os.environ['CATALOG_API_TOKEN']\n",
+                '  File "/usr/lib/python3.11/os.py", line 679, in __getitem__\n',
+                "    raise KeyError(key) from None\n",
+                "KeyError: 'CATALOG_API_TOKEN'\n",
+                "Error: Process completed with exit code 1.\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "com.alibaba.otter.canal.parse.exception.CanalParseException: parse row data failed.\n",
+                "Caused by: com.alibaba.otter.canal.parse.exception.CanalParseException: column size is not match for "
+                "table:shop.orders,31 vs 30\n",
+            ],
+            "schema_mismatch",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2812,3 +2879,10 @@ def test_a_deadline_the_http_client_hit_waiting_for_headers_stays_the_network() 
         "awaiting headers)\n"
     ]
     assert diagnose_lines(lines, use_model=False).category == "transient_network"
+
+
+def test_a_lower_case_key_missing_from_a_dict_is_the_codes_own_mistake() -> None:
+    # a KeyError names a secret taken from the environment only in an environment variable's upper-case spelling
+    # (batch 54); a lower-case key of a dict the code built stays the code's
+    lines = ["Traceback (most recent call last):\n", '  File "sync.py", line 8, in <module>\n', "KeyError: 'token'\n"]
+    assert diagnose_lines(lines, use_model=False).category == "code_bug"
