@@ -316,6 +316,11 @@ BATCH53_FIRST_RUN = {"n": 31, "right": 25, "hi_wrong": 0, "rules_right": 22, "ru
 # 20's 52/81, freeze 13's 46/81.
 FREEZE54 = "8a2a645"
 BATCH54_FIRST_RUN = {"n": 81, "right": 58, "hi_wrong": 1, "rules_right": 52, "rules_hi_wrong": 1, "unknown": 11}
+# Batch 55 (30 logs, 13 categories, gathered the same way with the rest of the same session's search budget, before
+# batch 54's changes were made), run once against the rules tuned on batch 54 and the model retrained with it
+# (FREEZE55). Freeze 54's code: 23/30 too; freeze 20's 23/30, freeze 13's 20/30.
+FREEZE55 = "226c81f"
+BATCH55_FIRST_RUN = {"n": 30, "right": 23, "hi_wrong": 0, "rules_right": 20, "rules_hi_wrong": 0, "unknown": 3}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -390,6 +395,7 @@ BATCH51_DECISIVE_FIRST_RUN = {"n": 33, "plain": 33, "buried": 33}
 BATCH52_DECISIVE_FIRST_RUN = {"n": 100, "plain": 98, "buried": 98}
 BATCH53_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 BATCH54_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 80}
+BATCH55_DECISIVE_FIRST_RUN = {"n": 30, "plain": 30, "buried": 30}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -445,6 +451,7 @@ FIRST_RUNS = {
     52: BATCH52_FIRST_RUN,
     53: BATCH53_FIRST_RUN,
     54: BATCH54_FIRST_RUN,
+    55: BATCH55_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -495,6 +502,7 @@ DECISIVE_FIRST_RUNS = {
     52: BATCH52_DECISIVE_FIRST_RUN,
     53: BATCH53_DECISIVE_FIRST_RUN,
     54: BATCH54_DECISIVE_FIRST_RUN,
+    55: BATCH55_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
