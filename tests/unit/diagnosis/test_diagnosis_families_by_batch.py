@@ -2786,6 +2786,30 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "schema_mismatch",
         ),
+        # ---------------- batch 55
+        (
+            [
+                "docker tag quay.io/acme/ingest:9c1e2f7 127.0.0.1:5001/ingest-prod:9c1e2f7\n",
+                "Error response from daemon: could not find image: no such id: quay.io/acme/ingest:9c1e2f7\n",
+                "make: *** [push-private-registry] Error 1\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "prefect.CloudTaskRunner | ERROR | Unexpected error: SystemError('unknown opcode',) Traceback (most "
+                'recent call last):   File "/usr/local/lib/python3.6/site-packages/prefect/engine/runner.py", line 48, '
+                "in inner\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Caused by: org.apache.seatunnel.engine.server.checkpoint.CheckpointException: Checkpoint expired "
+                "before completing. Please increase checkpoint timeout in the seatunnel.yaml or jobConfig env.\n"
+            ],
+            "timeout",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
