@@ -242,6 +242,7 @@ async def test_diagnosis_driver_oom(fake: FakeDatabricks, rt: Runtime) -> None:
     assert task["basis"].startswith("rule ")  # how the category was reached, as in Airflow's task reports
     assert any("DRIVER_NOT_RESPONDING" in e for e in task["cluster_events"])
     assert out["incident_id"].startswith("inc_") and out["severity"] in ("SEV2", "SEV3")
+    assert rt.incidents.get(out["incident_id"]).facts["basis"] == task["basis"]  # the console and postmortem show it
     again = await dbx.diagnose_job_run(rt, run["run_id"])
     assert again["incident_id"] == out["incident_id"]  # the same failure joins the open incident
 

@@ -245,7 +245,7 @@ async def triage_with_error(rt: Runtime, dag_id: str, run_id: str, environment: 
     errors = await diagnose.extract_errors(rt, dag_id, run_id, None, summary["env"])
     if errors["tasks"]:
         root = errors["tasks"][0]
-        keep = ("task_id", "category", "confidence", "exception", "message", "signature")
+        keep = ("task_id", "category", "confidence", "basis", "exception", "message", "signature")
         summary["decisive_error"] = {k: root.get(k) for k in keep if root.get(k) is not None}
         summary["next"] = "propose_action(dag_id, run_id) for the runbook's plan, or extract_errors for the excerpt"
     await _remember(rt, summary, errors)

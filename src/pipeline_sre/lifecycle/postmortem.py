@@ -138,6 +138,8 @@ async def summarize_root_cause(rt: Runtime, incident_id: str) -> dict[str, Any]:
         "exception": facts.get("exception"),
         "evidence": clip(rt.redact(str(facts.get("evidence") or "")), 400),
         "confidence": facts.get("confidence"),
+        # a rule's answer or the learned model's guess: a reader weighs the category by it
+        "basis": facts.get("basis"),
         "frequency": history,
         "blast_radius": await _blast_radius(rt, incident),
         "runbook": incident.runbook_id,
@@ -230,6 +232,7 @@ def _markdown(
         "## Root cause",
         "",
         f"- Category: **{cause['category']}** (signature `{cause['signature']}`, task `{cause['task_id']}`)",
+        *([f"- Reached by: {cause['basis']}, confidence {cause['confidence']}"] if cause.get("basis") else []),
         f"- Exception: `{cause['exception']}`",
         f"- Evidence: `{cause['evidence']}`",
         f"- Frequency (7 days): {_pairs_text(cause['frequency'])}",

@@ -180,6 +180,7 @@ async def test_an_agent_needs_few_calls(rt: Runtime, fake: FakeAirflow) -> None:
     verification says when to look again."""
     triaged = await operations.triage_with_error(rt, DAG, RUN, "prod")
     assert triaged["decisive_error"]["category"] == "transient_network" and len(str(triaged)) < 2500
+    assert triaged["decisive_error"]["basis"].startswith("rule ")  # a rule's answer, not the model's guess
     plan = await operations.propose(rt, who("mcp", "bob"), DAG, RUN, "prod")
     asked = operations.request_approval(rt, who("mcp", "bob"), plan["action"]["id"])
     reason = asked["action"]["approval_reason"]

@@ -123,9 +123,13 @@ async def test_the_second_incident_remembers_the_first_everywhere(rt: Runtime, f
     section = html.split('data-testid="seen-before"')[1].split("</section>")[0]
     assert first in section and "approved by bob" in section and "recovered" in section
     assert "recovered 1 of 1" in html.split('data-testid="ranking"')[1].split("</dd>")[0]  # the approver sees why
+    # how the category was reached: the same words as the diagnosis gave over MCP and the CLI
+    basis = operations.get_incident(rt, second)["facts"]["basis"]
+    assert basis.startswith("rule ") and f"<dt>Reached by</dt><dd>{basis}</dd>" in html
 
     written = await postmortem.write_postmortem(rt, second)
     previous = written["markdown"].split("## Previous occurrences")[1]
+    assert f"- Reached by: {basis}, confidence " in written["markdown"].split("## Root cause")[1]
     assert first in previous and "`clear_failed_tasks`" in previous and "approved by bob: recovered" in previous
     assert "<h2>Previous occurrences</h2>" in await console_page(rt, f"/incidents/{second}/postmortem")
 

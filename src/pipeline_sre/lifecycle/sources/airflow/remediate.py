@@ -23,7 +23,7 @@ def _facts(summary: dict[str, Any], root: dict[str, Any] | None) -> dict[str, An
     facts = {k: summary.get(k) for k in (*keys, "persistence", "url", "run_id", "severity_rule", "downstream")}
     facts["failed_at"] = summary.get("end")
     if root:
-        facts.update({k: root.get(k) for k in ("task_id", "exception", "message", "evidence", "confidence")})
+        facts.update({k: root.get(k) for k in ("task_id", "exception", "message", "evidence", "confidence", "basis")})
         facts["try_number"] = root.get("try_number")
         if root.get("excerpt"):
             facts["excerpt"] = clip(str(root["excerpt"]), 1500)

@@ -390,7 +390,7 @@ def opening(diagnosis: JobRunDiagnosis) -> Opening:
         "owner": summary.get("owner"),
         "url": summary.get("run_page_url"),
         "failed_tasks": diagnosis.failed_tasks,
-        **{k: root.get(k) for k in ("exception", "message", "evidence", "confidence")},
+        **{k: root.get(k) for k in ("exception", "message", "evidence", "confidence", "basis")},
     }
     return Opening(
         environment=summary["env"],
