@@ -321,6 +321,11 @@ BATCH54_FIRST_RUN = {"n": 81, "right": 58, "hi_wrong": 1, "rules_right": 52, "ru
 # (FREEZE55). Freeze 54's code: 23/30 too; freeze 20's 23/30, freeze 13's 20/30.
 FREEZE55 = "226c81f"
 BATCH55_FIRST_RUN = {"n": 30, "right": 23, "hi_wrong": 0, "rules_right": 20, "rules_hi_wrong": 0, "unknown": 3}
+# Batch 56 (16 logs, 12 categories, gathered the same way with the last of the same session's search budget, after
+# batch 55's wordings were made), run once against the rules tuned on batch 55 and the model retrained with it
+# (FREEZE56). Freeze 55's code: 13/16 too; freeze 20's 13/16, freeze 13's 14/16.
+FREEZE56 = "97407d0"
+BATCH56_FIRST_RUN = {"n": 16, "right": 13, "hi_wrong": 0, "rules_right": 12, "rules_hi_wrong": 0, "unknown": 2}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -396,6 +401,7 @@ BATCH52_DECISIVE_FIRST_RUN = {"n": 100, "plain": 98, "buried": 98}
 BATCH53_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 BATCH54_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 80}
 BATCH55_DECISIVE_FIRST_RUN = {"n": 30, "plain": 30, "buried": 30}
+BATCH56_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -452,6 +458,7 @@ FIRST_RUNS = {
     53: BATCH53_FIRST_RUN,
     54: BATCH54_FIRST_RUN,
     55: BATCH55_FIRST_RUN,
+    56: BATCH56_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -503,6 +510,7 @@ DECISIVE_FIRST_RUNS = {
     53: BATCH53_DECISIVE_FIRST_RUN,
     54: BATCH54_DECISIVE_FIRST_RUN,
     55: BATCH55_DECISIVE_FIRST_RUN,
+    56: BATCH56_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
