@@ -2810,6 +2810,25 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "timeout",
         ),
+        # ---------------- batch 56
+        (
+            [
+                "Caused by: java.lang.RuntimeException: Unable to list files in partition: "
+                "s3://lake/events/dt=2026-03-01\n",
+                "\tat org.apache.iceberg.data.TableMigrationUtil.listPartition(TableMigrationUtil.java:206)\n",
+            ],
+            "upstream_missing",
+        ),
+        (["src/codec.c:12:10: fatal error: zstd.h: No such file or directory\n"], "dependency"),
+        (["native/io.cc:4:10: fatal error: 'hdf5.h' file not found\n"], "dependency"),
+        (
+            [
+                "The task took longer to complete than expected, so it was canceled. Please try again or contact an "
+                "administrator.\n",
+                '"Export Rows"(Report 50102)."Number - OnAfterGetRecord"(Trigger) line 5\n',
+            ],
+            "timeout",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2910,3 +2929,10 @@ def test_a_lower_case_key_missing_from_a_dict_is_the_codes_own_mistake() -> None
     # (batch 54); a lower-case key of a dict the code built stays the code's
     lines = ["Traceback (most recent call last):\n", '  File "sync.py", line 8, in <module>\n', "KeyError: 'token'\n"]
     assert diagnose_lines(lines, use_model=False).category == "code_bug"
+
+
+def test_a_data_file_missing_is_no_missing_header_for_all_its_h_suffix() -> None:
+    # a compiler's "fatal error: x.h: No such file" is a library's -dev package not installed (batch 56); a data file
+    # that is not there stays a missing input
+    lines = ["cat: /data/in/part-0001.h: No such file or directory\n"]
+    assert diagnose_lines(lines, use_model=False).category == "upstream_missing"
