@@ -296,6 +296,8 @@ def assert_true(
     assert f"[detection] {original}" in markdown, markdown
     proposer = moves[OPENING.index("proposed")][1]
     assert f"- Action: `clear_failed_tasks` `{inc.action_id}` ({action}, requested by {proposer})" in markdown
+    # how the category was reached, kept from detection whichever surface opened the incident
+    assert inc.facts["basis"].startswith("rule ") and f"- Reached by: {inc.facts['basis']}, confidence " in markdown
 
     # one set of books whichever surface moved it: the autopilot finds nothing left to do about this run
     after = watch_once(c.w.env)

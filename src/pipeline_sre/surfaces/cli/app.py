@@ -221,10 +221,18 @@ def errors(
 
     def render(d: dict[str, Any]) -> None:
         rows = [
-            [t["task_id"], t["category"], t["confidence"], t["exception"], t["evidence"], t["signature"]]
+            [
+                t["task_id"],
+                t["category"],
+                t["confidence"],
+                t.get("basis"),
+                t["exception"],
+                t["evidence"],
+                t["signature"],
+            ]
             for t in d["tasks"]
         ]
-        cols = ["task", "category", "conf", "exception", "evidence", "signature"]
+        cols = ["task", "category", "conf", "basis", "exception", "evidence", "signature"]
         console.print(table(f"Errors in {dag_id} / {run_id}", cols, rows))
         if d.get("message"):
             console.print(d["message"], highlight=False)
