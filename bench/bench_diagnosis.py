@@ -2609,8 +2609,13 @@ with open(path, "rb") as raw:
         d = diagnose_lines(fh)
         ev, cat = d.evidence, d.category
 dt = time.perf_counter() - t0
-print(json.dumps({"seconds": dt, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "evidence": ev[:200], "category": cat}))
+# this process's own peak: Linux carries ru_maxrss across exec, so it would report the benchmark that forked it
+# (about 135 MB) whenever that was larger; VmHWM belongs to the new program's memory alone
+try:
+    peak = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": dt, "rss_mb": peak, "evidence": ev[:200], "category": cat}))
 """
 
 
