@@ -225,7 +225,7 @@ def errors(
                 t["task_id"],
                 t["category"],
                 t["confidence"],
-                t.get("basis"),
+                t["basis"],
                 t["exception"],
                 t["evidence"],
                 t["signature"],
