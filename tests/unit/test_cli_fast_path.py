@@ -212,3 +212,20 @@ def test_usage_errors_still_come_from_typer(logs: Path) -> None:
     assert done.returncode == 2
     assert "Usage: pipeline-sre diagnose" in done.stderr and "'JSON' is not one of 'json', 'text'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_errors_shows_each_tasks_basis_beside_its_confidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `pipeline-sre errors` (the typer app, reading Airflow): the table says how each category was reached, as the
+    # task report does over MCP; the report itself is extract_errors' (stood in for: no Airflow here)
+    report = {
+        "tasks": [
+            {"task_id": "load", "category": "timeout", "confidence": 0.62, "basis": "learned model (no rule was sure)",
+             "exception": "TaskCancelled", "evidence": "task cancelled", "signature": "0a1b2c3d4e5f"},
+        ]
+    }  # fmt: skip
+    monkeypatch.setattr("pipeline_sre.surfaces.cli.app.run_lifecycle", lambda *args: report)
+    done = CliRunner().invoke(app, ["errors", "etl_daily", "manual__1"], env={"COLUMNS": "240"})
+    assert done.exit_code == 0, done.stdout
+    header = next(line for line in done.stdout.splitlines() if "category" in line)
+    assert header.index("conf") < header.index("basis") < header.index("exception")
+    assert "learned model (no rule was sure)" in done.stdout
