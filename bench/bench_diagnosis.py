@@ -326,6 +326,11 @@ BATCH55_FIRST_RUN = {"n": 30, "right": 23, "hi_wrong": 0, "rules_right": 20, "ru
 # (FREEZE56). Freeze 55's code: 13/16 too; freeze 20's 13/16, freeze 13's 14/16.
 FREEZE56 = "97407d0"
 BATCH56_FIRST_RUN = {"n": 16, "right": 13, "hi_wrong": 0, "rules_right": 12, "rules_hi_wrong": 0, "unknown": 2}
+# Batch 57 (106 logs, 14 categories, gathered the same way at the start of the next session with a new search budget),
+# run once against the rules tuned on batch 56 and the model retrained with it (FREEZE57). Freeze 56's code: 73/106
+# too; freeze 20's 68/106, freeze 13's 67/106.
+FREEZE57 = "bb03680"
+BATCH57_FIRST_RUN = {"n": 106, "right": 73, "hi_wrong": 2, "rules_right": 60, "rules_hi_wrong": 2, "unknown": 20}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -402,6 +407,7 @@ BATCH53_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 BATCH54_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 80}
 BATCH55_DECISIVE_FIRST_RUN = {"n": 30, "plain": 30, "buried": 30}
 BATCH56_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
+BATCH57_DECISIVE_FIRST_RUN = {"n": 106, "plain": 106, "buried": 106}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -459,6 +465,7 @@ FIRST_RUNS = {
     54: BATCH54_FIRST_RUN,
     55: BATCH55_FIRST_RUN,
     56: BATCH56_FIRST_RUN,
+    57: BATCH57_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -511,6 +518,7 @@ DECISIVE_FIRST_RUNS = {
     54: BATCH54_DECISIVE_FIRST_RUN,
     55: BATCH55_DECISIVE_FIRST_RUN,
     56: BATCH56_DECISIVE_FIRST_RUN,
+    57: BATCH57_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
