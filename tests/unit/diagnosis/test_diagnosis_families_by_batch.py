@@ -2829,6 +2829,86 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "timeout",
         ),
+        # ---------------- batch 57
+        (
+            [
+                "TransactionContext Error: Failed to commit: failed to pin block of size 256.0 KiB "
+                "(511.9 MiB/512.0 MiB used)\n"
+            ],
+            "oom",
+        ),
+        (
+            [
+                '  File "/usr/lib/python3/site-packages/kafka/consumer/group.py", line 527, in commit\n',
+                "    assert self.config['group_id'] is not None, 'Requires group_id'\n",
+                "AssertionError: Requires group_id\n",
+            ],
+            "kafka_consumer",
+        ),
+        (
+            [
+                "java.lang.IllegalStateException: You can only check the position for partitions assigned to this "
+                "consumer.\n",
+                "\tat org.apache.kafka.clients.consumer.KafkaConsumer.position(KafkaConsumer.java:1745)\n",
+            ],
+            "kafka_consumer",
+        ),
+        (
+            [
+                "SystemCheckError: System check identified some issues:\n",
+                "ERRORS:\n",
+                "?: MEDIA_ROOT is not writeable\n",
+                "\tHINT: Set the permissions of drwxr-xr-x /srv/app/media to be writeable by the user running the "
+                "service\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "[2026-02-01 03:10:01 +0000] [8] [CRITICAL] WORKER TIMEOUT (pid:12)\n",
+                "[2026-02-01 03:10:02 +0000] [8] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "WARNING im dingtalk_robot send to 0a1b2c fail: dingtalk req return ErrCode = 130101 ErrMsg = send too "
+                "fast, exceed 20 times per minute\n"
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "Code: 47. DB::Exception: Unknown expression or function identifier `event_ts` in scope SELECT "
+                "event_ts FROM events (UNKNOWN_IDENTIFIER)\n"
+            ],
+            "schema_mismatch",
+        ),
+        (['  File "sync.py", line 240, in run\n', "ValueError: year 20110112 is out of range\n"], "data_quality"),
+        (
+            [
+                "Error in run_step.py:\n",
+                "Non-zero return code 127 from 'blastp -query in.fasta', message '/bin/sh: 1: blastp: not found'\n",
+            ],
+            "dependency",
+        ),
+        (["Unable to resolve action `someorg/get-release@v1`, unable to find version `v1`\n"], "dependency"),
+        (
+            [
+                "ERROR! couldn't resolve module/action 'community.general.pacman'. This often indicates a misspelling, "
+                "missing collection, or incorrect module path.\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "ImmediateDeprecationError: \n",
+                "Morningstar has been immediately deprecated due to large breaks in the API without the\n",
+            ],
+            "upstream_missing",
+        ),
+        (["every step must define a `uses` or `run` key\n"], "code_bug"),
+        (["ASSERT: [025]: unable to find '20260101-010203F' in string list\n"], "code_bug"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -2936,3 +3016,19 @@ def test_a_data_file_missing_is_no_missing_header_for_all_its_h_suffix() -> None
     # that is not there stays a missing input
     lines = ["cat: /data/in/part-0001.h: No such file or directory\n"]
     assert diagnose_lines(lines, use_model=False).category == "upstream_missing"
+
+
+def test_gunicorns_memory_guess_stands_without_its_timeout() -> None:
+    # after WORKER TIMEOUT the SIGKILL is gunicorn's --timeout (batch 57); a kill it logs with no timeout before it
+    # keeps the memory reading its message gives
+    lines = ["[2026-02-01 03:10:02 +0000] [8] [ERROR] Worker (pid:12) was sent SIGKILL! Perhaps out of memory?\n"]
+    assert diagnose_lines(lines, use_model=False).category == "oom"
+
+
+def test_djangos_system_check_is_no_data_check() -> None:
+    # a data check's CheckError (ESMValCore's CMOR checks, batch 52) is bad values; Django's SystemCheckError is the
+    # service's own settings (batch 57: a directory it may not write)
+    lines = ["SystemCheckError: System check identified some issues:\n", "?: MEDIA_ROOT is not writeable\n"]
+    assert diagnose_lines(lines, use_model=False).category != "data_quality"
+    cmor = ["esmvalcore.cmor.check.CMORCheckError: There were errors in variable tas:\n"]
+    assert diagnose_lines(cmor, use_model=False).category == "data_quality"
