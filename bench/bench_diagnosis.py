@@ -331,6 +331,11 @@ BATCH56_FIRST_RUN = {"n": 16, "right": 13, "hi_wrong": 0, "rules_right": 12, "ru
 # too; freeze 20's 68/106, freeze 13's 67/106.
 FREEZE57 = "bb03680"
 BATCH57_FIRST_RUN = {"n": 106, "right": 73, "hi_wrong": 2, "rules_right": 60, "rules_hi_wrong": 2, "unknown": 20}
+# Batch 58 (39 logs, 13 categories, gathered the same way with the rest of the same session's search budget while
+# batch 57 was reviewed and studied), run once against the rules tuned on batch 57 and the model retrained with it
+# (FREEZE58). Freeze 57's code: 29/39 too; freeze 20's 26/39, freeze 13's 26/39.
+FREEZE58 = "7a3bc86"
+BATCH58_FIRST_RUN = {"n": 39, "right": 29, "hi_wrong": 0, "rules_right": 27, "rules_hi_wrong": 0, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -408,6 +413,7 @@ BATCH54_DECISIVE_FIRST_RUN = {"n": 81, "plain": 81, "buried": 80}
 BATCH55_DECISIVE_FIRST_RUN = {"n": 30, "plain": 30, "buried": 30}
 BATCH56_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH57_DECISIVE_FIRST_RUN = {"n": 106, "plain": 106, "buried": 106}
+BATCH58_DECISIVE_FIRST_RUN = {"n": 39, "plain": 39, "buried": 39}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -466,6 +472,7 @@ FIRST_RUNS = {
     55: BATCH55_FIRST_RUN,
     56: BATCH56_FIRST_RUN,
     57: BATCH57_FIRST_RUN,
+    58: BATCH58_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -519,6 +526,7 @@ DECISIVE_FIRST_RUNS = {
     55: BATCH55_DECISIVE_FIRST_RUN,
     56: BATCH56_DECISIVE_FIRST_RUN,
     57: BATCH57_DECISIVE_FIRST_RUN,
+    58: BATCH58_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
