@@ -2909,6 +2909,32 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (["every step must define a `uses` or `run` key\n"], "code_bug"),
         (["ASSERT: [025]: unable to find '20260101-010203F' in string list\n"], "code_bug"),
+        # ---------------- batch 58
+        (["[>>>>>>>>>>        ] 2044/9000, 2.1 task/s, elapsed: 974s, ETA: 3312s已杀死\n"], "oom"),
+        (["etl-run: error: argument --workers/-w: invalid int value: 'auto'\n"], "code_bug"),
+        (
+            [
+                "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to set up sandbox container "
+                '"9f1e" network for pod "loader-6c9d": networkPlugin cni failed to set up pod "loader-6c9d_etl" '
+                "network: add cmd: failed to assign an IP address to container\n"
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "[2026/01/12 04:10:33] [engine] caught signal (SIGSEGV)\n",
+                "#0 0x7f3a10c2bad8 in ???() at ???:0\n",
+                "#1 0x55d0aa0f86f2 in flb_sds_printf() at src/flb_sds.c:429\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "2026-01-12 04:10:33.101 [info] Group member (events,coor=#PID<0.712.0>,generation=41):\n",
+                "re-joining group, reason:{:connection_down, {:shutdown, :tcp_closed}}\n",
+            ],
+            "kafka_consumer",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
