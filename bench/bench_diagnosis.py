@@ -336,6 +336,11 @@ BATCH57_FIRST_RUN = {"n": 106, "right": 73, "hi_wrong": 2, "rules_right": 60, "r
 # (FREEZE58). Freeze 57's code: 29/39 too; freeze 20's 26/39, freeze 13's 26/39.
 FREEZE58 = "7a3bc86"
 BATCH58_FIRST_RUN = {"n": 39, "right": 29, "hi_wrong": 0, "rules_right": 27, "rules_hi_wrong": 0, "unknown": 5}
+# Batch 59 (14 logs, 11 categories, gathered the same way with the last of the same session's search budget, after
+# batch 58's wordings were made), run once against the rules tuned on batch 58 and the model retrained with it
+# (FREEZE59). Freeze 58's code: 12/14 too; freeze 20's 12/14, freeze 13's 11/14.
+FREEZE59 = "aa2f656"
+BATCH59_FIRST_RUN = {"n": 14, "right": 12, "hi_wrong": 0, "rules_right": 12, "rules_hi_wrong": 0, "unknown": 2}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -414,6 +419,7 @@ BATCH55_DECISIVE_FIRST_RUN = {"n": 30, "plain": 30, "buried": 30}
 BATCH56_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH57_DECISIVE_FIRST_RUN = {"n": 106, "plain": 106, "buried": 106}
 BATCH58_DECISIVE_FIRST_RUN = {"n": 39, "plain": 39, "buried": 39}
+BATCH59_DECISIVE_FIRST_RUN = {"n": 14, "plain": 14, "buried": 14}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -473,6 +479,7 @@ FIRST_RUNS = {
     56: BATCH56_FIRST_RUN,
     57: BATCH57_FIRST_RUN,
     58: BATCH58_FIRST_RUN,
+    59: BATCH59_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -527,6 +534,7 @@ DECISIVE_FIRST_RUNS = {
     56: BATCH56_DECISIVE_FIRST_RUN,
     57: BATCH57_DECISIVE_FIRST_RUN,
     58: BATCH58_DECISIVE_FIRST_RUN,
+    59: BATCH59_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
