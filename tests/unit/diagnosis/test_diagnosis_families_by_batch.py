@@ -2909,6 +2909,13 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (["every step must define a `uses` or `run` key\n"], "code_bug"),
         (["ASSERT: [025]: unable to find '20260101-010203F' in string list\n"], "code_bug"),
+        (
+            [
+                "2026-01-01 01:02:03.456 P00   INFO: last backup label = 20260101-010203F, version = 2.41\n",
+                "2026-01-01 01:02:04.001 P00 ASSERT: [025]: unable to find '20260101-010203F' in string list\n",
+            ],
+            "code_bug",
+        ),
         # ---------------- batch 58
         (["[>>>>>>>>>>        ] 2044/9000, 2.1 task/s, elapsed: 974s, ETA: 3312s已杀死\n"], "oom"),
         (["etl-run: error: argument --workers/-w: invalid int value: 'auto'\n"], "code_bug"),
