@@ -341,6 +341,11 @@ BATCH58_FIRST_RUN = {"n": 39, "right": 29, "hi_wrong": 0, "rules_right": 27, "ru
 # (FREEZE59). Freeze 58's code: 12/14 too; freeze 20's 12/14, freeze 13's 11/14.
 FREEZE59 = "aa2f656"
 BATCH59_FIRST_RUN = {"n": 14, "right": 12, "hi_wrong": 0, "rules_right": 12, "rules_hi_wrong": 0, "unknown": 2}
+# Batch 60 (99 logs, 14 categories, gathered the same way at the start of the next session with a new search budget),
+# run once against the rules tuned on batch 58 (batch 59 had no wordings) and the model retrained with batch 59
+# (FREEZE60). Freeze 59's code: 70/99; freeze 20's 66/99, freeze 13's 63/99.
+FREEZE60 = "3c54183"
+BATCH60_FIRST_RUN = {"n": 99, "right": 71, "hi_wrong": 0, "rules_right": 58, "rules_hi_wrong": 0, "unknown": 12}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -420,6 +425,7 @@ BATCH56_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH57_DECISIVE_FIRST_RUN = {"n": 106, "plain": 106, "buried": 106}
 BATCH58_DECISIVE_FIRST_RUN = {"n": 39, "plain": 39, "buried": 39}
 BATCH59_DECISIVE_FIRST_RUN = {"n": 14, "plain": 14, "buried": 14}
+BATCH60_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 98}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -480,6 +486,7 @@ FIRST_RUNS = {
     57: BATCH57_FIRST_RUN,
     58: BATCH58_FIRST_RUN,
     59: BATCH59_FIRST_RUN,
+    60: BATCH60_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -535,6 +542,7 @@ DECISIVE_FIRST_RUNS = {
     57: BATCH57_DECISIVE_FIRST_RUN,
     58: BATCH58_DECISIVE_FIRST_RUN,
     59: BATCH59_DECISIVE_FIRST_RUN,
+    60: BATCH60_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
