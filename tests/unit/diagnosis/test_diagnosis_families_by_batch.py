@@ -2942,6 +2942,59 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "kafka_consumer",
         ),
+        # ---------------- batch 60
+        (
+            [
+                "Traceback (most recent call last):\n",
+                '  File "/app/etl/cron.py", line 212, in load_logs\n',
+                "    frame = frame.drop(columns=['owner_login'])\n",
+                "KeyError: \"['owner_login'] not found in axis\"\n",
+            ],
+            "schema_mismatch",
+        ),
+        (["KeyError: \"Keyword 'TELESCOP' not found.\"\n"], "schema_mismatch"),
+        (["KeyError: \"Can't open attribute (can't locate attribute: 'SensorName')\"\n"], "schema_mismatch"),
+        (['fatal:["Execute.c":5861]:variable (lon) is not in file (infile)\n'], "schema_mismatch"),
+        (
+            [
+                "RuntimeError: Error(s) in loading state_dict for Encoder:\n",
+                "\tsize mismatch for rnn.weight_ih_l0: copying a param with shape torch.Size([1200, 40]) from "
+                "checkpoint, the shape in current model is torch.Size([2400, 40]).\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "Username and Password not accepted. Learn more at http://support.google.com/mail/bin/answer.py?"
+                "answer=14257 c22sm1234567abc.9\n"
+            ],
+            "credentials",
+        ),
+        (["  | ValueError: u'Published: 2021-13-40' is not a valid date\n"], "data_quality"),
+        (["ERROR: could not parse /media/library/Artist/artist.nfo: junk after document element\n"], "data_quality"),
+        (["parcels.geojson:2214: Expected a comma or colon\n"], "data_quality"),
+        (
+            [
+                "The workflow is not valid. .github/workflows/release.yml (Line: 12, Col: 9): Unexpected symbol: "
+                '\'"macos-latest"\'. Located at position 12 within expression: matrix.os == "macos-latest"\n'
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "[error] { name: 'HexoError',\n",
+                "  reason: 'incomplete explicit mapping pair; a key node is missed',\n",
+                "  message: 'Process failed: languages/en.yml',\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "Error: Error building site: failed to render pages: JSON parse error: expected comma character or an "
+                "array or object ending on line 4 and column 9\n"
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
