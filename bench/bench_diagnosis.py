@@ -346,6 +346,11 @@ BATCH59_FIRST_RUN = {"n": 14, "right": 12, "hi_wrong": 0, "rules_right": 12, "ru
 # (FREEZE60). Freeze 59's code: 70/99; freeze 20's 66/99, freeze 13's 63/99.
 FREEZE60 = "3c54183"
 BATCH60_FIRST_RUN = {"n": 99, "right": 71, "hi_wrong": 0, "rules_right": 58, "rules_hi_wrong": 0, "unknown": 12}
+# Batch 61 (54 logs, 11 categories, gathered the same way with the rest of the same session's search budget while
+# batch 60 was reviewed and studied), run once against the rules tuned on batch 60 and the model retrained with it
+# (FREEZE61). Freeze 60's code: 38/54 too; freeze 20's 36/54, freeze 13's 36/54.
+FREEZE61 = "36d92cf"
+BATCH61_FIRST_RUN = {"n": 54, "right": 38, "hi_wrong": 0, "rules_right": 30, "rules_hi_wrong": 0, "unknown": 9}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -426,6 +431,7 @@ BATCH57_DECISIVE_FIRST_RUN = {"n": 106, "plain": 106, "buried": 106}
 BATCH58_DECISIVE_FIRST_RUN = {"n": 39, "plain": 39, "buried": 39}
 BATCH59_DECISIVE_FIRST_RUN = {"n": 14, "plain": 14, "buried": 14}
 BATCH60_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 98}
+BATCH61_DECISIVE_FIRST_RUN = {"n": 54, "plain": 54, "buried": 54}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -487,6 +493,7 @@ FIRST_RUNS = {
     58: BATCH58_FIRST_RUN,
     59: BATCH59_FIRST_RUN,
     60: BATCH60_FIRST_RUN,
+    61: BATCH61_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -543,6 +550,7 @@ DECISIVE_FIRST_RUNS = {
     58: BATCH58_DECISIVE_FIRST_RUN,
     59: BATCH59_DECISIVE_FIRST_RUN,
     60: BATCH60_DECISIVE_FIRST_RUN,
+    61: BATCH61_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
