@@ -434,6 +434,16 @@ _PY_CONT = (
 # names an exception type
 _PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
 _PY_MARKERS = re.compile(r"^[\s~^]+$")  # Python 3.11+'s carets under the failing expression
+# IPython's and Colab's form of a traceback (a notebook's cell output pasted into a thread): a frame is a line of its
+# own, "path.py in func(args)" (IPython 7) or "Cell In[3], line 2, in f()" / "File ~/x.py:12, in f(x)" (IPython 8),
+# its source lines are numbered ("----> 1 df = load()" marks the failing one), and Colab folds library frames into
+# "21 frames"; the exception comes last, as in Python's own form
+_IPY_FRAME = re.compile(
+    r"^(?:(?P<file>\S+\.py|<ipython-input-[^>]*>)\s+in\s+(?P<func>[\w.<>]+)\(.*"
+    r"|Cell In ?\[\d+\], line \d+.*|Input In \[\d+\].*|File \S+:\d+, in .+)$"
+)
+_IPY_SOURCE = re.compile(r"^-*>\s*\d+\s")
+_IPY_FOLDED = re.compile(r"^\d+ frames?$")
 _PY_EXC = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:\[[\w.]+\])?)(?::[ \t]?(?P<msg>.*))?$")
 _JVM_TYPE = r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable|Failure|Fault)"
 _JVM_HEAD = re.compile(r"(?:^|(?<=[\s:(]))(?P<type>" + _JVM_TYPE + r")(?::[ \t]?(?P<msg>.*))?$")
@@ -716,6 +726,14 @@ def _py_accept(blk: _Open, ln: _Line) -> bool:
                 fr = f"{m.group('file')}:{m.group('line')} in {(m.group('func') or '?').strip()}"
                 blk.excs[-1].frames.append(fr)
             blk.flat_source = 2 if flat else 0
+            return True
+        ipy = _IPY_FRAME.match(c)
+        if ipy is not None or _IPY_SOURCE.match(c) or _IPY_FOLDED.match(c.strip()):
+            blk.add(ln)
+            if ipy is not None and blk.excs:
+                blk.excs[-1].frames.append(c.strip())
+            blk.blanks = 0  # a notebook's frames stand apart, a blank line between each
+            blk.flat_source = 0
             return True
         if (
             blk.flat_source

@@ -229,3 +229,47 @@ def test_failure_line_without_error_keyword_is_the_last_resort() -> None:
         blocks = extract_errors(["INFO starting run 42\n", line])
         assert blocks and word in blocks[0].evidence and blocks[0].kind == "fallback", line
     assert extract_errors(["INFO cache entry expired, refreshing\n"]) == []
+
+
+def test_a_notebooks_traceback_keeps_its_exception() -> None:
+    # IPython 7 as Colab prints it (batch 61): each frame a line of its own with numbered source under it, library
+    # frames folded into "N frames", blank lines between; the exception at the end is the block's, not the first frame
+    lines = [
+        "---------------------------------------------------------------------------\n",
+        "\n",
+        "ResourceExhaustedError                    Traceback (most recent call last)\n",
+        "\n",
+        "/usr/local/lib/python3.6/dist-packages/tensorflow_core/python/client/session.py in _do_call(self, fn)\n",
+        "   1364     try:\n",
+        "-> 1365       return fn(*args)\n",
+        "   1366     except errors.OpError as e:\n",
+        "\n",
+        "18 frames\n",
+        "\n",
+        "<ipython-input-7-3f2a9c1b> in <module>()\n",
+        "----> 1 model.fit(train, epochs=3)\n",
+        "\n",
+        "ResourceExhaustedError: 2 root error(s) found.\n",
+    ]
+    (block,) = extract_errors(lines)
+    assert block.kind == "python_traceback"
+    assert block.exception == "ResourceExhaustedError"
+    assert block.message == "2 root error(s) found."
+    assert any("<ipython-input-7-3f2a9c1b> in <module>" in f for f in block.frames)
+
+
+def test_an_ipython_8_traceback_keeps_its_exception() -> None:
+    lines = [
+        "---------------------------------------------------------------------------\n",
+        "KeyError                                  Traceback (most recent call last)\n",
+        "Cell In[4], line 1\n",
+        "----> 1 frame['region']\n",
+        "\n",
+        "File /opt/conda/lib/python3.11/site-packages/pandas/core/frame.py:3893, in DataFrame.__getitem__(self, key)\n",
+        "   3891 if self.columns.nlevels > 1:\n",
+        "-> 3893 indexer = self.columns.get_loc(key)\n",
+        "\n",
+        "KeyError: 'region'\n",
+    ]
+    (block,) = extract_errors(lines)
+    assert (block.exception, block.message) == ("KeyError", "'region'")

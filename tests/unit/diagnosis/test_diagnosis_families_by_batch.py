@@ -2995,6 +2995,45 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 61
+        (["npm ERR! 404 Not Found - PUT .../@acme/etl-utils\n"], "credentials"),
+        (
+            [
+                "ValueError: Required inputs (['dense_4_input']) are missing from input feed (['dense_input']).\n",
+            ],
+            "schema_mismatch",
+        ),
+        (["ResourceExhaustedError: 3 root error(s) found.\n"], "oom"),
+        (
+            [
+                "HTTPError: 400 Bad Request from https://upload.pypi.org/legacy/  User 'etl-bot' does not have a "
+                "verified primary email address. Please  add a verified primary email before attempting to upload\n"
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "ValueError: Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute "
+                "and 500 calls per day.\n"
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "sbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, "
+                "user's size and/or time limits)\n"
+            ],
+            "resource_exhausted",
+        ),
+        (["ValueError: Wrong number of columns at line 20417\n"], "data_quality"),
+        (
+            [
+                "  Error while parsing GTF file /work/ref/genes.gtf\n",
+                "  Invalid GTF annotation on line 12:\n",
+                "  End position of feature = 51200 > contig chr21 length = 48000\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
