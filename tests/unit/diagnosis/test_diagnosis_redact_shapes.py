@@ -25,9 +25,12 @@ SHAPES = [
     ("sqlplus -s scott/FakeTiger1@//ora.internal:1521/ORCL @load.sql", "FakeTiger1"),
     ("expdp system/FakeOraPass2@XE directory=dp dumpfile=x.dmp", "FakeOraPass2"),
     ("WARNING: login failed for etl, tried password FakeTried99", "FakeTried99"),
-    # after a verb a secret's value still goes when it carries a digit or a symbol (a message's word does not)
+    # after a failure's verb a secret's value still goes when it carries a digit or a symbol (a message's word does
+    # not), and a word of letters goes when no failure is stated ("loading password:" prints what it loaded)
     ("Error: failed to get token: FakeTok3n-99", "FakeTok3n-99"),
     ("fetching password=FakePw7", "FakePw7"),
+    ("INFO loading password: correcthorsebatterystaple", "correcthorsebatterystaple"),
+    ("DEBUG got token: FakeLettersOnly", "FakeLettersOnly"),
     ("curl -sS -u admin:FakeCurlPass1 https://nexus.internal/service/rest/v1/status", "FakeCurlPass1"),
     ("curl --user deploy:FakeCurlPass2 -X POST https://ci.internal/job/build", "FakeCurlPass2"),
     ('    <add key="ClearTextPassword" value="FakeNugetPass1" />', "FakeNugetPass1"),
