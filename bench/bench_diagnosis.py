@@ -2057,7 +2057,7 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "refusal after its dependency was cancelled, a traceback cut before its error line). "
         "The wordings were added (every other bench log: no answer changed), and the model was retrained with it. "
         "The run also showed the redactor taking rclone's 'HTTP' in 'failed to get token: HTTP error 401' for a "
-        "password; a word of letters after a secret's name that follows a verb now stays. "
+        "password; a word of letters after a secret's name that follows a failure's words and a verb now stays. "
         f"Today (tuned, in-sample for the model): {b60[1]}/{b60[0]} with the model, {b60[4]}/{b60[0]} with the "
         "rules alone."
     )
