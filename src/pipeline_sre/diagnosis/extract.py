@@ -439,7 +439,7 @@ _PY_MARKERS = re.compile(r"^[\s~^]+$")  # Python 3.11+'s carets under the failin
 # its source lines are numbered ("----> 1 df = load()" marks the failing one), and Colab folds library frames into
 # "21 frames"; the exception comes last, as in Python's own form
 _IPY_FRAME = re.compile(
-    r"^(?:(?P<file>\S+\.py|<ipython-input-[^>]*>)\s+in\s+(?P<func>[\w.<>]+)\(.*"
+    r"^(?:(?:\S+\.py|<ipython-input-[^>]*>)\s+in\s+[\w.<>]+\(.*"
     r"|Cell In ?\[\d+\], line \d+.*|Input In \[\d+\].*|File \S+:\d+, in .+)$"
 )
 _IPY_SOURCE = re.compile(r"^-*>\s*\d+\s")

@@ -78,10 +78,9 @@ class SecretRule:
     min_entropy: float = 0.0
     value_requires: tuple[re.Pattern[str], ...] = ()
     run: RunFinder | None = None  # a run of random-looking characters (``run_prefilter``)
-    # ``message_after``: a value fully matching ``message_value`` right after text ending in ``message_before`` is
+    # ``message_after`` as (before, value): a value fully matching ``value`` right after text ending in ``before`` is
     # the start of an error message ("failed to get token: HTTP error 401"), not a secret
-    message_before: re.Pattern[str] | None = None
-    message_value: re.Pattern[str] | None = None
+    message_after: tuple[re.Pattern[str], re.Pattern[str]] | None = None
 
     def applies(self, line: str, low: str) -> bool:
         if any(k in low for k in self.keywords):
@@ -130,8 +129,9 @@ def _compile_rule(raw: dict[str, Any]) -> SecretRule:
         min_entropy=float(raw.get("min_entropy") or 0.0),
         value_requires=tuple(re.compile(str(x)) for x in raw.get("value_requires") or ()),
         run=run,
-        message_before=re.compile(str(after["before"]), re.IGNORECASE) if after else None,
-        message_value=re.compile(str(after["value"])) if after else None,
+        message_after=(re.compile(str(after["before"]), re.IGNORECASE), re.compile(str(after["value"])))
+        if after
+        else None,
     )
 
 
@@ -161,7 +161,7 @@ def _replacer(rule: SecretRule) -> Callable[[re.Match[str]], str]:
     ignore = rule.ignore_values
     min_entropy = rule.min_entropy
     requires = rule.value_requires
-    before, message = rule.message_before, rule.message_value
+    message_after = rule.message_after
 
     def repl(m: re.Match[str]) -> str:
         for name in _SECRET_GROUPS:
@@ -173,13 +173,12 @@ def _replacer(rule: SecretRule) -> Callable[[re.Match[str]], str]:
                     return m.group(0)
                 if any(r.search(value) is None for r in requires):
                     return m.group(0)
-                if (
-                    before is not None
-                    and message is not None
-                    and message.fullmatch(value)
-                    and before.search(m.string, max(0, m.start() - _MESSAGE_LOOKBACK), m.start())
-                ):
-                    return m.group(0)
+                if message_after is not None:
+                    before, message = message_after
+                    if message.fullmatch(value) and before.search(
+                        m.string, max(0, m.start() - _MESSAGE_LOOKBACK), m.start()
+                    ):
+                        return m.group(0)
                 s, e = m.start(name) - m.start(), m.end(name) - m.start()
                 whole = m.group(0)
                 return whole[:s] + mask + whole[e:]
