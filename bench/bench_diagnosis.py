@@ -351,6 +351,11 @@ BATCH60_FIRST_RUN = {"n": 99, "right": 71, "hi_wrong": 0, "rules_right": 58, "ru
 # (FREEZE61). Freeze 60's code: 38/54 too; freeze 20's 36/54, freeze 13's 36/54.
 FREEZE61 = "36d92cf"
 BATCH61_FIRST_RUN = {"n": 54, "right": 38, "hi_wrong": 0, "rules_right": 30, "rules_hi_wrong": 0, "unknown": 9}
+# Batch 62 (99 logs, 13 categories, gathered the same way at the start of the next session with a new search budget),
+# run once against the rules tuned on batch 61 and the model retrained with it (FREEZE62). Freeze 61's code: 74/99 too;
+# freeze 20's 66/99, freeze 13's 57/99.
+FREEZE62 = "db4e487"
+BATCH62_FIRST_RUN = {"n": 99, "right": 74, "hi_wrong": 0, "rules_right": 59, "rules_hi_wrong": 0, "unknown": 11}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -432,6 +437,7 @@ BATCH58_DECISIVE_FIRST_RUN = {"n": 39, "plain": 39, "buried": 39}
 BATCH59_DECISIVE_FIRST_RUN = {"n": 14, "plain": 14, "buried": 14}
 BATCH60_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 98}
 BATCH61_DECISIVE_FIRST_RUN = {"n": 54, "plain": 54, "buried": 54}
+BATCH62_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 97}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -494,6 +500,7 @@ FIRST_RUNS = {
     59: BATCH59_FIRST_RUN,
     60: BATCH60_FIRST_RUN,
     61: BATCH61_FIRST_RUN,
+    62: BATCH62_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -551,6 +558,7 @@ DECISIVE_FIRST_RUNS = {
     59: BATCH59_DECISIVE_FIRST_RUN,
     60: BATCH60_DECISIVE_FIRST_RUN,
     61: BATCH61_DECISIVE_FIRST_RUN,
+    62: BATCH62_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
