@@ -3034,6 +3034,84 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 62
+        (
+            [
+                "Reading in file: europe-latest.osm.pbf\n",
+                "Windows successfully diagnosed a low virtual memory condition. The following programs consumed the "
+                "most virtual memory: importer.exe (8812) consumed 61203726336 bytes, java.exe (4410) consumed "
+                "2211441664 bytes\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "Java HotSpot(TM) 64-Bit Server VM warning: INFO: os::commit_memory(0x00000005c0000000, 4294967296, 0) "
+                "failed; error='' (DOS error/errno=1455)\n",
+                "#\n",
+                "# There is insufficient memory for the Java Runtime Environment to continue.\n",
+                "# Native memory allocation (mmap) failed to map 4294967296 bytes for committing reserved memory.\n",
+            ],
+            "oom",
+        ),
+        (["Artifact not found: nightly-wheels-2231847710\n"], "upstream_missing"),
+        (
+            [
+                "Caused by: java.lang.IllegalStateException: /data/out/events/_spark_metadata/0 doesn't exist when "
+                "compacting batch 19 (compactInterval: 10)\n",
+                "\tat org.apache.spark.sql.execution.streaming.CompactibleFileStreamLog.compact("
+                "CompactibleFileStreamLog.scala:187)\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "java.lang.RuntimeException: java.sql.SQLException: Value '0000-00-00 00:00:00' can not be represented "
+                "as java.sql.Timestamp\n"
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Caused by: org.embulk.standards.CsvParserPlugin$CsvRecordValidateException: "
+                "org.embulk.spi.time.TimestampParseException: text is null or empty string.\n",
+                "\tat org.embulk.standards.CsvParserPlugin$1.timestampColumn(CsvParserPlugin.java:317)\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "bad class file: /home/ci/.gradle/caches/modules-2/files-2.1/org.example/client/2.0.0/client-2.0.0.jar"
+                "(org/example/client/Client.class)\n",
+                "class file has wrong version 61.0, should be 55.0\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "error:  Spectrum Scan Error\n",
+                "  code:      15007\n",
+                "  context:   File 'https://s3.eu-west-1.amazonaws.com/lake/orders/part-0003.parquet' has an "
+                "incompatible Parquet schema for column 'orders.discount'\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                'ERROR: failed to solve: process "/bin/sh -c curl -fsSL -o /usr/local/bin/tool '
+                'https://downloads.example.org/tool/linux-amd64/tool" did not complete successfully: exit code: 6\n'
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "Error: error configuring Terraform AWS Provider: no valid credential sources for Terraform AWS "
+                "Provider found.\n",
+                "Error: no EC2 IMDS role found, operation error ec2imds: GetMetadata, canceled, context deadline "
+                "exceeded\n",
+            ],
+            "credentials",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
