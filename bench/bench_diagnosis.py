@@ -356,6 +356,11 @@ BATCH61_FIRST_RUN = {"n": 54, "right": 38, "hi_wrong": 0, "rules_right": 30, "ru
 # freeze 20's 66/99, freeze 13's 57/99.
 FREEZE62 = "db4e487"
 BATCH62_FIRST_RUN = {"n": 99, "right": 74, "hi_wrong": 0, "rules_right": 59, "rules_hi_wrong": 0, "unknown": 11}
+# Batch 63 (27 logs, 9 categories, gathered the same way with the rest of the same session's search budget while
+# batch 62 was studied), run once against the rules tuned on batch 62 and the model retrained with it (FREEZE63).
+# Freeze 62's code: 22/27 too; freeze 20's 20/27, freeze 13's 19/27.
+FREEZE63 = "c7a67c1"
+BATCH63_FIRST_RUN = {"n": 27, "right": 22, "hi_wrong": 1, "rules_right": 16, "rules_hi_wrong": 1, "unknown": 1}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -438,6 +443,7 @@ BATCH59_DECISIVE_FIRST_RUN = {"n": 14, "plain": 14, "buried": 14}
 BATCH60_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 98}
 BATCH61_DECISIVE_FIRST_RUN = {"n": 54, "plain": 54, "buried": 54}
 BATCH62_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 97}
+BATCH63_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -501,6 +507,7 @@ FIRST_RUNS = {
     60: BATCH60_FIRST_RUN,
     61: BATCH61_FIRST_RUN,
     62: BATCH62_FIRST_RUN,
+    63: BATCH63_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -559,6 +566,7 @@ DECISIVE_FIRST_RUNS = {
     60: BATCH60_DECISIVE_FIRST_RUN,
     61: BATCH61_DECISIVE_FIRST_RUN,
     62: BATCH62_DECISIVE_FIRST_RUN,
+    63: BATCH63_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
