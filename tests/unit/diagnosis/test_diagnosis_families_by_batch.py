@@ -3112,6 +3112,9 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "credentials",
         ),
+        # ---------------- batch 63
+        (["unable to create INITIAL extent for segment in tablespace SYSTEM\n"], "resource_exhausted"),
+        (["ORA-01653: unable to extend table ETL.EVENTS_STAGE by 8192 in tablespace USERS\n"], "resource_exhausted"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
