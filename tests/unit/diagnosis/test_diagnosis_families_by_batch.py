@@ -3238,3 +3238,13 @@ def test_djangos_system_check_is_no_data_check() -> None:
     assert diagnose_lines(lines, use_model=False).category != "data_quality"
     cmor = ["esmvalcore.cmor.check.CMORCheckError: There were errors in variable tas:\n"]
     assert diagnose_lines(cmor, use_model=False).category == "data_quality"
+
+
+def test_the_jvms_report_of_a_thread_it_could_not_start_is_no_heap_it_could_not_commit() -> None:
+    # the JVM heads both fatal-error reports with "insufficient memory for the Java Runtime Environment" (batch 62:
+    # the heap it was given could not be committed, memory); "Cannot create GC thread" under it is a thread limit
+    lines = [
+        "# There is insufficient memory for the Java Runtime Environment to continue.\n",
+        "# Cannot create GC thread. Out of system resources.\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
