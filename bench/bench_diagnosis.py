@@ -361,6 +361,11 @@ BATCH62_FIRST_RUN = {"n": 99, "right": 74, "hi_wrong": 0, "rules_right": 59, "ru
 # Freeze 62's code: 22/27 too; freeze 20's 20/27, freeze 13's 19/27.
 FREEZE63 = "c7a67c1"
 BATCH63_FIRST_RUN = {"n": 27, "right": 22, "hi_wrong": 1, "rules_right": 16, "rules_hi_wrong": 1, "unknown": 1}
+# Batch 64 (109 logs, 14 categories, gathered the same way at the start of the next session with a new search
+# budget), run once against the rules tuned on batch 63 and the model retrained with it (FREEZE64). Freeze 63's code:
+# 76/109 too; freeze 20's 70/109, freeze 13's 63/109.
+FREEZE64 = "cca58d8"
+BATCH64_FIRST_RUN = {"n": 109, "right": 76, "hi_wrong": 0, "rules_right": 64, "rules_hi_wrong": 0, "unknown": 20}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -444,6 +449,7 @@ BATCH60_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 98}
 BATCH61_DECISIVE_FIRST_RUN = {"n": 54, "plain": 54, "buried": 54}
 BATCH62_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 97}
 BATCH63_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
+BATCH64_DECISIVE_FIRST_RUN = {"n": 109, "plain": 108, "buried": 108}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -508,6 +514,7 @@ FIRST_RUNS = {
     61: BATCH61_FIRST_RUN,
     62: BATCH62_FIRST_RUN,
     63: BATCH63_FIRST_RUN,
+    64: BATCH64_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -567,6 +574,7 @@ DECISIVE_FIRST_RUNS = {
     61: BATCH61_DECISIVE_FIRST_RUN,
     62: BATCH62_DECISIVE_FIRST_RUN,
     63: BATCH63_DECISIVE_FIRST_RUN,
+    64: BATCH64_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
