@@ -3115,6 +3115,114 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         # ---------------- batch 63
         (["unable to create INITIAL extent for segment in tablespace SYSTEM\n"], "resource_exhausted"),
         (["ORA-01653: unable to extend table ETL.EVENTS_STAGE by 8192 in tablespace USERS\n"], "resource_exhausted"),
+        # ---------------- batch 64
+        (
+            [
+                "WARNING: /lfs/prep/analyses/atmos.20260620/ccpa/ccpa.t12z.01h.hrap.conus.gb2 is missing, "
+                "METplus will not run\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Creating placeholder flownodes because failed loading originals.\n",
+                "ERROR: Cannot resume build because FlowNode 36 for FlowHead 1 could not be loaded. This is expected "
+                "to happen when using the PERFORMANCE_OPTIMIZED durability setting and Jenkins is not shut down "
+                "cleanly.\n",
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "java.io.IOException: Tried to load head FlowNodes for execution Owner[etl/nightly/41:etl/nightly #41] "
+                "but FlowNode was not found in storage for head id:FlowNodeId 1:206\n"
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "PowerShell tried to load a malicious resource detected as Heur.BZC.ZFV.Boxter.222.8AF5A559 and was "
+                "blocked. Your device is safe.\n"
+            ],
+            "killed_external",
+        ),
+        (
+            [
+                "SQLSTATE[HY000]: General error: 1419 You do not have the SUPER privilege and binary logging is "
+                "enabled (you *might* want to use the less safe log_bin_trust_function_creators variable), query "
+                "was: CREATE\n"
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "decryption failed for 'Secret.v1.[noGrp]/variables-cluster':\n",
+                "  cannot get sops data key: Failed to get the data key required to decrypt the SOPS file.\n",
+                "  age1qy8ez3...0vz6c: FAILED - no identity matched any of the recipients\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "Group 0: FAILED\n",
+                "  age1758ynd4uzc83t24x4748uk42n6838rfg9k2ypvfhaqsn2vl3n5tq25yx3p: FAILED\n",
+                "    - | failed to create reader for decrypting sops data key with\n",
+                "      | age: no identities specified\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "Error getting data key: 0 successful groups required, got 0\n",
+                "could not encrypt data key with PGP key: golang.org/x/crypto/openpgp error: key with fingerprint "
+                "34AFE2A7C8E00ED66916D95DA9FBD7DE773B2A34 is not available in keyring and could not be retrieved from "
+                "keyserver; GPG binary error: exit status 2\n",
+            ],
+            "credentials",
+        ),
+        (["* jmv: Can't install dependency MASS\n", "  * MASS: Needs R >= 4.4.0\n"], "dependency"),
+        (
+            [
+                "> /opt/python/cp311-cp311/bin/pip install --upgrade --no-cache-dir pip\n",
+                "/entrypoint.sh: line 26: /opt/python/cp311-cp311/bin/pip: No such file or directory\n",
+            ],
+            "dependency",
+        ),
+        (["The download quota for this file has been exceeded\n"], "throttled"),
+        (["pull request create failed: GraphQL: was submitted too quickly (createPullRequest)\n"], "throttled"),
+        (
+            [
+                "Database 'budget-db' on server 'budget-sql' is not currently available. Please retry the "
+                "connection later.\n"
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "Undefined subroutine &BackRest::Archive::remote_exit called at /opt/backrest/lib/BackRest/Archive.pm "
+                "line 360.\n"
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "Validation Failed: 1: this action would add [16] shards, but this cluster currently has [993]/[1000] "
+                "maximum normal shards open\n"
+            ],
+            "resource_exhausted",
+        ),
+        (["Message : The transaction log for database 'Pinard' is full due to 'LOG_BACKUP'.\n"], "resource_exhausted"),
+        (
+            ["ORA-12953: The request exceeds the maximum allowed database size of 12 GB\n"],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "'2017-08-01 00:00:00' is not a valid value for InventoryStartDate. InventoryStartDate must contain a "
+                "date in the format yyyy-mm-dd.\n"
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -3248,3 +3356,10 @@ def test_the_jvms_report_of_a_thread_it_could_not_start_is_no_heap_it_could_not_
         "# Cannot create GC thread. Out of system resources.\n",
     ]
     assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
+
+
+def test_a_shell_script_missing_from_a_bin_directory_is_no_missing_package() -> None:
+    # a program a script calls from a bin directory that lacks it is the environment's (batch 64: an image without
+    # pip for one of its interpreters); a shell script of the job's own that is not there is no package to install
+    lines = ["/usr/local/bin/load-partitions.sh: No such file or directory\n"]
+    assert diagnose_lines(lines, use_model=False).category != "dependency"
