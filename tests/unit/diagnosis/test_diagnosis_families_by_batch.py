@@ -3223,6 +3223,27 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 65
+        (["Problems:\n", "* event_id is out of order, before event_time\n"], "schema_mismatch"),
+        (
+            [
+                "N E X T F L O W  ~  version 19.10.0\n",
+                "This workflow requires Nextflow version 20.X or greater -- You are running version 19.10.0\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "<class 'sqlalchemy.exc.InternalError'>,\n",
+                "InternalError('(pymysql.err.InternalError) (1054, u\"Unknown column \\'keys_changed_at\\' in "
+                "\\'field list\\'\")',),\n",
+                "[2020-01-23 08:59:21 +0000] [16] [ERROR] Error handling request /token/1.0/sync/1.5\n",
+                "Traceback (most recent call last):\n",
+                '  File "/usr/local/lib/python2.7/site-packages/tokenserver/views.py", line 21, in handle\n',
+                "    user = backend.get_user(email)\n",
+            ],
+            "schema_mismatch",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
