@@ -3384,3 +3384,16 @@ def test_a_shell_script_missing_from_a_bin_directory_is_no_missing_package() -> 
     # pip for one of its interpreters); a shell script of the job's own that is not there is no package to install
     lines = ["/usr/local/bin/load-partitions.sh: No such file or directory\n"]
     assert diagnose_lines(lines, use_model=False).category != "dependency"
+
+
+def test_mysqls_unknown_column_under_pymysqls_internal_error_is_no_network_error() -> None:
+    # PyMySQL raises MySQL's 1054 as InternalError, a name the network rules read as a server's own failure (batch
+    # 65): printed above the traceback (the family test) or on its last line, as here, the missing column is the
+    # schema's
+    lines = [
+        "Traceback (most recent call last):\n",
+        '  File "tokenserver/views.py", line 21, in handle\n',
+        "    cur.execute(query)\n",
+        "pymysql.err.InternalError: (1054, \"Unknown column 'keys_changed_at' in 'field list'\")\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "schema_mismatch"
