@@ -371,6 +371,11 @@ BATCH64_FIRST_RUN = {"n": 109, "right": 76, "hi_wrong": 0, "rules_right": 64, "r
 # Freeze 64's code: 19/25 too; freeze 20's 17/25, freeze 13's 17/25.
 FREEZE65 = "1b9b1e7"
 BATCH65_FIRST_RUN = {"n": 25, "right": 19, "hi_wrong": 0, "rules_right": 14, "rules_hi_wrong": 0, "unknown": 5}
+# Batch 66 (101 logs, 14 categories, gathered the same way at the start of the next session with a new search
+# budget), run once against the rules tuned on batch 65 and the model retrained with it (FREEZE66). Freeze 65's code:
+# 71/101 too; freeze 20's 58/101, freeze 13's 53/101.
+FREEZE66 = "381bc9b"
+BATCH66_FIRST_RUN = {"n": 101, "right": 71, "hi_wrong": 1, "rules_right": 53, "rules_hi_wrong": 1, "unknown": 18}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -456,6 +461,7 @@ BATCH62_DECISIVE_FIRST_RUN = {"n": 99, "plain": 99, "buried": 97}
 BATCH63_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH64_DECISIVE_FIRST_RUN = {"n": 109, "plain": 108, "buried": 108}
 BATCH65_DECISIVE_FIRST_RUN = {"n": 25, "plain": 25, "buried": 25}
+BATCH66_DECISIVE_FIRST_RUN = {"n": 101, "plain": 101, "buried": 99}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -522,6 +528,7 @@ FIRST_RUNS = {
     63: BATCH63_FIRST_RUN,
     64: BATCH64_FIRST_RUN,
     65: BATCH65_FIRST_RUN,
+    66: BATCH66_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -583,6 +590,7 @@ DECISIVE_FIRST_RUNS = {
     63: BATCH63_DECISIVE_FIRST_RUN,
     64: BATCH64_DECISIVE_FIRST_RUN,
     65: BATCH65_DECISIVE_FIRST_RUN,
+    66: BATCH66_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
