@@ -3244,6 +3244,73 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "schema_mismatch",
         ),
+        # ---------------- batch 66
+        (
+            [
+                "cx_Oracle.DatabaseError: DPI-1047: Oracle Client library cannot be loaded: %1 is not a valid Win32 "
+                "application. See https://oracle.github.io/odpi/doc/installation.html for help\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'pipelinerun failed: Pod "etl-nightly-run-x7k2p-pod" is invalid: [spec.volumes[4].name: Required '
+                'value, spec.containers[0].volumeMounts[0].name: Not found: ""]\n'
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                'item "etl.stats:lag.max" became not supported: Value "3.25" of type "string" is not suitable for '
+                'value type "Numeric (unsigned)"\n'
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "java.io.IOException: java.util.concurrent.TimeoutException: Idle timeout expired: 30000/30000 ms\n",
+                "\tat org.eclipse.jetty.util.SharedBlockingCallback$Blocker.block(SharedBlockingCallback.java:234)\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "   Compiling etl-loader v0.3.1\n",
+                "warning: spurious network error (1 tries remaining): failed to get 200 response from "
+                "`https://crates.io/api/v1/crates/serde/1.0.190/download`, got 503\n",
+                "error: failed to download from `https://crates.io/api/v1/crates/serde/1.0.190/download`\n",
+                "\n",
+                "Caused by:\n",
+                "failed to get 200 response from `https://crates.io/api/v1/crates/serde/1.0.190/download`, got 503\n",
+                "[-] Loader couldn't be copied: [Errno 2] No such file or directory: 'target/release/etl-loader'\n",
+                "[-] Error building the loader\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "Error publishing package. NuGet server returned 403: The specified API key is invalid, has expired, "
+                "or does not have permission to access the specified package.\n"
+            ],
+            "credentials",
+        ),
+        (["End coordinate 50818468 bigger than chr22 size of 50818400\n"], "data_quality"),
+        (["RuntimeError: received 0 items of ancdata\n"], "resource_exhausted"),
+        (
+            [
+                "2024-03-01 02:00:07 [JobHandler.reader-41] Error occurred during initialization of VM\n",
+                "2024-03-01 02:00:07 [JobHandler.reader-41] Could not reserve enough space for object heap\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "[>>>>      ] 12/30, 0.4 task/s, elapsed: 31s, ETA: 45s./run_eval.sh: 第 9 行： 20417 已杀死 python3 "
+                "eval.py --config base.py\n"
+            ],
+            "oom",
+        ),
+        (["remote: error: Cannot force-push to a protected branch\n"], "permission_denied"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
