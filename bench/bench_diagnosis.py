@@ -376,6 +376,11 @@ BATCH65_FIRST_RUN = {"n": 25, "right": 19, "hi_wrong": 0, "rules_right": 14, "ru
 # 71/101 too; freeze 20's 58/101, freeze 13's 53/101.
 FREEZE66 = "381bc9b"
 BATCH66_FIRST_RUN = {"n": 101, "right": 71, "hi_wrong": 1, "rules_right": 53, "rules_hi_wrong": 1, "unknown": 18}
+# Batch 67 (27 logs, 11 categories, gathered the same way with the rest of the same session's search budget while
+# batch 66 was studied), run once against the rules tuned on batch 66 and the model retrained with it (FREEZE67).
+# Freeze 66's code: 17/27 too; freeze 20's 17/27, freeze 13's 13/27.
+FREEZE67 = "76c389f"
+BATCH67_FIRST_RUN = {"n": 27, "right": 17, "hi_wrong": 0, "rules_right": 16, "rules_hi_wrong": 0, "unknown": 3}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -462,6 +467,7 @@ BATCH63_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH64_DECISIVE_FIRST_RUN = {"n": 109, "plain": 108, "buried": 108}
 BATCH65_DECISIVE_FIRST_RUN = {"n": 25, "plain": 25, "buried": 25}
 BATCH66_DECISIVE_FIRST_RUN = {"n": 101, "plain": 101, "buried": 99}
+BATCH67_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -529,6 +535,7 @@ FIRST_RUNS = {
     64: BATCH64_FIRST_RUN,
     65: BATCH65_FIRST_RUN,
     66: BATCH66_FIRST_RUN,
+    67: BATCH67_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -591,6 +598,7 @@ DECISIVE_FIRST_RUNS = {
     64: BATCH64_DECISIVE_FIRST_RUN,
     65: BATCH65_DECISIVE_FIRST_RUN,
     66: BATCH66_DECISIVE_FIRST_RUN,
+    67: BATCH67_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
