@@ -3311,6 +3311,49 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "oom",
         ),
         (["remote: error: Cannot force-push to a protected branch\n"], "permission_denied"),
+        # ---------------- batch 67
+        (["ERROR: setuptools==58.1.0 is used in combination with setuptools-scm>=8.x\n"], "dependency"),
+        (
+            [
+                "02:10:05 GitHub API Usage: Current quota has 12 remaining (3 over budget). Next quota of 60 in 41 "
+                "min. Sleeping for 9 min.\n",
+                "02:13:05 GitHub API Usage: Still sleeping, now only 6 min remaining.\n",
+            ],
+            "throttled",
+        ),
+        (
+            [
+                'Error from server (Forbidden): pods "etl-worker-0" is forbidden: User "system:anonymous" cannot get '
+                'resource "pods" in API group "" in the namespace "etl"\n'
+            ],
+            "credentials",
+        ),
+        (
+            [
+                'Failed to pull image "registry.example.com/etl/loader:v20240301-1a2b3c": rpc error: code = Unknown '
+                'desc = failed to resolve image "registry.example.com/etl/loader:v20240301-1a2b3c": no available '
+                "registry endpoint: registry.example.com/etl/loader:v20240301-1a2b3c not found\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Retrieving repository 'Main Update Repository' metadata [.......error]\n",
+                "Repository 'Main Update Repository' is invalid.\n",
+                " - [|] Error trying to read from 'http://download.opensuse.org/update/leap/15.5/oss/'\n",
+                " - Location 'http://download.opensuse.org/update/leap/15.5/oss/content' is temporarily "
+                "unaccessible.\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "http://mirror.example.org/repo/x86_64/libfoo-1.2.3-1.x86_64.rpm: [Errno 12] Timeout on "
+                "http://mirror.example.org/repo/x86_64/libfoo-1.2.3-1.x86_64.rpm: (28, 'Operation too slow. Less than "
+                "1000 bytes/sec transferred the last 30 seconds')\n"
+            ],
+            "transient_network",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
