@@ -3354,6 +3354,76 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "transient_network",
         ),
+        # ---------------- batch 68
+        (
+            [
+                "2025-03-02 01:14:09.221 UTC [1] LOG:  server process (PID 4410) was terminated by signal 9: Killed\n",
+                "2025-03-02 01:14:09.221 UTC [1] DETAIL:  Failed process was running: COPY public.events (id, payload) "
+                "FROM stdin;\n",
+            ],
+            "oom",
+        ),
+        (["Queries are set to timeout after 120 seconds.\n"], "timeout"),
+        (
+            [
+                "[INFO] --- maven-gpg-plugin:3.1.0:sign (sign-artifacts) @ etl-core ---\n",
+                "gpg: no default secret key: No secret key\n",
+                "gpg: signing failed: No secret key\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "asyncio.exceptions.CancelledError\n",
+                'ERROR: unexpected error - Connect timeout on endpoint URL: "http://169.254.169.254/latest/api/token"\n',
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "##[error]someorg/release-action/v2.1.0/action.yml (Line: 14, Col: 3): Unexpected value 'inptus'\n",
+                "##[error]Fail to load someorg/release-action/v2.1.0/action.yml\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "Error: Can't find 'action.yml', 'action.yaml' or 'Dockerfile' under '/home/runner/work/etl/etl/"
+                "setup'. Did you forget to run actions/checkout before running your local action?\n"
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "==> Some builds didn't complete successfully and had errors:\n",
+                "--> base.amazon-ebs.ubuntu: No AMI was found matching filters: {\n",
+                '  Filters: [{ Name: "name", Values: ["ubuntu-jammy-22.04-*"] }],\n',
+                "}\n",
+            ],
+            "upstream_missing",
+        ),
+        (["marshmallow.exceptions.ValidationError: {'run_id': ['Not a valid integer.']}\n"], "schema_mismatch"),
+        (
+            [
+                "{\n",
+                '  "error": {\n',
+                '    "code": 429,\n',
+                '    "message": "Resource has been exhausted (e.g. check quota).",\n',
+                '    "status": "RESOURCE_EXHAUSTED"\n',
+                "  }\n",
+                "}\n",
+            ],
+            "throttled",
+        ),
+        (["{'detail': 'You are attempting to use this endpoint too quickly. Limit is 5/1s'}\n"], "throttled"),
+        (["connect EACCES /var/run/docker.sock\n"], "permission_denied"),
+        (
+            [
+                "adb: failed to install build/app/outputs/apk/app.apk: Failure [INSTALL_FAILED_INSUFFICIENT_STORAGE: "
+                "Package couldn't be installed in /data/app/com.example.etl-1]\n"
+            ],
+            "resource_exhausted",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -3507,3 +3577,18 @@ def test_mysqls_unknown_column_under_pymysqls_internal_error_is_no_network_error
         "pymysql.err.InternalError: (1054, \"Unknown column 'keys_changed_at' in 'field list'\")\n",
     ]
     assert diagnose_lines(lines, use_model=False).category == "schema_mismatch"
+
+
+def test_an_allocation_quota_in_a_429_body_stays_capacity() -> None:
+    # Google answers a per-window rate quota and an allocation quota both with 429 RESOURCE_EXHAUSTED; its generic
+    # "Resource has been exhausted (e.g. check quota)" is the rate limit's (batch 68), a quota metric named over
+    # its limit stays capacity (batch 60: a project's GPUs)
+    lines = [
+        '"error": {\n',
+        '    "code": 429,\n',
+        '    "message": "The following quota metrics exceed quota limits: '
+        'aiplatform.googleapis.com/custom_model_training_nvidia_t4_gpus",\n',
+        '    "status": "RESOURCE_EXHAUSTED"\n',
+        "  }\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
