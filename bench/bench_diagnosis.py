@@ -68,11 +68,11 @@ SECRET_SUITES = (
 
 # The fresh batches that were reviewed, first run, studied and then trained on: the benchmark's tuned tables, the
 # trainer and record_first_runs.py read these. A later batch is reported only by its first run until then.
-FRESH_BATCHES = range(4, 68)
+FRESH_BATCHES = range(4, 69)
 # labelled logs the shipped model was trained on (bench/train_classifier.py prints it)
-TRAINED_ON = 5176
+TRAINED_ON = 5270
 # the last fresh batch the packaged model was trained on
-TRAINED_THROUGH = 67
+TRAINED_THROUGH = 68
 
 # Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
 BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
@@ -2327,6 +2327,39 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "wordings were added (every other bench log: no answer changed), and the model was retrained with it. Today "
         f"(tuned, in-sample for the model): {b67[1]}/{b67[0]} with the model, {b67[4]}/{b67[0]} with the rules "
         "alone."
+    )
+    fr68, d68, b68 = BATCH68_FIRST_RUN, BATCH68_DECISIVE_FIRST_RUN, per_batch.get(68, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 68 ({fr68['n']} threads from bench/data/fresh_batch68.yaml, 12 categories with 7 or 8 cases each and "
+        "no kafka_consumer or killed_external case, 94 GitHub repositories, 21 of them also in earlier data with other "
+        "threads; no thread in batches 1-67, the training corpus or among those batches 34-67's collectors looked "
+        "at) was gathered at the start of a new session with a new search budget: six collectors, two categories "
+        "each, kept 96 of 1,854 threads; six reviewers dropped 1 and the merge 1 page already used; counts, with "
+        "closing remarks (most threads the searches returned were already used; 35 logs are a single line). It was "
+        f"run once against the rules tuned on batch 67 and the model retrained with it, frozen at commit {FREEZE68}. "
+        f"**First run, rules + model: {fr68['right']}/{fr68['n']} ({fr68['right'] / fr68['n']:.1%}), "
+        f"{fr68['hi_wrong']} wrong at >= 0.8, {fr68['unknown']} unknown**; the rules alone in the same run: "
+        f"{fr68['rules_right']}/{fr68['n']} ({fr68['rules_right'] / fr68['n']:.1%}); decisive lines "
+        f"{d68['plain']}/{d68['n']} alone, {d68['buried']}/{d68['n']} buried. Freeze 67's code scores 63/94, freeze "
+        "20's 57/94, freeze 13's 50/94; the packaged model alone 67/94. Its 28 misses: 13 logs with wordings no rule "
+        "had (PostgreSQL's backend killed by signal 9, read by the model as a kill from outside; Superset's query "
+        "time limit; GnuPG with no secret key, twice; an AWS SDK timing out on the instance metadata endpoint for "
+        "want of configured credentials, read confidently as a kill through asyncio's CancelledError; an action.yml "
+        "key GitHub Actions does not know, read as bad data; a local action without an action.yml; Packer finding no "
+        "AMI; marshmallow's 'Not a valid integer.'; Google's generic 429 message, read as capacity; Sentry's "
+        "per-second limit; Node's bare EACCES; Android's INSTALL_FAILED_INSUFFICIENT_STORAGE), 9 whose wording "
+        "reads as another category (a NumberFormatException on an 'n/a' value, read as the code's; npm install past "
+        "Travis's 10-minute limit during an npm incident; an action's bug reported as 'Release asset not found', and "
+        "an install script's as 'Failed to download release asset'; GitHub Actions' 'Unable to resolve action' "
+        "three times, for a tag deleted upstream, a repository renamed and a ref that never existed, read as a "
+        "dependency as batch 57's was labelled; a table missing because a release's migration was not applied, "
+        "read as a missing input; curl's 'Failed writing body' on a full home directory, read by the model as the "
+        "network) and 6 that do not state the cause (webpack's bare 'Compilation failed:' out of memory, twice; "
+        "pandas' 'boolean value of NA is ambiguous' from a record without a year; an XML parse error while a source "
+        "was down; 'ERROR: request failed' from a cloud's transient error; an IndexError on broken geometry in "
+        "source data). The wordings were added (every other bench log: no answer changed), and the model was "
+        f"retrained with it. Today (tuned, in-sample for the model): {b68[1]}/{b68[0]} with the model, "
+        f"{b68[4]}/{b68[0]} with the rules alone."
     )
     return out
 
