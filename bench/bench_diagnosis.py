@@ -386,6 +386,11 @@ BATCH67_FIRST_RUN = {"n": 27, "right": 17, "hi_wrong": 0, "rules_right": 16, "ru
 # with it (FREEZE68). Freeze 67's code: 63/94; freeze 20's 57/94, freeze 13's 50/94.
 FREEZE68 = "1c3d727"
 BATCH68_FIRST_RUN = {"n": 94, "right": 66, "hi_wrong": 1, "rules_right": 50, "rules_hi_wrong": 1, "unknown": 10}
+# Batch 69 (43 logs, 12 categories, gathered the same way with the rest of the same session's search budget while
+# batch 68 was unread), run once against the rules tuned on batch 68 and the model retrained with it (FREEZE69).
+# Freeze 68's code: 31/43 too; freeze 20's 27/43, freeze 13's 26/43.
+FREEZE69 = "33b2424"
+BATCH69_FIRST_RUN = {"n": 43, "right": 31, "hi_wrong": 0, "rules_right": 27, "rules_hi_wrong": 0, "unknown": 8}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -474,6 +479,7 @@ BATCH65_DECISIVE_FIRST_RUN = {"n": 25, "plain": 25, "buried": 25}
 BATCH66_DECISIVE_FIRST_RUN = {"n": 101, "plain": 101, "buried": 99}
 BATCH67_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH68_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
+BATCH69_DECISIVE_FIRST_RUN = {"n": 43, "plain": 42, "buried": 41}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -543,6 +549,7 @@ FIRST_RUNS = {
     66: BATCH66_FIRST_RUN,
     67: BATCH67_FIRST_RUN,
     68: BATCH68_FIRST_RUN,
+    69: BATCH69_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -607,6 +614,7 @@ DECISIVE_FIRST_RUNS = {
     66: BATCH66_DECISIVE_FIRST_RUN,
     67: BATCH67_DECISIVE_FIRST_RUN,
     68: BATCH68_DECISIVE_FIRST_RUN,
+    69: BATCH69_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
