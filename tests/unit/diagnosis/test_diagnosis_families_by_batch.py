@@ -3424,6 +3424,24 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "resource_exhausted",
         ),
+        # ---------------- batch 69
+        (
+            [
+                "de.po:212: format specifications in 'msgid' and 'msgstr' for argument 2 are not the same\n",
+                "/usr/bin/msgfmt: found 1 fatal error\n",
+            ],
+            "data_quality",
+        ),
+        (["fr.po:88: number of format specifications in 'msgid' and 'msgstr' does not match\n"], "data_quality"),
+        (["po/pt_BR.po:301: 'msgid' and 'msgstr' entries do not both end with '\\n'\n"], "data_quality"),
+        (["/opt/etl/conf/env.sh: 权限不够\n"], "permission_denied"),
+        (
+            [
+                '2025-01-09 04:00:01 DEBUG: https://data.example.org:443 "GET /exports/2025-01-08.csv.gz HTTP/1.1" '
+                "404 None\n"
+            ],
+            "upstream_missing",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
