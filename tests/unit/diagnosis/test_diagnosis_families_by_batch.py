@@ -3442,6 +3442,39 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "upstream_missing",
         ),
+        # ---------------- batch 70
+        (
+            [
+                "scanned 4120 directories, 88012 files in 0:09\n",
+                "Getötet 12.40%  5.120 MiB/s  3.877 GiB / 31.260 GiB  8812 / 88012 items  0 errors  ETA 1:31:02\n",
+            ],
+            "oom",
+        ),
+        (["./backup.sh: Zeile 12:  4711 Getötet                 restic backup /srv/data\n"], "oom"),
+        (
+            [
+                "Checking latest released version... v1.4.2\n",
+                "New release found! v1.4.1 --> v1.4.2\n",
+                "ReleaseError: No asset found for target: `etlctl-v1.4.2-linux-x64.tar.gz`\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Error Message: \"Quota exceeded for quota group 'WriteGroup' and limit 'Write requests per user per "
+                "100 seconds' of service 'sheets.googleapis.com' for consumer 'project_number:1234'.\"\n"
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "error: api errors (status 200 OK): this crate exists but you don't seem to be an owner. If you "
+                "believe this is a mistake, perhaps you need to accept an invitation to be an owner before "
+                "publishing.\n"
+            ],
+            "permission_denied",
+        ),
+        (["C++17 standard requested but CXX17 is not defined\n"], "dependency"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
