@@ -3475,6 +3475,27 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "permission_denied",
         ),
         (["C++17 standard requested but CXX17 is not defined\n"], "dependency"),
+        # ---------------- batch 71
+        (
+            [
+                "$ conda env create --quiet --name latest --file docs/environment.yml\n",
+                "Warning: you have pip-installed dependencies in your environment file, but you do not list pip itself "
+                "as one of your conda dependencies.  Conda may not use the correct pip to install your packages, and "
+                "they may end up in the wrong place.  Please add an explicit pip dependency.  I'm adding one for you, "
+                "but still nagging you.\n",
+                "Collecting package metadata (repodata.json): ...working... Killed\n",
+                "Command killed due to excessive memory consumption\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "ERROR (-v for expanded information):\n",
+                "    QueryExecutionKernelException: Cannot merge node using null property value for customer_id\n",
+            ],
+            "data_quality",
+        ),
+        (["ERROR! Attempting to decrypt but no vault secrets found\n"], "credentials"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
