@@ -401,6 +401,11 @@ BATCH70_FIRST_RUN = {"n": 83, "right": 68, "hi_wrong": 0, "rules_right": 58, "ru
 # Freeze 70's code: 32/41 too; freeze 20's 27/41, freeze 13's 29/41.
 FREEZE71 = "3ed06a6"
 BATCH71_FIRST_RUN = {"n": 41, "right": 32, "hi_wrong": 1, "rules_right": 25, "rules_hi_wrong": 1, "unknown": 1}
+# Batch 72 (16 logs, 4 categories, gathered the same way with the last of the same session's search budget while the
+# model was retrained on batch 71), run once against the rules tuned on batch 71 and the model retrained with it
+# (FREEZE72). Freeze 71's code: 11/16; freeze 20's 9/16, freeze 13's 8/16.
+FREEZE72 = "31016ae"
+BATCH72_FIRST_RUN = {"n": 16, "right": 12, "hi_wrong": 0, "rules_right": 9, "rules_hi_wrong": 0, "unknown": 3}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -492,6 +497,7 @@ BATCH68_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
 BATCH69_DECISIVE_FIRST_RUN = {"n": 43, "plain": 42, "buried": 41}
 BATCH70_DECISIVE_FIRST_RUN = {"n": 83, "plain": 83, "buried": 81}
 BATCH71_DECISIVE_FIRST_RUN = {"n": 41, "plain": 41, "buried": 41}
+BATCH72_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -564,6 +570,7 @@ FIRST_RUNS = {
     69: BATCH69_FIRST_RUN,
     70: BATCH70_FIRST_RUN,
     71: BATCH71_FIRST_RUN,
+    72: BATCH72_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -631,6 +638,7 @@ DECISIVE_FIRST_RUNS = {
     69: BATCH69_DECISIVE_FIRST_RUN,
     70: BATCH70_DECISIVE_FIRST_RUN,
     71: BATCH71_DECISIVE_FIRST_RUN,
+    72: BATCH72_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
