@@ -3496,10 +3496,63 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "data_quality",
         ),
         (["ERROR! Attempting to decrypt but no vault secrets found\n"], "credentials"),
+        # ---------------- batch 72
+        (
+            [
+                "openssl aes-256-cbc -K  -iv  -in deploy_key.enc -out deploy_key -d\n",
+                "iv undefined\n",
+                "rake aborted!\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "curl: (22) The requested URL returned error: 403\n",
+                "Could not resolve the latest etlctl release; falling back to go install\n",
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "connect [ERROR] 2024-04-18 03:30:33,334 [main] org.apache.kafka.connect.cli.AbstractConnectCli "
+                "startConnect - Failed to start Connect\n",
+                "org.apache.kafka.connect.errors.ConnectException: Failed to find any class that implements interface "
+                "org.apache.kafka.connect.rest.ConnectRestExtension and which name matches "
+                "com.example.monitoring.EtlMonitoringExtension\n",
+                "\tat org.apache.kafka.connect.runtime.isolation.Plugins.newPlugin(Plugins.java:555)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "  Preparing metadata (pyproject.toml): started\n",
+                "  Preparing metadata (pyproject.toml): finished with status 'error'\n",
+                "  error: subprocess-exited-with-error\n",
+                "  \n",
+                "  × Preparing metadata (pyproject.toml) did not run successfully.\n",
+                "  │ exit code: 1\n",
+                "  ╰─> [212 lines of output]\n",
+                "      The Meson build system\n",
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
     assert diagnose_lines(lines, use_model=False).category == category
+
+
+def test_gits_403_stays_a_permission_while_curls_own_reads_as_githubs_hourly_limit() -> None:
+    # batch 72: curl's bare 403 was GitHub's anonymous per-address limit in every bench log with it; git's "unable to
+    # access" 403 (a push without the right to the repository) is not that guess
+    lines = [
+        "remote: Permission to example/etl.git denied to github-actions[bot].\n",
+        "fatal: unable to access 'https://github.com/example/etl/': The requested URL returned error: 403\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "permission_denied"
+    got = diagnose_lines(["curl: (22) The requested URL returned error: 403\n"], use_model=False)
+    assert got.category == "throttled"
+    assert got.confidence < 0.8
 
 
 def test_kubelets_backoff_is_no_rate_limit() -> None:
