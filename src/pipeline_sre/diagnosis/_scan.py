@@ -24,14 +24,17 @@ class LiteralScanner:
         self._auto: Any = None
         self._all: Any = None
         self._bytes: Any = None
+        # a literal with a non-ASCII character (bash's "Getötet") cannot occur in ASCII text, so on ASCII text the
+        # automaton of the ASCII literals alone finds everything there is; its hits map back through this index
+        self._ascii_index = tuple(n for n, x in enumerate(self.literals) if x.isascii())
         if _ac is not None and self.literals:
             self._auto = _ac.AhoCorasick(list(self.literals), matchkind=_ac.MATCHKIND_LEFTMOST_FIRST)
             self._all = _ac.AhoCorasick(list(self.literals), matchkind=_ac.MATCHKIND_STANDARD)
-            if all(x.isascii() for x in self.literals):
+            if self._ascii_index:
                 # on ASCII text the bytes automaton is several times faster (no str-to-UTF-8 index mapping); a
                 # DFA scans about 1.7x as fast as the default NFA, and for a few hundred literals it stays small
                 self._bytes = _ac.BytesAhoCorasick(
-                    [x.encode("ascii") for x in self.literals],
+                    [self.literals[n].encode("ascii") for n in self._ascii_index],
                     matchkind=_ac.MATCHKIND_LEFTMOST_FIRST,
                     implementation=_ac.Implementation.DFA,
                 )
@@ -49,7 +52,8 @@ class LiteralScanner:
         if not self.literals or not text:
             return []
         if self._bytes is not None and text.isascii():
-            return [(i, s) for i, s, _ in self._bytes.find_matches_as_indexes(text.encode("ascii"))]
+            index = self._ascii_index
+            return [(index[i], s) for i, s, _ in self._bytes.find_matches_as_indexes(text.encode("ascii"))]
         if self._auto is not None:
             try:
                 return [(i, s) for i, s, _ in self._auto.find_matches_as_indexes(text)]

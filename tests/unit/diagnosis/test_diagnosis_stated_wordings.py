@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pipeline_sre.diagnosis import diagnose_lines
+from pipeline_sre.diagnosis._scan import LiteralScanner
 from pipeline_sre.diagnosis.classify import load_rules, required_literals, stated_wordings
 from pipeline_sre.diagnosis.extract import ErrorExtractor, StatedCheck, StatedWordings, holds_trigger
 
@@ -219,3 +220,16 @@ def test_a_note_among_the_last_words_is_shown_once() -> None:
     d = diagnose_lines(lines, use_model=False)
     assert d.category == "upstream_missing"
     assert d.excerpt.split("\n") == [line.rstrip("\n") for line in lines]
+
+
+def test_a_non_ascii_literal_keeps_the_ascii_fast_path_and_every_hit() -> None:
+    # one non-ASCII wording among the rules' literals (bash's German "Getötet") had sent every ASCII line of a large
+    # log through the slower str automaton; the ASCII literals keep their bytes automaton and the hits are the same
+    scanner = LiteralScanner(["getötet", "no space left", "killed"])
+    if scanner.accelerated:  # ahocorasick_rs installed: the bytes automaton is built despite the non-ASCII literal
+        assert scanner._bytes is not None
+    ascii_text = "x killed; no space left"
+    assert sorted(scanner.literals[i] for i, _ in scanner.hits(ascii_text)) == ["killed", "no space left"]
+    assert sorted(scanner.starts(ascii_text)) == [2, 10]
+    assert [scanner.literals[i] for i, _ in scanner.hits("ab getötet 3.7%")] == ["getötet"]
+    assert scanner.hits("plain ascii words") == []
