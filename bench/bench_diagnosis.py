@@ -406,6 +406,11 @@ BATCH71_FIRST_RUN = {"n": 41, "right": 32, "hi_wrong": 1, "rules_right": 25, "ru
 # (FREEZE72). Freeze 71's code: 11/16; freeze 20's 9/16, freeze 13's 8/16.
 FREEZE72 = "31016ae"
 BATCH72_FIRST_RUN = {"n": 16, "right": 12, "hi_wrong": 0, "rules_right": 9, "rules_hi_wrong": 0, "unknown": 3}
+# Batch 73 (86 logs, 12 categories, gathered the same way at the start of the next session with a new search budget
+# while the model was retrained on batch 72), run once against the rules tuned on batch 72 and the model retrained with
+# it (FREEZE73). Freeze 72's code: 67/86; freeze 20's 58/86, freeze 13's 58/86.
+FREEZE73 = "11913b4"
+BATCH73_FIRST_RUN = {"n": 86, "right": 66, "hi_wrong": 2, "rules_right": 51, "rules_hi_wrong": 2, "unknown": 11}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -498,6 +503,7 @@ BATCH69_DECISIVE_FIRST_RUN = {"n": 43, "plain": 42, "buried": 41}
 BATCH70_DECISIVE_FIRST_RUN = {"n": 83, "plain": 83, "buried": 81}
 BATCH71_DECISIVE_FIRST_RUN = {"n": 41, "plain": 41, "buried": 41}
 BATCH72_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
+BATCH73_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 85}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -571,6 +577,7 @@ FIRST_RUNS = {
     70: BATCH70_FIRST_RUN,
     71: BATCH71_FIRST_RUN,
     72: BATCH72_FIRST_RUN,
+    73: BATCH73_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -639,6 +646,7 @@ DECISIVE_FIRST_RUNS = {
     70: BATCH70_DECISIVE_FIRST_RUN,
     71: BATCH71_DECISIVE_FIRST_RUN,
     72: BATCH72_DECISIVE_FIRST_RUN,
+    73: BATCH73_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
