@@ -3536,6 +3536,86 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "dependency",
         ),
+        # ---------------- batch 73
+        (
+            [
+                "npm ERR! code E401\n",
+                "npm ERR! Unable to authenticate, need: Bearer authorization_uri=https://login.example.net/***, "
+                'Basic realm="https://pkgs.example.visualstudio.com/", TFS-Federated\n',
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "docker: Error response from daemon: failed to create task for container: failed to create shim task: "
+                "OCI runtime create failed: runc create failed: unable to start container process: exec: "
+                '"/opt/loader/loader": stat /opt/loader/loader: no such file or directory: unknown.\n'
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "pyodbc.InterfaceError: ('IM002', '[IM002] [unixODBC][Driver Manager]Data source name not found and "
+                "no default driver specified (0) (SQLDriverConnect)')\n"
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "psql:sql/daily_rollup.sql:42: ERROR:  insufficient memory reserved for statement\n",
+                "HINT:  Increase statement memory or reduce the number of Parquet tables to be scanned.\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "remote: error: GH013: Repository rule violations found for refs/heads/main.\n",
+                "remote: - Changes must be made through a pull request.\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            ["The importer has been polling for more than 601 seconds. It has stopped, to prevent eternal loops.\n"],
+            "timeout",
+        ),
+        (
+            [
+                "ERROR -- Error while executing the upgrade script on node-3. Action did not finish after 900 seconds. "
+                "Check /var/log/upgrade.log for details.\n"
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "An error occurred while fetching file from: https://downloads.example.com/exports/2024-06-01.xml!\n",
+                "Reason: 404 - Not Found.\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                'sqlalchemy.exc.IntegrityError: (MySQLdb._exceptions.IntegrityError) (1062, "Duplicate entry '
+                "'2147483647' for key 'PRIMARY'\")\n",
+                "[SQL: INSERT INTO events (run_id, payload) VALUES (%s, %s)]\n",
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "24/06/01 03:12:44 ERROR mapreduce.TextExportMapper: Exception raised during data export\n",
+                "java.lang.RuntimeException: Can't parse input data: 'N/A'\n",
+                "\tat orders.__loadFromFields(orders.java:412)\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "ERROR: Command '['makeblastdb', '-in', 'genomes.fasta', '-dbtype', 'nucl']' returned non-zero exit "
+                "status 1\n",
+                "BLAST Database creation error: Error: Duplicate seq_ids are found: \n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -3716,4 +3796,36 @@ def test_an_allocation_quota_in_a_429_body_stays_capacity() -> None:
         '    "status": "RESOURCE_EXHAUSTED"\n',
         "  }\n",
     ]
+    assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
+
+
+def test_a_child_process_result_that_did_not_time_out_is_no_timeout() -> None:
+    # Node tools print execa's result object for a failed command, `timedOut: false` and `killed: false` among its
+    # fields (batch 73: a push a protected branch refused); neither is a time limit or a kill
+    lines = [
+        "[semantic-release] An error occurred while running semantic-release: Error: Command failed with exit code 1\n",
+        "  stderr: 'remote: error: GH006: Protected branch update failed for refs/heads/main.\\n' +\n",
+        "  failed: true,\n",
+        "  timedOut: false,\n",
+        "  isCanceled: false,\n",
+        "  killed: false,\n",
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "permission_denied"
+    assert got.confidence >= 0.75
+    assert (
+        diagnose_lines(["Build timedout\n", "Build was timedout after 5h0m0s\n"], use_model=False).category == "timeout"
+    )
+
+
+def test_a_duplicate_key_below_the_types_largest_value_stays_bad_data() -> None:
+    # an id at its integer type's largest value is the id space used up (batch 73); any other duplicate is the data's
+    lines = ["IntegrityError: (1062, \"Duplicate entry '2147483646' for key 'PRIMARY'\")\n"]
+    assert diagnose_lines(lines, use_model=False).category == "data_quality"
+
+
+def test_a_node_without_free_memory_to_schedule_on_stays_capacity() -> None:
+    # Kubernetes' "Insufficient memory" is a scheduler with no node to place a pod on; Greenplum's "insufficient
+    # memory reserved for statement" (batch 73) is the statement's own memory
+    lines = ["Warning  FailedScheduling  0/3 nodes are available: 3 Insufficient memory.\n"]
     assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
