@@ -411,6 +411,11 @@ BATCH72_FIRST_RUN = {"n": 16, "right": 12, "hi_wrong": 0, "rules_right": 9, "rul
 # it (FREEZE73). Freeze 72's code: 67/86; freeze 20's 58/86, freeze 13's 58/86.
 FREEZE73 = "11913b4"
 BATCH73_FIRST_RUN = {"n": 86, "right": 66, "hi_wrong": 2, "rules_right": 51, "rules_hi_wrong": 2, "unknown": 11}
+# Batch 74 (27 logs, 11 categories, gathered the same way with the rest of the same session's search budget while
+# batch 73 was unread), run once against the rules tuned on batch 73 and the model as trained on batch 72 (FREEZE74).
+# Freeze 73's code: 20/27 too; freeze 20's 17/27, freeze 13's 15/27.
+FREEZE74 = "41348a9"
+BATCH74_FIRST_RUN = {"n": 27, "right": 20, "hi_wrong": 0, "rules_right": 16, "rules_hi_wrong": 0, "unknown": 3}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -504,6 +509,7 @@ BATCH70_DECISIVE_FIRST_RUN = {"n": 83, "plain": 83, "buried": 81}
 BATCH71_DECISIVE_FIRST_RUN = {"n": 41, "plain": 41, "buried": 41}
 BATCH72_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH73_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 85}
+BATCH74_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -578,6 +584,7 @@ FIRST_RUNS = {
     71: BATCH71_FIRST_RUN,
     72: BATCH72_FIRST_RUN,
     73: BATCH73_FIRST_RUN,
+    74: BATCH74_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -647,6 +654,7 @@ DECISIVE_FIRST_RUNS = {
     71: BATCH71_DECISIVE_FIRST_RUN,
     72: BATCH72_DECISIVE_FIRST_RUN,
     73: BATCH73_DECISIVE_FIRST_RUN,
+    74: BATCH74_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
