@@ -3616,6 +3616,21 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 74
+        (
+            [
+                "RuntimeError: CUDF failure at: /work/cpp/src/io/parquet/reader_impl_helpers.cpp:265: All sources must "
+                "have the same schema\n"
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                '  File "etl/worker.py", line 88, in claim_next\n',
+                "psycopg.errors.FeatureNotSupported: cached plan must not change result type\n",
+            ],
+            "schema_mismatch",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
