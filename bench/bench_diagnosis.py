@@ -416,6 +416,11 @@ BATCH73_FIRST_RUN = {"n": 86, "right": 66, "hi_wrong": 2, "rules_right": 51, "ru
 # Freeze 73's code: 20/27 too; freeze 20's 17/27, freeze 13's 15/27.
 FREEZE74 = "41348a9"
 BATCH74_FIRST_RUN = {"n": 27, "right": 20, "hi_wrong": 0, "rules_right": 16, "rules_hi_wrong": 0, "unknown": 3}
+# Batch 75 (9 logs, 6 categories, gathered the same way with the last of the same session's search budget while the
+# model was retrained on batches 73 and 74), run once against the rules tuned on batch 74 and the model retrained with
+# batches 73 and 74 (FREEZE75). Freeze 74's code: 7/9 too; freeze 20's 6/9, freeze 13's 7/9.
+FREEZE75 = "f0e9f0f"
+BATCH75_FIRST_RUN = {"n": 9, "right": 7, "hi_wrong": 0, "rules_right": 5, "rules_hi_wrong": 0, "unknown": 1}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -510,6 +515,7 @@ BATCH71_DECISIVE_FIRST_RUN = {"n": 41, "plain": 41, "buried": 41}
 BATCH72_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH73_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 85}
 BATCH74_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
+BATCH75_DECISIVE_FIRST_RUN = {"n": 9, "plain": 9, "buried": 9}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -585,6 +591,7 @@ FIRST_RUNS = {
     72: BATCH72_FIRST_RUN,
     73: BATCH73_FIRST_RUN,
     74: BATCH74_FIRST_RUN,
+    75: BATCH75_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -655,6 +662,7 @@ DECISIVE_FIRST_RUNS = {
     72: BATCH72_DECISIVE_FIRST_RUN,
     73: BATCH73_DECISIVE_FIRST_RUN,
     74: BATCH74_DECISIVE_FIRST_RUN,
+    75: BATCH75_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
