@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
@@ -376,12 +376,12 @@ NO_BLOCK_CAP = 0.6
 
 def classify_without_blocks(
     candidates: Sequence[ErrorBlock], context_lines: Sequence[str] = ()
-) -> tuple[ErrorBlock, Classification] | None:
+) -> Classification | None:
     """The model's answer for a log in which no error block was found, or ``None`` (the usual case).
 
     ``candidates`` are the log's last words and its notes (``ErrorExtractor.unexplained``). The
-    model reads them together; the candidate whose line alone the model finds most telling of that category is
-    returned with its evidence set to that line.
+    model reads them together; the answer's evidence is the candidates' line the model alone finds most telling of
+    that category.
     """
     if not candidates:
         return None
@@ -390,18 +390,17 @@ def classify_without_blocks(
     k = max(range(len(probs)), key=probs.__getitem__)
     if probs[k] < model.abstain_no_block or model.classes[k] == learned.NO_CAUSE:
         return None
-    best: tuple[float, ErrorBlock, str] | None = None
+    best: tuple[float, str] | None = None
     for block in candidates:
         for line in block.text.split("\n"):
             if line.strip():
                 p = model.probabilities(line)[k]
                 if best is None or p > best[0]:
-                    best = (p, block, line.strip())
+                    best = (p, line.strip())
     if best is None:
         return None
-    _, block, line = best
     conf = round(min(NO_BLOCK_CAP, probs[k]), 3)
-    return replace(block, evidence=line), Classification(model.classes[k], conf, line, LEARNED_RULE_ID)
+    return Classification(model.classes[k], conf, best[1], LEARNED_RULE_ID)
 
 
 def classify_by_rules(

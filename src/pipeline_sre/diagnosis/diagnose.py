@@ -186,11 +186,10 @@ def diagnose_lines(
             note, cls = noted
             return _diagnosis(red, note, cls, excerpt_bytes)
     if not blocks and use_model and cls.category == "unknown":
-        # nothing the rules know anywhere: the model may still recognise the wording of the last lines or a note
-        read = classify_without_blocks(ex.unexplained(), context)
-        if read is not None:
-            line, cls = read
-            return _diagnosis(red, line, cls, excerpt_bytes)
+        # nothing the rules know anywhere: the model may still recognise the wording of the last lines or a note.
+        # Its answer is shown below as a rule's answer from the last words is, the last words and notes around its
+        # line: that line may stand mid-log, and the lines around it alone lost how the log ended
+        cls = classify_without_blocks(ex.unexplained(), context) or cls
     if not blocks:
         if ex.lines_seen == 0:
             msg = "The log is empty: there is nothing to diagnose."

@@ -44,6 +44,18 @@ def test_without_an_error_block_the_model_answers_from_a_line_of_the_log(eager_m
     assert d.evidence in d.excerpt
 
 
+def test_the_excerpt_of_that_answer_keeps_the_logs_last_words(eager_model: learned.Model) -> None:
+    # the line the model reads as the failure may stand mid-log; the log's last words (where a labeller, or the
+    # on-call reader, looks for how it ended) stay in the excerpt beside it, not only the lines around it
+    last = "2024-05-02 03:01:00 loader gave up: 3 shards not sorted\n"
+    d = diagnose_lines([*_ORDINARY[:30], _LOG[2], *_ORDINARY, last])
+    assert d.rule_id == LEARNED_RULE_ID
+    assert d.evidence == _LOG[2].strip()
+    assert d.evidence in d.excerpt
+    assert last.strip() in d.excerpt
+    assert len(d.excerpt.encode()) <= 2000
+
+
 def test_the_rules_alone_never_take_that_path(eager_model: learned.Model) -> None:
     assert diagnose_lines(_LOG, use_model=False).category == "unknown"
 
