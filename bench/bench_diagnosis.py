@@ -421,6 +421,12 @@ BATCH74_FIRST_RUN = {"n": 27, "right": 20, "hi_wrong": 0, "rules_right": 16, "ru
 # batches 73 and 74 (FREEZE75). Freeze 74's code: 7/9 too; freeze 20's 6/9, freeze 13's 7/9.
 FREEZE75 = "f0e9f0f"
 BATCH75_FIRST_RUN = {"n": 9, "right": 7, "hi_wrong": 0, "rules_right": 5, "rules_hi_wrong": 0, "unknown": 1}
+# Batch 76 (117 logs, 12 categories, gathered the same way at the start of the next session with a new search budget),
+# run once against the rules tuned on batch 74, the model retrained with batches 73 and 74 and a model answer without
+# an error block shown beside the log's last words (FREEZE76). Freeze 75's code: 85/117 too; freeze 20's 73/117,
+# freeze 13's 75/117.
+FREEZE76 = "2c1a9fe"
+BATCH76_FIRST_RUN = {"n": 117, "right": 85, "hi_wrong": 0, "rules_right": 72, "rules_hi_wrong": 0, "unknown": 12}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -516,6 +522,7 @@ BATCH72_DECISIVE_FIRST_RUN = {"n": 16, "plain": 16, "buried": 16}
 BATCH73_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 85}
 BATCH74_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH75_DECISIVE_FIRST_RUN = {"n": 9, "plain": 9, "buried": 9}
+BATCH76_DECISIVE_FIRST_RUN = {"n": 117, "plain": 117, "buried": 117}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -592,6 +599,7 @@ FIRST_RUNS = {
     73: BATCH73_FIRST_RUN,
     74: BATCH74_FIRST_RUN,
     75: BATCH75_FIRST_RUN,
+    76: BATCH76_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -663,6 +671,7 @@ DECISIVE_FIRST_RUNS = {
     73: BATCH73_DECISIVE_FIRST_RUN,
     74: BATCH74_DECISIVE_FIRST_RUN,
     75: BATCH75_DECISIVE_FIRST_RUN,
+    76: BATCH76_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
