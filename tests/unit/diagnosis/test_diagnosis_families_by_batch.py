@@ -3631,6 +3631,58 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "schema_mismatch",
         ),
+        # ---------------- batch 76
+        (
+            [
+                'pods "backup-maintain-job-7f2c": is forbidden:\n',
+                "exceeded quota: default-resourcequota, requested: requests.memory=128Mi,\n",
+                "used: requests.memory=16300Mi, limited: requests.memory=16Gi\n",
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                '{"level":"error","msg":"Reconciler error","error":"unable to clone \'ssh://git@github.com/org/f\', '
+                'error: ssh: handshake failed: knownhosts: key mismatch"}\n'
+            ],
+            "credentials",
+        ),
+        (
+            ["Your certificate 'QFY47S6U.cer' is not valid, please check end date and renew it if necessary\n"],
+            "credentials",
+        ),
+        (
+            [
+                'Error persisting data for table "contacts": Record 1389 did not conform to schema:\n',
+                "#/Tracking/0: extraneous key [TrackingOptionName] is not permitted\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "2026-07-15 12:01:57 Failed to get status for job 'qc.a0c5#9'\n",
+                "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "The HDF5 header files used to compile this application do not match\n",
+                "the version used by the HDF5 library to which this application is linked.\n",
+                "Data corruption or segmentation faults may occur if the application continues.\n",
+                "Headers are 1.8.17, library is 1.8.18\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "ERROR 1: TIFFFillStrip:Read error at scanline 18784; got 26082 bytes, expected 70875\n",
+                "ERROR 1: TIFFReadEncodedStrip() failed.\n",
+                "ERROR 1: /data/mosaic.tif, band 1: IReadBlock failed at X offset 0, Y offset 18785\n",
+                "ERROR 1: GetBlockRef failed at X block offset 0, Y block offset 18785\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -3844,3 +3896,23 @@ def test_a_node_without_free_memory_to_schedule_on_stays_capacity() -> None:
     # memory reserved for statement" (batch 73) is the statement's own memory
     lines = ["Warning  FailedScheduling  0/3 nodes are available: 3 Insufficient memory.\n"]
     assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
+
+
+def test_ec2s_request_limit_is_a_rate_not_capacity() -> None:
+    # EC2's RequestLimitExceeded is its API's request rate (batch 76); resource.message's "LimitExceeded" (an
+    # account's limit of instances, addresses) made it a close call the model settled as capacity
+    lines = [
+        "Failed to create new EC2 instance: An error occurred (RequestLimitExceeded) when calling the RunInstances "
+        "operation (reached max retries: 4): Request limit exceeded.\n"
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "throttled"
+    assert got.confidence >= 0.75
+    lines = ["An error occurred (VcpuLimitExceeded) when calling the RunInstances operation\n"]
+    assert diagnose_lines(lines, use_model=False).category == "resource_exhausted"
+
+
+def test_an_ssh_handshake_cut_off_stays_the_network() -> None:
+    # only a host key that differs from the known one is the identity's (batch 76)
+    lines = ["Error: unable to clone 'ssh://git@github.com/org/fleet': ssh: handshake failed: EOF\n"]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
