@@ -427,6 +427,11 @@ BATCH75_FIRST_RUN = {"n": 9, "right": 7, "hi_wrong": 0, "rules_right": 5, "rules
 # freeze 13's 75/117.
 FREEZE76 = "2c1a9fe"
 BATCH76_FIRST_RUN = {"n": 117, "right": 85, "hi_wrong": 0, "rules_right": 72, "rules_hi_wrong": 0, "unknown": 12}
+# Batch 77 (31 logs, 12 categories, gathered the same way with the rest of the same session's search budget while
+# batch 76 was studied and the model retrained), run once against the rules tuned on batch 76 and the model retrained
+# with batches 75 and 76 (FREEZE77). Freeze 76's code: 19/31 too; freeze 20's 16/31, freeze 13's 16/31.
+FREEZE77 = "193c4c5"
+BATCH77_FIRST_RUN = {"n": 31, "right": 19, "hi_wrong": 0, "rules_right": 17, "rules_hi_wrong": 0, "unknown": 7}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -523,6 +528,7 @@ BATCH73_DECISIVE_FIRST_RUN = {"n": 86, "plain": 85, "buried": 85}
 BATCH74_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH75_DECISIVE_FIRST_RUN = {"n": 9, "plain": 9, "buried": 9}
 BATCH76_DECISIVE_FIRST_RUN = {"n": 117, "plain": 117, "buried": 117}
+BATCH77_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -600,6 +606,7 @@ FIRST_RUNS = {
     74: BATCH74_FIRST_RUN,
     75: BATCH75_FIRST_RUN,
     76: BATCH76_FIRST_RUN,
+    77: BATCH77_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -672,6 +679,7 @@ DECISIVE_FIRST_RUNS = {
     74: BATCH74_DECISIVE_FIRST_RUN,
     75: BATCH75_DECISIVE_FIRST_RUN,
     76: BATCH76_DECISIVE_FIRST_RUN,
+    77: BATCH77_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
