@@ -3683,6 +3683,29 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 77
+        (
+            [
+                "Npgsql.NpgsqlException: Exception while reading from stream\n",
+                " ---> System.TimeoutException: Timeout during reading attempt\n",
+                "   at Npgsql.Internal.NpgsqlReadBuffer.EnsureLong(Int32 count)\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                " ! [remote rejected] v2.1.0 -> v2.1.0 (Unable to determine if workflow can be created or updated due "
+                "to timeout; `workflows` scope may be required.)\n"
+            ],
+            "permission_denied",
+        ),
+        (["resource config creds evaluation: undefined vars: etl_team.deploy_key\n"], "credentials"),
+        (
+            [
+                "shapely.errors.GEOSException: TopologyException: unable to assign free hole to a shell at 12 -3\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
