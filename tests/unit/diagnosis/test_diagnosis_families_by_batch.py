@@ -3653,6 +3653,15 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (
             [
+                "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n",
+                "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n",
+                "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n",
+                "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
                 'Error persisting data for table "contacts": Record 1389 did not conform to schema:\n',
                 "#/Tracking/0: extraneous key [TrackingOptionName] is not permitted\n",
             ],
@@ -3680,6 +3689,13 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
                 "ERROR 1: TIFFReadEncodedStrip() failed.\n",
                 "ERROR 1: /data/mosaic.tif, band 1: IReadBlock failed at X offset 0, Y offset 18785\n",
                 "ERROR 1: GetBlockRef failed at X block offset 0, Y block offset 18785\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "InternalMSEEDError: Encountered 3 error(s) during a call to readMSEEDBuffer():\n",
+                "msr_unpack_data(NZ_RBAZ_10_Z_D): only decoded 1918 samples of 1948 expected\n",
             ],
             "data_quality",
         ),
