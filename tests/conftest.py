@@ -9,10 +9,20 @@ from pathlib import Path
 import pytest
 
 _ROOT = str(Path(__file__).resolve().parents[1])
+_INTEGRATION = Path(__file__).resolve().parent / "integration"
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 pytest_plugins = ["tests.integration.sandbox_plugin", "tests.integration.prometheus_plugin"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """scripts/test runs two pytest-xdist workers (--dist loadgroup): every test of tests/integration goes to one of
+    them, in file order, since they share one sandbox Airflow, one PostgreSQL database and one Prometheus and wait on
+    them far more than they compute; the unit tests spread over both meanwhile."""
+    for item in items:
+        if _INTEGRATION in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("real-services"))
 
 
 @pytest.fixture
