@@ -432,6 +432,11 @@ BATCH76_FIRST_RUN = {"n": 117, "right": 85, "hi_wrong": 0, "rules_right": 72, "r
 # with batches 75 and 76 (FREEZE77). Freeze 76's code: 19/31 too; freeze 20's 16/31, freeze 13's 16/31.
 FREEZE77 = "193c4c5"
 BATCH77_FIRST_RUN = {"n": 31, "right": 19, "hi_wrong": 0, "rules_right": 17, "rules_hi_wrong": 0, "unknown": 7}
+# Batch 78 (92 logs, 12 categories, gathered the same way at the start of the next session with a new search budget),
+# run once against the rules tuned on batch 77 and the model retrained with batch 77 (FREEZE78). Freeze 77's code:
+# 58/92 too; freeze 20's 56/92, freeze 13's 49/92.
+FREEZE78 = "4c521cb"
+BATCH78_FIRST_RUN = {"n": 92, "right": 58, "hi_wrong": 0, "rules_right": 48, "rules_hi_wrong": 0, "unknown": 20}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -529,6 +534,7 @@ BATCH74_DECISIVE_FIRST_RUN = {"n": 27, "plain": 27, "buried": 27}
 BATCH75_DECISIVE_FIRST_RUN = {"n": 9, "plain": 9, "buried": 9}
 BATCH76_DECISIVE_FIRST_RUN = {"n": 117, "plain": 117, "buried": 117}
 BATCH77_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
+BATCH78_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -607,6 +613,7 @@ FIRST_RUNS = {
     75: BATCH75_FIRST_RUN,
     76: BATCH76_FIRST_RUN,
     77: BATCH77_FIRST_RUN,
+    78: BATCH78_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -680,6 +687,7 @@ DECISIVE_FIRST_RUNS = {
     75: BATCH75_DECISIVE_FIRST_RUN,
     76: BATCH76_DECISIVE_FIRST_RUN,
     77: BATCH77_DECISIVE_FIRST_RUN,
+    78: BATCH78_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
