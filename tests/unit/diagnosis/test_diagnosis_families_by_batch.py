@@ -3722,6 +3722,50 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 78
+        (
+            [
+                "2024-03-02 08:14:55,120 UTC [51022] ERROR   Missing data for preprocessor pr_ssp585/pr:\n",
+                "- Missing data for CanESM5: pr\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Fatal error: Uncaught exception 'Facebook\\Exceptions\\FacebookResponseException' with message '(#32) "
+                "Page request limited reached'\n"
+            ],
+            "throttled",
+        ),
+        (["sensor-bridge  | MQTT error: Connection refused: Not authorized\n"], "credentials"),
+        (["Connection Refused: bad user name or password.\n"], "credentials"),
+        (["auth: unexpected command in authorise_client(): e:001D:unable to authorise on server\n"], "credentials"),
+        (["proto: bad wiretype for field events.Reading.SensorId: got wiretype 0, want 2\n"], "schema_mismatch"),
+        (
+            [
+                " libgdal-dev build-depends on:\n",
+                " - amd64:libproj-dev\n",
+                " amd64:libproj-dev depends on missing:\n",
+                " - amd64:libsqlite3-0 (>= 3.38)\n",
+            ],
+            "dependency",
+        ),
+        (["Error: FeedImportError: source vendor-feed failed: listing entry is malformed\n"], "data_quality"),
+        (
+            [
+                "ERROR ~ Detected join operation duplicate emission on left channel -- offending element: "
+                "key=[id:S1]; value=/work/ab/S1.bam\n"
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "AssertionError: Got 250 rows for daily bars table with first day=2021-01-04, last day=2021-12-31, "
+                "expected 252 rows.\n"
+            ],
+            "data_quality",
+        ),
+        (["ERROR:  value out of range: overflow\n", 'CONTEXT:  SQL function "exp" statement 1\n'], "data_quality"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -3955,3 +3999,37 @@ def test_an_ssh_handshake_cut_off_stays_the_network() -> None:
     # only a host key that differs from the known one is the identity's (batch 76)
     lines = ["Error: unable to clone 'ssh://git@github.com/org/fleet': ssh: handshake failed: EOF\n"]
     assert diagnose_lines(lines, use_model=False).category == "transient_network"
+
+
+def test_a_connection_refused_by_the_network_stays_the_network() -> None:
+    # only an MQTT broker's refusal of the login is the identity's (batch 78)
+    lines = ["MQTT error: connect ECONNREFUSED 10.0.4.7:1883: Connection refused\n"]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
+
+
+def test_a_canceled_operation_without_a_time_limit_stays_killed() -> None:
+    # Azure Pipelines' cancel line reads as the job's own time limit only beside that limit's line (batch 78)
+    lines = ["##[error]The operation was canceled.\n"]
+    assert diagnose_lines(lines, use_model=False).category == "killed_external"
+
+
+def test_a_jobs_own_time_limit_wins_over_the_cancel_that_follows_it() -> None:
+    # Azure Pipelines prints "The operation was canceled." after a job ran past its timeoutInMinutes (batch 78): the
+    # two lines were a close call, and a build summary's "failed" above them tipped it to killed_external
+    lines = [
+        "- **Build result:** `failed`\n",
+        "##[error]The job running on agent Hosted Agent 7 has exceeded the maximum execution time of 60 minutes.\n",
+        "##[error]The operation was canceled.\n",
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "timeout"
+    assert got.confidence >= 0.7
+
+
+def test_a_file_not_found_for_want_of_descriptors_is_the_descriptors() -> None:
+    # "was not found: Too many open files" (batch 78): the open failed on the process's file limit, not on a
+    # missing file; read as both, the close call let the model name a missing input
+    lines = ["Script file /srv/maps/harbour.map was not found: Too many open files\n"]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "resource_exhausted"
+    assert got.confidence >= 0.75
