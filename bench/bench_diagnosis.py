@@ -437,6 +437,11 @@ BATCH77_FIRST_RUN = {"n": 31, "right": 19, "hi_wrong": 0, "rules_right": 17, "ru
 # 58/92 too; freeze 20's 56/92, freeze 13's 49/92.
 FREEZE78 = "4c521cb"
 BATCH78_FIRST_RUN = {"n": 92, "right": 58, "hi_wrong": 0, "rules_right": 48, "rules_hi_wrong": 0, "unknown": 20}
+# Batch 79 (26 logs, 10 categories, gathered the same way with the rest of the same session's search budget before
+# batch 78 was read), run once against the rules tuned on batch 78 and the model as at freeze 78 (FREEZE79). Freeze
+# 78's code: 20/26 too; freeze 20's 14/26, freeze 13's 15/26.
+FREEZE79 = "b1879f4"
+BATCH79_FIRST_RUN = {"n": 26, "right": 20, "hi_wrong": 1, "rules_right": 18, "rules_hi_wrong": 1, "unknown": 5}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -535,6 +540,7 @@ BATCH75_DECISIVE_FIRST_RUN = {"n": 9, "plain": 9, "buried": 9}
 BATCH76_DECISIVE_FIRST_RUN = {"n": 117, "plain": 117, "buried": 117}
 BATCH77_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 BATCH78_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
+BATCH79_DECISIVE_FIRST_RUN = {"n": 26, "plain": 26, "buried": 26}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -614,6 +620,7 @@ FIRST_RUNS = {
     76: BATCH76_FIRST_RUN,
     77: BATCH77_FIRST_RUN,
     78: BATCH78_FIRST_RUN,
+    79: BATCH79_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -688,6 +695,7 @@ DECISIVE_FIRST_RUNS = {
     76: BATCH76_DECISIVE_FIRST_RUN,
     77: BATCH77_DECISIVE_FIRST_RUN,
     78: BATCH78_DECISIVE_FIRST_RUN,
+    79: BATCH79_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
