@@ -3766,6 +3766,25 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "data_quality",
         ),
         (["ERROR:  value out of range: overflow\n", 'CONTEXT:  SQL function "exp" statement 1\n'], "data_quality"),
+        # ---------------- batch 79
+        (
+            [
+                "2025-11-02T04:10:09.118Z no assets to download\n",
+                "2025-11-02T04:10:09.120Z ##[error]Process completed with exit code 1.\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                'Error: 0xC0016016 at Load Orders: Failed to decrypt protected XML node "DTS:Password" with error '
+                '0x8009000B "Key not valid for use in specified state.".\n'
+            ],
+            "credentials",
+        ),
+        (
+            ["modal.exception.NotFoundError: No secret named openai-key - you can add secrets to your account\n"],
+            "credentials",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
