@@ -70,9 +70,9 @@ SECRET_SUITES = (
 # trainer and record_first_runs.py read these. A later batch is reported only by its first run until then.
 FRESH_BATCHES = range(4, 80)
 # labelled logs the shipped model was trained on (bench/train_classifier.py prints it)
-TRAINED_ON = 5723
+TRAINED_ON = 5841
 # the last fresh batch the packaged model was trained on
-TRAINED_THROUGH = 77
+TRAINED_THROUGH = 79
 
 # Batch 4, run once against the rules frozen at commit 2117822 before any change made after seeing it.
 BATCH4_FIRST_RUN = {"n": 70, "right": 48, "hi_wrong": 2}
@@ -2743,8 +2743,8 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "(GitHub's CLI with no asset on a release yet; SSIS unable to decrypt a package's stored password; Modal's "
         "'No secret named X', the confident wrong answer, upstream_missing through its NotFoundError) and 3 that do "
         "not state the cause (GitHub's 404 for a token without access; two code_bug labels). The wordings were added "
-        "(every other bench log: no answer changed); the model was not retrained with batches 78 and 79 (a retraining "
-        "took 50 minutes beside the tests this session). Today: "
+        "(every other bench log: no answer changed); the next session retrained the model with batches 78 and 79 (C=10 "
+        "again, the same thresholds) before gathering batch 80. Today: "
         f"{b79[1]}/{b79[0]} with the model, {b79[4]}/{b79[0]} with the rules alone."
     )
     return out
