@@ -1653,6 +1653,9 @@ def _exc_from_text(c: str) -> tuple[str | None, str]:
     )
     if m2 is not None and m2.group("msg") is not None:
         return m2.group("type"), m2.group("msg").strip()
+    if m2 is not None and _BARE_TYPE_LEAD.fullmatch(s[: m2.start("type")]):
+        # a type alone on its line, without a message: pytest's "E       NotImplementedError"
+        return m2.group("type"), ""
     m3 = _DOTTED_EXC.match(s)  # "google.api_core.exceptions.BadRequest: 400 ..." (a class path at line start)
     if m3 is not None:
         return m3.group("type"), m3.group("msg").strip()
@@ -1660,6 +1663,8 @@ def _exc_from_text(c: str) -> tuple[str | None, str]:
 
 
 _DOTTED_EXC = re.compile(r"(?P<type>(?:[a-z_][a-z0-9_]*\.){2,}[A-Z][A-Za-z0-9]+):\s(?P<msg>.*)$")
+# what may stand before a type named alone on its line: nothing, or pytest's "E" failure marker
+_BARE_TYPE_LEAD = re.compile(r"(?:E\s+)?")
 
 
 def _finish(blk: _Open) -> _Cand | None:

@@ -3785,6 +3785,87 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ["modal.exception.NotFoundError: No secret named openai-key - you can add secrets to your account\n"],
             "credentials",
         ),
+        # ---------------- batch 80
+        (["Error: backup failed: timed out waiting for all PodVolumeBackups to complete\n"], "timeout"),
+        (
+            [
+                "[03:12:44] [Server Watchdog/FATAL]: A single server tick took 60.00 seconds (should be max 0.05)\n",
+                "[03:12:44] [Server Watchdog/FATAL]: Considering it to be crashed, server will forcibly shutdown.\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "ERROR: /src/svc/BUILD.bazel:7:11: GoCompilePkg svc/api/go_default_library.a failed: Failed to fetch "
+                "blobs because they do not exist remotely.: Missing digest: 0a1b2c3d/18211 for "
+                "bazel-out/k8-fastbuild/bin/svc/model/go_default_library.x\n"
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "RuntimeError: missing the following scenes:\n",
+                " - successor acquisition for scene S1B_IW_GRDH_1SDV_20210311T170212_025963_0318B1_9A2C\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "sbatch: error: Batch job submission failed: Invalid account or account/partition combination "
+                "specified\n"
+            ],
+            "permission_denied",
+        ),
+        (["Import failed for /data/media/show.s01e02.mkv: Access to the path is denied.\n"], "permission_denied"),
+        (
+            [
+                '{"code":-1003,"msg":"Way too much request weight used; IP banned until 1700000000000. Please use the '
+                'websocket for live updates to avoid bans."}\n'
+            ],
+            "throttled",
+        ),
+        (["Error: RPCError 420: FLOOD_PREMIUM_WAIT_7 (caused by SaveBigFilePartRequest)\n"], "throttled"),
+        (
+            [
+                "Error - passphrase supplied in BORG_PASSPHRASE, by BORG_PASSCOMMAND or via BORG_PASSPHRASE_FD is "
+                "incorrect.\n"
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "INFO: Control stack guard page unprotected\n",
+                "Control stack exhausted (no more space for function call frames).\n",
+                "This is probably due to heavily nested or infinitely recursive function calls\n",
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                ">       raise NotImplementedError()\n",
+                "E       NotImplementedError\n",
+                "tests/test_loader.py:41: NotImplementedError\n",
+            ],
+            "code_bug",
+        ),
+        (["ArrowInvalid: No match for FieldRef.Name(object_id) in id: string\n", "number: int64\n"], "schema_mismatch"),
+        (
+            [
+                "Errors getting memory from system: json: cannot unmarshal object into Go struct field .Metrics of "
+                'type string  source="memory_collector.go:403"\n'
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "[W::bam_hdr_read] EOF marker is absent. The input is probably truncated\n",
+                "[E::bgzf_read_block] Failed to read BGZF block data at offset 1988 expected 2705 bytes; hread "
+                "returned 1466\n",
+                "samtools fastq: Failed to read bam record\n",
+                "samtools fastq: Error writing to FASTx files.: No such file or directory\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4052,3 +4133,28 @@ def test_a_file_not_found_for_want_of_descriptors_is_the_descriptors() -> None:
     got = diagnose_lines(lines, use_model=False)
     assert got.category == "resource_exhausted"
     assert got.confidence >= 0.75
+
+
+def test_rclones_pacer_line_after_a_retry_is_no_rate_limit() -> None:
+    # rclone's pacer says "Rate limited, increasing sleep" after retrying any error (batch 80: a connection cut by a
+    # wifi blip); a limit the remote states is still one
+    lines = [
+        '2024/03/01 10:00:01 DEBUG : pacer: low level retry 1/10 (error Put "https://s3.example.com/b/k": write tcp '
+        "10.0.0.2:5123->52.1.2.3:443: wsasend: An existing connection was forcibly closed by the remote host.)\n",
+        "2024/03/01 10:00:01 DEBUG : pacer: Rate limited, increasing sleep to 10ms\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
+    lines = [
+        "2024/03/01 10:00:01 DEBUG : pacer: low level retry 1/10 (error googleapi: Error 403: User Rate Limit "
+        "Exceeded, userRateLimitExceeded)\n",
+        "2024/03/01 10:00:01 DEBUG : pacer: Rate limited, increasing sleep to 1.5s\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "throttled"
+
+
+def test_a_source_files_line_number_is_no_http_status() -> None:
+    # a Go logger's 'source="collector.go:403"' (batch 80) is a line of code, not a 403
+    lines = ['level=error msg="Errors getting fans: unexpected end of JSON input" source="chassis_collector.go:403"\n']
+    assert diagnose_lines(lines, use_model=False).category != "permission_denied"
+    lines = ["urllib.error.HTTPError: HTTP Error 403: Forbidden\n"]
+    assert diagnose_lines(lines, use_model=False).category == "permission_denied"
