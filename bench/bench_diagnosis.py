@@ -447,6 +447,11 @@ BATCH79_FIRST_RUN = {"n": 26, "right": 20, "hi_wrong": 1, "rules_right": 18, "ru
 # Freeze 79's code (the model before that retraining): 63/95; freeze 20's 49/95, freeze 13's 49/95.
 FREEZE80 = "938ece8"
 BATCH80_FIRST_RUN = {"n": 95, "right": 62, "hi_wrong": 0, "rules_right": 55, "rules_hi_wrong": 0, "unknown": 19}
+# Batch 81 (59 logs, 12 categories, gathered the same way with the rest of the same session's search budget before
+# batch 80 was read), run once against the rules tuned on batch 80 and the model as at freeze 80 (FREEZE81). Freeze
+# 80's code: 45/59 too; freeze 20's 35/59, freeze 13's 32/59.
+FREEZE81 = "60fed6d"
+BATCH81_FIRST_RUN = {"n": 59, "right": 45, "hi_wrong": 0, "rules_right": 34, "rules_hi_wrong": 0, "unknown": 8}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -547,6 +552,7 @@ BATCH77_DECISIVE_FIRST_RUN = {"n": 31, "plain": 31, "buried": 31}
 BATCH78_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 BATCH79_DECISIVE_FIRST_RUN = {"n": 26, "plain": 26, "buried": 26}
 BATCH80_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 93}
+BATCH81_DECISIVE_FIRST_RUN = {"n": 59, "plain": 59, "buried": 59}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -628,6 +634,7 @@ FIRST_RUNS = {
     78: BATCH78_FIRST_RUN,
     79: BATCH79_FIRST_RUN,
     80: BATCH80_FIRST_RUN,
+    81: BATCH81_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -704,6 +711,7 @@ DECISIVE_FIRST_RUNS = {
     78: BATCH78_DECISIVE_FIRST_RUN,
     79: BATCH79_DECISIVE_FIRST_RUN,
     80: BATCH80_DECISIVE_FIRST_RUN,
+    81: BATCH81_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
