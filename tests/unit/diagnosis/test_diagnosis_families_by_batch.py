@@ -3866,6 +3866,29 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 81
+        (
+            [
+                "+ docker push registry.example.com/team/api:41\n",
+                "/var/jenkins/workspace/api@tmp/durable-9a8b7c6d/script.sh: 1: "
+                "/var/jenkins/workspace/api@tmp/durable-9a8b7c6d/script.sh: docker: not found\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'fatal: [web1]: FAILED! => {"msg": "You need to install \\"jmespath\\" prior to running '
+                'json_query filter"}\n'
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "> [2/6] RUN /usr/local/bin/install-plugins.sh < /usr/share/jenkins/ref/plugins.txt:\n",
+                "#7 0.211 WARN: install-plugins.sh has been removed, please switch to jenkins-plugin-cli\n",
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
