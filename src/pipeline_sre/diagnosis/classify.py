@@ -74,10 +74,21 @@ class Rule:
     prior: bool = False
 
 
+# '{status 429}' in a rule's pattern: a bare HTTP status, the number as a word of its own that is neither part of a
+# decimal, a time or a list ("14:50:01.401") nor a source file's line number ("collector.go:403")
+_STATUS = re.compile(r"\{status ([^{}]+)\}")
+_STATUS_BEFORE = r"(?<!\d[.:,])(?<!\.[a-z]:)(?<!\.[a-z]{2}:)(?<!\.[a-z]{3}:)(?<!\.[a-z]{4}:)(?<!\.[a-z]{5}:)\b(?:"
+_STATUS_AFTER = r")\b(?![.:,]\d)"
+
+
+def _expand(pattern: str) -> str:
+    return _STATUS.sub(lambda m: _STATUS_BEFORE + m.group(1) + _STATUS_AFTER, pattern)
+
+
 def _patterns(raw: Any, rule_id: str) -> tuple[re.Pattern[str], ...]:
     items = raw if isinstance(raw, list) else [raw]
     try:
-        return tuple(re.compile(str(p), re.IGNORECASE) for p in items)
+        return tuple(re.compile(_expand(str(p)), re.IGNORECASE) for p in items)
     except re.error as exc:
         raise ValueError(f"classification rule {rule_id!r}: bad pattern: {exc}") from exc
 

@@ -121,6 +121,22 @@ def test_user_rules_extend_and_override(tmp_path: Path) -> None:
     assert classify([_block("KeyError", "'a'")], rules=rules, use_model=False).category == "unknown"
 
 
+def test_a_user_rule_names_a_bare_http_status_with_its_fences(tmp_path: Path) -> None:
+    # '{status N}' is the built-in rules' bare HTTP status, for a user's file too: the number alone, not the
+    # milliseconds of a timestamp nor a source file's line number
+    extra = tmp_path / "teapot.yaml"
+    extra.write_text(
+        "rules:\n  - id: acme.teapot\n    category: throttled\n    confidence: 0.9\n"
+        "    match:\n      root: ['{status 418|419}']\n",
+        encoding="utf-8",
+    )
+    rules = load_rules([extra])
+    assert classify([_block(None, "upstream answered 418 I'm a teapot")], rules=rules).category == "throttled"
+    assert classify([_block(None, "upstream answered 419")], rules=rules).category == "throttled"
+    for line in ("retrying at 14:50:01.418", 'level=error msg="bad frame" source="frames.go:418"'):
+        assert classify([_block(None, line)], rules=rules, use_model=False).category != "throttled"
+
+
 def test_bad_rule_is_rejected(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - id: x\n    category: nope\n    match: {root: 'a'}\n", encoding="utf-8")
