@@ -452,6 +452,11 @@ BATCH80_FIRST_RUN = {"n": 95, "right": 62, "hi_wrong": 0, "rules_right": 55, "ru
 # 80's code: 45/59 too; freeze 20's 35/59, freeze 13's 32/59.
 FREEZE81 = "60fed6d"
 BATCH81_FIRST_RUN = {"n": 59, "right": 45, "hi_wrong": 0, "rules_right": 34, "rules_hi_wrong": 0, "unknown": 8}
+# Batch 82 (92 logs, 12 categories, gathered the same way with a new session's search budget), run once against the
+# rules tuned on batch 81 and the model retrained with batches 80 and 81 (FREEZE82). Freeze 81's code (the model
+# before that retraining): 47/92 too; freeze 20's 41/92, freeze 13's 41/92.
+FREEZE82 = "e809ead"
+BATCH82_FIRST_RUN = {"n": 92, "right": 47, "hi_wrong": 0, "rules_right": 39, "rules_hi_wrong": 0, "unknown": 28}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -553,6 +558,7 @@ BATCH78_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 BATCH79_DECISIVE_FIRST_RUN = {"n": 26, "plain": 26, "buried": 26}
 BATCH80_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 93}
 BATCH81_DECISIVE_FIRST_RUN = {"n": 59, "plain": 59, "buried": 59}
+BATCH82_DECISIVE_FIRST_RUN = {"n": 92, "plain": 91, "buried": 91}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -635,6 +641,7 @@ FIRST_RUNS = {
     79: BATCH79_FIRST_RUN,
     80: BATCH80_FIRST_RUN,
     81: BATCH81_FIRST_RUN,
+    82: BATCH82_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -712,6 +719,7 @@ DECISIVE_FIRST_RUNS = {
     79: BATCH79_DECISIVE_FIRST_RUN,
     80: BATCH80_DECISIVE_FIRST_RUN,
     81: BATCH81_DECISIVE_FIRST_RUN,
+    82: BATCH82_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
