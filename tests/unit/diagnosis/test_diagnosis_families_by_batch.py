@@ -3889,6 +3889,79 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "dependency",
         ),
+        # ---------------- batch 82
+        (["FAIL  ledger > rebuilds the monthly totals\n", "Error: Test timed out in 5000ms.\n"], "timeout"),
+        (
+            [
+                'Error building site: "/srv/site/content/posts/gallery.md:1:1": timed out initializing value. This is '
+                "most likely a circular loop in a shortcode\n"
+            ],
+            "timeout",
+        ),
+        (["  [RuntimeException]\n", "  The process timed-out.\n"], "timeout"),
+        (
+            [
+                "10:02:11.004 [error] Task #PID<0.201.0> started from #PID<0.88.0> terminating\n",
+                "** (stop) exited in: GenServer.call(Loader.Server, {:take_batch, 4}, 60000)\n",
+                "    ** (EXIT) time out\n",
+                "    (elixir) lib/gen_server.ex:604: GenServer.call/3\n",
+            ],
+            "timeout",
+        ),
+        (["Error: missing trie node 4be1c0a2f3 (path )\n", "    at web3.js:3104:20\n"], "upstream_missing"),
+        (['{"code": -32000, "message": "required historical state unavailable (reexec=128)"}\n'], "upstream_missing"),
+        (["Slot 201447310 was skipped, or missing in long-term storage\n"], "upstream_missing"),
+        (["HTTP status 500 Internal Server Error: Trying to download an offline product\n"], "upstream_missing"),
+        (
+            [
+                '[WARN] Cannot update chain head err="flush: mdbx_put: MDBX_MAP_FULL(-30792)The allocated database '
+                'storage size limit has been reached."\n'
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "ERROR: NoSuccess: Couldn't get job id from submitted job! sbatch output:\n",
+                "sbatch: error: bank_limit plugin: The requested time can not exceed the available balance.\n",
+            ],
+            "resource_exhausted",
+        ),
+        (
+            ["mapping set to strict, dynamic introduction of [owner_group] within [_doc] is not allowed\n"],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "com.fasterxml.jackson.databind.exc.InvalidFormatException: Cannot deserialize value of type "
+                '`com.example.EventKind` from String "queue_entry": not one of the values accepted for Enum class: '
+                "[PUSH, FORK, RELEASE]\n"
+            ],
+            "schema_mismatch",
+        ),
+        (["! LaTeX Error: File `newfloat.sty' not found.\n", "! Emergency stop.\n"], "dependency"),
+        (
+            [
+                "CMake Error at /opt/ros/noetic/share/catkin/cmake/catkinConfig.cmake:83 (find_package):\n",
+                '  Could not find a package configuration file provided by "catkin_virtualenv"\n',
+                "  with any of the following names:\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "IncompatiblePlatform: Development platform 'espressif32' is not compatible\n",
+                "with PlatformIO Core v6.1.18 and depends on PlatformIO Core >=6.1.19.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "Failed sync attempt to 02a9f1: one or more objects failed to apply, reason: CronJob.batch "
+                '"nightly-export" is invalid: [spec.jobTemplate.spec.template.spec.containers[0].volumeMounts[0].name: '
+                'Not found: "scratch"]\n'
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
