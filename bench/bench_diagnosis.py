@@ -457,6 +457,11 @@ BATCH81_FIRST_RUN = {"n": 59, "right": 45, "hi_wrong": 0, "rules_right": 34, "ru
 # before that retraining): 47/92 too; freeze 20's 41/92, freeze 13's 41/92.
 FREEZE82 = "e809ead"
 BATCH82_FIRST_RUN = {"n": 92, "right": 47, "hi_wrong": 0, "rules_right": 39, "rules_hi_wrong": 0, "unknown": 28}
+# Batch 83 (69 logs, 12 categories, gathered the same way with the rest of the same session's search budget before
+# batch 82 was read), run once against the rules tuned on batch 82 and the model as at freeze 82 (FREEZE83). Freeze
+# 82's code: 57/69 too; freeze 20's 49/69, freeze 13's 48/69.
+FREEZE83 = "4f0c182"
+BATCH83_FIRST_RUN = {"n": 69, "right": 57, "hi_wrong": 0, "rules_right": 44, "rules_hi_wrong": 0, "unknown": 6}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -559,6 +564,7 @@ BATCH79_DECISIVE_FIRST_RUN = {"n": 26, "plain": 26, "buried": 26}
 BATCH80_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 93}
 BATCH81_DECISIVE_FIRST_RUN = {"n": 59, "plain": 59, "buried": 59}
 BATCH82_DECISIVE_FIRST_RUN = {"n": 92, "plain": 91, "buried": 91}
+BATCH83_DECISIVE_FIRST_RUN = {"n": 69, "plain": 69, "buried": 68}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -642,6 +648,7 @@ FIRST_RUNS = {
     80: BATCH80_FIRST_RUN,
     81: BATCH81_FIRST_RUN,
     82: BATCH82_FIRST_RUN,
+    83: BATCH83_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -720,6 +727,7 @@ DECISIVE_FIRST_RUNS = {
     80: BATCH80_DECISIVE_FIRST_RUN,
     81: BATCH81_DECISIVE_FIRST_RUN,
     82: BATCH82_DECISIVE_FIRST_RUN,
+    83: BATCH83_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
