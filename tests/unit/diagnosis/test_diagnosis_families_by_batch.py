@@ -3962,6 +3962,30 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 83
+        (
+            [
+                "error retrieving image information: googleapi: Error 404:\n",
+                "The resource 'projects/example-images/global/images/etl-runner-2-1-0-debian-9'\n",
+                "was not found, notFound\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "Failed to create a session. The runner registration has been deleted from the server, please "
+                "re-configure.\n"
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "error: failed to run custom build command for `openssl-sys v0.9.60`\n",
+                'run pkg_config fail: "Failed to run `\\"pkg-config\\" \\"--libs\\" \\"openssl\\"`: No such file or '
+                'directory (os error 2)"\n',
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4254,3 +4278,16 @@ def test_a_source_files_line_number_is_no_http_status() -> None:
     assert diagnose_lines(lines, use_model=False).category != "permission_denied"
     lines = ["urllib.error.HTTPError: HTTP Error 403: Forbidden\n"]
     assert diagnose_lines(lines, use_model=False).category == "permission_denied"
+
+
+def test_a_preemptible_templates_name_is_no_preemption() -> None:
+    # a Terraform module named "...-preemptible-template" (batch 83) printed under a missing image's 404: the word
+    # names the kind of VM, not a VM that was preempted
+    lines = [
+        "Error: error retrieving image information: googleapi: Error 404: The resource "
+        "'projects/centos-cloud/global/images/family/centos-6' was not found, notFound\n",
+        "  on .terraform/modules/etl-preemptible-template.vm/modules/instance_template/main.tf line 25, in data:\n",
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "upstream_missing"
+    lines = ["The node was preempted by Compute Engine; the task will be retried\n"]
+    assert diagnose_lines(lines, use_model=False).category == "killed_external"
