@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from pipeline_sre.surfaces.cli import entry, offline
 from pipeline_sre.surfaces.cli.app import app
-from tests.unit.diagnosis.diag_testutil import LOGS
+from tests.unit.diagnosis.diag_testutil import LOGS, model_reads
 
 TRACEBACK = 'Traceback (most recent call last):\n  File "x.py", line 1, in f\nKeyError: "a"\n'
 SECRET = "a\npassword=FakeHunter2\nghp_FakeFakeFakeFakeFakeFakeFakeFake1234\n"
@@ -92,8 +92,11 @@ def test_bad_input_is_one_line_naming_the_file(logs: Path, capsys: pytest.Captur
     assert (code, out, err) == (2, "", f"error: {logs}/empty: no files to diagnose\n")
 
 
-def test_diagnose_says_whether_a_rule_or_the_model_named_it(capsys: pytest.CaptureFixture[str]) -> None:
+def test_diagnose_says_whether_a_rule_or_the_model_named_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # a log that states no cause: the model's guess, shown as such beside its confidence
+    model_reads(monkeypatch, "oom", 0.6)
     log = str(LOGS / "fallback_exit_code.log")
     code, out, _ = _fast(["diagnose", log, "--format", "json"], capsys)
     data = json.loads(out)

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline_sre.diagnosis import Redactor, diagnose_lines
-from tests.unit.diagnosis.diag_testutil import read_lines
+from tests.unit.diagnosis.diag_testutil import model_reads, read_lines
 
 SECRET = "S3cr3t-Pa55w0rd!"
 
@@ -283,10 +285,11 @@ def test_a_structured_airflow_record_is_still_shown_rendered() -> None:
     assert '"error_detail"' not in d.excerpt
 
 
-def test_basis_says_whether_a_rule_or_the_model_named_the_category() -> None:
+def test_basis_says_whether_a_rule_or_the_model_named_the_category(monkeypatch: pytest.MonkeyPatch) -> None:
     # the model answers from 0.4 when no rule is sure: a reader must be able to tell that guess from a rule's
     ruled = diagnose_lines(read_lines("boto3_access_denied.log"))
     assert ruled.basis == f"rule {ruled.rule_id}"
+    model_reads(monkeypatch, "oom", 0.6)  # a crashed worker, no rule for it: the model's reading is the answer
     guessed = diagnose_lines(read_lines("fallback_exit_code.log"))
     assert guessed.rule_id == "learned.model" and guessed.basis == "learned model (no rule was sure)"
     assert diagnose_lines(["all good\n"]).basis == "none"
