@@ -10,6 +10,7 @@ import pytest
 from pipeline_sre.diagnosis import diagnose_lines, learned
 from pipeline_sre.diagnosis.classify import LEARNED_RULE_ID, NO_BLOCK_CAP, classify_without_blocks
 from pipeline_sre.diagnosis.extract import ErrorBlock, ErrorExtractor
+from tests.unit.diagnosis.diag_testutil import model_reads
 
 # no ERROR word, no exception, no rule's wording: only the model could read it
 _LOG = [
@@ -66,9 +67,7 @@ def test_nothing_to_read_gives_nothing(eager_model: learned.Model) -> None:
 
 
 def test_no_answer_where_the_model_reads_no_cause(eager_model: learned.Model, monkeypatch: pytest.MonkeyPatch) -> None:
-    probs = [0.0] * len(eager_model.classes)
-    probs[eager_model.classes.index(learned.NO_CAUSE)] = 1.0
-    monkeypatch.setattr(learned.Model, "probabilities", lambda self, text: probs)
+    model_reads(monkeypatch, learned.NO_CAUSE, 1.0)
     assert classify_without_blocks(_candidates(_LOG)) is None
     assert diagnose_lines(_LOG).category == "unknown"
 
