@@ -1,8 +1,9 @@
 """The governed write path against a real PostgreSQL: migrations, exactly-once across OS processes, crash
 recovery after SIGKILL, and an audit chain that never forks with concurrent writers.
 
-Needs PostgreSQL at $PIPELINE_SRE_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/
-pipeline_sre_test; the database is created if missing, and its public schema is reset per test).
+Needs PostgreSQL at $PIPELINE_SRE_TEST_PG_URL (default: postgresql+psycopg://postgres@127.0.0.1:5432/ and a database
+of this run's own, pipeline_sre_test_<pid>_<random>, dropped when the module ends). The database is created if missing,
+and its public schema is reset per test.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
+import secrets
 import signal
 import time
 from collections.abc import Iterator
@@ -34,7 +36,14 @@ from tests.unit.test_incident_memory import Clock, Past, query_plans  # noqa: E4
 
 pytestmark = pytest.mark.integration
 
-PG_URL = os.environ.get("PIPELINE_SRE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pipeline_sre_test")
+# Each run resets its schema per test, so two runs on one machine (a CI clone beside a developer's run) sharing one
+# database would drop each other's tables mid-test. A name of this run's own, kept in the environment so the spawned
+# children of the crash and race tests (which import this module afresh) reach the same database.
+_OWN_DB = "PIPELINE_SRE_TEST_PG_URL" not in os.environ
+PG_URL = os.environ.setdefault(
+    "PIPELINE_SRE_TEST_PG_URL",
+    f"postgresql+psycopg://postgres@127.0.0.1:5432/pipeline_sre_test_{os.getpid()}_{secrets.token_hex(4)}",
+)
 CLEAR = {"dag_id": "etl_orders", "dag_run_id": "scheduled__2025-01-08"}
 SPAWN = mp.get_context("spawn")
 
@@ -105,11 +114,27 @@ def _side_effects(run_id: str) -> list[int]:
         return [r[0] for r in conn.execute("SELECT pid FROM side_effects WHERE run_id = %s", (run_id,))]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _database_of_this_run() -> Iterator[None]:
+    yield
+    if not _OWN_DB:
+        return  # a database someone named for us is theirs to keep
+    try:
+        with psycopg.connect(_admin_url(PG_URL), autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{_db_name()}" WITH (FORCE)')
+    except psycopg.OperationalError:
+        pass  # never reached, so never created
+
+
+def _db_name() -> str:
+    return _libpq(PG_URL).rpartition("/")[2]
+
+
 @pytest.fixture
 def pg() -> Iterator[None]:
     try:
         with psycopg.connect(_admin_url(PG_URL), autocommit=True, connect_timeout=3) as conn:
-            name = _libpq(PG_URL).rpartition("/")[2]
+            name = _db_name()
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as err:
