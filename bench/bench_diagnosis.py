@@ -462,6 +462,11 @@ BATCH82_FIRST_RUN = {"n": 92, "right": 47, "hi_wrong": 0, "rules_right": 39, "ru
 # 82's code: 57/69 too; freeze 20's 49/69, freeze 13's 48/69.
 FREEZE83 = "4f0c182"
 BATCH83_FIRST_RUN = {"n": 69, "right": 57, "hi_wrong": 0, "rules_right": 44, "rules_hi_wrong": 0, "unknown": 6}
+# Batch 84 (94 logs, 12 categories, gathered the same way with a new session's search budget), run once against the
+# rules tuned on batch 83 and the model retrained with batches 82 and 83 (FREEZE84). Freeze 83's code (the model
+# before that retraining): 60/94; freeze 20's 54/94, freeze 13's 46/94.
+FREEZE84 = "94d164b"
+BATCH84_FIRST_RUN = {"n": 94, "right": 57, "hi_wrong": 1, "rules_right": 45, "rules_hi_wrong": 1, "unknown": 19}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -565,6 +570,7 @@ BATCH80_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 93}
 BATCH81_DECISIVE_FIRST_RUN = {"n": 59, "plain": 59, "buried": 59}
 BATCH82_DECISIVE_FIRST_RUN = {"n": 92, "plain": 91, "buried": 91}
 BATCH83_DECISIVE_FIRST_RUN = {"n": 69, "plain": 69, "buried": 68}
+BATCH84_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -649,6 +655,7 @@ FIRST_RUNS = {
     81: BATCH81_FIRST_RUN,
     82: BATCH82_FIRST_RUN,
     83: BATCH83_FIRST_RUN,
+    84: BATCH84_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -728,6 +735,7 @@ DECISIVE_FIRST_RUNS = {
     81: BATCH81_DECISIVE_FIRST_RUN,
     82: BATCH82_DECISIVE_FIRST_RUN,
     83: BATCH83_DECISIVE_FIRST_RUN,
+    84: BATCH84_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
