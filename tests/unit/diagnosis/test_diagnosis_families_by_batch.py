@@ -3986,6 +3986,95 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "dependency",
         ),
+        # ---------------- batch 84
+        (["HTTPException(status_code=504, detail='Rendering is taking too long.')\n"], "timeout"),
+        (
+            [
+                "trino.exceptions.DatabaseError: failed to commit transaction 5d1c0a7e-2b1f-4c3e-9d7a-0f1e2d3c4b5a: "
+                'TrinoUserError(type=USER_ERROR, name=UNKNOWN_TRANSACTION, message="Unknown transaction ID: '
+                "5d1c0a7e-2b1f-4c3e-9d7a-0f1e2d3c4b5a. Possibly expired? Commands ignored until end of transaction "
+                'block")\n'
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "Caused by: org.testcontainers.containers.ContainerLaunchException: Timed out waiting for log output "
+                "matching '.*Ready to accept connections.*'\n",
+                "\tat org.testcontainers.containers.wait.strategy.LogMessageWaitStrategy.waitUntilReady("
+                "LogMessageWaitStrategy.java:49)\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "Downloading 3f2a9c1e-7b44-4d0e-a1c2-9e8f7d6c5b4a to ./S2B_MSIL2A_20180412.zip\n",
+                "Product 3f2a9c1e-7b44-4d0e-a1c2-9e8f7d6c5b4a is not online. Triggering retrieval from long term "
+                "archive.\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "cannot open URL 'ftp://ftp.example.org/pub/daily/station_0042_recent.zip': FTP status was '550 "
+                "Requested action not taken; file unavailable'\n"
+            ],
+            "upstream_missing",
+        ),
+        (["Sync failed with error: Limit reached (60 tokens per 60000 ms)\n"], "throttled"),
+        (
+            [
+                "could not build dsn for snowflake connection: Private Key could not be parsed: Could not parse "
+                "private key, key is not in PEM format\n"
+            ],
+            "credentials",
+        ),
+        (
+            ["mc: Unable to list folder. The access key ID you provided does not exist in our records.\n"],
+            "credentials",
+        ),
+        (
+            [
+                "LoadError: no such file to load -- mustache\n",
+                "      require at org/jruby/RubyKernel.java:940\n",
+            ],
+            "dependency",
+        ),
+        (['FATAL:   "samtools": executable file not found in $PATH\n'], "dependency"),
+        (
+            [
+                'ERROR:  could not create unique index "orders_customer_id_day_key"\n',
+                'DETAIL:  Key ("customerId", day)=(c81, 2024-03-01) is duplicated.\n',
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Trilogy::ProtocolError: 1062: Duplicate entry\n",
+                "'Order-5512-https://shop.example.com/items/9'\n",
+                "for key 'index_order_links_on_target_and_site'\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "PDOException: SQLSTATE[23000]: Integrity constraint violation: 1452 Cannot add or update a child row: "
+                "a foreign key constraint fails (`shop`.`#sql-1a2b_3c`, CONSTRAINT `orders_user_id_foreign` FOREIGN "
+                "KEY (`user_id`) REFERENCES `users` (`user_id`)) in /srv/app/vendor/laravel/framework/src/Illuminate/"
+                "Database/Connection.php:544\n",
+                "Stack trace:\n",
+                "#0 /srv/app/vendor/laravel/framework/src/Illuminate/Database/Connection.php(752): "
+                "Illuminate\\Database\\Connection->runQueryCallback('alter table `or...', Array)\n",
+            ],
+            "data_quality",
+        ),
+        (
+            [
+                "Error: runtime error: open64: 0 Success /osm3s_v0.7.61_osm_base "
+                "Dispatcher_Client::request_read_and_idx::timeout. Probably the server is overcrowded.\n"
+            ],
+            "transient_network",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4291,3 +4380,19 @@ def test_a_preemptible_templates_name_is_no_preemption() -> None:
     assert diagnose_lines(lines, use_model=False).category == "upstream_missing"
     lines = ["The node was preempted by Compute Engine; the task will be retried\n"]
     assert diagnose_lines(lines, use_model=False).category == "killed_external"
+
+
+def test_a_mysql_error_under_trilogys_protocolerror_is_the_servers_answer() -> None:
+    # Trilogy raises ProtocolError for every error MySQL answers with (batch 84: a duplicate entry while adding an
+    # index); a MySQL error it names is no network trouble, while the same class without a server code still is
+    lines = ["Trilogy::ProtocolError: 1045: Access denied for user 'etl'@'10.0.0.4' (using password: YES)\n"]
+    assert diagnose_lines(lines, use_model=False).category != "transient_network"
+    lines = ["urllib3.exceptions.ProtocolError: ('Connection aborted.', ConnectionResetError(104, 'reset by peer'))\n"]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
+
+
+def test_a_gateways_own_page_saying_the_server_is_slow_stays_the_network() -> None:
+    # "is taking too long" is a timeout when the service says its own work outran its wait (batch 84); a proxy's page
+    # about a server that is taking too long to respond is the remote side, as 504s are read elsewhere
+    lines = ["HTTP 504: the upstream server is taking too long to respond\n"]
+    assert diagnose_lines(lines, use_model=False).category == "transient_network"
