@@ -467,6 +467,11 @@ BATCH83_FIRST_RUN = {"n": 69, "right": 57, "hi_wrong": 0, "rules_right": 44, "ru
 # before that retraining): 60/94; freeze 20's 54/94, freeze 13's 46/94.
 FREEZE84 = "94d164b"
 BATCH84_FIRST_RUN = {"n": 94, "right": 57, "hi_wrong": 1, "rules_right": 45, "rules_hi_wrong": 1, "unknown": 19}
+# Batch 85 (56 logs, 10 categories, gathered the same way with the rest of the same session's search budget after
+# batch 84's wordings), run once against those wordings and the same model (FREEZE85). Freeze 84's code: 32/56 too;
+# freeze 20's 25/56, freeze 13's 25/56.
+FREEZE85 = "d0d0b80"
+BATCH85_FIRST_RUN = {"n": 56, "right": 32, "hi_wrong": 0, "rules_right": 24, "rules_hi_wrong": 0, "unknown": 11}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -571,6 +576,7 @@ BATCH81_DECISIVE_FIRST_RUN = {"n": 59, "plain": 59, "buried": 59}
 BATCH82_DECISIVE_FIRST_RUN = {"n": 92, "plain": 91, "buried": 91}
 BATCH83_DECISIVE_FIRST_RUN = {"n": 69, "plain": 69, "buried": 68}
 BATCH84_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
+BATCH85_DECISIVE_FIRST_RUN = {"n": 56, "plain": 55, "buried": 55}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -656,6 +662,7 @@ FIRST_RUNS = {
     82: BATCH82_FIRST_RUN,
     83: BATCH83_FIRST_RUN,
     84: BATCH84_FIRST_RUN,
+    85: BATCH85_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -736,6 +743,7 @@ DECISIVE_FIRST_RUNS = {
     82: BATCH82_DECISIVE_FIRST_RUN,
     83: BATCH83_DECISIVE_FIRST_RUN,
     84: BATCH84_DECISIVE_FIRST_RUN,
+    85: BATCH85_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
