@@ -4075,6 +4075,59 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "transient_network",
         ),
+        # ---------------- batch 85
+        (
+            [
+                "Failed to write metric (will be dropped: 400 Bad Request): partial write: max-series-per-database "
+                "limit exceeded: (1000000)\n"
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "Error: Client has not agreed to the required terms and conditions.http://copernicus-climate.eu/exc/"
+                "missing-terms\n"
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "usgs.USGSError: User currently has more than 20 downloads that have not been attempted in the past 15 "
+                "minutes.\n"
+            ],
+            "throttled",
+        ),
+        (["No access to secret variables, doing nothing\n", "[success] elapsed time: 0 s\n"], "credentials"),
+        (
+            [
+                "W tensorflow/core/framework/op_kernel.cc:1767] OP_REQUIRES failed at example_parsing_ops.cc:94 : "
+                "Invalid argument: Feature: image/height (data type: int64) is required but could not be found.\n"
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                'Invalid tag "/zabbix_export/version": unsupported version number.\n',
+                'Invalid tag "/zabbix_export/templates/template(1)/items/item(3)": unexpected tag "uuid".\n',
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "SEVERE: Failed Loading plugin Pipeline: Job v2.40 (workflow-job)\n",
+                "java.io.IOException: Pipeline: Job version 2.40 failed to load.\n",
+                " - You must update Jenkins from version 2.190 to version 2.222.4 or later to run this plugin.\n",
+            ],
+            "dependency",
+        ),
+        (["pandoc: Filter pandoc-crossref not found\n", "make: *** [pdf] Error 83\n"], "dependency"),
+        (
+            [
+                "/tmp/step_command.sh: line 1: 2025-01-07T03:12:44.120Z: command not found\n",
+                "/tmp/step_command.sh: line 1: task: command not found\n",
+            ],
+            "code_bug",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4396,3 +4449,10 @@ def test_a_gateways_own_page_saying_the_server_is_slow_stays_the_network() -> No
     # about a server that is taking too long to respond is the remote side, as 504s are read elsewhere
     lines = ["HTTP 504: the upstream server is taking too long to respond\n"]
     assert diagnose_lines(lines, use_model=False).category == "transient_network"
+
+
+def test_a_program_the_shell_cannot_find_stays_a_missing_program() -> None:
+    # batch 85: a number or a timestamp run as a command is a script's broken quoting (code.shell_syntax); a named
+    # program the shell does not find is still a missing dependency
+    lines = ["/opt/jobs/sync.sh: line 12: aws: command not found\n"]
+    assert diagnose_lines(lines, use_model=False).category == "dependency"
