@@ -4454,5 +4454,6 @@ def test_a_gateways_own_page_saying_the_server_is_slow_stays_the_network() -> No
 def test_a_program_the_shell_cannot_find_stays_a_missing_program() -> None:
     # batch 85: a number or a timestamp run as a command is a script's broken quoting (code.shell_syntax); a named
     # program the shell does not find is still a missing dependency
-    lines = ["/opt/jobs/sync.sh: line 12: aws: command not found\n"]
-    assert diagnose_lines(lines, use_model=False).category == "dependency"
+    for program in ("aws", "7z"):
+        lines = [f"/opt/jobs/sync.sh: line 12: {program}: command not found\n"]
+        assert diagnose_lines(lines, use_model=False).category == "dependency"
