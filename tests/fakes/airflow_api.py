@@ -230,6 +230,7 @@ class FakeAirflow:
         self.dags: list[FakeDag] = []
         self.assets: list[FakeAsset] = []
         self.datasets_filter_by_dag = True  # False: an Airflow 2 before 2.9, whose /datasets has no dag_ids
+        self.serve_tries = True  # False: an Airflow 2 before 2.10, which has no .../{task_id}/tries route
         self.dag_index: dict[str, int] = {}
         self.runs: list[_Run] = []
         self._lookup: dict[tuple[int, str], int] = {}
@@ -1012,6 +1013,10 @@ class FakeAirflow:
                 self._h_ti if method == "GET" else None,
                 (d, r, t, "-1"),
             )
+        if seg[-1] == "tries" and n in (7, 8):
+            mi = seg[6] if n == 8 else "-1"
+            route = f"GET {base}/taskInstances/{{task_id}}{'/{map_index}' if n == 8 else ''}/tries"
+            return route, self._h_tries if method == "GET" and self.serve_tries else None, (d, r, t, mi)
         if n == 8 and seg[6] == "logs":
             route = f"GET {base}/taskInstances/{{task_id}}/logs/{{try_number}}"
             return route, self._h_log if method == "GET" else None, (d, r, t, seg[7])
@@ -1494,6 +1499,24 @@ class FakeAirflow:
         for ti in self._tis(idx):
             if ti["task_id"] == task_id and map_index in ("-1",):
                 return self._json(self._render_ti(idx, ti))
+        raise HttpError(404, "Task instance not found")
+
+    async def _h_tries(self, request: Request, dag_id: str, run_id: str, task_id: str, map_index: str) -> Response:
+        """Every try of a task instance: history rows for the earlier ones (Airflow records an unfinished
+        try as failed when the next begins), then the current one, as Airflow 2.10+ and 3 answer."""
+        idx = self._run_or_404(dag_id, run_id)
+        for ti in self._tis(idx):
+            if ti["task_id"] == task_id and map_index == "-1":
+                tries, start, end = ti["try_number"], ti["start"], ti["end"]
+                rows = []
+                for n in range(1, tries):  # earlier tries share the task's time slot, in order
+                    span = (end - start) // tries if start is not None and end is not None else 0
+                    t0 = start + (n - 1) * span if start is not None else None
+                    t1 = t0 + span - 100 if t0 is not None else None
+                    earlier = {**ti, "state": "failed", "try_number": n, "start": t0, "end": t1}
+                    rows.append(self._render_ti(idx, earlier))
+                rows.append(self._render_ti(idx, ti))
+                return self._json({"task_instances": rows, "total_entries": len(rows)})
         raise HttpError(404, "Task instance not found")
 
     async def _h_ti_batch(self, request: Request, dag_id: str, run_id: str) -> Response:

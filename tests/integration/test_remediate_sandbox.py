@@ -140,6 +140,7 @@ async def test_clear_failed_tasks_end_to_end(
         timeline = await call(client, "build_timeline", incident_id=incident_id)
         whats = " | ".join(e["what"] for e in timeline["events"])
         assert "approval.granted" in whats and "fetch_exchange_rates try 2" in whats
+        assert "task fetch_exchange_rates try 1/1 failed" in whats  # the cleared try, from Airflow's try history
         cause = await call(client, "summarize_root_cause", incident_id=incident_id)
         assert cause["category"] == "transient_network" and cause["blast_radius"]["blocked_tasks"] >= 1
         prevention = await call(client, "suggest_prevention_actions", incident_id=incident_id)

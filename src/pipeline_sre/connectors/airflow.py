@@ -811,6 +811,22 @@ class AirflowClient:
         what = f"no task {task_id!r} in run {run_id!r} of DAG {dag_id!r}"
         return TaskInstance.from_api(await self._json("GET", path, not_found=what))
 
+    async def task_tries(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    ) -> list[TaskInstance] | None:
+        """Every try of one task instance, oldest first; None from an Airflow 2 before 2.10, which lacks the route.
+
+        Clearing a task starts a new try over the same row, so only this route still shows an earlier
+        try's failure."""
+        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
+        if map_index >= 0:
+            path += f"/{map_index}"
+        data = await self._json("GET", path + "/tries", absent=(404,))
+        if data is None:
+            return None
+        tries = [TaskInstance.from_api(t) for t in _listing(data, "task_instances", self._where())]
+        return sorted(tries, key=lambda t: t.try_number)
+
     async def stream_task_log(
         self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
     ) -> AsyncIterator[str]:

@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline_sre.connectors.airflow import AirflowClient
 from pipeline_sre.errors import NotFound, PipelineSreError
 from pipeline_sre.lifecycle import incident_memory
 from pipeline_sre.lifecycle.compact import clip
 from pipeline_sre.lifecycle.runtime import Runtime
 from pipeline_sre.lifecycle.sources.airflow import diagnose
-from pipeline_sre.models import iso
+from pipeline_sre.models import TaskInstance, iso
 from pipeline_sre.store.incidents import Incident
 
 AUDIT_SCAN = 5000  # recent audit records searched for the incident's tool calls
+MAX_TRIES_READ = 20  # retried tasks per run whose earlier tries the timeline reads (one request each)
 
 
 def _event(at: str | None, what: str, source: str, **detail: Any) -> dict[str, Any]:
@@ -78,9 +80,9 @@ async def build_timeline(rt: Runtime, incident_id: str) -> dict[str, Any]:
                 events.append(_event(None, f"run {run_id}: not readable ({err.code})", "airflow"))
                 continue
             events.append(_event(iso(run.start_date), f"run {run_id} started", "airflow"))
-            for ti in tis:
+            for ti in [*await _earlier_tries(client, tis, events), *tis]:
                 if ti.start_date:
-                    what = f"task {ti.task_id} try {ti.try_number}/{ti.max_tries + 1} {ti.state}"
+                    what = f"task {_task_name(ti)} try {ti.try_number}/{ti.max_tries + 1} {ti.state}"
                     events.append(_event(iso(ti.end_date or ti.start_date), what, "airflow"))
             if run.end_date:
                 events.append(_event(iso(run.end_date), f"run {run_id} ended {run.state}", "airflow"))
@@ -91,6 +93,40 @@ async def build_timeline(rt: Runtime, incident_id: str) -> dict[str, Any]:
         )
     events.sort(key=lambda e: _sort_key(e["at"]))
     return {"incident": incident.summary(), "durations": incident.durations(), "events": events[-80:]}
+
+
+def _task_name(ti: TaskInstance) -> str:
+    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+
+
+async def _earlier_tries(
+    client: AirflowClient, tis: list[TaskInstance], events: list[dict[str, Any]]
+) -> list[TaskInstance]:
+    """The tries before each task's current one: a retry or a clear reuses the task's row, so a failed
+    first try is visible only through Airflow's try history. Read for at most MAX_TRIES_READ tasks per run,
+    most-retried first; an event says how many were left unread."""
+    retried = sorted((t for t in tis if t.try_number > 1), key=lambda t: -t.try_number)
+    gate = asyncio.Semaphore(4)
+
+    async def one(ti: TaskInstance) -> list[TaskInstance] | None:
+        async with gate:
+            try:
+                tries = await client.task_tries(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+            except PipelineSreError as err:
+                what = f"task {_task_name(ti)}: earlier tries not readable ({err.code})"
+                events.append(_event(None, what, "airflow"))
+                return []
+        return None if tries is None else [t for t in tries if t.try_number < ti.try_number]
+
+    found = await asyncio.gather(*(one(t) for t in retried[:MAX_TRIES_READ]))
+    if retried and any(tries is None for tries in found):
+        what = f"run {retried[0].run_id}: this Airflow keeps no try history (2.10 added it); earlier tries not shown"
+        events.append(_event(None, what, "airflow"))
+    if len(retried) > MAX_TRIES_READ:
+        left = len(retried) - MAX_TRIES_READ
+        what = f"run {retried[0].run_id}: earlier tries of {left} more retried tasks not read"
+        events.append(_event(None, what, "airflow"))
+    return [t for tries in found for t in tries or []]
 
 
 def _sort_key(at: str | None) -> str:
