@@ -472,6 +472,11 @@ BATCH84_FIRST_RUN = {"n": 94, "right": 57, "hi_wrong": 1, "rules_right": 45, "ru
 # freeze 20's 25/56, freeze 13's 25/56.
 FREEZE85 = "d0d0b80"
 BATCH85_FIRST_RUN = {"n": 56, "right": 32, "hi_wrong": 0, "rules_right": 24, "rules_hi_wrong": 0, "unknown": 11}
+# Batch 86 (92 logs, 12 categories, gathered the same way with a new session's search budget), run once against the
+# rules tuned on batch 85 and the model retrained with batches 84 and 85 (FREEZE86). Freeze 85's code (the model
+# before that retraining): 62/92; freeze 20's 55/92, freeze 13's 51/92.
+FREEZE86 = "f336c43"
+BATCH86_FIRST_RUN = {"n": 92, "right": 63, "hi_wrong": 0, "rules_right": 48, "rules_hi_wrong": 0, "unknown": 11}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -577,6 +582,7 @@ BATCH82_DECISIVE_FIRST_RUN = {"n": 92, "plain": 91, "buried": 91}
 BATCH83_DECISIVE_FIRST_RUN = {"n": 69, "plain": 69, "buried": 68}
 BATCH84_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
 BATCH85_DECISIVE_FIRST_RUN = {"n": 56, "plain": 55, "buried": 55}
+BATCH86_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -663,6 +669,7 @@ FIRST_RUNS = {
     83: BATCH83_FIRST_RUN,
     84: BATCH84_FIRST_RUN,
     85: BATCH85_FIRST_RUN,
+    86: BATCH86_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -744,6 +751,7 @@ DECISIVE_FIRST_RUNS = {
     83: BATCH83_DECISIVE_FIRST_RUN,
     84: BATCH84_DECISIVE_FIRST_RUN,
     85: BATCH85_DECISIVE_FIRST_RUN,
+    86: BATCH86_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
