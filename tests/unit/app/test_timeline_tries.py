@@ -3,7 +3,6 @@ retry or a clear reuses the task's row and the task list shows only the latest t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
 

@@ -4128,6 +4128,85 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "code_bug",
         ),
+        # ---------------- batch 86
+        (
+            [
+                "MongoServerError: PlanExecutor error during aggregation :: caused by :: Sort exceeded memory limit of "
+                "104857600 bytes, but did not opt in to external sorting.\n",
+                "    at Connection.onMessage (/app/node_modules/mongodb/lib/cmap/connection.js:210:30)\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "[skesa] Memory provided is insufficient to do runs in 10 cycles for the read coverage. We find that "
+                "16 Gb for 20x coverage of a 5 Mb genome is usually sufficient\n"
+            ],
+            "oom",
+        ),
+        (
+            [
+                "PermissionDenied (permanent) at Writer::close, context: { response: Parts { status: 403 }, service: "
+                "gdrive, path: out/part-7.csv } => "
+                'GdriveError { message: "The user\'s Drive storage quota has been exceeded." }\n'
+            ],
+            "resource_exhausted",
+        ),
+        (["Error: server limit exceeded (resource_limit_exceeded, 5c1f0a9e2b7d4411)\n"], "resource_exhausted"),
+        (
+            [
+                "[WARN ][logstash.inputs.rabbitmq] Error while setting up connection, will retry "
+                "{:exception=>MarchHare::AccessRefused, :message=>\"ACCESS_REFUSED - access to queue 'orders' in "
+                "vhost '/' refused for user 'ingest'\"}\n"
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                '"message": "Current user cannot act as service account 1234-compute@developer.gserviceaccount.com. '
+                'Enforced by Org Policy constraint constraints/dataflow.enforceComputeDefaultServiceAccountCheck."\n'
+            ],
+            "permission_denied",
+        ),
+        (["Mon Mar 04 02:10:11 2024: CRITICAL: Logon failed. Check 'USER' Password\n"], "credentials"),
+        (['"message" : "Illegal field name sent: signal_status"\n'], "schema_mismatch"),
+        (
+            [
+                "WorkflowError:\n",
+                "Error running conda info. Is conda installed and accessible? Error: Command 'conda info --json' "
+                "returned non-zero exit status 127.\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'CAPSULE EXCEPTION: java.io.IOException: Cannot run program "$JAVA_ROOT/bin/java": error=2, No such '
+                "file or directory\n",
+                "Unable to initialize nextflow environment\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "dyld[20411]: Library not loaded: /usr/local/opt/libpq/lib/libpq.5.dylib\n",
+                "  Referenced from: /usr/local/Cellar/pgbouncer/1.21.0/bin/pgbouncer\n",
+                "  Reason: tried: '/usr/local/opt/libpq/lib/libpq.5.dylib' (no such file)\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                '  File "/app/load_export.py", line 13, in <module>\n',
+                "    data = xmltodict.parse(f.read())\n",
+                "xml.parsers.expat.ExpatError: syntax error: line 212, column 0\n",
+            ],
+            "data_quality",
+        ),
+        (
+            ["OSError: the file is not EDF(+) or BDF(+) compliant (Physical Maximum)\n"],
+            "data_quality",
+        ),
+        (["File size in bytes is 1048612. File size must be 1040384 as specified in the header\n"], "data_quality"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4457,3 +4536,53 @@ def test_a_program_the_shell_cannot_find_stays_a_missing_program() -> None:
     for program in ("aws", "7z"):
         lines = [f"/opt/jobs/sync.sh: line 12: {program}: command not found\n"]
         assert diagnose_lines(lines, use_model=False).category == "dependency"
+
+
+def test_a_program_the_jvm_cannot_start_in_a_directory_that_is_gone_is_no_missing_program() -> None:
+    # batch 86: Java's 'Cannot run program "x": error=2' is a program that is not there; with "(in directory ...)"
+    # the missing file may be the working directory, so that form is not read as a dependency
+    lines = ['java.io.IOException: Cannot run program "git" (in directory "/work/gone"): error=2, No such file\n']
+    assert diagnose_lines(lines, use_model=False).category != "dependency"
+
+
+def test_a_refused_rabbitmq_login_stays_a_credentials_failure() -> None:
+    # batch 86: RabbitMQ's ACCESS_REFUSED on a queue is a missing permission; the same code for a login is the password
+    lines = [
+        "com.rabbitmq.client.AuthenticationFailureException: ACCESS_REFUSED - Login was refused using authentication "
+        "mechanism PLAIN. For details see the broker logfile.\n"
+    ]
+    assert diagnose_lines(lines, use_model=False).category == "credentials"
+
+
+def test_mongodbs_server_error_is_the_servers_answer_not_the_network() -> None:
+    # batch 86: the Node driver's MongoServerError wraps every error the server answers with
+    lines = ["MongoServerError: E11000 duplicate key error collection: shop.orders index: _id_ dup key: { _id: 7 }\n"]
+    assert diagnose_lines(lines, use_model=False).category != "transient_network"
+
+
+@pytest.mark.parametrize(
+    ("lines", "category"),
+    [
+        # MySQL's 1142 arrives as SQLSyntaxErrorException, which read as a syntax error beside it
+        (
+            [
+                "java.sql.SQLSyntaxErrorException: SELECT command denied to user 'etl'@'10.2.0.7' for table "
+                "'user_variables_by_thread'\n"
+            ],
+            "permission_denied",
+        ),
+        # Azure SDK's "operation was cancelled" at its own network timeout, which read as a cancelled job beside it
+        (
+            [
+                "error : AggregateException: Retry failed after 6 tries. (The operation was cancelled because it "
+                "exceeded the configured timeout of 0:01:40. Network timeout can be adjusted in "
+                "ClientOptions.Retry.NetworkTimeout.) (Connection timed out (jobs.example.net:443))\n"
+            ],
+            "transient_network",
+        ),
+    ],
+)
+def test_a_cause_no_longer_contradicted_is_sure_enough_for_the_model_to_keep(lines: list[str], category: str) -> None:
+    # batch 86: the rules named the cause at 0.55 with a second category beside it, and the model then overrode them
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == category and got.confidence >= learned.load().rules_sure
