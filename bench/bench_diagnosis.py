@@ -477,6 +477,11 @@ BATCH85_FIRST_RUN = {"n": 56, "right": 32, "hi_wrong": 0, "rules_right": 24, "ru
 # before that retraining): 62/92; freeze 20's 55/92, freeze 13's 51/92.
 FREEZE86 = "f336c43"
 BATCH86_FIRST_RUN = {"n": 92, "right": 63, "hi_wrong": 0, "rules_right": 48, "rules_hi_wrong": 0, "unknown": 11}
+# Batch 87 (60 logs, 12 categories, gathered the same way with the rest of the same session's search budget after
+# batch 86's wordings), run once against those wordings and the same model (FREEZE87). Freeze 86's code: 37/60 too;
+# freeze 20's 29/60, freeze 13's 31/60.
+FREEZE87 = "623f3a1"
+BATCH87_FIRST_RUN = {"n": 60, "right": 37, "hi_wrong": 0, "rules_right": 26, "rules_hi_wrong": 0, "unknown": 16}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -583,6 +588,7 @@ BATCH83_DECISIVE_FIRST_RUN = {"n": 69, "plain": 69, "buried": 68}
 BATCH84_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
 BATCH85_DECISIVE_FIRST_RUN = {"n": 56, "plain": 55, "buried": 55}
 BATCH86_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
+BATCH87_DECISIVE_FIRST_RUN = {"n": 60, "plain": 60, "buried": 59}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -670,6 +676,7 @@ FIRST_RUNS = {
     84: BATCH84_FIRST_RUN,
     85: BATCH85_FIRST_RUN,
     86: BATCH86_FIRST_RUN,
+    87: BATCH87_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -752,6 +759,7 @@ DECISIVE_FIRST_RUNS = {
     84: BATCH84_DECISIVE_FIRST_RUN,
     85: BATCH85_DECISIVE_FIRST_RUN,
     86: BATCH86_DECISIVE_FIRST_RUN,
+    87: BATCH87_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
