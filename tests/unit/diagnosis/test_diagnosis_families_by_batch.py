@@ -4207,6 +4207,79 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "data_quality",
         ),
         (["File size in bytes is 1048612. File size must be 1040384 as specified in the header\n"], "data_quality"),
+        # ---------------- batch 87
+        (
+            [
+                "pandoc: Heap exhausted;\n",
+                "pandoc: Current maximum heap size is 2147483648 bytes (2048 MB).\n",
+                "pandoc: Use `+RTS -M<size>' to increase it.\n",
+            ],
+            "oom",
+        ),
+        (
+            [
+                "hypothesis.errors.DeadlineExceeded: Test took 812.55ms, which exceeds the\n",
+                "  deadline of 200.00ms\n",
+            ],
+            "timeout",
+        ),
+        (['{"error":"No free volumes left!"}\n'], "resource_exhausted"),
+        (
+            [
+                "2024-05-02 06:10:11,201 INFO Request is failed\n",
+                "2024-05-02 06:10:11,202 ERROR Message: no data is available within your requested subset\n",
+                "2024-05-02 06:10:11,202 ERROR Reason:  Request returned no data\n",
+            ],
+            "upstream_missing",
+        ),
+        (
+            [
+                "The archive might have blocked the request due to high usage. Try waiting for a while before retrying.\n"
+            ],
+            "throttled",
+        ),
+        (
+            [
+                "org.jenkinsci.plugins.scriptsecurity.scripts.UnapprovedUsageException: script not yet approved for use\n",
+                "\tat org.jenkinsci.plugins.scriptsecurity.scripts.ScriptApproval.using(ScriptApproval.java:398)\n",
+            ],
+            "permission_denied",
+        ),
+        (["Error submitting transfer to fts Proxy expired!\n"], "credentials"),
+        (
+            [
+                "org.hibernate.tool.schema.spi.SchemaManagementException: Schema-validation: wrong column type "
+                "encountered in column [state] in table [job_run]; found [varchar (Types#VARCHAR)], but expecting "
+                "[int4 (Types#INTEGER)]\n"
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "nested exception is org.hibernate.tool.schema.spi.SchemaManagementException: Schema-validation: "
+                "missing table [job_schedule]\n"
+            ],
+            "schema_mismatch",
+        ),
+        (
+            ["integration_state]; found [varchar (Types#VARCHAR)], but expecting [int4 (Types#INTEGER)]\n"],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "io.realm.exceptions.RealmMigrationNeededException: Migration is required due to the following errors:\n",
+                "- Property 'Track.rating' has been added.\n",
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "CRITICAL Record does not pass schema validation: Additional properties are not allowed ('archived', "
+                "'lead' were unexpected)\n"
+            ],
+            "schema_mismatch",
+        ),
+        (["curl error: The command exited with a non-zero status.\n", "curl exit code was 6\n"], "transient_network"),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
