@@ -4234,13 +4234,15 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (
             [
-                "The archive might have blocked the request due to high usage. Try waiting for a while before retrying.\n"
+                "The archive might have blocked the request due to high usage. Try waiting for a while before "
+                "retrying.\n"
             ],
             "throttled",
         ),
         (
             [
-                "org.jenkinsci.plugins.scriptsecurity.scripts.UnapprovedUsageException: script not yet approved for use\n",
+                "org.jenkinsci.plugins.scriptsecurity.scripts.UnapprovedUsageException: script not yet approved for "
+                "use\n",
                 "\tat org.jenkinsci.plugins.scriptsecurity.scripts.ScriptApproval.using(ScriptApproval.java:398)\n",
             ],
             "permission_denied",
@@ -4267,7 +4269,8 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
         ),
         (
             [
-                "io.realm.exceptions.RealmMigrationNeededException: Migration is required due to the following errors:\n",
+                "io.realm.exceptions.RealmMigrationNeededException: Migration is required due to the following "
+                "errors:\n",
                 "- Property 'Track.rating' has been added.\n",
             ],
             "schema_mismatch",
