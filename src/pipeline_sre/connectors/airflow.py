@@ -96,6 +96,12 @@ def _listing(data: Any, key: str, where: str) -> list[dict[str, Any]]:
     return items
 
 
+def _ti_path(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """A task instance's route; a mapped one adds its index."""
+    path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
+    return path if map_index < 0 else f"{path}/{map_index}"
+
+
 @dataclass(frozen=True, slots=True)
 class AssetLink:
     """`consumer` is scheduled on `asset`, which a task of `producer` updates."""
@@ -805,23 +811,19 @@ class AirflowClient:
         return out
 
     async def get_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstance:
-        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
-        if map_index >= 0:
-            path += f"/{map_index}"
+        path = _ti_path(dag_id, run_id, task_id, map_index)
         what = f"no task {task_id!r} in run {run_id!r} of DAG {dag_id!r}"
         return TaskInstance.from_api(await self._json("GET", path, not_found=what))
 
     async def task_tries(
         self, dag_id: str, run_id: str, task_id: str, map_index: int = -1
     ) -> list[TaskInstance] | None:
-        """Every try of one task instance, oldest first; None from an Airflow 2 before 2.10, which lacks the route.
+        """Every try of one task instance, oldest first; None when Airflow answers 404 (an Airflow 2 before 2.10
+        has no such route; a task removed since would answer the same).
 
         Clearing a task starts a new try over the same row, so only this route still shows an earlier
         try's failure."""
-        path = f"/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
-        if map_index >= 0:
-            path += f"/{map_index}"
-        data = await self._json("GET", path + "/tries", absent=(404,))
+        data = await self._json("GET", _ti_path(dag_id, run_id, task_id, map_index) + "/tries", absent=(404,))
         if data is None:
             return None
         tries = [TaskInstance.from_api(t) for t in _listing(data, "task_instances", self._where())]

@@ -120,7 +120,7 @@ async def _earlier_tries(
 
     found = await asyncio.gather(*(one(t) for t in retried[:MAX_TRIES_READ]))
     if retried and any(tries is None for tries in found):
-        what = f"run {retried[0].run_id}: this Airflow keeps no try history (2.10 added it); earlier tries not shown"
+        what = f"run {retried[0].run_id}: Airflow found no try history (2.10 added it); earlier tries not shown"
         events.append(_event(None, what, "airflow"))
     if len(retried) > MAX_TRIES_READ:
         left = len(retried) - MAX_TRIES_READ

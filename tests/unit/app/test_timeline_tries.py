@@ -60,7 +60,7 @@ async def test_an_airflow_without_try_history_says_so_and_keeps_the_latest_try(t
     fake.serve_tries = False  # an Airflow 2 before 2.10
     whats = await timeline_whats(tmp_path, fake)
     assert f"task {FAILED_TASK} try 2/2 failed" in whats and f"task {FAILED_TASK} try 1/2 failed" not in whats
-    assert f"run {RUN}: this Airflow keeps no try history (2.10 added it); earlier tries not shown" in whats
+    assert f"run {RUN}: Airflow found no try history (2.10 added it); earlier tries not shown" in whats
 
 
 async def test_a_try_history_that_cannot_be_read_is_named_not_hidden(tmp_path: Path) -> None:
