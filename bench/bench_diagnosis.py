@@ -482,6 +482,11 @@ BATCH86_FIRST_RUN = {"n": 92, "right": 63, "hi_wrong": 0, "rules_right": 48, "ru
 # freeze 20's 29/60, freeze 13's 31/60.
 FREEZE87 = "623f3a1"
 BATCH87_FIRST_RUN = {"n": 60, "right": 37, "hi_wrong": 0, "rules_right": 26, "rules_hi_wrong": 0, "unknown": 16}
+# Batch 88 (94 logs, 12 categories, gathered the same way with a new session's search budget), run once against the
+# rules tuned on batch 87 and the model retrained with batches 86 and 87 (FREEZE88). Freeze 87's code (the model
+# before that retraining): 64/94; freeze 20's 56/94, freeze 13's 49/94.
+FREEZE88 = "340fc53"
+BATCH88_FIRST_RUN = {"n": 94, "right": 63, "hi_wrong": 1, "rules_right": 52, "rules_hi_wrong": 1, "unknown": 15}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -589,6 +594,7 @@ BATCH84_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 93}
 BATCH85_DECISIVE_FIRST_RUN = {"n": 56, "plain": 55, "buried": 55}
 BATCH86_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 BATCH87_DECISIVE_FIRST_RUN = {"n": 60, "plain": 60, "buried": 59}
+BATCH88_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 94}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -677,6 +683,7 @@ FIRST_RUNS = {
     85: BATCH85_FIRST_RUN,
     86: BATCH86_FIRST_RUN,
     87: BATCH87_FIRST_RUN,
+    88: BATCH88_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -760,6 +767,7 @@ DECISIVE_FIRST_RUNS = {
     85: BATCH85_DECISIVE_FIRST_RUN,
     86: BATCH86_DECISIVE_FIRST_RUN,
     87: BATCH87_DECISIVE_FIRST_RUN,
+    88: BATCH88_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
