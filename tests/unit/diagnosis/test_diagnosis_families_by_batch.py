@@ -4283,6 +4283,85 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             "schema_mismatch",
         ),
         (["curl error: The command exited with a non-zero status.\n", "curl exit code was 6\n"], "transient_network"),
+        # ---------------- batch 88
+        (
+            [
+                "E   hypothesis.errors.Flaky: Unreliable test timings! On an initial run, this test took 1834.10ms, "
+                "which exceeded the deadline of 500.00ms, but on a subsequent run it took 0.64 ms, which did not.\n"
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "Error: The template is not valid. .github/workflows/ci.yml (Line: 52, Col: 14): "
+                "hashFiles('**/package-lock.json') couldn't finish within 120 seconds.\n"
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "Unable to install /build/app/build/outputs/apk/app-debug.apk\n",
+                "com.android.ddmlib.InstallException\n",
+                "\tat com.android.ddmlib.Device.installPackages(Device.java:927)\n",
+                "Caused by: com.android.ddmlib.ShellCommandUnresponsiveException\n",
+                "\tat com.android.ddmlib.AdbHelper.executeRemoteCommand(AdbHelper.java:408)\n",
+            ],
+            "timeout",
+        ),
+        (
+            [
+                "09:12:40  info  sonarExecuteScan - Caused by: Not authorized. Analyzing this project requires to be "
+                "authenticated. Please provide the values of the properties sonar.login and sonar.password.\n"
+            ],
+            "credentials",
+        ),
+        (
+            [
+                'Error: Cannot invoke "io.example.runner.TaskRunner.getType()" because the return value of '
+                '"io.example.exec.ScriptTask.getTaskRunner()" is null\n'
+            ],
+            "code_bug",
+        ),
+        (
+            [
+                "sync version of the target (3) does not match sync version supported by client (2). "
+                "Please upgrade your client.\n"
+            ],
+            "schema_mismatch",
+        ),
+        (["同步失败：数据库错误：数据库版本过新（12），当前应用仅支持9，请升级应用后再尝试。\n"], "schema_mismatch"),
+        (
+            [
+                "RuntimeError: Error(s) in loading state_dict for DataParallel:\n",
+                '\tUnexpected key(s) in state_dict: "module.head.0.weight", "module.head.0.bias".\n',
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                'Missing key(s) in state_dict: "decoder.1.weight", "decoder.1.bias".\n',
+                'Unexpected key(s) in state_dict: "classifier.1.weight", "classifier.1.bias".\n',
+            ],
+            "schema_mismatch",
+        ),
+        (
+            [
+                "  18 label(s)\n",
+                "  0 missing value(s) (tokens with '-' label)\n",
+                "  \u2718 3 invalid whitespace entity spans\n",
+                "  \u2714 Good amount of examples for all labels\n",
+            ],
+            "data_quality",
+        ),
+        (["ERROR: SoftmaxMultiClassObj: label exceed num_class\n"], "data_quality"),
+        (
+            [
+                "2019-03-01 02:10:11 +0000 [warn]: temporarily failed to flush the buffer. next_retry=2019-03-01 "
+                '02:10:26 +0000 error_class="JSON::GeneratorError" error="source sequence is illegal/malformed utf-8" '
+                'plugin_id="object:3f"\n'
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
@@ -4662,3 +4741,13 @@ def test_a_cause_no_longer_contradicted_is_sure_enough_for_the_model_to_keep(lin
     # batch 86: the rules named the cause at 0.55 with a second category beside it, and the model then overrode them
     got = diagnose_lines(lines, use_model=False)
     assert got.category == category and got.confidence >= learned.load().rules_sure
+
+
+def test_a_null_dereference_named_by_its_type_is_answered_by_the_type_alone() -> None:
+    # batch 88: Java's own words for a null dereference answer when no type is printed; with the type named, the
+    # type's rule answers as before, below the confidence from which the model is no longer asked
+    lines = [
+        'java.lang.NullPointerException: Cannot invoke "scala.Option.map(scala.Function1)" because "meta" is null\n'
+    ]
+    got = diagnose_lines(lines, use_model=False)
+    assert got.category == "code_bug" and got.confidence < learned.load().rules_sure
