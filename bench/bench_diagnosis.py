@@ -43,6 +43,7 @@ from pipeline_sre.diagnosis import (  # noqa: E402
     TemplateMiner,
     diagnose_lines,
 )
+from pipeline_sre.diagnosis.fence import strip_control  # noqa: E402
 from pipeline_sre.diagnosis.redact import catalog_available, load_secret_rules  # noqa: E402
 from pipeline_sre.models import CATEGORIES  # noqa: E402
 from secret_sets import examples_from, gitleaks_folder  # noqa: E402
@@ -3388,7 +3389,9 @@ def _fresh_decisive(before: list[str], after: list[str]) -> dict[int, dict[str, 
         misses = []
         for c in cases:
             lines = c["log"].splitlines(keepends=True)
-            wanted = (c["decisive"].strip(), red.redact(c["decisive"]).strip())
+            # the excerpt never carries invisible characters (fence.strip_control drops them: an emoji's variation
+            # selector after a Chinese check-in script's "‼"), so the line is looked for as the excerpt would show it
+            wanted = tuple(strip_control(w) for w in (c["decisive"].strip(), red.redact(c["decisive"]).strip()))
             a = diagnose_lines(lines).excerpt
             z = diagnose_lines(before + lines + after).excerpt
             in_a, in_z = any(w in a for w in wanted), any(w in z for w in wanted)

@@ -32,13 +32,16 @@ _PROBE = """
 import json, sys, yaml
 from pipeline_sre.diagnosis import diagnose_lines
 from pipeline_sre.diagnosis.redact import Redactor
+from pipeline_sre.diagnosis.fence import strip_control
 red = Redactor()
 before, after = json.load(open(sys.argv[2], encoding="utf-8"))
 rows = []
 for c in yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["cases"]:
     lines = c["log"].splitlines(keepends=True)
     full, rules = diagnose_lines(lines), diagnose_lines(lines, use_model=False)
-    wanted = (c["decisive"].strip(), red.redact(c["decisive"]).strip()) if c.get("decisive") else ()
+    # the excerpt never carries invisible characters (fence.strip_control), so the line is looked for as it shows it
+    wanted = tuple(strip_control(w) for w in (c["decisive"].strip(), red.redact(c["decisive"]).strip())) \
+        if c.get("decisive") else ()
     buried = diagnose_lines(before + lines + after).excerpt if wanted else ""
     rows.append({"url": c["url"], "label": c["label"], "category": full.category, "confidence": full.confidence,
                  "rule": full.rule_id, "rules": [rules.category, rules.confidence],
