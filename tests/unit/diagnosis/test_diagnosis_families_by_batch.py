@@ -4362,6 +4362,42 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 89
+        (
+            [
+                '  File "tornado\\platform\\select.py", line 63, in poll\n',
+                "    self.read_fds, self.write_fds, self.error_fds, timeout)\n",
+                "ValueError: too many file descriptors in select()\n",
+            ],
+            "resource_exhausted",
+        ),
+        (
+            [
+                "京东商城-图书: 失败, 原因: Cookie失效‼️\n",
+                "京东商城-健康: 成功, 明细: 2京豆\n",
+                "京东商城-服饰: 失败, 原因: Cookie失效‼️\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "INFO {\n",
+                '  "result": "Failed",\n',
+                "  \"message\": \"{'data': None, 'message': '登录失效，请重新登录', 'retcode': -100}\"\n",
+                "}\n",
+            ],
+            "credentials",
+        ),
+        (['{"data":null,"message":"尚未登录","retcode":-100} ERROR 账号Cookie有问题！\n'], "credentials"),
+        (["KeyError: \"The cache has no package named 'ros-noetic-rosbridge-msgs'\"\n"], "dependency"),
+        (
+            [
+                "...... Error in full usersync: Error writing to database (Data too long for column 'phone1' at row 1"
+                "\n",
+                "UPDATE mdl_user SET phone1 = ?,timemodified = ? WHERE id=?\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
