@@ -493,6 +493,11 @@ BATCH88_FIRST_RUN = {"n": 94, "right": 63, "hi_wrong": 1, "rules_right": 52, "ru
 # freeze 20's 31/51, freeze 13's 31/51.
 FREEZE89 = "3096017"
 BATCH89_FIRST_RUN = {"n": 51, "right": 37, "hi_wrong": 0, "rules_right": 32, "rules_hi_wrong": 0, "unknown": 10}
+# Batch 90 (11 logs, 4 categories, gathered the same way with the last of the same session's search budget after the
+# model was retrained with batches 88 and 89), run once against that model and batch 89's wordings (FREEZE90). Freeze
+# 89's code: 9/11 too; freeze 20's 7/11, freeze 13's 7/11.
+FREEZE90 = "100b2c0"
+BATCH90_FIRST_RUN = {"n": 11, "right": 9, "hi_wrong": 0, "rules_right": 7, "rules_hi_wrong": 0, "unknown": 2}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -602,6 +607,7 @@ BATCH86_DECISIVE_FIRST_RUN = {"n": 92, "plain": 92, "buried": 92}
 BATCH87_DECISIVE_FIRST_RUN = {"n": 60, "plain": 60, "buried": 59}
 BATCH88_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 94}
 BATCH89_DECISIVE_FIRST_RUN = {"n": 51, "plain": 50, "buried": 50}
+BATCH90_DECISIVE_FIRST_RUN = {"n": 11, "plain": 11, "buried": 11}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -692,6 +698,7 @@ FIRST_RUNS = {
     87: BATCH87_FIRST_RUN,
     88: BATCH88_FIRST_RUN,
     89: BATCH89_FIRST_RUN,
+    90: BATCH90_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -777,6 +784,7 @@ DECISIVE_FIRST_RUNS = {
     87: BATCH87_DECISIVE_FIRST_RUN,
     88: BATCH88_DECISIVE_FIRST_RUN,
     89: BATCH89_DECISIVE_FIRST_RUN,
+    90: BATCH90_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
