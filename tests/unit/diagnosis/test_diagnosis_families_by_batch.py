@@ -4398,6 +4398,16 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 90
+        (
+            [
+                "N E X T F L O W  ~  version 21.10.6\n",
+                "WARN: Nextflow self-contained distribution only allows default plugins -- User config plugins will "
+                "be ignored: nf-schema@2.0.0\n",
+                "Module path must start with / or ./ prefix -- Offending module: plugin/nf-schema\n",
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
