@@ -498,6 +498,11 @@ BATCH89_FIRST_RUN = {"n": 51, "right": 37, "hi_wrong": 0, "rules_right": 32, "ru
 # 89's code: 9/11 too; freeze 20's 7/11, freeze 13's 7/11.
 FREEZE90 = "100b2c0"
 BATCH90_FIRST_RUN = {"n": 11, "right": 9, "hi_wrong": 0, "rules_right": 7, "rules_hi_wrong": 0, "unknown": 2}
+# Batch 91 (95 logs, 12 categories, gathered the same way with a new session's search budget), run once against batch
+# 90's wordings and the model retrained with batches 88 and 89 (FREEZE91). Freeze 90's code: 64/95 too; freeze 20's
+# 58/95, freeze 13's 55/95.
+FREEZE91 = "80fae8f"
+BATCH91_FIRST_RUN = {"n": 95, "right": 64, "hi_wrong": 2, "rules_right": 56, "rules_hi_wrong": 2, "unknown": 15}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -608,6 +613,7 @@ BATCH87_DECISIVE_FIRST_RUN = {"n": 60, "plain": 60, "buried": 59}
 BATCH88_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 94}
 BATCH89_DECISIVE_FIRST_RUN = {"n": 51, "plain": 50, "buried": 50}
 BATCH90_DECISIVE_FIRST_RUN = {"n": 11, "plain": 11, "buried": 11}
+BATCH91_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 92}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -699,6 +705,7 @@ FIRST_RUNS = {
     88: BATCH88_FIRST_RUN,
     89: BATCH89_FIRST_RUN,
     90: BATCH90_FIRST_RUN,
+    91: BATCH91_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -785,6 +792,7 @@ DECISIVE_FIRST_RUNS = {
     88: BATCH88_DECISIVE_FIRST_RUN,
     89: BATCH89_DECISIVE_FIRST_RUN,
     90: BATCH90_DECISIVE_FIRST_RUN,
+    91: BATCH91_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
