@@ -4408,6 +4408,79 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "dependency",
         ),
+        # ---------------- batch 91
+        (["Error: Runtime exited with error: signal: alarm clock Runtime.ExitError\n"], "timeout"),
+        (["shutdown (reason: CPU time limit reached)\n"], "timeout"),
+        (
+            [
+                "Warnings: [Failed to create a snapshot: System.UnauthorizedAccessException: Attempted to perform an "
+                "unauthorized operation.\n",
+                "at Alphaleonis.Win32.Vss.VssBackupComponents..ctor()\n",
+                "at Alphaleonis.Win32.Vss.VssImplementation.CreateVssBackupComponents()\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "System.UnauthorizedAccessException: Access is denied. (Exception from HRESULT: 0x80070005 "
+                "(E_ACCESSDENIED))\n",
+                "   at Microsoft.Win32.TaskScheduler.TaskFolder.RegisterTaskDefinition(String path, TaskDefinition "
+                "definition)\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            [
+                "14:31:06.874 [pool-2-thread-790] FATAL-ALERT gov.cdc.prime.router.azure.SendFunction - FAILED POST of "
+                "inputReportId 8399 to apiUrl=https://api.example.gov/ECLRSPOST, Exception: Received fatal alert: "
+                "certificate_expired, All retries failed. Manual Intervention Required.\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "Oct 19 10:05:06 host CROND[740881]: (zuritat) CMDOUT (Error: mutt-wizard-dsolutions is not in the "
+                "password store.)\n",
+                "Oct 19 10:05:06 host CROND[740881]: (zuritat) CMDOUT (Skipping account dsolutions-remote, password "
+                "command exited with status 1)\n",
+            ],
+            "credentials",
+        ),
+        (["Error: oauth_listener() needs an interactive environment.\n", "Execution halted\n"], "credentials"),
+        (
+            [
+                "2022-07-14 01:22:42,419 - 284665 - hummingbot.connector.derivative.bitmex_perpetual - ERROR - There "
+                "was an error requesting exchange info (Error executing request GET /instrument. HTTP status is 503. "
+                "Error: <html>\n",
+                "<head>\n",
+            ],
+            "transient_network",
+        ),
+        (
+            [
+                "Gem::Ext::BuildError: ERROR: Failed to build gem native extension.\n",
+                "    /usr/bin/ruby2.1 extconf.rb\n",
+                "mkmf.rb can't find header files for ruby at /usr/lib/ruby/include/ruby.h\n",
+                "extconf failed, exit code 1\n",
+            ],
+            "dependency",
+        ),
+        (["mkmf.rb can't find header files for ruby at /usr/lib/ruby/include/ruby.h\n"], "dependency"),
+        (
+            [
+                "make: *** [C:/PROGRA~1/R/R-43~1.0/etc/x64/Makeconf:272: tsne.o] Error 1\n",
+                "ERROR: compilation failed for package 'scClust'\n",
+                "* removing 'C:/Program Files/R/R-4.3.0/library/scClust'\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                'ERROR the "date" front matter field is not a parsable date: see /home/u/repos/site/hugo/content/'
+                "guides/index.md\n",
+            ],
+            "data_quality",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
