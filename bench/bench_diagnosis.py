@@ -3161,6 +3161,38 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "not known' for a broken virtualenv). The wording was added (every other bench log: no answer changed). "
         f"Today: {b90[1]}/{b90[0]} with the model, {b90[4]}/{b90[0]} with the rules alone."
     )
+    fr91, d91, b91 = BATCH91_FIRST_RUN, BATCH91_DECISIVE_FIRST_RUN, per_batch.get(91, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 91 ({fr91['n']} threads from bench/data/fresh_batch91.yaml, 12 categories with 7-8 cases each, 94 "
+        "GitHub repositories, 46 of them also in earlier data with other threads, and 1 page of another site; no "
+        "thread in batches 1-90 or among those their collectors looked at) was gathered with a new session's search "
+        "budget: six collectors (120 look-ups each; they used 440) kept 95 of 1,539 threads, and six reviewers kept "
+        "all 95. It was run once against batch 90's wordings and the model retrained with batches 88 and 89, frozen "
+        f"at commit {FREEZE91}. **First run, rules + model: {fr91['right']}/{fr91['n']} "
+        f"({fr91['right'] / fr91['n']:.1%}), {fr91['hi_wrong']} wrong at >= 0.8, {fr91['unknown']} unknown**; the "
+        f"rules alone in the same run: {fr91['rules_right']}/{fr91['n']} ({fr91['rules_right'] / fr91['n']:.1%}); "
+        f"decisive lines {d91['plain']}/{d91['n']} alone, {d91['buried']}/{d91['n']} buried. Freeze 90's code scores "
+        "64/95 too, freeze 20's 58/95, freeze 13's 55/95; the packaged model alone 67/95. 32 of its logs are a single "
+        "line. Its 31 misses: 12 wordings no rule had (.NET's UnauthorizedAccessException twice, both confidently "
+        "read as credentials, which the OS refusing a known account is not; AWS Lambda's 'Runtime exited with error: "
+        "signal: alarm clock'; an edge runtime's 'CPU time limit reached'; Java's 'Received fatal alert: "
+        "certificate_expired', read by the model as the network; pass's 'is not in the password store'; httr's "
+        "'oauth_listener() needs an interactive environment'; 'HTTP status is 503'; mkmf's 'can't find header files "
+        "for ruby' twice; R's 'compilation failed for package'; Hugo's 'front matter field is not a parsable date') "
+        "and 19 left alone: 5 that state the cause in words a rule would misread elsewhere (an edge proxy's 'The "
+        "upstream server is timing out' for a function's own wall-clock limit, the network where gateways say it; "
+        "Telegram's 'NetworkError: Timed out', which the rules read as the network below the model's threshold and "
+        "the model as a timeout; a JSON reader's 'key not found' and a strict parser's 'unknown_key' for an API that "
+        "changed its fields; Elasticsearch's 'failed to parse field [...] of type [ip]' for empty values, labelled "
+        "data_quality and schema_mismatch about equally in the bench) and 14 that do not state it (fluentd's SIGKILL "
+        "behind a memory cap; a bare 'Internal server error' behind a Lambda's time limit; YARN's 'local-dirs are "
+        "bad' behind full disks; two TypeErrors behind pages and videos that no longer exist; an HTTP 410 behind a "
+        "flag meant for the hosted service; five code_bug labels behind a class loader's FactoryConfigurationError "
+        "and four 401 or expired-token messages of SDKs that did not renew their tokens; two KeyErrors behind "
+        "changed API structures; acme.sh's 'Could not get nonce' while Let's Encrypt was down). The wordings were "
+        "added (every other bench log: with the rules alone one answer changed, to its label; with the model none). "
+        f"Today: {b91[1]}/{b91[0]} with the model, {b91[4]}/{b91[0]} with the rules alone."
+    )
     return out
 
 
