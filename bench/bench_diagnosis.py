@@ -503,6 +503,12 @@ BATCH90_FIRST_RUN = {"n": 11, "right": 9, "hi_wrong": 0, "rules_right": 7, "rule
 # 58/95, freeze 13's 55/95.
 FREEZE91 = "80fae8f"
 BATCH91_FIRST_RUN = {"n": 95, "right": 64, "hi_wrong": 2, "rules_right": 56, "rules_hi_wrong": 2, "unknown": 15}
+# Batch 92 (71 logs, 12 categories, gathered the same way with the rest of the same session's search budget after
+# batch 91's wordings and the model retrained with batches 90 and 91), run once against them (FREEZE92). Freeze 91's
+# code: 47/71; batch 91's wordings with the model before that retraining (f95d236) 48/71; freeze 20's 40/71, freeze
+# 13's 35/71.
+FREEZE92 = "710c65a"
+BATCH92_FIRST_RUN = {"n": 71, "right": 49, "hi_wrong": 0, "rules_right": 36, "rules_hi_wrong": 0, "unknown": 7}
 # Batch 7's decisive lines, labelled blind after its classification run, first checked against the extractor
 # as frozen at FREEZE7: inside the excerpt of the log alone / of the log buried between noise lines.
 BATCH7_DECISIVE_FIRST_RUN = {"n": 112, "plain": 99, "buried": 96}
@@ -614,6 +620,7 @@ BATCH88_DECISIVE_FIRST_RUN = {"n": 94, "plain": 94, "buried": 94}
 BATCH89_DECISIVE_FIRST_RUN = {"n": 51, "plain": 50, "buried": 50}
 BATCH90_DECISIVE_FIRST_RUN = {"n": 11, "plain": 11, "buried": 11}
 BATCH91_DECISIVE_FIRST_RUN = {"n": 95, "plain": 95, "buried": 92}
+BATCH92_DECISIVE_FIRST_RUN = {"n": 71, "plain": 71, "buried": 70}
 
 # Each fresh batch's first run and first decisive-line check, by batch number: what the tables, the README figures
 # and record_first_runs.py read.
@@ -706,6 +713,7 @@ FIRST_RUNS = {
     89: BATCH89_FIRST_RUN,
     90: BATCH90_FIRST_RUN,
     91: BATCH91_FIRST_RUN,
+    92: BATCH92_FIRST_RUN,
 }
 DECISIVE_FIRST_RUNS = {
     7: BATCH7_DECISIVE_FIRST_RUN,
@@ -793,6 +801,7 @@ DECISIVE_FIRST_RUNS = {
     89: BATCH89_DECISIVE_FIRST_RUN,
     90: BATCH90_DECISIVE_FIRST_RUN,
     91: BATCH91_DECISIVE_FIRST_RUN,
+    92: BATCH92_DECISIVE_FIRST_RUN,
 }
 
 OUT: list[str] = []
