@@ -4481,6 +4481,78 @@ from pipeline_sre.diagnosis import diagnose_lines, learned
             ],
             "data_quality",
         ),
+        # ---------------- batch 92
+        (
+            [
+                "    01:05 +165 -1: [Dartium Content Shell] loading test/ui_components_test.dart\n",
+                '      Failed to load "test/ui_components_test.dart": Timed out waiting for the test suite to '
+                "connect.\n",
+            ],
+            "timeout",
+        ),
+        (["Error: Could not find gdcc/base:6.7-noble-r-1 in the registry\n"], "upstream_missing"),
+        (
+            [
+                "Invalid workflow file: .github/workflows/build.yml#L7\n",
+                "The workflow is not valid. .github/workflows/build.yml (Line: 7, Col: 3):\n",
+                "    Error calling workflow 'org/actions/.github/workflows/update.yml@master'.\n",
+                "    The nested job 'build' is requesting 'contents: write', but is only allowed 'contents: read'.\n",
+            ],
+            "permission_denied",
+        ),
+        (
+            ['Error: ResponseData { code: 137022, data: None, message: "投稿过于频繁，请稍后再试", ttl: Some(1) }\n'],
+            "throttled",
+        ),
+        (["转存出现    频繁请求，被115限制 （立即停止，尝试停止操作半小时或者重新登录）：Not Allowed\n"], "throttled"),
+        (
+            [
+                "Error using BatchToken/consumeTokenData\n",
+                "  Current time (03-Jan-2023 14:04:49) for token from license 40847642 is NOT in\n",
+                "  the time range for this token (02-Jan-2022 09:17:07 to 03-Jan-2023 09:17:07)\n",
+                "  Error in BatchToken.enableTokenLicenses\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "ERROR 2014-09-22 08:57:50,654 [5088, 1, (null)] Spotfire.Dxp.Web.SiteManager - Failed to initialize "
+                "the Scheduled Updates\n",
+                "System.ComponentModel.Win32Exception (0x80004005): Logon failure: unknown user name or bad password\n",
+                "at Spotfire.Dxp.Framework.Login.WindowsIntegratedAuthenticator.LogonUserOnComputer(String username, "
+                "String password)\n",
+            ],
+            "credentials",
+        ),
+        (
+            [
+                "+ bpkg-stage --fetch-timeout 600 build --for install --yes --plan= build2 bpkg bdep\n",
+                "error: unable to satisfy constraint (build2 >= 0.13.0) for package build2\n",
+                "  info: available build2 version is 0.12.0\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "$ mix deps.compile hackney\n",
+                "ERROR: OTP release 18 does not match required regex R15|R16|17\n",
+                "==> hackney (compile)\n",
+                "ERROR: compile failed while processing /hackney: rebar_abort\n",
+            ],
+            "dependency",
+        ),
+        (
+            [
+                "=ERROR REPORT==== 18-Jun-2022::12:33:22.907719 ===\n",
+                "beam/beam_load.c(551): Error loading function rebar3:parse_args/1: op put_tuple u x:\n",
+                "  please re-compile this module with an Erlang/OTP 25 compiler\n",
+                "\n",
+                "escript: exception error: undefined function rebar3:main/1\n",
+                "  in function  escript:run/2 (escript.erl, line 750)\n",
+                '** (Mix) Could not compile dependency :unicode_util_compat, "rebar3 bare compile" command failed.\n',
+            ],
+            "dependency",
+        ),
     ],
 )
 def test_batch_family(lines: list[str], category: str) -> None:
