@@ -69,7 +69,7 @@ SECRET_SUITES = (
 
 # The fresh batches that were reviewed, first run, studied and then trained on: the benchmark's tuned tables, the
 # trainer and record_first_runs.py read these. A later batch is reported only by its first run until then.
-FRESH_BATCHES = range(4, 92)
+FRESH_BATCHES = range(4, 93)
 # labelled logs the shipped model was trained on (bench/train_classifier.py prints it)
 TRAINED_ON = 6709
 # the last fresh batch the packaged model was trained on
@@ -3201,6 +3201,36 @@ def _fresh_batches(per_batch: dict[int, list[int]]) -> list[str]:
         "changed API structures; acme.sh's 'Could not get nonce' while Let's Encrypt was down). The wordings were "
         "added (every other bench log: with the rules alone one answer changed, to its label; with the model none). "
         f"Today: {b91[1]}/{b91[0]} with the model, {b91[4]}/{b91[0]} with the rules alone."
+    )
+    fr92, d92, b92 = BATCH92_FIRST_RUN, BATCH92_DECISIVE_FIRST_RUN, per_batch.get(92, [0, 0, 0, 0, 0, 0])
+    out.append(
+        f"Batch 92 ({fr92['n']} threads from bench/data/fresh_batch92.yaml, 12 categories with 2-8 cases each, 67 "
+        "GitHub repositories, 30 of them also in earlier data with other threads, and 4 pages of other sites; no "
+        "thread in batches 1-91 or among those their collectors looked at) was gathered in the same session with the "
+        "rest of its search budget, after batch 91's wordings and the model's retraining with batches 90 and 91: six "
+        "collectors (50 look-ups each; they used 293) kept 74 of 1,173 threads, most of what their searches returned "
+        "being used already; reviewers left 10 unverified, of which two second reviewers kept 7, and the other 3 were "
+        f"dropped. It was run once against those wordings and that model, frozen at commit {FREEZE92}. **First run, "
+        f"rules + model: {fr92['right']}/{fr92['n']} ({fr92['right'] / fr92['n']:.1%}), {fr92['hi_wrong']} wrong at "
+        f">= 0.8, {fr92['unknown']} unknown**; the rules alone in the same run: {fr92['rules_right']}/{fr92['n']} "
+        f"({fr92['rules_right'] / fr92['n']:.1%}); decisive lines {d92['plain']}/{d92['n']} alone, "
+        f"{d92['buried']}/{d92['n']} buried. Freeze 91's code scores 47/71, batch 91's wordings with the model before "
+        "its retraining 48/71, freeze 20's 40/71, freeze 13's 35/71; the packaged model alone 50/71. 21 of its logs "
+        "are a single line. Its 22 misses: 10 wordings no rule had (Dart's 'Timed out waiting for the test suite to "
+        "connect', read as a missing file through its 'Failed to load'; 'Could not find IMAGE in the registry' for a "
+        "base image never built; GitHub Actions' nested job 'requesting contents: write, but only allowed contents: "
+        "read', read as a code bug; Chinese '过于频繁' and '频繁请求' for uploads made too often; Windows' 'Logon "
+        "failure: unknown user name or bad password'; MATLAB's licence token 'NOT in the time range for this token'; "
+        "bpkg's 'unable to satisfy constraint'; rebar's 'OTP release 18 does not match required regex'; the BEAM's "
+        "'please re-compile this module with an Erlang/OTP 25 compiler', read as a code bug through the 'undefined "
+        "function' it caused) and 12 left alone: 1 that states the cause in words a rule would misread elsewhere (a "
+        "CI step's bare 'exited with status 137' behind a memory cap) and 11 that do not state it (EUnit's "
+        "'*skipped*' lines behind a fixture's own timeout; a Nix build log that goes silent behind the builder's "
+        "silence limit; five code_bug labels behind 401/403 and expired-token messages, a Globus consent error and "
+        "sshd's refusal of a directory's modes that the chart set; a KeyError behind a firmware's changed API; "
+        "fp16 gradient overflows behind a silent audio file; two ZeroDivisionErrors behind annotations with a zero "
+        "width). The wordings were added (every other bench log: no answer changed, with or without the model). "
+        f"Today: {b92[1]}/{b92[0]} with the model, {b92[4]}/{b92[0]} with the rules alone."
     )
     return out
 
